@@ -1,0 +1,1 @@
+"""Adapters for optional dependencies: each is imported in exactly one place, with an install hint."""

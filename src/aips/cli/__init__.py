@@ -1,0 +1,1 @@
+"""The ``aips`` command line (Typer)."""

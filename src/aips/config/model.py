@@ -1,0 +1,255 @@
+"""The AIPS model: one YAML file, validated on load.
+
+The shipped ``defaults.yaml`` reproduces DESIGN.md section 2. Load a user's file with
+:func:`load_model`; every error names the key path and what was expected, e.g.
+``stages.TI.rule: unknown counter 'colect' (known: cart, collect, ...)``.
+
+>>> model = default_model()
+>>> model.stages["TI"].window, model.cycle_days("infant_food"), model.cycle_days("toys")
+(30, 70, 30)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from aips.config.rules import Rule, parse_rule
+from aips.exceptions import ConfigError
+
+STAGES: tuple[str, ...] = ("S", "P", "TI", "I", "A")
+"""Stage names in priority order, highest first (S > P > TI > I > A)."""
+
+STAGE_RANK: dict[str, int] = {"A": 1, "I": 2, "TI": 3, "P": 4, "S": 5}
+"""Numeric rank of each stage (higher is further down the journey); no level is 0."""
+
+EVENT_COLUMNS_NUMERIC = ("dwell_s", "completion", "amount")
+"""Event columns a counter's ``where`` filter and ``sum`` may use."""
+
+Window = int | Literal["cycle"]
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Counter(_Strict):
+    """A filtered count (or sum) of canonical event types."""
+
+    events: list[str] = Field(min_length=1)
+    where: str | None = None
+    sum: Literal["amount", "dwell_s", "completion"] | None = None
+    window: Window = 30
+
+    @field_validator("window")
+    @classmethod
+    def _positive(cls, v: Window) -> Window:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("a window is a whole number of days >= 1, or 'cycle'")
+        return v
+
+
+class Stage(_Strict):
+    """A stage rule and the window its counters are summed over (None: each counter's own)."""
+
+    rule: str
+    window: Window | None = None
+
+    @field_validator("window")
+    @classmethod
+    def _positive(cls, v: Window | None) -> Window | None:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("a window is a whole number of days >= 1, or 'cycle'")
+        return v
+
+
+class Model(_Strict):
+    """The whole model. Build it with :func:`load_model` or :func:`default_model`."""
+
+    timezone: str = "Asia/Shanghai"
+    level: Literal["brand", "spu"] = "brand"
+    taxonomy: dict[str, str] = Field(default_factory=dict)
+    counters: dict[str, Counter]
+    stages: dict[str, Stage]
+    cycle: Literal["configured", "estimate"] = "configured"
+    default_cycle_days: int = Field(default=30, ge=1)
+    categories: dict[str, int] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Asia/Shanghai)") from None
+        return v
+
+    @field_validator("categories")
+    @classmethod
+    def _cycles(cls, v: dict[str, int]) -> dict[str, int]:
+        for name, days in v.items():
+            if days < 1:
+                raise ValueError(f"decision cycle of {name!r} must be >= 1 day, got {days}")
+        return v
+
+    # --- derived views -------------------------------------------------------------------
+
+    @cached_property
+    def rules(self) -> dict[str, Rule]:
+        """Parsed stage rules, in priority order (S first)."""
+        return {s: parse_rule(self.stages[s].rule, self.counters) for s in STAGES}
+
+    @cached_property
+    def filters(self) -> dict[str, Rule | None]:
+        """Parsed counter ``where`` filters."""
+        return {
+            name: parse_rule(c.where, EVENT_COLUMNS_NUMERIC) if c.where else None
+            for name, c in self.counters.items()
+        }
+
+    @property
+    def event_types(self) -> set[str]:
+        """Canonical event types: the taxonomy's targets and every type a counter counts."""
+        types = set(self.taxonomy.values())
+        for counter in self.counters.values():
+            types.update(counter.events)
+        return types
+
+    def cycle_days(self, category: str | None) -> int:
+        """Decision cycle x of a category (the default for unknown or missing ones)."""
+        return self.categories.get(category or "", self.default_cycle_days)
+
+    def stage_window(self, stage: str, counter: str) -> Window:
+        """The window over which ``counter`` is summed in ``stage``'s rule."""
+        own = self.stages[stage].window
+        return own if own is not None else self.counters[counter].window
+
+    def with_overrides(self, **changes: Any) -> Model:
+        """A copy with some top-level fields replaced, validated again.
+
+        >>> default_model().with_overrides(level="spu").level
+        'spu'
+        """
+        data = self.model_dump()
+        data.update(changes)
+        return _validate(data, source="overrides")
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _validate(data: Any, source: str) -> Model:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: the model must be a mapping of keys, got {type(data).__name__}")
+    try:
+        model = Model.model_validate(dict(data))
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = _format_loc(first["loc"])
+        msg = first["msg"]
+        if first["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif first["type"] == "missing":
+            msg = "required key is missing"
+        more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
+        raise ConfigError(f"{msg}{more}", path=loc) from None
+    _check_semantics(model)
+    return model
+
+
+def _check_semantics(model: Model) -> None:
+    """Cross-key checks pydantic cannot express: names, stages, rules."""
+    missing = [s for s in STAGES if s not in model.stages]
+    if missing:
+        raise ConfigError(
+            f"missing stage(s) {', '.join(missing)} (expected exactly {', '.join(STAGES)})",
+            path="stages",
+        )
+    extra = [s for s in model.stages if s not in STAGES]
+    if extra:
+        raise ConfigError(
+            f"unknown stage {extra[0]!r} (expected exactly {', '.join(STAGES)})", path="stages"
+        )
+    for name in model.counters:
+        if not _NAME.match(name) or name in ("and", "or", "not"):
+            raise ConfigError(
+                "a counter name is lower-case letters, digits and _ and not and/or/not",
+                path=f"counters.{name}",
+            )
+    known_types = set(model.taxonomy.values())
+    for name, counter in model.counters.items():
+        if model.taxonomy:
+            for i, event in enumerate(counter.events):
+                if event not in known_types:
+                    raise ConfigError(
+                        f"unknown event type {event!r} (canonical types in the taxonomy: "
+                        f"{', '.join(sorted(known_types))})",
+                        path=f"counters.{name}.events.{i}",
+                    )
+        if counter.where:
+            parse_rule(counter.where, EVENT_COLUMNS_NUMERIC, path=f"counters.{name}.where")
+    for stage in STAGES:
+        parse_rule(model.stages[stage].rule, model.counters, path=f"stages.{stage}.rule")
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Load and validate a model from YAML; ``None`` gives the shipped defaults.
+
+    Keys missing from the file keep their default values for top-level scalars
+    (``timezone``, ``level``, ...); ``counters`` and ``stages`` given in the file replace
+    the defaults whole, so a rule never refers to a counter the user did not see.
+
+    >>> load_model().timezone
+    'Asia/Shanghai'
+    """
+    if path is None:
+        return default_model()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"model file {path} does not exist (create one with `aips init`)") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read model file {path}: {err}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: the model must be a mapping of keys, got {type(data).__name__}")
+    merged = {**_default_data(), **data}
+    try:
+        return _validate(merged, source=str(path))
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def _default_data() -> dict[str, Any]:
+    return yaml.safe_load(default_yaml_text())
+
+
+def default_yaml_text() -> str:
+    """The commented default model, as ``aips init`` writes it."""
+    return resources.files("aips.config").joinpath("defaults.yaml").read_text(encoding="utf-8")
+
+
+def default_model() -> Model:
+    """The shipped defaults (DESIGN.md section 2)."""
+    return _validate(_default_data(), source="defaults.yaml")

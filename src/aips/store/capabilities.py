@@ -1,0 +1,30 @@
+"""What each backend can do: the only place that knows one backend from another.
+
+Engine code never asks "is this Spark?"; it asks the capabilities record.
+
+>>> CAPABILITIES["duckdb"].transactions
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Feature flags of a backend."""
+
+    name: str
+    transactions: bool
+    """A load can be made atomic with BEGIN/COMMIT."""
+    delete_rows: bool
+    """Rows can be deleted in place (incremental rollups replace touched days)."""
+    persistent_file: bool
+    """The store is one file on disk."""
+
+
+CAPABILITIES: dict[str, Capabilities] = {
+    "duckdb": Capabilities("duckdb", transactions=True, delete_rows=True, persistent_file=True),
+    "pyspark": Capabilities("pyspark", transactions=False, delete_rows=False, persistent_file=False),
+}

@@ -1,0 +1,63 @@
+"""Shared fixtures: the ``store`` fixture runs a test on DuckDB and on PySpark (local mode).
+
+One Spark session serves the whole test run (start-up costs seconds). Set
+``AIPS_TEST_BACKENDS=duckdb`` to skip the Spark half while iterating.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from aips.store.connect import Store, connect
+
+BACKENDS = [b for b in os.environ.get("AIPS_TEST_BACKENDS", "duckdb,pyspark").split(",") if b]
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """One local[2] Spark session for the test run, with a throw-away warehouse."""
+    from aips._compat.spark import get_or_create_session
+
+    warehouse = tempfile.mkdtemp(prefix="aips-spark-warehouse-")
+    session = get_or_create_session(
+        "local[2]",
+        **{
+            "spark.sql.warehouse.dir": warehouse,
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}",
+        },
+    )
+    yield session
+    session.stop()
+    shutil.rmtree(warehouse, ignore_errors=True)
+
+
+_spark_table_counter = [0]
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request) -> Store:
+    """A fresh, empty store on each backend (DuckDB in memory; a clean Spark catalog)."""
+    if request.param == "duckdb":
+        s = connect(":memory:")
+        yield s
+        s.close()
+        return
+    session = request.getfixturevalue("spark_session")
+    s = connect(session)
+    for name in s.backend.list_tables():
+        s.backend.drop_table(name, force=True)
+    yield s
+    for name in s.backend.list_tables():
+        s.backend.drop_table(name, force=True)
+
+
+@pytest.fixture
+def duckdb_store() -> Store:
+    """A fresh in-memory DuckDB store."""
+    s = connect(":memory:")
+    yield s
+    s.close()
