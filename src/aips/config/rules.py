@@ -168,6 +168,8 @@ def tokenize(text: str) -> list[Token]:
             }.get(char, "")
             raise RuleError(f"unexpected character {char!r}{hint}", text, pos)
         kind = match.lastgroup or ""
+        if text.startswith("--", pos):
+            raise RuleError("'--' is not allowed (SQL comments are not rules)", text, pos)
         if kind == "number":
             # "1.5.2" or "3abc": a number glued to more characters is a typo, not two tokens.
             end = match.end()

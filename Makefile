@@ -1,0 +1,46 @@
+# The two commands: `make demo` and `make test`. Each sets up .venv (once; again only
+# when pyproject.toml changes) and runs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+PIP_FLAGS := --quiet --disable-pip-version-check
+DEMO_DIR ?= out/demo
+
+.PHONY: demo test setup setup-dev java lint bench clean
+
+# Base install: the package and its runtime dependencies.
+$(VENV)/.stamp-base: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install $(PIP_FLAGS) --upgrade pip
+	$(PIP) install $(PIP_FLAGS) -e .
+	@touch $@
+
+# Test install: + dev tools and PySpark (parity tests), and Java for Spark if missing.
+$(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-base
+	$(PIP) install $(PIP_FLAGS) -e '.[dev,spark]'
+	@touch $@
+
+setup: $(VENV)/.stamp-base
+setup-dev: $(VENV)/.stamp-dev java
+
+java:
+	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 for PySpark"; \
+	  (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless) >/dev/null; }
+
+demo: setup
+	$(BIN)/aips demo --out $(DEMO_DIR)
+
+test: setup-dev
+	$(BIN)/python -m pytest
+
+lint: setup-dev
+	$(BIN)/ruff check src tests bench
+
+bench: setup-dev
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/engine.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
