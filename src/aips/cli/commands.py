@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-COMMANDS: list[tuple[str, object]] = []
+from aips.cli.flows_cmd import competitors_command, flows_command, penetration_command
+
+COMMANDS: list[tuple[str, object]] = [
+    ("flows", flows_command),
+    ("competitors", competitors_command),
+    ("penetration", penetration_command),
+]
