@@ -1,0 +1,375 @@
+"""KOL/KOC matching: which creators reach a target crowd, how well they seed, what to book.
+
+For a target crowd (an :class:`~aips.activation.audiences.Audience`: the brand's TI, a
+competitor's TI, a category's I+TI, any saved audience) on its as-of date ``at`` and a
+lookback of L days (local dates ``at-L+1 .. at``), per creator:
+
+``target_reach``
+    target users who *engaged* with the creator's notes (any event on a note of the creator
+    other than an impression: read, like, collect, comment, share, ...); ``target_share`` is
+    that over the target's users. ``target_impressed``: target users who saw an impression.
+    Creators with neither are left out.
+``readers``, ``reached``, ``notes``
+    users who read / had any event on the creator's notes, and its distinct notes (all brands).
+``touches``, ``seeded``, ``seeding_rate``
+    A *touch* is a (user, brand, day) with an event on one of the creator's notes, on a day
+    ``d <= at - k`` (so that k days of follow-up are observed), while the pair was below TI
+    the day before (no level, A or I: it could still be seeded). It is *seeded* when the
+    pair's level rises to I or TI (a new stage interval of a higher rank than the day
+    before, from the engine's timelines cut at ``at``) on a day in ``d .. d+k``.
+    ``seeding_rate = seeded / touches``. ``seeded_users``: distinct users with a seeded touch.
+``seeding_lift``
+    ``seeded / expected``, where ``expected`` sums, over the creator's touches, the seeded
+    share of *all* note touches (any note, any channel) in the same stratum: brand x ISO
+    week of ``d`` x the level the day before. 1.0 seeds as well as the average note reaching
+    the same pairs at the same time; it removes the brand's, season's and crowd's baseline,
+    which the raw rate mixes in. Null below ``min_touches`` touches (too noisy to rank).
+    This is the column to rank creators' seeding by; it is what the simulator's true
+    seeding multipliers are checked against.
+``seeded_per_reader``
+    ``seeded_users / readers``: RED's 种草率 convention (seeded over readers); readers
+    include people already at TI, so it mixes reach with effect. Reported, not ranked on.
+``new_ti``
+    new TI credited to the creator by an attribution model (``ws.attribute(target="TI",
+    by="creator")`` on the target's brands, over the store's history; path models credit
+    reach, not cause), when the attribution module is available.
+``fee``, ``spend``, ``cost_per_new_ti``, ``cost_per_seeded``
+    ``fee`` per note from the ``creators`` table; ``spend`` = fee x the creator's notes on the
+    target's brands in the lookback; cost per new TI = spend / new_ti; cost per seeded =
+    spend / seeded.
+``expected_seeded``
+    ``target_reach x`` the creator's seeding rate shrunk toward the overall rate
+    (``(seeded + 30 p0) / (touches + 30)``): the target users a booking is expected to seed.
+    Creators are sorted by it.
+
+**Overlap** between the top creators: target users engaged by both (a small matrix computed
+in the backend by a self-join of (creator, user) pairs).
+
+**Budgeted mix** (:func:`recommend_mix`): greedy by marginal expected seeded target users per
+yuan. A creator's marginal reach given the creators already chosen S is
+``reach_c x prod_{s in S} (1 - overlap(c, s) / reach_c)`` (overlaps treated as independent,
+so reach shrinks as more creators are booked); its gain is that times its shrunk seeding
+rate; cost is its fee for one note. At each step the affordable creator with the highest
+gain per yuan is booked, until the budget or the gains run out. Greedy is the classic
+(1 - 1/e)-approximation for budgeted coverage; it is a starting point for a planner, not an
+optimum.
+
+Per-event work (touches, stage-before joins, strata) runs in the backend; Python receives
+one row per creator and the overlap matrix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from aips.engine.flows import stage_rank
+from aips.exceptions import AipsError, ConfigError
+
+PRIOR_TOUCHES = 30
+"""Weight (in touches) of the overall seeding rate in each creator's shrunk rate."""
+
+
+def advances(timeline: ibis.Table, stages: tuple[str, ...] = ("I", "TI")) -> ibis.Table:
+    """Days a pair's level rose to one of ``stages``: ``user_id, brand, adv_date, adv_stage``.
+
+    A rise is an interval whose stage ranks higher than the level the day before (the
+    previous interval when adjacent, else no level).
+    """
+    keys = ["user_id", "brand"]
+    w = ibis.window(group_by=keys, order_by="start_date")
+    tl = timeline.mutate(_ps=timeline.stage.lag().over(w), _pe=timeline.end_date.lag().over(w))
+    adjacent = tl._pe.notnull() & (tl._pe + ibis.interval(days=1) == tl.start_date)
+    before = ibis.ifelse(adjacent, stage_rank(tl._ps), 0)
+    hit = tl.filter(tl.stage.isin(list(stages)) & (stage_rank(tl.stage) > before))
+    return hit.select(*keys, adv_date=hit.start_date, adv_stage=hit.stage)
+
+
+def touch_outcomes(events: ibis.Table, timeline: ibis.Table, start: dt.date, last: dt.date,
+                   k: int) -> ibis.Table:
+    """Eligible note touches and whether each was followed by a rise to I/TI within k days.
+
+    Returns ``user_id, brand, creator_id ('' for notes without a creator), d, before (rank
+    of the level on d-1), wk, hit (bool), base (seeded share of all touches of the stratum
+    brand x wk x before)``, for touches on days ``start .. last``.
+    """
+    ev = events.filter(events.note_id.notnull() & events.local_date.between(start, last))
+    touch = ev.select("user_id", "brand", creator_id=ev.creator_id.fill_null(""), d=ev.local_date).distinct()
+    spans = timeline.select(_u=timeline.user_id, _b=timeline.brand, _s=timeline.start_date,
+                            _e=timeline.end_date, _r=stage_rank(timeline.stage))
+    prev = touch.d - ibis.interval(days=1)
+    j = touch.left_join(spans, [touch.user_id == spans._u, touch.brand == spans._b,
+                                spans._s <= prev, spans._e >= prev])
+    j = j.select("user_id", "brand", "creator_id", "d", before=j._r.fill_null(0))
+    j = j.filter(j.before < 3)
+    adv = advances(timeline).select(_u="user_id", _b="brand", _a="adv_date")
+    h = j.left_join(adv, [j.user_id == adv._u, j.brand == adv._b, adv._a >= j.d,
+                          adv._a <= j.d + ibis.interval(days=k)])
+    h = h.group_by(["user_id", "brand", "creator_id", "d", "before"]).aggregate(hit=h._a.notnull().any())
+    h = h.mutate(wk=h.d.truncate("W"))
+    strata = h.group_by(["brand", "wk", "before"]).aggregate(base=h.hit.cast("float64").mean())
+    strata = strata.rename(_b="brand", _w="wk", _r="before")
+    out = h.join(strata, [h.brand == strata._b, h.wk == strata._w, h.before == strata._r])
+    return out.select("user_id", "brand", "creator_id", "d", "before", "wk", "hit", "base")
+
+
+@dataclass
+class CreatorRanking:
+    """Creators ranked for a target crowd.
+
+    Attributes:
+        table: one row per creator (columns in the module docstring), best first.
+        overlap: ``creator_a, creator_b, shared`` target users, among the top creators.
+        mix: the budgeted mix (``None`` without a budget), see :func:`recommend_mix`.
+        target: the target crowd's name, definition, as-of date and users.
+        params: lookback, k, budget, attribution model.
+        notes: caveats (missing fees, attribution not available, ...).
+    """
+
+    table: pd.DataFrame
+    overlap: pd.DataFrame
+    mix: pd.DataFrame | None
+    target: dict
+    params: dict
+    notes: list[str] = field(default_factory=list)
+
+    def mix_summary(self) -> dict | None:
+        """Booked creators by tier, cost and expected seeded target users."""
+        if self.mix is None:
+            return None
+        m = self.mix
+        return {
+            "creators": int(len(m)),
+            "kol": int((m["tier"] == "KOL").sum()) if len(m) else 0,
+            "koc": int((m["tier"] == "KOC").sum()) if len(m) else 0,
+            "cost": float(m["fee"].sum()) if len(m) else 0.0,
+            "expected_seeded": float(m["marginal_seeded"].sum()) if len(m) else 0.0,
+            "budget": self.params.get("budget"),
+        }
+
+    def asdict(self) -> dict[str, Any]:
+        def records(df):
+            return None if df is None else json_records(df)
+
+        return {"target": self.target, "params": self.params, "creators": records(self.table),
+                "overlap": records(self.overlap), "mix": records(self.mix),
+                "mix_summary": self.mix_summary(), "notes": self.notes}
+
+    def __str__(self) -> str:
+        t = self.target
+        lines = [f"creators for {t['name']} ({t['definition']}; {t['users']} users on {t['as_of']})"]
+        for row in self.table.head(10).itertuples():
+            lift = "" if pd.isna(row.seeding_lift) else f" lift {row.seeding_lift:.2f}"
+            lines.append(f"  {row.creator_id} ({row.tier}): reach {row.target_reach}, "
+                         f"seeding {row.seeding_rate:.1%}{lift}, expected {row.expected_seeded:.1f}")
+        s = self.mix_summary()
+        if s:
+            lines.append(f"mix within {s['budget']:,.0f}: {s['kol']} KOL + {s['koc']} KOC, "
+                         f"cost {s['cost']:,.0f}, ~{s['expected_seeded']:.0f} target users seeded")
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def json_records(df: pd.DataFrame) -> list[dict]:
+    out = []
+    for row in df.to_dict(orient="records"):
+        clean = {}
+        for key, value in row.items():
+            if hasattr(value, "item"):
+                value = value.item()
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            clean[key] = value
+        out.append(clean)
+    return out
+
+
+def _rows(expr) -> list[dict]:
+    return expr.to_pyarrow().to_pylist()
+
+
+def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float | None = None,
+                  top: int = 20, attribution: str | None = "markov",
+                  min_touches: int = 30) -> CreatorRanking:
+    """Rank creators for ``audience``'s crowd (see the module docstring)."""
+    from aips.engine.timelines import timelines
+
+    at = audience.at
+    if at is None:
+        raise ConfigError("the target audience needs an as-of date (--at)")
+    if lookback < 1 or k < 0:
+        raise ConfigError("lookback must be >= 1 day and k >= 0")
+    start = at - dt.timedelta(days=lookback - 1)
+    last_touch = at - dt.timedelta(days=k)
+    notes: list[str] = []
+    ev = ws.events
+    win = ev.filter(ev.local_date.between(start, at) & ev.note_id.notnull())
+    by_creator = win.filter(win.creator_id.notnull())
+
+    # who reaches the target
+    target_users = audience.table.select("user_id").distinct()
+    n_target = int(target_users.count().to_pyarrow().as_py() or 0)
+    target_brands = sorted(r["brand"] for r in _rows(audience.table.select("brand").distinct()))
+    own = getattr(audience.spec, "competitors_of", None)
+    credit_brands = [own] if own else target_brands
+    engaged = by_creator.semi_join(target_users, "user_id")
+    reach = engaged.group_by("creator_id").aggregate(
+        target_reach=engaged.user_id.nunique(where=engaged.event_type != "impression"),
+        target_impressed=engaged.user_id.nunique(where=engaged.event_type == "impression"),
+    )
+    general = by_creator.group_by("creator_id").aggregate(
+        reached=by_creator.user_id.nunique(),
+        readers=by_creator.user_id.nunique(where=by_creator.event_type == "read"),
+        notes=by_creator.note_id.nunique(),
+        brand_notes=by_creator.note_id.nunique(where=by_creator.brand.isin(credit_brands or [""])),
+    )
+
+    # seeding: touches of every note in the creators' brands (the baseline needs all notes)
+    brands = by_creator.select("brand").distinct()
+    source = ws._engine_source()[0] if hasattr(ws, "_engine_source") else ev
+    source = source.semi_join(brands, "brand")
+    cats = ws.store.table("categories") if ws.store.has("categories") else None
+    tl = timelines(source, ws.model, level="brand", categories=cats, end=at)
+    seeding = pd.DataFrame(columns=["creator_id", "touches", "seeded", "expected", "seeded_users"])
+    p0 = 0.0
+    if last_touch >= start:
+        outcomes = touch_outcomes(ev.semi_join(brands, "brand"), tl, start, last_touch, k)
+        per = outcomes.filter(outcomes.creator_id != "")
+        per = per.group_by("creator_id").aggregate(
+            touches=per.count(), seeded=per.hit.cast("int64").sum(),
+            expected=per.base.sum(), seeded_users=per.user_id.nunique(where=per.hit),
+        )
+        seeding = per.to_pyarrow().to_pandas()
+        tot = seeding[["touches", "seeded"]].sum()
+        p0 = float(tot["seeded"] / tot["touches"]) if tot["touches"] else 0.0
+    else:
+        notes.append(f"no touch has {k} days of follow-up inside the lookback: no seeding rates")
+
+    table = general.left_join(reach, "creator_id").drop("creator_id_right").to_pyarrow().to_pandas()
+    table = table.merge(seeding, on="creator_id", how="left")
+    for col in ("target_reach", "target_impressed", "touches", "seeded", "seeded_users"):
+        table[col] = table[col].fillna(0).astype("int64")
+    table["expected"] = table["expected"].astype(float).fillna(0.0)
+    table["target_share"] = table["target_reach"] / n_target if n_target else float("nan")
+    table["seeding_rate"] = (table["seeded"] / table["touches"].where(table["touches"] > 0)).astype(float)
+    enough = (table["touches"] >= min_touches) & (table["expected"] > 0)
+    table["seeding_lift"] = (table["seeded"] / table["expected"].where(enough)).astype(float)
+    table["seeded_per_reader"] = (table["seeded_users"] / table["readers"].where(table["readers"] > 0)).astype(float)
+    shrunk = (table["seeded"] + PRIOR_TOUCHES * p0) / (table["touches"] + PRIOR_TOUCHES)
+    table["shrunk_rate"] = shrunk.astype(float)
+    table["expected_seeded"] = table["target_reach"] * table["shrunk_rate"]
+
+    # creators' tier, followers and fee
+    if ws.store.has("creators"):
+        cr = ws.store.table("creators")
+        cols = [c for c in ("creator_id", "tier", "followers", "fee") if c in cr.columns]
+        info = cr.select(*cols).to_pyarrow().to_pandas().drop_duplicates("creator_id")
+        table = table.merge(info, on="creator_id", how="left")
+    for col in ("tier", "followers", "fee"):
+        if col not in table:
+            table[col] = None
+    if table["fee"].isna().all():
+        notes.append("no creator fees (creators table): costs and the budgeted mix are unavailable")
+    table["fee"] = table["fee"].astype(float)
+    table["spend"] = table["fee"] * table["brand_notes"]
+
+    # new TI credited by attribution
+    table["new_ti"] = float("nan")
+    if attribution and credit_brands and hasattr(ws, "attribute"):
+        try:
+            credits = ws.attribute(model=attribution, target="TI", by="creator", brand=credit_brands)
+            label = "creator" if "creator" in credits.columns else credits.columns[0]
+            credited = credits.set_index(label)["conversions"]
+            table["new_ti"] = table["creator_id"].map(credited).astype(float).fillna(0.0)
+            notes.append(f"new_ti: {attribution} attribution of TI advances on "
+                         f"{', '.join(credit_brands)} (credits reach, not cause)")
+        except (AipsError, KeyError, ValueError) as err:
+            notes.append(f"new_ti: attribution unavailable ({err})")
+    elif attribution:
+        notes.append("new_ti: the attribution module is not available on this workspace")
+    table["cost_per_new_ti"] = table["spend"] / table["new_ti"].where(table["new_ti"] > 0)
+    table["cost_per_seeded"] = table["spend"] / table["seeded"].where(table["seeded"] > 0)
+
+    table = table[(table["target_reach"] > 0) | (table["target_impressed"] > 0)].copy()
+    table = table.sort_values(["expected_seeded", "target_reach", "creator_id"],
+                              ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    table.insert(0, "rank", range(1, len(table) + 1))
+    columns = ["rank", "creator_id", "tier", "followers", "target_reach", "target_share",
+               "target_impressed", "reached", "readers", "notes", "touches", "seeded",
+               "seeding_rate", "seeding_lift", "seeded_per_reader", "expected", "seeded_users",
+               "expected_seeded", "new_ti", "fee", "spend", "cost_per_new_ti", "cost_per_seeded",
+               "shrunk_rate"]
+    table = table[columns]
+
+    candidates = table.head(top)["creator_id"].tolist()
+    overlap = creator_overlap(engaged.filter(engaged.event_type != "impression"), candidates)
+    mix = recommend_mix(table.head(top), overlap, budget) if budget is not None else None
+    if budget is not None and mix is not None and mix.empty:
+        notes.append("no creator fits the budget (or none has a known fee)")
+    target = {"name": audience.name, "definition": audience.spec.describe(),
+              "as_of": at.isoformat(), "users": n_target, "brands": target_brands,
+              "credited_brands": credit_brands}
+    params = {"lookback": lookback, "k": k, "budget": budget, "attribution": attribution,
+              "window": [start.isoformat(), at.isoformat()], "min_touches": min_touches,
+              "overall_seeding_rate": p0}
+    return CreatorRanking(table, overlap, mix, target, params, notes)
+
+
+def creator_overlap(engaged: ibis.Table, creators: list[str]) -> pd.DataFrame:
+    """Target users engaged by both creators of each pair: ``creator_a, creator_b, shared``."""
+    empty = pd.DataFrame({"creator_a": pd.Series(dtype=str), "creator_b": pd.Series(dtype=str),
+                          "shared": pd.Series(dtype="int64")})
+    if len(creators) < 2:
+        return empty
+    pairs = engaged.filter(engaged.creator_id.isin(creators)).select("creator_id", "user_id").distinct()
+    other = pairs.rename(_c="creator_id", _u="user_id")
+    j = pairs.join(other, [pairs.user_id == other._u, pairs.creator_id < other._c])
+    out = j.group_by([j.creator_id.name("creator_a"), j._c.name("creator_b")]).aggregate(shared=j.count())
+    df = out.to_pyarrow().to_pandas()
+    return df.sort_values(["creator_a", "creator_b"]).reset_index(drop=True) if len(df) else empty
+
+
+def recommend_mix(table: pd.DataFrame, overlap: pd.DataFrame, budget: float) -> pd.DataFrame:
+    """Greedy budgeted mix (see the module docstring): one row per booked creator, in order.
+
+    Columns ``step, creator_id, tier, fee, marginal_reach, marginal_seeded, cumulative_cost,
+    cumulative_seeded``.
+    """
+    if budget is None or budget < 0:
+        raise ConfigError("the budget must be a non-negative number")
+    shared: dict[tuple[str, str], int] = {}
+    for row in overlap.itertuples():
+        shared[(row.creator_a, row.creator_b)] = shared[(row.creator_b, row.creator_a)] = int(row.shared)
+    pool = {r["creator_id"]: r for r in table.to_dict(orient="records")
+            if r["fee"] is not None and not pd.isna(r["fee"]) and r["fee"] > 0 and r["target_reach"] > 0}
+    chosen: list[dict] = []
+    left, cum_seeded = float(budget), 0.0
+    while True:
+        best, best_value = None, 0.0
+        for cid, r in pool.items():
+            if r["fee"] > left:
+                continue
+            reach = float(r["target_reach"])
+            for c in chosen:
+                reach *= max(0.0, 1.0 - shared.get((cid, c["creator_id"]), 0) / r["target_reach"])
+            gain = reach * float(r["shrunk_rate"])
+            value = gain / r["fee"]
+            if gain > 0 and (value > best_value or (value == best_value and best and cid < best[0])):
+                best, best_value = (cid, reach, gain), value
+        if best is None:
+            break
+        cid, reach, gain = best
+        r = pool.pop(cid)
+        left -= r["fee"]
+        cum_seeded += gain
+        chosen.append({"step": len(chosen) + 1, "creator_id": cid, "tier": r["tier"], "fee": r["fee"],
+                       "marginal_reach": reach, "marginal_seeded": gain,
+                       "cumulative_cost": float(budget) - left, "cumulative_seeded": cum_seeded})
+    cols = ["step", "creator_id", "tier", "fee", "marginal_reach", "marginal_seeded",
+            "cumulative_cost", "cumulative_seeded"]
+    return pd.DataFrame(chosen, columns=cols)

@@ -1,0 +1,402 @@
+"""The stage diagnosis: where a brand's funnel leaks against its category, and what to do.
+
+For a brand on day ``at`` and a period of P days (``t0 = at - P``), against the other brands
+of its category (the category most of its events carry in the 30 days before ``at``):
+
+**Metrics** (per brand; the benchmark is the other brands' median and top quartile, i.e.
+the 75th percentile, linear interpolation):
+
+* stage sizes on ``at`` (exclusive levels, metrics ``A`` .. ``S``), ``aips_total``, **TI
+  ratio** (TI / AIPS total), ``new_ti`` (count);
+* **penetration** (AIPS users / the category audience, :mod:`aips.engine.penetration`);
+* **new TI rate**: pairs that first reached TI (or above) in ``(t0, at]`` / AIPS total;
+* for each transition X->Y (``A->I``, ``I->TI``, ``TI->P``, ``P->S``) the **advance
+  rate**: of the pairs at stage X on some day of ``[t0, at)`` (from the engine's timelines
+  cut at ``at``), the share whose level rose directly out of X to a higher stage on a day
+  of ``(t0, at]``. It uses every pair that passed through X during the period, so it is
+  steadier than the snapshot **flow rate** (pairs in X on t0 that are higher on ``at``,
+  Lingxi's definition, :mod:`aips.engine.flows`), which is reported beside it.
+
+**The leak rule.** A transition *leaks* when, for the brand, (1) at least ``min_base`` pairs
+were at X during the period, (2) its advance rate is at least ``tolerance`` (20 %) below the
+category median in relative terms (``rate / median - 1 <= -tolerance``), and (3) the gap is
+significant: a one-sided two-proportion z-test of the brand's advances against the other
+brands' pooled advances gives ``p < alpha`` (0.05). The **leaking stage** is the leaking
+transition with the worst relative gap; the others are listed too. When nothing leaks, the
+transition with the worst gap below the median (if any) is reported as the *focus*, not as
+a leak. TI ratio, penetration and the new TI rate are shown against the benchmark as
+context; they do not decide the leak (they depend on the brand's size and reach).
+
+**Playbook and next actions.** The leaking (or focus) transition attaches the playbook
+entries of its stage(s) (:mod:`aips.activation.playbook`), and the data's next actions:
+
+* the audience to retarget: the pairs *stuck* in X (at X on t0 and still at X on ``at``),
+  with its size and the ``aips audience`` command that exports it;
+* the creators to book: the top creators for that crowd (:mod:`aips.activation.creators`);
+* the channel that moves this stage best: the paid channel (organic left out) credited with
+  most advances to Y by attribution (``ws.attribute(target=Y, by="channel")``, Markov: it
+  credits reach, not cause), when the attribution module is available.
+
+**The stages are the model's.** A leak is found in the stages as the model's rules define
+them. For example, in the simulator's worlds latent-I users search and read on separate
+occasions, which the default TI clause ``search >= 1 and read >= 1`` (within 30 days, any
+order) already counts as TI; a latent I->TI leak then shows as a weak I->TI *and* a weaker
+TI->P (those "TI" pairs do not buy), and TI->P can have the worse gap. Every leaking
+transition is listed with its evidence, so such a pair of leaks is visible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from aips.activation.playbook import TRANSITIONS, Playbook, load_playbook
+from aips.engine.flows import stage_rank
+from aips.exceptions import AipsError, ConfigError
+
+FROM_STAGE = {"A->I": "A", "I->TI": "I", "TI->P": "TI", "P->S": "P"}
+
+_WORDS = {
+    "en": {
+        "title": "Diagnosis of {brand} on {at} (category {category}; vs {n} other brand(s); period {t0} .. {at})",
+        "leak": "Leaking stage: {t} — {summary}",
+        "leaks_more": "Also leaking: {ts}",
+        "focus": "No stage leaks (gap >= {tol:.0%} below the median and significant); weakest: {t}",
+        "none": "No stage is below the category median.",
+        "evidence": "{t} advance rate {rate} vs category median {median} (top quartile {top}); "
+                    "{x}/{n} pairs, p {p}",
+        "flow": "(snapshot flow rate {rate} vs median {median})",
+        "playbook": "Playbook — {name}: {goal}",
+        "strategies": "Strategies", "content": "Content", "metrics": "Watch",
+        "actions": "Next actions",
+        "audience": "Retarget the {size:,} pairs stuck in {stage} since {t0}: {cmd}",
+        "creators": "Book creators reaching them: {names}",
+        "channel": "Paid channel moving {target} best ({model} attribution, credits reach not cause): "
+                   "{channel} ({share:.0%} of advances)",
+        "no_peers": "No other brand in the category: no benchmark.",
+    },
+    "zh": {
+        "title": "{brand} 诊断（{at}；品类 {category}；对比 {n} 个竞品；周期 {t0} 至 {at}）",
+        "leak": "流失环节：{t} —— {summary}",
+        "leaks_more": "其他流失环节：{ts}",
+        "focus": "没有显著流失的环节（低于品类中位数 {tol:.0%} 以上且显著）；最弱环节：{t}",
+        "none": "所有环节均不低于品类中位数。",
+        "evidence": "{t} 流转率 {rate}，品类中位数 {median}（前 25% 水平 {top}）；{x}/{n}，p {p}",
+        "flow": "（快照流转率 {rate}，中位数 {median}）",
+        "playbook": "策略手册 —— {name}：{goal}",
+        "strategies": "策略", "content": "内容类型", "metrics": "关注指标",
+        "actions": "下一步行动",
+        "audience": "再营销自 {t0} 起停留在 {stage} 的 {size:,} 个用户-品牌对：{cmd}",
+        "creators": "预约能触达他们的达人：{names}",
+        "channel": "最能推动进入 {target} 的付费渠道（{model} 归因，反映触达而非因果）：{channel}（占 {share:.0%}）",
+        "no_peers": "品类中没有其他品牌，无法对比。",
+    },
+}
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+
+
+def _p(x: float | None) -> str:
+    return "n/a" if x is None else ("< 0.001" if x < 0.001 else f"= {x:.3f}")
+
+
+def _rows(expr) -> list[dict]:
+    return expr.to_pyarrow().to_pylist()
+
+
+@dataclass
+class Diagnosis:
+    """A brand's diagnosis (see the module docstring).
+
+    Attributes:
+        brand, category, at, t0, peers: what was compared.
+        metrics: one row per metric: ``metric, brand, category_median, top_quartile, gap
+            (relative to the median), n, x, p_value, leaking``.
+        brands: the per-brand table the benchmarks come from.
+        leaks: leaking transitions, worst first: ``{transition, gap, evidence}``.
+        focus: the leaking transition (or the weakest, when nothing leaks), or None.
+        playbook: the attached stage entries (in ``lang``).
+        actions: ``{audience, creators, channel}`` for the focus transition.
+    """
+
+    brand: str
+    category: str | None
+    at: dt.date
+    t0: dt.date
+    peers: list[str]
+    lang: str
+    metrics: pd.DataFrame
+    brands: pd.DataFrame
+    leaks: list[dict]
+    focus: str | None
+    is_leak: bool
+    playbook: list[dict]
+    actions: dict
+    notes: list[str] = field(default_factory=list)
+    summary: str = ""
+
+    def asdict(self) -> dict[str, Any]:
+        from aips.activation.creators import json_records
+
+        return {
+            "brand": self.brand, "category": self.category, "at": self.at.isoformat(),
+            "t0": self.t0.isoformat(), "peers": self.peers, "lang": self.lang,
+            "focus": self.focus, "leaking": self.is_leak, "summary": self.summary,
+            "leaks": self.leaks, "metrics": json_records(self.metrics),
+            "brands": json_records(self.brands), "playbook": self.playbook,
+            "actions": self.actions, "notes": self.notes,
+        }
+
+    def __str__(self) -> str:
+        w = _WORDS[self.lang]
+        lines = [w["title"].format(brand=self.brand, at=self.at, category=self.category,
+                                   n=len(self.peers), t0=self.t0)]
+        if self.summary:
+            lines.append(self.summary)
+        for leak in self.leaks:
+            lines.append("  - " + leak["evidence"])
+        if self.is_leak is False and self.focus:
+            ev = self.metrics.set_index("metric").loc[f"{self.focus} advance rate"]
+            lines.append("  - " + _evidence(self.focus, ev, self.lang))
+        for entry in self.playbook:
+            lines.append(w["playbook"].format(name=entry["name"], goal=entry["goal"]))
+            for key in ("strategies", "content", "metrics"):
+                lines.append(f"  {w[key]}:")
+                lines += [f"    * {s}" for s in entry[key]]
+        if self.actions:
+            lines.append(w["actions"] + ":")
+            for key in ("audience", "creators", "channel"):
+                if self.actions.get(key, {}).get("text"):
+                    lines.append("  - " + self.actions[key]["text"])
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _evidence(transition: str, row: Any, lang: str) -> str:
+    w = _WORDS[lang]
+    return w["evidence"].format(
+        t=transition.replace("->", " -> "), rate=_pct(row["brand"]), median=_pct(row["category_median"]),
+        top=_pct(row["top_quartile"]), x=int(row["x"]) if not pd.isna(row["x"]) else "?",
+        n=int(row["n"]) if not pd.isna(row["n"]) else "?", p=_p(None if pd.isna(row["p_value"]) else row["p_value"]))
+
+
+def _z_test(x: int, n: int, xo: int, no: int) -> float | None:
+    """One-sided p-value that the brand's rate x/n is below the others' pooled xo/no."""
+    if n == 0 or no == 0:
+        return None
+    p = (x + xo) / (n + no)
+    if p in (0.0, 1.0):
+        return None
+    se = math.sqrt(p * (1 - p) * (1 / n + 1 / no))
+    z = (x / n - xo / no) / se
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def advance_rates(timeline: ibis.Table, t0: dt.date, at: dt.date) -> ibis.Table:
+    """Per (brand, stage X): ``n`` pairs at X on a day of [t0, at), ``up`` of them rising
+    directly out of X on a day of (t0, at] (see the module docstring)."""
+    keys = ["user_id", "brand"]
+    w = ibis.window(group_by=keys, order_by="start_date")
+    tl = timeline.mutate(_ns=timeline.stage.lead().over(w), _nd=timeline.start_date.lead().over(w))
+    d0, d1 = ibis.literal(t0), ibis.literal(at)
+    adjacent = tl._nd.notnull() & (tl.end_date + ibis.interval(days=1) == tl._nd)
+    rises = adjacent & (stage_rank(tl._ns) > stage_rank(tl.stage)) & (tl._nd > d0) & (tl._nd <= d1)
+    tl = tl.mutate(_up=ibis.ifelse(rises, 1, 0))
+    during = tl.filter((tl.start_date < d1) & (tl.end_date >= d0))
+    per_pair = during.group_by([*keys, "stage"]).aggregate(up=during._up.max())
+    return per_pair.group_by(["brand", "stage"]).aggregate(n=per_pair.count(), up=per_pair.up.sum())
+
+
+def _benchmark(values: list[float]) -> tuple[float | None, float | None]:
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not vals:
+        return None, None
+    return float(np.median(vals)), float(np.percentile(vals, 75))
+
+
+def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", playbook: Any = None,
+             tolerance: float = 0.2, alpha: float = 0.05, min_base: int = 30,
+             actions: bool = True) -> Diagnosis:
+    """Diagnose ``brand`` on ``at``; see the module docstring."""
+    from aips.dates import as_date
+    from aips.engine.flows import flow_rates, user_flows
+    from aips.engine.penetration import brand_categories, penetration
+    from aips.engine.snapshot import snapshot
+    from aips.engine.timelines import timelines
+
+    if lang not in _WORDS:
+        raise ConfigError(f"unknown language {lang!r} (en or zh)")
+    if period < 1:
+        raise ConfigError("the period must be at least one day")
+    at = as_date(at, "at")
+    t0 = at - dt.timedelta(days=period)
+    book = load_playbook(playbook)
+    notes: list[str] = []
+    cats = {r["brand"]: r["category"] for r in _rows(brand_categories(ws.events, ws.model, at))}
+    if brand not in cats:
+        raise ConfigError(f"brand {brand!r} has no events in the 30 days before {at}")
+    category = cats[brand]
+    peers = sorted(b for b, c in cats.items() if c == category and b != brand and c is not None)
+    if not peers:
+        notes.append(_WORDS[lang]["no_peers"])
+    brands = [brand, *peers]
+    source = ws._engine_source()[0] if hasattr(ws, "_engine_source") else ws.events
+    source = source.filter(source.brand.isin(brands))
+    categories = ws.store.table("categories") if ws.store.has("categories") else None
+
+    snap = snapshot(source, ws.model, at, level="brand", categories=categories)
+    snap0 = snapshot(source, ws.model, t0, level="brand", categories=categories)
+    sizes = snap.group_by(["brand", "stage"]).aggregate(users=snap.count())
+    size_rows = _rows(sizes)
+    pen = {r["brand"]: r["penetration"] for r in _rows(penetration(ws.events, snap, ws.model, at))}
+    flows = {(r["brand"], r["stage"]): r["flow_rate"]
+             for r in _rows(flow_rates(user_flows(snap0, snap, "brand"), "brand"))}
+    tl = timelines(source, ws.model, level="brand", categories=categories, end=at)
+    adv = {(r["brand"], r["stage"]): (int(r["n"]), int(r["up"])) for r in _rows(advance_rates(tl, t0, at))}
+    high = tl.filter(tl.stage.isin(["TI", "P", "S"]))
+    first = high.group_by(["user_id", "brand"]).aggregate(first=high.start_date.min())
+    first = first.filter((first["first"] > ibis.literal(t0)) & (first["first"] <= ibis.literal(at)))
+    new_ti = {r["brand"]: int(r["n"]) for r in _rows(first.group_by("brand").aggregate(n=first.count()))}
+
+    # per-brand table
+    table = []
+    for b in brands:
+        row: dict[str, Any] = {"brand": b}
+        for s in ("A", "I", "TI", "P", "S"):
+            row[s] = sum(r["users"] for r in size_rows if r["brand"] == b and r["stage"] == s)
+        total = sum(row[s] for s in ("A", "I", "TI", "P", "S"))
+        row["aips_total"] = total
+        row["ti_ratio"] = row["TI"] / total if total else None
+        row["penetration"] = pen.get(b)
+        row["new_ti"] = new_ti.get(b, 0)
+        row["new_ti_rate"] = row["new_ti"] / total if total else None
+        for t, x in FROM_STAGE.items():
+            n, up = adv.get((b, x), (0, 0))
+            row[f"{t} n"], row[f"{t} up"] = n, up
+            row[f"{t} advance rate"] = up / n if n else None
+            row[f"{t} flow rate"] = flows.get((b, x))
+        table.append(row)
+    per_brand = pd.DataFrame(table)
+
+    # metrics against the benchmark
+    metrics = []
+    own = per_brand.iloc[0]
+    others = per_brand.iloc[1:]
+    names = ["A", "I", "TI", "P", "S", "aips_total", "new_ti", "ti_ratio", "penetration",
+             "new_ti_rate"] + [
+        f"{t} {kind}" for t in TRANSITIONS for kind in ("advance rate", "flow rate")]
+    for name in names:
+        med, top = _benchmark(list(others[name])) if len(others) else (None, None)
+        value = own[name]
+        value = None if value is None or pd.isna(value) else float(value)
+        gap = value / med - 1 if value is not None and med else None
+        row = {"metric": name, "brand": value, "category_median": med, "top_quartile": top,
+               "gap": gap, "n": None, "x": None, "p_value": None, "leaking": False}
+        if name.endswith("advance rate"):
+            t = name.split(" ")[0]
+            n, x = int(own[f"{t} n"]), int(own[f"{t} up"])
+            no, xo = int(others[f"{t} n"].sum()), int(others[f"{t} up"].sum())
+            p = _z_test(x, n, xo, no)
+            row.update(n=n, x=x, p_value=p)
+            row["leaking"] = bool(n >= min_base and gap is not None and gap <= -tolerance
+                                  and p is not None and p < alpha)
+        metrics.append(row)
+    mt = pd.DataFrame(metrics)
+
+    adv_rows = mt[mt.metric.str.endswith("advance rate")].copy()
+    adv_rows["transition"] = adv_rows.metric.str.split(" ").str[0]
+    leaking = adv_rows[adv_rows.leaking].sort_values("gap")
+    leaks = []
+    for r in leaking.itertuples():
+        ev = _evidence(r.transition, mt.set_index("metric").loc[r.metric], lang)
+        flow = mt.set_index("metric").loc[f"{r.transition} flow rate"]
+        if flow["brand"] is not None and not pd.isna(flow["brand"]):
+            ev += " " + _WORDS[lang]["flow"].format(rate=_pct(flow["brand"]), median=_pct(flow["category_median"]))
+        leaks.append({"transition": r.transition, "gap": float(r.gap), "p_value": r.p_value, "evidence": ev})
+    is_leak = bool(leaks)
+    focus = leaks[0]["transition"] if leaks else None
+    if focus is None:
+        below = adv_rows[(adv_rows.gap < 0) & adv_rows.n.fillna(0).ge(min_base)].sort_values("gap")
+        focus = below.iloc[0]["transition"] if len(below) else None
+    w = _WORDS[lang]
+    if is_leak:
+        summary = w["leak"].format(t=focus, summary=book.text(book.transitions[focus]["summary"], lang))
+        if len(leaks) > 1:
+            summary += "\n" + w["leaks_more"].format(ts=", ".join(x["transition"] for x in leaks[1:]))
+    elif focus:
+        summary = w["focus"].format(tol=tolerance, t=focus)
+    else:
+        summary = w["none"]
+
+    entries = book.entry(focus, lang) if focus else []
+    act = _actions(ws, book, brand, focus, t0, at, lang) if (actions and focus) else {}
+    return Diagnosis(brand=brand, category=category, at=at, t0=t0, peers=peers, lang=lang,
+                     metrics=mt, brands=per_brand, leaks=leaks, focus=focus, is_leak=is_leak,
+                     playbook=entries, actions=act, notes=notes + act.pop("_notes", []),
+                     summary=summary)
+
+
+def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: dt.date,
+             lang: str) -> dict:
+    from aips.activation.audiences import Audience
+    from aips.activation.spec import AudienceSpec, FlowCell
+
+    w = _WORDS[lang]
+    spec_t = book.transitions[transition]
+    stuck = spec_t.get("stuck") or FROM_STAGE[transition]
+    notes: list[str] = []
+    spec = AudienceSpec(name=f"{brand} stuck in {stuck}", brands=[brand], at=at,
+                        flow=FlowCell(from_stages=[stuck], to_stages=[stuck], t0=t0, t1=at))
+    audience = Audience(ws, spec)
+    size = audience.size()
+    cmd = (f"aips audience --brand {brand} --at {at} --flow {stuck}:{stuck} --from {t0} --to {at} "
+           f"--out {brand.lower().replace(' ', '_')}_{stuck.lower()}_stuck.txt --id sha256")
+    out: dict[str, Any] = {"audience": {"spec": spec.to_dict(), "size": size, "command": cmd,
+                                        "text": w["audience"].format(size=size, stage=stuck, t0=t0, cmd=cmd)}}
+    # creators reaching the stuck crowd
+    try:
+        from aips.activation.creators import rank_creators
+
+        ranking = rank_creators(ws, audience, lookback=90, k=7, top=5, attribution=None)
+        top = ranking.table.head(3)
+        names = [f"{r.creator_id} ({r.tier}, reach {r.target_reach})" for r in top.itertuples()]
+        out["creators"] = {"creators": top["creator_id"].tolist(),
+                           "text": w["creators"].format(names=", ".join(names)) if names else ""}
+    except (AipsError, KeyError, ValueError) as err:
+        notes.append(f"creators: {err}")
+    # channel moving the next stage best
+    target = spec_t.get("attribution_target")
+    if target and hasattr(ws, "attribute"):
+        try:
+            credits = ws.attribute(model="markov", target=target, by="channel", brand=brand)
+            from aips.analytics.attribution import BASELINE, NO_TOUCH
+            from aips.engine.paths import ORGANIC
+
+            credits = credits[~credits["channel"].isin([BASELINE, NO_TOUCH])]
+            total = float(credits["conversions"].sum())
+            paid = credits[~credits["channel"].isin(list(ORGANIC))]
+            if total > 0 and len(paid) and paid["conversions"].sum() > 0:
+                best = paid.sort_values("conversions", ascending=False).iloc[0]
+                share = float(best["conversions"] / total)
+                organic = float(credits.loc[credits["channel"].isin(list(ORGANIC)), "conversions"].sum() / total)
+                out["channel"] = {"channel": best["channel"], "share": share, "organic_share": organic,
+                                  "target": target, "model": "markov",
+                                  "text": w["channel"].format(target=target, model="Markov",
+                                                              channel=best["channel"], share=share)}
+        except (AipsError, KeyError, ValueError) as err:
+            notes.append(f"channel: attribution unavailable ({err})")
+    elif target:
+        notes.append("channel: the attribution module is not available on this workspace")
+    out["_notes"] = notes
+    return out
+
+
+__all__ = ["Diagnosis", "advance_rates", "diagnose"]

@@ -1,0 +1,274 @@
+"""Audience export: id files ad platforms take, hashed or raw, in packs, with a manifest.
+
+**What is written.** The audience's distinct user ids (an audience over several brands holds
+a user once), sorted, one per row, as
+
+* ``csv``: a header (``user_id``, ``sha256`` or ``md5``) then one id per line;
+* ``txt``: one id per line, no header (the format DMP uploads take);
+* ``parquet``: one string column named like the CSV header.
+
+**Ids.** Each id is normalised, then optionally hashed, in the backend (Ibis ``hexdigest``:
+DuckDB ``SHA256``/``MD5``, Spark ``SHA2(.., 256)``/``MD5``; both hash the UTF-8 bytes):
+
+* ``normalize``: ``trim`` (default: strip surrounding whitespace), ``lower`` (trim and
+  lower-case, the convention for e-mails and device ids) or ``none``;
+* ``id``: ``raw``, ``sha256`` or ``md5`` of ``salt + normalised id`` (the salt, if any, is
+  prepended, UTF-8; it is never written to the manifest, only whether one was used);
+* ``case``: hex digits ``lower`` (default, what most platforms expect) or ``upper``.
+
+Empty and null ids are dropped (and counted in the manifest).
+
+**Packs.** With ``max_size=N`` the ids go to ``<stem>-00001.<ext>``, ``<stem>-00002.<ext>``
+... of at most N ids each (always numbered, even when one pack is enough); without it, to
+the path given.
+
+**Manifest.** ``<stem>.manifest.json``, written last::
+
+    {"format": "aips.audience-export/1", "name", "definition" (the spec, re-runnable),
+     "description", "as_of", "created_at" (UTC),
+     "counts": {"pairs", "ids", "dropped_empty_ids", "files", "by_brand": {brand: pairs}},
+     "ids": {"source": "user_id", "normalize", "method", "salted", "case",
+             "input": "method(salt + id) as UTF-8"},
+     "file_format", "max_size",
+     "files": [{"name", "rows", "bytes", "sha256"}]}
+
+**Atomicity.** Every file is first written into a hidden temporary directory beside the
+target; only when all of them are complete are they renamed into place (packs first, the
+manifest last), so an export that fails leaves no partial file. Files of an earlier export
+under the same name that the new one does not replace (packs beyond the new count) are
+removed once the new files are in place.
+
+Ids are streamed from the backend in batches (``to_pyarrow_batches``): an audience is an
+output, so its ids may pass through Python; events never do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from aips.exceptions import ConfigError
+
+FORMAT = "aips.audience-export/1"
+ID_METHODS = ("raw", "sha256", "md5")
+FILE_FORMATS = ("csv", "txt", "parquet")
+NORMALIZE = ("trim", "lower", "none")
+BATCH_ROWS = 100_000
+
+
+def id_expression(ids: ibis.Value, method: str = "raw", salt: str | None = None,
+                  case: str = "lower", normalize: str = "trim") -> ibis.Value:
+    """The exported id of a string column: normalised, salted and hashed as documented above.
+
+    >>> t = ibis.memtable({"user_id": [" u1 "]})
+    >>> t.select(x=id_expression(t.user_id, "md5", salt="s")).to_pyarrow()["x"][0].as_py()
+    'b4ff982842aa1fa97eb21ff80ffad9a4'
+    >>> import hashlib; hashlib.md5(b"su1").hexdigest()
+    'b4ff982842aa1fa97eb21ff80ffad9a4'
+    """
+    check_options(method, case, normalize)
+    value = ids.cast("string")
+    if normalize in ("trim", "lower"):
+        value = value.strip()
+    if normalize == "lower":
+        value = value.lower()
+    if method == "raw":
+        return value
+    if salt:
+        value = ibis.literal(salt, "string") + value
+    digest = value.hexdigest(method)
+    return digest.upper() if case == "upper" else digest.lower()
+
+
+def check_options(method: str, case: str = "lower", normalize: str = "trim") -> None:
+    if method not in ID_METHODS:
+        raise ConfigError(f"unknown id method {method!r} (raw, sha256 or md5)")
+    if case not in ("lower", "upper"):
+        raise ConfigError(f"unknown hex case {case!r} (lower or upper)")
+    if normalize not in NORMALIZE:
+        raise ConfigError(f"unknown normalisation {normalize!r} (trim, lower or none)")
+
+
+def _file_format(path: Path, fmt: str | None) -> str:
+    if fmt is None:
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt not in FILE_FORMATS:
+            raise ConfigError(f"cannot tell the file format from {path.name!r}: end it with "
+                              ".csv, .txt or .parquet, or pass a format")
+    if fmt not in FILE_FORMATS:
+        raise ConfigError(f"unknown file format {fmt!r} (csv, txt or parquet)")
+    return fmt
+
+
+def _batches(expr: ibis.Table, rows: int):
+    """Record batches of the id table (a seam for tests)."""
+    yield from expr.to_pyarrow_batches(chunk_size=rows)
+
+
+class _Part:
+    """One output file being written."""
+
+    def __init__(self, path: Path, fmt: str, column: str):
+        self.path, self.fmt, self.column, self.rows = path, fmt, column, 0
+        self.schema = pa.schema([(column, pa.string())])
+        if fmt == "csv":
+            import pyarrow.csv as pcsv
+
+            self.writer = pcsv.CSVWriter(str(path), self.schema,
+                                         write_options=pcsv.WriteOptions(include_header=True))
+        elif fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            self.writer = pq.ParquetWriter(str(path), self.schema)
+        else:
+            self.writer = open(path, "w", encoding="utf-8", newline="\n")
+
+    def write(self, values: pa.Array) -> None:
+        if len(values) == 0:
+            return
+        if self.fmt == "txt":
+            self.writer.write("\n".join(values.to_pylist()) + "\n")
+        else:
+            self.writer.write_table(pa.table({self.column: values}, schema=self.schema))
+        self.rows += len(values)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def export_audience(audience, path: str | Path, *, id: str = "raw", salt: str | None = None,
+                    case: str = "lower", max_size: int | None = None, format: str | None = None,
+                    normalize: str = "trim", batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
+    """Write an audience's ids (see the module docstring) and return the manifest.
+
+    Args:
+        audience: an :class:`~aips.activation.audiences.Audience`.
+        path: the target file (``out.csv``); packs are named after it.
+        id: ``raw``, ``sha256`` or ``md5``.
+        salt: prepended to each id before hashing.
+        case: ``lower`` or ``upper`` hex digits.
+        max_size: at most this many ids per file (packs).
+        format: ``csv``, ``txt`` or ``parquet`` (default: from the path's extension).
+        normalize: ``trim``, ``lower`` or ``none``.
+    """
+    check_options(id, case, normalize)
+    path = Path(path)
+    fmt = _file_format(path, format)
+    if max_size is not None and max_size < 1:
+        raise ConfigError(f"max_size must be >= 1, got {max_size}")
+    column = "user_id" if id == "raw" else id
+    ext = path.suffix if path.suffix else f".{fmt}"
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    manifest_name = f"{stem}.manifest.json"
+
+    t = audience.table
+    users = t.select("user_id").distinct()
+    value = id_expression(users.user_id, id, salt, case, normalize)
+    ids = users.select(id=value)
+    good = ids.filter(ids.id.notnull() & (ids.id != ""))
+    good = good.distinct().order_by("id")
+    by_brand = {r["brand"]: int(r["users"]) for r in audience.counts()}
+    pairs = sum(by_brand.values())
+    total_users = audience.size("user")
+
+    parent = path.parent if str(path.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.export-", dir=parent))
+    parts: list[_Part] = []
+    try:
+        def new_part() -> _Part:
+            name = f"{stem}-{len(parts) + 1:05d}{ext}" if max_size else path.name
+            part = _Part(tmp / name, fmt, column)
+            parts.append(part)
+            return part
+
+        current = new_part()
+        for batch in _batches(good, batch_rows):
+            values = batch.column(0).cast(pa.string())
+            start = 0
+            while start < len(values):
+                if max_size and current.rows >= max_size:
+                    current.close()
+                    current = new_part()
+                room = len(values) - start if not max_size else max_size - current.rows
+                current.write(values.slice(start, room))
+                start += room
+        current.close()
+        files = [
+            {"name": p.path.name, "rows": p.rows, "bytes": p.path.stat().st_size, "sha256": _sha256(p.path)}
+            for p in parts
+        ]
+        written = sum(f["rows"] for f in files)
+        manifest = {
+            "format": FORMAT,
+            "name": audience.name,
+            "definition": audience.spec.to_dict(),
+            "description": audience.spec.describe(),
+            "as_of": audience.at.isoformat() if audience.at else None,
+            "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+            "counts": {"pairs": pairs, "ids": written, "dropped_empty_ids": total_users - written,
+                       "files": len(files), "by_brand": by_brand},
+            "ids": {"source": "user_id", "normalize": normalize, "method": id,
+                    "salted": bool(salt) and id != "raw", "case": case if id != "raw" else None,
+                    "input": "raw id after normalisation" if id == "raw"
+                    else f"{id}(salt + id) over UTF-8 bytes, hex" if salt else f"{id}(id) over UTF-8 bytes, hex"},
+            "file_format": fmt,
+            "max_size": max_size,
+            "files": files,
+        }
+        (tmp / manifest_name).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
+                                         encoding="utf-8")
+    except BaseException:
+        for p in parts:
+            with contextlib.suppress(Exception):
+                p.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _publish(tmp, parent, [f["name"] for f in files], manifest_name)
+    return manifest
+
+
+def _publish(tmp: Path, parent: Path, names: list[str], manifest_name: str) -> None:
+    """Rename the finished files into place (manifest last); drop stale packs of the name."""
+    old_manifest = parent / manifest_name
+    stale: list[str] = []
+    if old_manifest.exists():
+        with contextlib.suppress(Exception):
+            old = json.loads(old_manifest.read_text(encoding="utf-8"))
+            stale = [f["name"] for f in old.get("files", []) if isinstance(f, dict)
+                     and isinstance(f.get("name"), str) and "/" not in f["name"]
+                     and "\\" not in f["name"] and f["name"] not in names
+                     and f["name"].startswith(manifest_name[: -len(".manifest.json")])]
+    moved: list[Path] = []
+    try:
+        for name in [*names, manifest_name]:
+            os.replace(tmp / name, parent / name)
+            moved.append(parent / name)
+    except BaseException:
+        for p in moved:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for name in stale:
+        with contextlib.suppress(FileNotFoundError):
+            (parent / name).unlink()

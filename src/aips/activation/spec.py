@@ -1,0 +1,336 @@
+"""Audience definitions as data: what to select, saved to YAML/JSON and re-run on later dates.
+
+An :class:`AudienceSpec` says which (user, brand) pairs an audience holds. Its filters are
+combined with AND:
+
+* ``brands`` / ``category`` / ``competitors_of``: whose crowd (a brand, several, every brand of
+  a category, or the other brands of a brand's category: a competitor's crowd);
+* ``stages``: the exclusive level on ``at`` (one or several; ``I+TI`` is the seeded crowd);
+* ``flow``: a flow cell between two dates (``TI`` at t0 and not ``P`` at t1);
+* ``funnel``: a funnel step's converters or drop-offs;
+* ``attrs``: string attributes of the ``users`` table (``gender: F``);
+* ``where``: a rule over counters and numeric user attributes, in the rule language
+  (``read >= 3 and purchase == 0``).
+
+With no ``stages``, ``flow`` or ``funnel``, the base is the crowd asset on ``at`` (pairs at
+any stage). Set operations nest specs: ``op`` (``union``, ``intersect``, ``minus``) over
+``operands``.
+
+**Re-running on a later date.** Every date of a spec is kept relative to its ``at``: re-run
+with a new ``at`` and the flow dates and funnel range move by the same number of days.
+
+>>> spec = AudienceSpec(brands=["Lumiere"], at="2025-12-01", stages=["TI"],
+...                     flow=FlowCell.parse("TI:!P", "2025-11-01", "2025-12-01"))
+>>> spec.shifted("2025-12-31").flow.t0
+datetime.date(2025, 12, 1)
+>>> AudienceSpec.from_text(spec.to_yaml()) == spec
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from aips.config.model import STAGES
+from aips.exceptions import ConfigError
+
+NONE = "none"
+"""A pair without a level, in flow cells."""
+
+SPEC_FORMAT = "aips.audience/1"
+
+
+def parse_stages(text: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    """Stage names from ``"TI"``, ``"I,TI"``, ``"I+TI"`` or a list (validated, ordered A..S).
+
+    >>> parse_stages("I+TI"), parse_stages(["P", "A"])
+    (['I', 'TI'], ['A', 'P'])
+    """
+    if text is None:
+        return []
+    items = [text] if isinstance(text, str) else list(text)
+    out: set[str] = set()
+    for item in items:
+        for part in str(item).replace("+", ",").split(","):
+            name = part.strip().upper()
+            if not name:
+                continue
+            if name not in STAGES:
+                raise ConfigError(f"unknown stage {part.strip()!r} (one of A, I, TI, P, S, or I+TI)")
+            out.add(name)
+    return [s for s in ("A", "I", "TI", "P", "S") if s in out]
+
+
+def _side(text: str) -> tuple[list[str], bool]:
+    """One side of a flow cell: (stages incl. ``none``, negated)."""
+    text = text.strip()
+    negate = text.startswith("!")
+    body = text[1:].strip() if negate else text
+    if body in ("*", ""):
+        if negate:
+            raise ConfigError("'!*' selects nothing; write a stage list after '!'")
+        return [*STAGES, NONE], False
+    names: set[str] = set()
+    for part in body.replace("+", ",").split(","):
+        name = part.strip()
+        if name.lower() == NONE:
+            names.add(NONE)
+        elif name:
+            names.update(parse_stages(name))
+    if not names:
+        raise ConfigError(f"empty side in flow cell {text!r}")
+    order = ["A", "I", "TI", "P", "S", NONE]
+    return [s for s in order if s in names], negate
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FlowCell(_Strict):
+    """Pairs whose stage at ``t0`` is in ``from_stages`` and at ``t1`` in ``to_stages``.
+
+    ``none`` stands for "no level"; build one from text with :meth:`parse`.
+    """
+
+    from_stages: list[str]
+    to_stages: list[str]
+    t0: dt.date
+    t1: dt.date
+
+    @model_validator(mode="after")
+    def _check(self) -> FlowCell:
+        if self.t0 >= self.t1:
+            raise ValueError(f"a flow runs forward in time: t0 {self.t0} must be before t1 {self.t1}")
+        for s in (*self.from_stages, *self.to_stages):
+            if s not in (*STAGES, NONE):
+                raise ValueError(f"unknown stage {s!r} in a flow cell")
+        return self
+
+    @classmethod
+    def parse(cls, text: str, t0: Any, t1: Any) -> FlowCell:
+        """``FROM:TO``: comma lists of stages (``none`` = no level, ``*`` = any), a side
+        prefixed with ``!`` meaning "not these".
+
+        >>> FlowCell.parse("TI:!P", "2025-11-01", "2025-12-01").to_stages
+        ['A', 'I', 'TI', 'S', 'none']
+        """
+        if text.count(":") != 1:
+            raise ConfigError(f"bad flow cell {text!r}: FROM:TO, e.g. TI:!P or I:I or A,I:TI")
+        left, right = text.split(":")
+        everything = ["A", "I", "TI", "P", "S", NONE]
+        sides = []
+        for side in (left, right):
+            names, negate = _side(side)
+            sides.append([s for s in everything if s not in names] if negate else names)
+        try:
+            return cls(from_stages=sides[0], to_stages=sides[1], t0=_date(t0, "t0"), t1=_date(t1, "t1"))
+        except ValidationError as err:
+            raise ConfigError(f"flow cell {text!r}: {err.errors()[0]['msg']}") from None
+
+
+class FunnelCell(_Strict):
+    """The converters (reached ``step``) or drop-offs (reached ``step - 1``, not ``step``) of a
+    funnel over event types, PostHog style (see :mod:`aips.engine.funnel`)."""
+
+    steps: list[str] = Field(min_length=1)
+    step: int = Field(ge=0)
+    kind: Literal["converted", "dropped"] = "converted"
+    window: str = "14d"
+    order: Literal["ordered", "strict", "unordered"] = "ordered"
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> FunnelCell:
+        if self.step >= len(self.steps):
+            raise ValueError(f"step {self.step} is out of range 0..{len(self.steps) - 1}")
+        if self.kind == "dropped" and self.step == 0:
+            raise ValueError("nobody drops off before step 0; ask for step >= 1")
+        return self
+
+
+class AudienceSpec(_Strict):
+    """A saved audience definition (see the module docstring)."""
+
+    name: str | None = None
+    at: dt.date | None = None
+    brands: list[str] | None = None
+    category: str | None = None
+    competitors_of: str | None = None
+    stages: list[str] | None = None
+    flow: FlowCell | None = None
+    funnel: FunnelCell | None = None
+    attrs: dict[str, list[str]] | None = None
+    where: str | None = None
+    op: Literal["union", "intersect", "minus"] | None = None
+    on: Literal["pair", "user"] = "pair"
+    operands: list[AudienceSpec] | None = None
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _stages(cls, v: Any) -> Any:
+        return None if v is None else parse_stages(v)
+
+    @field_validator("attrs", mode="before")
+    @classmethod
+    def _attrs(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        return {str(k): ([str(x) for x in val] if isinstance(val, (list, tuple)) else [str(val)])
+                for k, val in dict(v).items()}
+
+    @model_validator(mode="after")
+    def _check(self) -> AudienceSpec:
+        if self.op is not None:
+            if not self.operands or len(self.operands) < 2:
+                raise ValueError(f"'{self.op}' needs at least two operands")
+            return self
+        if self.operands:
+            raise ValueError("operands need an op (union, intersect or minus)")
+        if self.competitors_of and (self.brands or self.category):
+            raise ValueError("competitors_of picks the brands itself; drop brands/category")
+        if self.funnel is not None and not (self.brands and len(self.brands) == 1):
+            raise ValueError("a funnel audience needs exactly one brand")
+        if self.where is not None:
+            from aips.config.rules import parse_rule
+
+            parse_rule(self.where)  # syntax now; names are checked against the store
+        return self
+
+    # --- dates ------------------------------------------------------------------------------
+
+    def as_of(self) -> dt.date | None:
+        """The as-of date: ``at``, else the flow's t1, else the first operand's."""
+        if self.at is not None:
+            return self.at
+        if self.flow is not None:
+            return self.flow.t1
+        for operand in self.operands or []:
+            day = operand.as_of()
+            if day is not None:
+                return day
+        return None
+
+    def shifted(self, at: Any) -> AudienceSpec:
+        """The same definition on another as-of date: every date moves by ``at - as_of()``."""
+        new = _date(at, "at")
+        old = self.as_of()
+        if old is None:
+            return self.model_copy(update={"at": new})
+        return self._shift(new - old)
+
+    def _shift(self, delta: dt.timedelta) -> AudienceSpec:
+        update: dict[str, Any] = {}
+        if self.at is not None:
+            update["at"] = self.at + delta
+        if self.flow is not None:
+            update["flow"] = self.flow.model_copy(update={"t0": self.flow.t0 + delta, "t1": self.flow.t1 + delta})
+        if self.funnel is not None:
+            f = self.funnel
+            update["funnel"] = f.model_copy(update={
+                "start": f.start + delta if f.start else None, "end": f.end + delta if f.end else None})
+        if self.operands:
+            update["operands"] = [o._shift(delta) for o in self.operands]
+        return self.model_copy(update=update)
+
+    # --- text -------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (dates as ISO text), without unset keys."""
+        return json.loads(self.model_dump_json(exclude_none=True, exclude_defaults=True))
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump({"format": SPEC_FORMAT, **self.to_dict()}, sort_keys=False, allow_unicode=True)
+
+    def to_json(self) -> str:
+        return json.dumps({"format": SPEC_FORMAT, **self.to_dict()}, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_data(cls, data: Any, source: str = "audience spec") -> AudienceSpec:
+        """Validate a mapping (values may already be :class:`FlowCell`/:class:`FunnelCell`)."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a mapping, got {type(data).__name__}")
+        data = {k: v for k, v in data.items() if k != "format"}
+        return validated(cls, data, source)
+
+    @classmethod
+    def from_text(cls, text: str, source: str = "audience spec") -> AudienceSpec:
+        """Parse YAML (or JSON, which is YAML)."""
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{source}: not valid YAML/JSON: {err}") from None
+        return cls.from_data(data, source)
+
+    @classmethod
+    def load(cls, path: str | Path) -> AudienceSpec:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as err:
+            raise ConfigError(f"cannot read audience spec {path}: {err}") from None
+        return cls.from_text(text, str(path))
+
+    def save(self, path: str | Path) -> None:
+        """Write the spec atomically (JSON for ``.json``, else YAML)."""
+        from aips.io import atomic_write_text
+
+        path = Path(path)
+        atomic_write_text(path, self.to_json() if path.suffix.lower() == ".json" else self.to_yaml())
+
+    def describe(self) -> str:
+        """A one-line human description."""
+        if self.op:
+            inner = f" {self.op} ".join(f"({o.describe()})" for o in self.operands or [])
+            return inner + (" [by user]" if self.on == "user" else "")
+        parts = []
+        if self.competitors_of:
+            parts.append(f"competitors of {self.competitors_of}")
+        elif self.brands:
+            parts.append(",".join(self.brands))
+        elif self.category:
+            parts.append(f"category {self.category}")
+        else:
+            parts.append("all brands")
+        if self.brands and self.category:
+            parts.append(f"category {self.category}")
+        if self.stages:
+            parts.append("stage " + "/".join(self.stages) + (f" on {self.at}" if self.at else ""))
+        if self.flow:
+            f = self.flow
+            parts.append(f"flow {'/'.join(f.from_stages)} on {f.t0} -> {'/'.join(f.to_stages)} on {f.t1}")
+        if self.funnel:
+            fn = self.funnel
+            parts.append(f"funnel {' > '.join(fn.steps)} step {fn.step} {fn.kind}")
+        if self.attrs:
+            parts.append(" ".join(f"{k}={'|'.join(v)}" for k, v in self.attrs.items()))
+        if self.where:
+            parts.append(f"where {self.where}")
+        if not (self.stages or self.flow or self.funnel):
+            parts.append(f"any stage on {self.at}" if self.at else "any stage")
+        return "; ".join(parts)
+
+
+def validated(cls: type[BaseModel], data: dict, source: str) -> Any:
+    """``cls.model_validate(data)`` with pydantic's errors turned into a ConfigError."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        msg = msg.removeprefix("Value error, ")
+        raise ConfigError(f"{source}: {loc}: {msg}") from None
+
+
+def _date(value: Any, name: str) -> dt.date:
+    from aips.dates import as_date
+
+    return as_date(value, name)

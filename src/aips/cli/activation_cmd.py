@@ -1,0 +1,266 @@
+"""``aips audience``, ``aips creators`` and ``aips diagnose``.
+
+``audience`` selects (user, brand) pairs and prints their size per brand; with ``--out`` it
+exports the ids (raw or hashed, in packs, with a manifest) and prints the files written.
+``creators`` ranks KOL/KOC creators for a target crowd (and a budgeted mix with
+``--budget``). ``diagnose`` names the leaking stage of a brand against its category and
+attaches the playbook. Each takes ``--format table|csv|json``; JSON is one object.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, _plain, emit, open_ws
+
+
+class IdMethod(StrEnum):
+    raw = "raw"
+    sha256 = "sha256"
+    md5 = "md5"
+
+
+class HexCase(StrEnum):
+    lower = "lower"
+    upper = "upper"
+
+
+class Normalize(StrEnum):
+    trim = "trim"
+    lower = "lower"
+    none = "none"
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    txt = "txt"
+    parquet = "parquet"
+
+
+class SetOn(StrEnum):
+    pair = "pair"
+    user = "user"
+
+
+class Lang(StrEnum):
+    en = "en"
+    zh = "zh"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return _plain(value)
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(_jsonable(obj), ensure_ascii=False, indent=1) + "\n")
+
+
+def _api(ws):
+    """The workspace with the activation (and, when present, attribution) methods."""
+    from aips.activation_api import ActivationMixin
+
+    bases = [] if isinstance(ws, ActivationMixin) else [ActivationMixin]
+    try:
+        from aips.attribution_api import AttributionMixin
+
+        if not hasattr(ws, "attribute"):
+            bases.append(AttributionMixin)
+    except ImportError:  # pragma: no cover - attribution is optional here
+        pass
+    if bases:
+        ws.__class__ = type("ActivationWorkspace", (*bases, type(ws)), {})
+    return ws
+
+
+# --- aips audience ------------------------------------------------------------------------------
+
+
+def audience_command(
+    brand: Annotated[list[str] | None, typer.Option("--brand", help="Brand(s); repeatable or comma-separated. Default: every brand.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="As-of local date YYYY-MM-DD (default: --to of the flow).")] = None,
+    stage: Annotated[list[str] | None, typer.Option("--stage", help="Stage(s) on --at: A, I, TI, P, S or I+TI; repeatable.")] = None,
+    flow: Annotated[str | None, typer.Option("--flow", help="Flow cell FROM:TO between --from and --to, e.g. TI:!P, I:I, A,I:TI ('none' = no level, '*' = any, '!' = not).")] = None,
+    t0: Annotated[str | None, typer.Option("--from", help="t0 of --flow.")] = None,
+    t1: Annotated[str | None, typer.Option("--to", help="t1 of --flow (default --at).")] = None,
+    funnel: Annotated[str | None, typer.Option("--funnel", help="Funnel steps (event types, comma-separated), with --funnel-step.")] = None,
+    funnel_step: Annotated[int | None, typer.Option("--funnel-step", help="0-based funnel step whose users to take.")] = None,
+    funnel_kind: Annotated[str, typer.Option("--funnel-kind", help="converted (reached the step) or dropped (stopped just before it).")] = "converted",
+    funnel_window: Annotated[str, typer.Option("--funnel-window", help="Funnel conversion window: 14d, 12h ...")] = "14d",
+    category: Annotated[str | None, typer.Option("--category", help="Every brand of this category (a category's crowd).")] = None,
+    competitors: Annotated[bool, typer.Option("--competitors", help="The other brands of --brand's category instead of --brand (a competitor's crowd).")] = False,
+    attr: Annotated[list[str] | None, typer.Option("--attr", help="String user attribute NAME=VALUE[,VALUE]; repeatable (e.g. gender=F).")] = None,
+    where: Annotated[str | None, typer.Option("--where", help="Rule over counters (own windows ending --at) and numeric user attributes: 'read >= 3 and purchase == 0'.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A name for the audience (files, manifest, overlaps).")] = None,
+    spec: Annotated[str | None, typer.Option("--spec", help="Run a saved definition (YAML/JSON) instead of the filter options above; --at re-runs it on that date.")] = None,
+    save: Annotated[str | None, typer.Option("--save", help="Save the definition to this YAML/JSON file.")] = None,
+    union: Annotated[list[str] | None, typer.Option("--union", help="Union with a saved definition; repeatable.")] = None,
+    intersect: Annotated[list[str] | None, typer.Option("--intersect", help="Intersect with a saved definition; repeatable.")] = None,
+    minus: Annotated[list[str] | None, typer.Option("--minus", help="Remove a saved definition's members; repeatable.")] = None,
+    on: Annotated[SetOn, typer.Option("--on", help="Set operations on (user, brand) pairs or on users.")] = SetOn.pair,
+    overlap_with: Annotated[list[str] | None, typer.Option("--overlap", help="Print the Venn cells of this audience and saved definitions; repeatable.")] = None,
+    out: Annotated[str | None, typer.Option("--out", help="Export the ids to this file (.csv, .txt or .parquet).")] = None,
+    id_method: Annotated[IdMethod, typer.Option("--id", help="Ids raw or hashed (sha256, md5) as ad platforms take them.")] = IdMethod.raw,
+    salt: Annotated[str | None, typer.Option("--salt", envvar="AIPS_HASH_SALT", help="Prepended to each id before hashing (or $AIPS_HASH_SALT).")] = None,
+    case: Annotated[HexCase, typer.Option("--case", help="Hex digits of hashes.")] = HexCase.lower,
+    normalize: Annotated[Normalize, typer.Option("--normalize", help="trim, lower (trim + lower-case) or none, before hashing.")] = Normalize.trim,
+    max_size: Annotated[int | None, typer.Option("--max-size", help="At most N ids per file (packs NAME-00001.EXT ...).")] = None,
+    file_format: Annotated[FileFormat | None, typer.Option("--file-format", help="csv, txt or parquet (default: from --out's extension).")] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Select (user, brand) pairs by stage, flow cell, funnel step, crowd and rules; size or export them."""
+    from aips.activation.audiences import Audience, overlap
+    from aips.activation.spec import AudienceSpec
+    from aips.exceptions import ConfigError
+
+    with open_ws(store, config) as ws:
+        ws = _api(ws)
+        if spec is not None:
+            audience = Audience.from_spec(ws, spec, at=at)
+        else:
+            brands = [b.strip() for item in (brand or []) for b in item.split(",") if b.strip()] or None
+            competitors_of = None
+            if competitors:
+                if not brands or len(brands) != 1:
+                    raise ConfigError("--competitors takes exactly one --brand (whose competitors to select)")
+                competitors_of, brands = brands[0], None
+            audience = ws.audience(
+                brand=brands, at=at, stages=stage or None, flow=flow, t0=t0, t1=t1,
+                funnel=funnel, step=funnel_step, kind=funnel_kind, window=funnel_window,
+                category=category, competitors_of=competitors_of, attrs=attr, where=where, name=name,
+            )
+        for op, files in (("union", union), ("intersect", intersect), ("minus", minus)):
+            for path in files or []:
+                other = Audience.from_spec(ws, AudienceSpec.load(path), at=at)
+                audience = getattr(audience, op)(other, on=on.value)
+        if name and audience.spec.name != name:
+            audience = audience.rename(name)
+        if save:
+            audience.save(save)
+        if overlap_with:
+            others = [Audience.from_spec(ws, AudienceSpec.load(p), at=at) for p in overlap_with]
+            cells = overlap([audience, *others], on=on.value)
+            rows = [{"sets": " & ".join(c["sets"]), "mask": c["mask"], "size": c["size"]} for c in cells]
+            if OutputFormat(fmt) is OutputFormat.json:
+                _print_json(cells)
+            else:
+                emit(rows, fmt, title=f"overlap ({on.value}s in exactly these audiences)")
+            return
+        if out is not None:
+            manifest = audience.export(
+                out, id=id_method.value, salt=salt, case=case.value, max_size=max_size,
+                format=file_format.value if file_format else None, normalize=normalize.value,
+            )
+            if OutputFormat(fmt) is OutputFormat.json:
+                _print_json(manifest)
+                return
+            c = manifest["counts"]
+            emit(manifest["files"], fmt, title=f"{audience.name}: {c['ids']:,} ids in {c['files']} file(s) "
+                 f"({manifest['ids']['method']}); manifest beside them")
+            return
+        summary = audience.summary()
+        if OutputFormat(fmt) is OutputFormat.json:
+            _print_json({**summary, "spec": audience.spec.to_dict()})
+            return
+        rows = [*summary["by_brand"], {"brand": "(all pairs)", "users": summary["pairs"]},
+                {"brand": "(distinct users)", "users": summary["users"]}]
+        emit(rows, fmt, title=f"{summary['name']}: {summary['definition']}")
+
+
+# --- aips creators -------------------------------------------------------------------------------
+
+_CREATOR_COLUMNS = ["rank", "creator_id", "tier", "target_reach", "seeding_rate", "seeding_lift",
+                    "expected_seeded", "new_ti", "fee", "cost_per_new_ti"]
+"""Columns of the table view (CSV and JSON have every column)."""
+
+
+def creators_command(
+    brand: Annotated[list[str] | None, typer.Option("--brand", help="Brand(s) of the target crowd; repeatable.")] = None,
+    target: Annotated[str, typer.Option("--target", help="Target stage(s): TI, I+TI, ... (or a saved audience file).")] = "TI",
+    at: Annotated[str | None, typer.Option("--at", help="As-of local date YYYY-MM-DD.")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="Target every brand of this category (e.g. a category's I+TI).")] = None,
+    competitors: Annotated[bool, typer.Option("--competitors", help="Target the competitors' crowd of --brand.")] = False,
+    lookback: Annotated[int, typer.Option("--lookback", help="Days of creator touches (ending --at).")] = 90,
+    k: Annotated[int, typer.Option("--k", help="Days after a touch within which a rise to I/TI counts as seeded.")] = 7,
+    budget: Annotated[float | None, typer.Option("--budget", help="Recommend a KOL/KOC mix within this budget (creators' fees).")] = None,
+    top: Annotated[int, typer.Option("--top", help="Creators shown, and candidates for the mix.")] = 20,
+    attribution: Annotated[str, typer.Option("--attribution", help="Model crediting new TI to creators (markov, last, ...) or none.")] = "markov",
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Rank KOL/KOC creators by reach into a target crowd and seeding; recommend a mix under a budget."""
+    from aips.exceptions import ConfigError
+
+    with open_ws(store, config) as ws:
+        ws = _api(ws)
+        brands = [b.strip() for item in (brand or []) for b in item.split(",") if b.strip()] or None
+        competitors_of = None
+        if competitors:
+            if not brands or len(brands) != 1:
+                raise ConfigError("--competitors takes exactly one --brand")
+            competitors_of, brands = brands[0], None
+        result = ws.creators(
+            target, at=at, brand=brands, category=category, competitors_of=competitors_of,
+            lookback=lookback, k=k, budget=budget, top=top,
+            attribution=None if attribution.lower() == "none" else attribution,
+        )
+        result.table = result.table.head(top)
+        if OutputFormat(fmt) is OutputFormat.json:
+            _print_json(result.asdict())
+            return
+        if OutputFormat(fmt) is OutputFormat.csv:
+            emit(result.table, fmt)
+            return
+        table = result.table[_CREATOR_COLUMNS]
+        t = result.target
+        emit(table, fmt, title=f"creators for {t['name']} ({t['definition']}): {t['users']:,} users")
+        if len(result.overlap):
+            shared = result.overlap.sort_values("shared", ascending=False).head(10)
+            emit(shared, fmt, title="audience overlap: target users engaged by both creators")
+        if result.mix is not None:
+            s = result.mix_summary()
+            emit(result.mix, fmt, title=f"mix within {s['budget']:,.0f}: {s['kol']} KOL + {s['koc']} KOC, "
+                 f"cost {s['cost']:,.0f}, ~{s['expected_seeded']:.0f} target users seeded")
+        for note in result.notes:
+            typer.echo(f"note: {note}")
+
+
+# --- aips diagnose -------------------------------------------------------------------------------
+
+
+def diagnose_command(
+    brand: Annotated[str, typer.Option("--brand", help="The brand.")],
+    at: Annotated[str, typer.Option("--at", help="Local date YYYY-MM-DD.")],
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of texts and the playbook.")] = Lang.en,
+    period: Annotated[int, typer.Option("--period", help="Days before --at over which stage advances are measured.")] = 90,
+    playbook: Annotated[str | None, typer.Option("--playbook", envvar="AIPS_PLAYBOOK", help="A playbook YAML merged over the shipped one.")] = None,
+    tolerance: Annotated[float, typer.Option("--tolerance", help="Relative gap below the category median that counts as a leak.")] = 0.2,
+    actions: Annotated[bool, typer.Option("--actions/--no-actions", help="Compute next actions (audience, creators, channel).")] = True,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Find a brand's leaking stage against its category, with the evidence, the playbook and next actions."""
+    with open_ws(store, config) as ws:
+        ws = _api(ws)
+        result = ws.diagnose(brand, at, period=period, lang=lang.value, playbook=playbook,
+                             tolerance=tolerance, actions=actions)
+        if OutputFormat(fmt) is OutputFormat.json:
+            _print_json(result.asdict())
+            return
+        if OutputFormat(fmt) is OutputFormat.csv:
+            emit(result.metrics, fmt)
+            return
+        typer.echo(str(result))
+        emit(result.metrics, fmt, title=f"{brand} vs the other brands of {result.category}")

@@ -1,0 +1,140 @@
+"""Audience export: hashes against hashlib (on every backend), packs, formats, the manifest,
+and atomicity (a failed export leaves no file behind)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from activation_helpers import events_table, workspace
+
+import aips.activation.export as export_mod
+from aips.activation.export import id_expression
+from aips.exceptions import ConfigError
+
+AT = "2024-01-31"
+IDS = ["u01", "u02", "u03", "u04", "u05", "User.06@Mail.com", " u07 "]
+ROWS = [(u, "b", "2024-01-10 12:00", "collect") for u in IDS] + [("u01", "c", "2024-01-10 12:00", "collect")]
+
+
+@pytest.fixture
+def ws(duckdb_store):
+    return workspace(duckdb_store, events_table(ROWS))
+
+
+def test_hashes_match_hashlib_on_every_backend(store):
+    """DuckDB SHA256/MD5 and Spark SHA2/MD5 of salt + id equal Python's hashlib (UTF-8)."""
+    ids = ["u1", " u2 ", "Ab@c.com", "用户42", ""]
+    store.write("ids", pa.table({"user_id": ids}), overwrite=True)
+    t = store.table("ids")
+    out = t.select(
+        raw=id_expression(t.user_id),
+        sha=id_expression(t.user_id, "sha256"),
+        md5_salted=id_expression(t.user_id, "md5", salt="pepper"),
+        sha_upper=id_expression(t.user_id, "sha256", salt="s", case="upper"),
+        sha_lower_norm=id_expression(t.user_id, "sha256", normalize="lower"),
+        md5_untrimmed=id_expression(t.user_id, "md5", normalize="none"),
+    ).to_pyarrow().to_pylist()
+    expected = []
+    for i in ids:
+        n = i.strip()
+        expected.append({
+            "raw": n,
+            "sha": hashlib.sha256(n.encode()).hexdigest(),
+            "md5_salted": hashlib.md5(("pepper" + n).encode()).hexdigest(),
+            "sha_upper": hashlib.sha256(("s" + n).encode()).hexdigest().upper(),
+            "sha_lower_norm": hashlib.sha256(n.lower().encode()).hexdigest(),
+            "md5_untrimmed": hashlib.md5(i.encode()).hexdigest(),
+        })
+    key = lambda r: r["raw"]  # noqa: E731 - rows may come back in any order
+    assert sorted(out, key=key) == sorted(expected, key=key)
+
+
+def test_txt_packs_and_manifest(ws, tmp_path):
+    aud = ws.audience(at=AT, stages="TI", name="ti")  # 7 users, 8 pairs (u01 at b and c)
+    manifest = aud.export(tmp_path / "ti.txt", id="sha256", salt="k", max_size=3)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["ti-00001.txt", "ti-00002.txt", "ti-00003.txt", "ti.manifest.json"]
+    lines = [ln for p in sorted(tmp_path.glob("ti-*.txt")) for ln in p.read_text().splitlines()]
+    expected = sorted(hashlib.sha256(("k" + u.strip()).encode()).hexdigest() for u in IDS)
+    assert lines == expected  # sorted, one a line, no header, user counted once
+    on_disk = json.loads((tmp_path / "ti.manifest.json").read_text())
+    assert on_disk == manifest
+    assert manifest["counts"] == {"pairs": 8, "ids": 7, "dropped_empty_ids": 0, "files": 3,
+                                  "by_brand": {"b": 7, "c": 1}}
+    assert [f["rows"] for f in manifest["files"]] == [3, 3, 1]
+    for f in manifest["files"]:
+        data = (tmp_path / f["name"]).read_bytes()
+        assert f["sha256"] == hashlib.sha256(data).hexdigest() and f["bytes"] == len(data)
+    assert manifest["ids"]["method"] == "sha256" and manifest["ids"]["salted"] is True
+    assert "k" not in json.dumps(manifest["ids"])  # the salt itself is never written
+    assert manifest["definition"]["stages"] == ["TI"] and manifest["as_of"] == AT
+
+
+def test_csv_and_parquet(ws, tmp_path):
+    aud = ws.audience("b", AT, "TI")
+    aud.export(tmp_path / "a.csv", id="md5", case="upper")
+    rows = (tmp_path / "a.csv").read_text().splitlines()
+    assert rows[0] == '"md5"'
+    assert sorted(r.strip('"') for r in rows[1:]) == sorted(
+        hashlib.md5(u.strip().encode()).hexdigest().upper() for u in IDS)
+    aud.export(tmp_path / "a.parquet", normalize="lower")
+    got = pq.read_table(tmp_path / "a.parquet")["user_id"].to_pylist()
+    assert got == sorted(u.strip().lower() for u in IDS)
+    m = aud.export(tmp_path / "plain", format="txt")
+    assert (tmp_path / "plain").read_text().splitlines() == sorted(u.strip() for u in IDS)
+    assert m["ids"]["method"] == "raw" and m["ids"]["case"] is None
+
+
+def test_re_export_replaces_stale_packs(ws, tmp_path):
+    aud = ws.audience(at=AT, stages="TI")
+    aud.export(tmp_path / "x.txt", max_size=2)  # 4 packs
+    aud.export(tmp_path / "x.txt", max_size=5)  # 2 packs: 3 and 4 go away
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x-00001.txt", "x-00002.txt", "x.manifest.json"]
+    (tmp_path / "keep-00009.txt").write_text("mine")
+    aud.export(tmp_path / "x.txt")
+    assert (tmp_path / "keep-00009.txt").exists()
+
+
+def test_failed_export_leaves_nothing(ws, tmp_path, monkeypatch):
+    aud = ws.audience(at=AT, stages="TI")
+    real = export_mod._batches
+
+    def broken(expr, rows):
+        for i, batch in enumerate(real(expr, 2)):
+            if i == 1:
+                raise OSError("disk full")
+            yield batch
+
+    monkeypatch.setattr(export_mod, "_batches", broken)
+    with pytest.raises(OSError, match="disk full"):
+        aud.export(tmp_path / "y.txt", max_size=1)
+    assert list(tmp_path.iterdir()) == []
+    # an earlier export under the same name survives a failed one untouched
+    monkeypatch.setattr(export_mod, "_batches", real)
+    aud.export(tmp_path / "y.txt")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    monkeypatch.setattr(export_mod, "_batches", broken)
+    with pytest.raises(OSError):
+        aud.export(tmp_path / "y.txt", id="md5")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_empty_ids_dropped_and_bad_options(duckdb_store, tmp_path):
+    ws = workspace(duckdb_store, events_table([("  ", "b", "2024-01-10 12:00", "collect"),
+                                               ("u1", "b", "2024-01-10 12:00", "collect")]))
+    m = ws.audience("b", AT, "TI").export(tmp_path / "e.txt")
+    assert m["counts"]["ids"] == 1 and m["counts"]["dropped_empty_ids"] == 1
+    aud = ws.audience("b", AT, "TI")
+    with pytest.raises(ConfigError, match="id method"):
+        aud.export(tmp_path / "e.txt", id="sha1")
+    with pytest.raises(ConfigError, match="file format"):
+        aud.export(tmp_path / "e.xlsx")
+    with pytest.raises(ConfigError, match="max_size"):
+        aud.export(tmp_path / "e.txt", max_size=0)
+    with pytest.raises(ConfigError, match="hex case"):
+        id_expression(ibis.literal("x"), "md5", case="title")
