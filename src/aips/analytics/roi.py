@@ -1,0 +1,222 @@
+r"""ROI(T+x) of a campaign, attributed and incremental, from small per-campaign sums.
+
+**Attributed ROI(T+x)** (what platforms report as ROI(T+x)). T is the campaign's launch
+day (``start_date``) and x the decision cycle of its category (configured, or estimated
+with ``cycle: estimate``). Touched users are users with any event carrying the campaign's
+id; revenue is the amount of their purchases of the campaign's brand on local dates
+T .. T+x (both included) made at or after their first touch; ROI = revenue / spend. It
+credits the campaign with everything its audience bought, including what they would have
+bought anyway: it is **not causal**. ``curve_`` gives it for every x from 0 to 2 x the
+cycle (cumulative revenue, purchasers and ROI by day).
+
+**Incremental ROI** (where ``users.holdout`` exists: users never shown paid ads). An
+intent-to-treat comparison over every user of the ``users`` table: the holdout is drawn at
+random, so non-holdout users (E) and holdout users (H) are alike but for the ads. For each
+user y = their revenue from the brand on T .. T+x (0 if none), whoever touched them; the
+lift per user is the difference in means, and
+
+.. math:: \Delta = \bar y_E - \bar y_H, \qquad
+          \text{incremental revenue} = \Delta \cdot n_E, \qquad
+          \text{iROI} = \Delta \, n_E / \text{spend}
+
+Scaling the per-user lift to all non-holdout users is the same as scaling the effect on
+the users actually touched (the lift divided by the share touched) to them. The interval
+is analytic (Welch, normal): se(Δ) = sqrt(s²_E/n_E + s²_H/n_H), from the backend's
+per-group n, sum and sum of squares of y (no per-user data leave the backend); the
+interval of iROI is (Δ ± z se) n_E / spend.
+
+Optionally (``lookback_days``) the lift is adjusted by a covariate x, the user's events in
+the campaign's category in the days before T (CUPED, a regression adjustment):
+Δ = (ȳ_E - ȳ_H) - θ (x̄_E - x̄_H), θ = (S_xy,E + S_xy,H) / (S_xx,E + S_xx,H) (S: centred
+sums of products within each group), and s² is then the variance of y - θx. This is only
+valid when *no paid campaign ran in the lookback*: the holdout is permanent, so earlier paid
+exposure already separates the groups' x (ad impressions are events) and the adjustment
+would be biased, which is why it is off by default.
+
+Holdout users see *no* paid ad of any campaign, so when other paid campaigns of the same
+brand run in the window the contrast measures their joint effect; they are listed in
+``incremental_["overlapping_campaigns"]``.
+
+>>> import pandas as pd
+>>> daily = pd.DataFrame({"offset": [0, 3], "revenue": [100.0, 50.0], "orders": [1, 1],
+...                       "new_purchasers": [1, 1]})
+>>> r = CampaignROI(x=3, curve_days=4).fit(daily, spend=100.0, touched_users=10)
+>>> r.revenue_, r.roi_, r.purchasers_
+(150.0, 1.5, 2)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from aips.exceptions import AipsError
+
+ATTRIBUTED_NOTE = (
+    "attributed: purchases of the touched users in T..T+x, at or after their first touch, over "
+    "spend; credits all they bought, including what they would have bought anyway (not causal)"
+)
+INCREMENTAL_NOTE = (
+    "incremental: holdout comparison (intent-to-treat over all users): extra revenue per "
+    "non-holdout user x non-holdout users, over spend; causal, but it covers every paid "
+    "campaign of the brand running in T..T+x (see overlapping_campaigns)"
+)
+
+
+def incremental_from_groups(groups: Any, spend: float, alpha: float = 0.05) -> dict[str, Any] | None:
+    """The holdout contrast from per-group sums; None without two users in each group.
+
+    ``groups`` has rows ``holdout``, ``n``, ``sum_y``, ``sum_y2`` and optionally ``sum_x``,
+    ``sum_x2``, ``sum_xy`` (the covariate; without them the plain difference in means).
+    """
+    if hasattr(groups, "to_pandas"):
+        groups = groups.to_pandas()
+    rows = {bool(r["holdout"]): r for r in pd.DataFrame(groups).to_dict(orient="records")}
+    if True not in rows or False not in rows:
+        return None
+    m = {}
+    for key, name in ((False, "exposed"), (True, "holdout")):
+        r = rows[key]
+        n = int(r["n"])
+        sy, syy = float(r["sum_y"]), float(r["sum_y2"])
+        sx, sxx, sxy = (float(r.get(k) or 0.0) for k in ("sum_x", "sum_x2", "sum_xy"))
+        if n < 2:
+            return None
+        m[name] = {
+            "n": n, "y": sy / n, "x": sx / n,
+            "Syy": syy - sy * sy / n, "Sxx": sxx - sx * sx / n, "Sxy": sxy - sx * sy / n,
+        }
+    e, h = m["exposed"], m["holdout"]
+    sxx = e["Sxx"] + h["Sxx"]
+    theta = (e["Sxy"] + h["Sxy"]) / sxx if sxx > 1e-12 else 0.0
+    raw = e["y"] - h["y"]
+    diff = raw - theta * (e["x"] - h["x"])
+
+    def resid_var(g):
+        return max(g["Syy"] - 2 * theta * g["Sxy"] + theta * theta * g["Sxx"], 0.0) / (g["n"] - 1)
+
+    se = math.sqrt(resid_var(e) / e["n"] + resid_var(h) / h["n"])
+    raw_se = math.sqrt(max(e["Syy"], 0) / (e["n"] - 1) / e["n"] + max(h["Syy"], 0) / (h["n"] - 1) / h["n"])
+    z = float(stats.norm.ppf(1 - alpha / 2))
+    n1 = e["n"]
+    lo, hi = (diff - z * se) * n1, (diff + z * se) * n1
+    return {
+        "kind": "incremental",
+        "exposed_users": n1,
+        "holdout_users": h["n"],
+        "exposed_revenue_per_user": e["y"],
+        "holdout_revenue_per_user": h["y"],
+        "lift_per_user": diff,
+        "lift_per_user_se": se,
+        "unadjusted_lift_per_user": raw,
+        "unadjusted_se": raw_se,
+        "covariate_theta": theta,
+        "incremental_revenue": diff * n1,
+        "incremental_revenue_ci": [lo, hi],
+        "roi": diff * n1 / spend if spend else None,
+        "roi_ci": [lo / spend, hi / spend] if spend else [None, None],
+        "note": INCREMENTAL_NOTE,
+    }
+
+
+class CampaignROI:
+    """ROI(T+x) of one campaign from its daily attributed sums.
+
+    Parameters:
+        x: days after launch (the window is T .. T+x).
+        curve_days: last day of the ROI curve (default 2 x).
+        alpha: 1 - confidence level of the incremental interval.
+
+    Attributes (after :meth:`fit`):
+        revenue_, purchasers_, orders_, roi_: attributed figures at x.
+        curve_: per day offset 0 .. curve_days: ``x``, ``revenue``, ``purchasers``, ``roi``.
+        incremental_: the holdout contrast (dict, see :func:`incremental_from_groups`) or None.
+    """
+
+    def __init__(self, x: int, curve_days: int | None = None, alpha: float = 0.05):
+        self.x = x
+        self.curve_days = curve_days
+        self.alpha = alpha
+
+    def fit(
+        self,
+        daily: Any,
+        *,
+        spend: float,
+        touched_users: int,
+        new_p: int | None = None,
+        new_ti: int | None = None,
+        holdout_groups: Any = None,
+        info: dict[str, Any] | None = None,
+    ) -> CampaignROI:
+        """Fit on ``(offset, revenue, orders, new_purchasers)`` rows; returns self.
+
+        ``info`` (campaign id, T, ...) is kept as ``info_`` and leads :meth:`asdict`.
+        """
+        if self.x is None or int(self.x) < 0:
+            raise AipsError(f"x must be a whole number of days >= 0, got {self.x}")
+        x = int(self.x)
+        end = int(self.curve_days) if self.curve_days is not None else 2 * x
+        end = max(end, x)
+        if hasattr(daily, "to_pandas"):
+            daily = daily.to_pandas()
+        days = pd.DataFrame({"x": np.arange(end + 1)})
+        d = pd.DataFrame(daily).rename(columns={"offset": "x"})
+        d = days.merge(d, on="x", how="left").fillna(0)
+        curve = pd.DataFrame(
+            {
+                "x": d.x.astype(int),
+                "revenue": d.revenue.astype(float).cumsum(),
+                "orders": d.orders.astype(int).cumsum(),
+                "purchasers": d.new_purchasers.astype(int).cumsum(),
+            }
+        )
+        spend = float(spend)
+        curve["roi"] = curve.revenue / spend if spend > 0 else np.nan
+        self.curve_ = curve
+        at = curve.iloc[x]
+        self.info_ = dict(info or {})
+        self.spend_ = spend
+        self.touched_users_ = int(touched_users)
+        self.revenue_ = float(at.revenue)
+        self.orders_ = int(at.orders)
+        self.purchasers_ = int(at.purchasers)
+        self.roi_ = float(at.roi) if spend > 0 else None
+        self.new_p_ = new_p
+        self.new_ti_ = new_ti
+        self.cost_per_new_ti_ = spend / new_ti if new_ti else None
+        self.incremental_ = (
+            incremental_from_groups(holdout_groups, spend, self.alpha)
+            if holdout_groups is not None
+            else None
+        )
+        return self
+
+    @property
+    def summary_(self) -> dict[str, Any]:
+        return {
+            **self.info_,
+            "x": int(self.x),
+            "spend": self.spend_,
+            "touched_users": self.touched_users_,
+            "purchasers": self.purchasers_,
+            "orders": self.orders_,
+            "revenue": self.revenue_,
+            "roi": self.roi_,
+            "roi_kind": "attributed",
+            "roi_note": ATTRIBUTED_NOTE,
+            "new_p": self.new_p_,
+            "new_ti": self.new_ti_,
+            "cost_per_new_ti": self.cost_per_new_ti_,
+        }
+
+    def asdict(self) -> dict[str, Any]:
+        out = dict(self.summary_)
+        out["curve"] = self.curve_[["x", "revenue", "purchasers", "roi"]].to_dict(orient="records")
+        if self.incremental_ is not None:
+            out["incremental"] = self.incremental_
+        return out

@@ -1,0 +1,170 @@
+"""``aips funnel``, ``aips cycle``, ``aips roi`` and ``aips loyalty``.
+
+Each prints a table (default), CSV or JSON. Funnel, cycle and ROI JSON is one object (not a
+list of records): ``{"steps": [...], "breakdown": [...]}``, the decision cycle's summary with
+its ``curve``, the ROI summary with ``curve`` and ``incremental``. CSV prints the main table:
+funnel steps (or, with a breakdown, one row per value), the KM curve, the ROI curve, the
+loyalty rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, _plain, emit, open_ws
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return _plain(value)
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(_jsonable(obj), ensure_ascii=False, indent=1) + "\n")
+
+
+def _key_values(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, value in summary.items():
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, (list, tuple)):
+            items = ["" if v is None else f"{_plain(v):.4g}" if isinstance(v, float) else str(v) for v in value]
+            numeric = all(isinstance(v, (int, float)) or v is None for v in value)
+            # numbers as [lo, hi]; names bare (rich would read "[name]" as markup)
+            value = f"[{', '.join(items)}]" if numeric and items else ", ".join(items)
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items())
+        rows.append({"measure": key, "value": "" if value is None else value})
+    return rows
+
+
+def _api(ws):
+    """The outcomes methods, whether or not the Workspace class already mixes them in."""
+    from aips.outcomes_api import OutcomesMixin
+
+    if not isinstance(ws, OutcomesMixin):
+        ws.__class__ = type("OutcomesWorkspace", (OutcomesMixin, type(ws)), {})
+    return ws
+
+
+def funnel_command(
+    steps: Annotated[str, typer.Option("--steps", help="Event types in order, comma-separated: read,collect,purchase.")],
+    window: Annotated[str, typer.Option("--window", help="Conversion window from the first step: 14d, 12h, 30m, 90s.")] = "14d",
+    order: Annotated[str, typer.Option("--order", help="ordered, strict or unordered.")] = "ordered",
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="EVENT (whole funnel) or EVENT:FROM-TO (0-based steps); repeatable.")] = None,
+    breakdown: Annotated[str | None, typer.Option("--breakdown", help="An events column (channel, category, campaign_id...) or a users column.")] = None,
+    attribution: Annotated[str, typer.Option("--attribution", help="Breakdown value: first_touch, last_touch or step_N.")] = "first_touch",
+    date_from: Annotated[str | None, typer.Option("--from", help="First local date of the users' first step.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last local date of the users' first step.")] = None,
+    brand: Annotated[str | None, typer.Option("--brand", help="Only this brand's events.")] = None,
+    users: Annotated[str | None, typer.Option("--users", help="Print user ids instead: STEP:converted or STEP:dropped (STEP 0-based).")] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Funnel over event types with a conversion window (PostHog semantics)."""
+    from aips.exceptions import ConfigError
+
+    with open_ws(store, config) as ws:
+        result = _api(ws).funnel(
+            steps, window=window, order=order, exclude=exclude or None, breakdown=breakdown,
+            attribution=attribution, start=date_from, end=date_to, brand=brand,
+        )
+        if users is not None:
+            step, _, kind = users.partition(":")
+            if not step.isdigit():
+                raise ConfigError(f"--users {users!r}: STEP:converted or STEP:dropped, STEP a 0-based index")
+            emit(result.users(int(step), kind or "converted").order_by("user_id"), fmt)
+            return
+        if OutputFormat(fmt) is OutputFormat.json:
+            _print_json(result.asdict())
+            return
+        rows = [
+            {k: s[k] for k in ("index", "step", "count", "conversion_rate", "avg_conversion_s", "median_conversion_s")}
+            for s in result.steps
+        ]
+        if result.breakdown is not None:
+            split = [
+                {"value": b["value"], **{f"{k}_{name}": c for k, (name, c) in enumerate(zip(result.spec.steps, b["steps"], strict=True))}}
+                for b in result.breakdown
+            ]
+            if OutputFormat(fmt) is OutputFormat.csv:
+                emit(split, fmt)
+                return
+            emit(rows, fmt, title=f"funnel ({result.spec.order}, window {window})")
+            emit(split, fmt, title=f"by {breakdown} ({attribution})")
+            return
+        emit(rows, fmt, title=f"funnel ({result.spec.order}, window {window})")
+
+
+def cycle_command(
+    category: Annotated[str, typer.Option("--category", help="The category.")],
+    start: Annotated[str, typer.Option("--start", help="first_touch (first event of the brand) or ti (first TI day).")] = "first_touch",
+    method: Annotated[str, typer.Option("--method", help="km (Kaplan-Meier) or cure (parametric mixture-cure).")] = "km",
+    brand: Annotated[str | None, typer.Option("--brand", help="Only this brand's (user, brand) pairs.")] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Decision cycle of a category: converters' time to purchase from Kaplan-Meier."""
+    with open_ws(store, config) as ws:
+        fit = _api(ws).decision_cycle(category, start=start, method=method, brand=brand)
+        out = {"category": category, "start": start, **fit.asdict()}
+        curve = out.pop("curve", None)
+        if OutputFormat(fmt) is OutputFormat.json:
+            _print_json({**out, "curve": curve})
+        elif OutputFormat(fmt) is OutputFormat.csv:
+            emit(curve if curve is not None else [out], fmt)
+        else:
+            emit(_key_values(out), fmt, title=f"decision cycle: {category}")
+
+
+def roi_command(
+    campaign: Annotated[str, typer.Option("--campaign", help="The campaign id.")],
+    x: Annotated[int | None, typer.Option("--x", help="Days after launch T (default: the category's decision cycle).")] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """ROI(T+x) of a campaign: attributed, and incremental where a holdout exists."""
+    with open_ws(store, config) as ws:
+        res = _api(ws).roi(campaign, x=x)
+        out = res.asdict()
+        if OutputFormat(fmt) is OutputFormat.json:
+            _print_json(out)
+            return
+        if OutputFormat(fmt) is OutputFormat.csv:
+            emit(out["curve"], fmt)
+            return
+        curve = out.pop("curve")
+        inc = out.pop("incremental", None)
+        emit(_key_values(out), fmt, title=f"ROI(T+x) of {campaign}: ATTRIBUTED (not causal)")
+        if inc is not None:
+            emit(_key_values(inc), fmt, title="INCREMENTAL ROI (holdout comparison, causal)")
+        else:
+            typer.echo("incremental ROI: not available (no users.holdout in the store)")
+        step = max(1, len(curve) // 12)
+        emit(curve[::step], fmt, title="attributed ROI curve")
+
+
+def loyalty_command(
+    t0: Annotated[str | None, typer.Option("--t0", help="Start of the retention interval (default t1 - 30 days).")] = None,
+    t1: Annotated[str | None, typer.Option("--t1", help="Day of the measures (default: last day in the store).")] = None,
+    x: Annotated[int | None, typer.Option("--x", help="Days for TI -> P (default: each brand's cycle).")] = None,
+    brand: Annotated[str | None, typer.Option("--brand", help="Only this brand.")] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = OutputFormat.table,
+) -> None:
+    """Repurchase rate, P-crowd retention and TI -> P conversion per brand."""
+    with open_ws(store, config) as ws:
+        table = _api(ws).loyalty(t0=t0, t1=t1, x=x, brand=brand)
+        emit(table.order_by("brand"), fmt, title="loyalty")

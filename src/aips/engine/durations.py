@@ -1,0 +1,219 @@
+"""Durations and per-campaign sums in the backend: the small tables outcomes are fitted on.
+
+**Decision-cycle durations** (:func:`cycle_durations`). For one category, per (user, brand)
+with an event of that category: ``start`` is the local date of the pair's first event of
+the category (``first_touch``) or a given start day per pair (the first TI day, from the
+stage engine); ``end`` is the local date of the pair's first purchase of the category on or
+after ``start``. The duration is ``end - start`` in whole local days (0 = bought on the
+day of the start); a pair with no such purchase is **censored** at the last local day in
+the store (its duration is ``last_day - start``). :func:`km_table` counts pairs per
+distinct duration: ``(duration, purchases, censored)``, the input of
+:class:`aips.analytics.decision_cycle.DecisionCycleFitter`.
+
+**Campaign sums** (:func:`campaign_touches`, :func:`campaign_revenue_by_day`,
+:func:`holdout_groups`). Touched users of a campaign are users with any event carrying its
+``campaign_id``; their first touch is the earliest such event. Attributed revenue counts the
+touched users' purchases of the campaign's brand on local dates ``T .. T + x`` (both
+included) made at or after their first touch (``ts`` compared). The holdout comparison
+sums revenue (and a pre-launch covariate) per user by group (see :func:`holdout_groups`).
+
+Day differences use the portable ``date.delta(date, unit="day")`` (ENGINE-NOTES #2).
+Nothing executes here.
+
+>>> import datetime as dt, ibis
+>>> ev = ibis.memtable({"user_id": ["u", "u", "v"], "brand": ["b", "b", "b"],
+...     "category": ["c"] * 3, "event_type": ["read", "purchase", "read"],
+...     "local_date": [dt.date(2024, 1, 1), dt.date(2024, 1, 4), dt.date(2024, 1, 2)]})
+>>> km_table(cycle_durations(ev, "c")).order_by("duration").to_pyarrow().to_pylist()
+[{'duration': 2, 'purchases': 0, 'censored': 1}, {'duration': 3, 'purchases': 1, 'censored': 0}]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+
+PURCHASE = "purchase"
+
+
+def last_local_day(events: ibis.Table) -> ibis.Scalar:
+    """The last local day with any event in the store (the censoring day)."""
+    return events.local_date.max()
+
+
+def cycle_durations(
+    events: ibis.Table,
+    category: str,
+    *,
+    starts: ibis.Table | None = None,
+    brand: str | None = None,
+    last_day: dt.date | ibis.Scalar | None = None,
+) -> ibis.Table:
+    """Per (user, brand) of a category: start, end, duration in days and whether bought.
+
+    Args:
+        events: the ``events`` table.
+        category: the category (events' ``category``).
+        starts: ``(user_id, brand, start_date)`` to use instead of the first event (e.g. the
+            first TI day); pairs absent from it are left out.
+        brand: only this brand.
+        last_day: the censoring day (default: the last local day of ``events``).
+
+    Returns:
+        ``user_id``, ``brand``, ``start_date``, ``end_date`` (first purchase on or after the
+        start, null when none), ``duration`` (int64 days), ``purchased`` (bool).
+    """
+    ev = events.filter(events.category == category)
+    if brand is not None:
+        ev = ev.filter(ev.brand == brand)
+    if last_day is None:
+        last_day = last_local_day(events)
+    elif isinstance(last_day, dt.date):
+        last_day = ibis.literal(last_day)
+    if starts is None:
+        pairs = ev.group_by(["user_id", "brand"]).aggregate(start_date=ev.local_date.min())
+    else:
+        pairs = starts.select("user_id", "brand", start_date=starts.start_date.cast("date"))
+        seen = ev.select(_u=ev.user_id, _b=ev.brand).distinct()
+        pairs = pairs.semi_join(seen, [pairs.user_id == seen._u, pairs.brand == seen._b])
+    buys = ev.filter(ev.event_type == PURCHASE).select(
+        _u=ev.user_id, _b=ev.brand, _d=ev.local_date
+    )
+    j = pairs.left_join(
+        buys, [pairs.user_id == buys._u, pairs.brand == buys._b, buys._d >= pairs.start_date]
+    )
+    firsts = j.group_by(["user_id", "brand", "start_date"]).aggregate(end_date=j._d.min())
+    end = ibis.coalesce(firsts.end_date, last_day)
+    return firsts.select(
+        "user_id",
+        "brand",
+        "start_date",
+        "end_date",
+        duration=end.delta(firsts.start_date, unit="day").cast("int64"),
+        purchased=firsts.end_date.notnull(),
+    ).filter(lambda t: t.duration >= 0)
+
+
+def km_table(durations: ibis.Table) -> ibis.Table:
+    """Pairs per distinct duration: ``duration``, ``purchases``, ``censored`` (int64)."""
+    return durations.group_by("duration").aggregate(
+        purchases=durations.count(where=durations.purchased).cast("int64"),
+        censored=durations.count(where=~durations.purchased).cast("int64"),
+    )
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+def campaign_touches(events: ibis.Table, campaign_id: str) -> ibis.Table:
+    """Touched users of a campaign: ``user_id``, ``first_touch_ts``, ``first_touch_date``."""
+    ev = events.filter(events.campaign_id == campaign_id)
+    return ev.group_by("user_id").aggregate(
+        first_touch_ts=ev.ts.min(), first_touch_date=ev.local_date.min()
+    )
+
+
+def attributed_purchases(
+    events: ibis.Table, touches: ibis.Table, brand: str, T: dt.date, last: dt.date
+) -> ibis.Table:
+    """Touched users' purchases of ``brand`` on local dates ``T .. last``, at or after their
+    first touch: ``user_id``, ``offset`` (days since T), ``amount`` (null as 0)."""
+    buys = events.filter(
+        (events.event_type == PURCHASE)
+        & (events.brand == brand)
+        & events.local_date.between(T, last)
+    )
+    j = buys.join(touches, buys.user_id == touches.user_id)
+    j = j.filter(j.ts >= j.first_touch_ts)
+    return j.select(
+        user_id=j.user_id,
+        offset=j.local_date.delta(ibis.literal(T), unit="day").cast("int64"),
+        amount=j.amount.fill_null(0.0).cast("float64"),
+    )
+
+
+def campaign_revenue_by_day(purchases: ibis.Table) -> ibis.Table:
+    """Per day offset: ``offset``, ``revenue``, ``orders`` and ``new_purchasers`` (users
+    whose first attributed purchase falls on that day), from :func:`attributed_purchases`."""
+    firsts = purchases.group_by("user_id").aggregate(first=purchases.offset.min())
+    newp = firsts.group_by(offset=firsts.first).aggregate(new_purchasers=firsts.count())
+    days = purchases.group_by("offset").aggregate(
+        revenue=purchases.amount.sum(), orders=purchases.count()
+    )
+    j = days.left_join(newp, days.offset == newp.offset)
+    return j.select(
+        offset=days.offset,
+        revenue=j.revenue,
+        orders=j.orders.cast("int64"),
+        new_purchasers=j.new_purchasers.fill_null(0).cast("int64"),
+    )
+
+
+def first_reached_in_window(
+    firsts: ibis.Table, touches: ibis.Table, brand: str, T: dt.date, last: dt.date
+) -> ibis.Scalar:
+    """Touched users whose ``first_date`` (for ``brand``) is in ``T .. last`` and on or after
+    their first-touch day: the count of "new" users of a stage."""
+    f = firsts.filter((firsts.brand == brand) & firsts.first_date.between(T, last))
+    j = f.join(touches, f.user_id == touches.user_id)
+    j = j.filter(j.first_date >= j.first_touch_date)
+    return j.user_id.nunique()
+
+
+def first_purchase_dates(events: ibis.Table, brand: str) -> ibis.Table:
+    """``user_id``, ``brand``, ``first_date``: each user's first purchase of ``brand``."""
+    b = events.filter((events.event_type == PURCHASE) & (events.brand == brand))
+    return b.group_by(["user_id", "brand"]).aggregate(first_date=b.local_date.min())
+
+
+def holdout_population(
+    events: ibis.Table,
+    users: ibis.Table,
+    category: str | None,
+    T: dt.date,
+    lookback_days: int | None,
+) -> ibis.Table:
+    """Every user of the ``users`` table with a known ``holdout``, and a pre-launch covariate.
+
+    Returns ``user_id``, ``holdout``, ``x``: the user's number of events of ``category`` (any
+    brand) on local dates ``T - lookback_days .. T - 1`` (0 without a category or lookback), a
+    covariate for the contrast. The campaign cannot have caused it, but earlier paid
+    campaigns can (the holdout never sees any), so it is a fair covariate only when none ran
+    in the lookback.
+    """
+    u = users.filter(users.holdout.notnull()).select("user_id", holdout=users.holdout.cast("boolean"))
+    if not lookback_days or category is None:
+        return u.mutate(x=ibis.literal(0.0))
+    lo = T - dt.timedelta(days=int(lookback_days))
+    pre = events.filter(
+        (events.category == category) & events.local_date.between(lo, T - dt.timedelta(days=1))
+    )
+    act = pre.group_by(_u=pre.user_id).aggregate(_n=pre.count())
+    j = u.left_join(act, u.user_id == act._u)
+    return j.select("user_id", "holdout", x=j._n.fill_null(0).cast("float64"))
+
+
+def holdout_groups(
+    events: ibis.Table, population: ibis.Table, brand: str, T: dt.date, last: dt.date
+) -> ibis.Table:
+    """Per group (``holdout``): ``n`` and the sums ``sum_y``, ``sum_y2``, ``sum_x``, ``sum_x2``,
+    ``sum_xy`` of revenue y and covariate x over the users of :func:`holdout_population`.
+
+    y is the user's revenue from ``brand`` on local dates ``T .. last`` (0 when they bought
+    nothing), whoever touched them; so group means are revenue per user.
+    """
+    buys = events.filter(
+        (events.event_type == PURCHASE) & (events.brand == brand) & events.local_date.between(T, last)
+    )
+    per = buys.group_by(_u=buys.user_id).aggregate(rev=buys.amount.fill_null(0.0).sum())
+    j = population.left_join(per, population.user_id == per._u)
+    j = j.select(holdout=j.holdout, y=j.rev.fill_null(0.0).cast("float64"), x=j.x.cast("float64"))
+    return j.group_by("holdout").aggregate(
+        n=j.count().cast("int64"),
+        sum_y=j.y.sum(),
+        sum_y2=(j.y * j.y).sum(),
+        sum_x=j.x.sum(),
+        sum_x2=(j.x * j.x).sum(),
+        sum_xy=(j.x * j.y).sum(),
+    )
