@@ -7,7 +7,7 @@ PIP    := $(BIN)/python -m pip
 PIP_FLAGS := --quiet --disable-pip-version-check
 DEMO_DIR ?= out/demo
 
-.PHONY: demo test setup setup-dev java lint bench clean
+.PHONY: demo test setup setup-dev system-deps lint bench clean
 
 # Base install: the package and its runtime dependencies.
 $(VENV)/.stamp-base: pyproject.toml
@@ -22,11 +22,18 @@ $(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-base
 	@touch $@
 
 setup: $(VENV)/.stamp-base
-setup-dev: $(VENV)/.stamp-dev java
+setup-dev: $(VENV)/.stamp-dev system-deps
 
-java:
-	@command -v java >/dev/null 2>&1 || { echo "installing Java 17 for PySpark"; \
-	  (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless) >/dev/null; }
+# System packages the tests need: Java for PySpark, Debian's Chromium and a CJK font for the
+# browser tests (never `playwright install`: it downloads browsers).
+system-deps:
+	@missing=""; command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	  test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	  test -d /usr/share/fonts/opentype/noto || missing="$$missing fonts-noto-cjk"; \
+	  if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	    ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing) >/dev/null \
+	      || echo "warning: could not install$$missing; the tests that need them will be skipped"; fi
 
 demo: setup
 	$(BIN)/aips demo --out $(DEMO_DIR)

@@ -1,0 +1,79 @@
+"""``aips report`` (one self-contained HTML file per brand) and ``aips serve`` (the dashboard).
+
+Registered by the main app as ``app.command("report")(report_command)`` and
+``app.command("serve")(serve_command)``.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aips.cli.common import ConfigOpt, StoreOpt, open_ws
+
+
+class Lang(StrEnum):
+    en = "en"
+    zh = "zh"
+
+
+class Level(StrEnum):
+    brand = "brand"
+    spu = "spu"
+
+
+def report_command(
+    brand: Annotated[str, typer.Option("--brand", help="The brand the report is about.")],
+    start: Annotated[str | None, typer.Option("--from", help="First day of the period, YYYY-MM-DD (default: 30 days before --to).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day of the period, YYYY-MM-DD (default: the last day with data).")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Labels and number formats: en, or zh (万/亿).")] = Lang.en,
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write (self-contained: open it offline or e-mail it).")] = Path("report.html"),
+    level: Annotated[Level, typer.Option("--level", help="Crowd-asset charts per brand or per SPU.")] = Level.brand,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write a brand's crowd-asset report: cards, stages, flows, cycles, ROI, attribution, audiences, diagnosis."""
+    from rich.console import Console
+
+    from aips.reporting.data import collect
+    from aips.reporting.html import write_report
+
+    console = Console(stderr=True)
+    with open_ws(store, config) as ws, console.status("collecting the report") as status:
+
+        def progress(section: str, done: int, total: int) -> None:
+            status.update(f"collecting the report: {section} ({done}/{total})")
+
+        data = collect(ws, brand, start, end, level=level.value, langs=(lang.value,), progress=progress)
+        status.update("writing the HTML")
+        path = write_report(data, out, lang.value)
+    shown = len(data.sections)
+    console.print(f"wrote [bold]{path}[/bold] ({shown} sections in {data.seconds.get('total', 0):.0f} s"
+                  + (f"; omitted: {', '.join(data.omitted)}" if data.omitted else "") + ")")
+    typer.echo(str(path))
+
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to bind. Anything but loopback (127.0.0.1, ::1, localhost) needs --password or --token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 8050,
+    password: Annotated[str | None, typer.Option("--password", envvar="AIPS_DASHBOARD_PASSWORD", help="Require HTTP basic auth with this password (any user name).")] = None,
+    token: Annotated[str | None, typer.Option("--token", envvar="AIPS_DASHBOARD_TOKEN", help="Require this token (?token=..., or header X-AIPS-Token).")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Default language of the dashboard.")] = Lang.en,
+    brand: Annotated[str | None, typer.Option("--brand", help="Brand shown first (default: the one with most events).")] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the interactive dashboard: brand, period and level pickers, drill-down to audiences, export."""
+    from aips.dashboard.security import check_bind
+
+    check_bind(host, password=password, token=token)  # before anything heavy is imported
+    from aips.dashboard.app import create_app
+    from aips.dashboard.server import serve
+
+    app = create_app(store=store or os.environ.get("AIPS_STORE"), config=config, password=password,
+                     token=token, lang=lang.value, brand=brand)
+    serve(app, host=host, port=port, announce=lambda url: typer.echo(f"aips dashboard on {url} (Ctrl+C to stop)"))

@@ -1,0 +1,163 @@
+"""The dashboard's access to the store: sections and audiences, computed once and cached.
+
+One :class:`DataService` per dashboard. It opens the workspace lazily, serialises every
+backend call with a lock (callbacks run in parallel threads; a DuckDB connection serves one
+query at a time), and caches results per (store, data version, model fingerprint, brand,
+period, level): a section computed for one set of pickers is reused by every later callback
+and page load. Loading new data into the store (a new ``loads`` row) changes the data
+version, so the next request recomputes.
+
+Audiences for the drill-down come from the brand's snapshot (a stage bar) or flows (a Sankey
+link) at the report's level; their ids are hashed (SHA-256) unless asked otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import pandas as pd
+
+from aips.reporting.data import ReportData, api_workspace, assemble, brands, run_section
+from aips.reporting.period import Period, data_range, resolve_period
+from aips.reporting.sections import Context
+
+MAX_CONTEXTS = 24
+"""Picker combinations whose sections stay cached."""
+
+
+def hash_ids(ids: pd.Series) -> pd.Series:
+    """SHA-256 hex digests of ids (UTF-8), as audience exports write them.
+
+    >>> hash_ids(pd.Series(["u1"])).iloc[0][:16]
+    'bb82030dbc2bcaba'
+    """
+    return ids.astype(str).map(lambda v: hashlib.sha256(v.encode("utf-8")).hexdigest())
+
+
+class DataService:
+    """Cached sections and audiences of one store for the dashboard."""
+
+    def __init__(self, store: Any = None, config: Any = None, workspace: Any = None):
+        self.store_arg = store
+        self.config = config
+        self._ws = workspace
+        self._api = None
+        self._version: tuple | None = None
+        self.lock = threading.RLock()
+        self._contexts: OrderedDict[tuple, tuple[Context, dict]] = OrderedDict()
+
+    # --- the workspace -----------------------------------------------------------------------
+
+    @property
+    def ws(self):
+        if self._ws is None:
+            import aips
+
+            self._ws = aips.open(self.store_arg, self.config)
+        return self._ws
+
+    def _data_version(self) -> tuple:
+        store = self.ws.store
+        if not store.has("loads"):
+            n = int(self.ws.events.count().to_pyarrow().as_py()) if store.has("events") else 0
+            return ("events", n)
+        loads = store.table("loads")
+        row = loads.aggregate(n=loads.count(), last=loads.loaded_at.max()).to_pyarrow().to_pylist()[0]
+        return (row["n"], str(row["last"]))
+
+    def api(self):
+        """The API workspace for the current data version (rebuilt when data was loaded)."""
+        with self.lock:
+            version = self._data_version()
+            if self._api is None or version != self._version:
+                self._api = api_workspace(self.ws)
+                self._version = version
+                self._contexts.clear()
+            return self._api
+
+    def key(self) -> tuple:
+        model = self.ws.model
+        fingerprint = hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:12]
+        return (str(getattr(self.ws.store, "location", "")), self._version, fingerprint)
+
+    # --- pickers ---------------------------------------------------------------------------------
+
+    def brands(self) -> list[str]:
+        with self.lock:
+            return brands(self.api())
+
+    def data_range(self):
+        with self.lock:
+            return data_range(self.api())
+
+    def period(self, start: Any = None, end: Any = None) -> Period:
+        with self.lock:
+            return resolve_period(self.api(), start, end)
+
+    # --- sections ---------------------------------------------------------------------------------
+
+    def context(self, brand: str, start: Any, end: Any, level: str) -> tuple[Context, dict]:
+        with self.lock:
+            api = self.api()
+            period = resolve_period(api, start, end)
+            key = (*self.key(), brand, period.start, period.end, level)
+            if key in self._contexts:
+                self._contexts.move_to_end(key)
+                return self._contexts[key]
+            entry = (Context(api, brand, period, level=level, langs=("en", "zh")), {})
+            self._contexts[key] = entry
+            while len(self._contexts) > MAX_CONTEXTS:
+                self._contexts.popitem(last=False)
+            return entry
+
+    def section(self, name: str, brand: str, start: Any, end: Any, level: str) -> tuple[Any, str | None]:
+        """``(data, None)`` or ``(None, why it is missing)``; computed once per pickers."""
+        with self.lock:
+            ctx, results = self.context(brand, start, end, level)
+            if name not in results:
+                omitted: dict[str, str] = {}
+                value = run_section(ctx, name, omitted)
+                results[name] = (value, omitted.get(name))
+            return results[name]
+
+    def report_data(self, brand: str, start: Any = None, end: Any = None, level: str = "brand") -> ReportData:
+        """Every section for these pickers as a :class:`~aips.reporting.data.ReportData`
+        (cached sections are reused; the HTML report of the dashboard's state)."""
+        with self.lock:
+            ctx, results = self.context(brand, start, end, level)
+
+            def run(c, name, omitted):
+                value, why = self.section(name, brand, start, end, level)
+                if why is not None:
+                    omitted[name] = why
+                return value
+
+            return assemble(ctx, run=run)
+
+    @staticmethod
+    def _spus(api, brand: str) -> list[str]:
+        ev = api.events
+        ev = ev.filter((ev.brand == brand) & ev.spu.notnull())
+        return [r["spu"] for r in ev.select("spu").distinct().to_pyarrow().to_pylist()]
+
+    # --- audiences ----------------------------------------------------------------------------------
+
+    def audience(self, brand: str, start: Any, end: Any, level: str, selection: dict) -> pd.DataFrame:
+        """The ids behind a clicked stage bar (``{"kind": "stage", "stage"}``) or Sankey link
+        (``{"kind": "flow", "from", "to"}``): ``user_id`` (and ``spu`` at SPU level)."""
+        with self.lock:
+            api = self.api()
+            period = resolve_period(api, start, end)
+            entity = ["spu"] if level == "spu" else []
+            if selection.get("kind") == "flow":
+                t = api.flows(period.t0, period.t1, level=level)
+                mine = t.brand == brand if "brand" in t.columns else t.spu.isin(self._spus(api, brand))
+                t = t.filter(mine & (t.from_stage == selection["from"]) & (t.to_stage == selection["to"]))
+            else:
+                t = api.snapshot(period.end, level=level)
+                t = t.filter((t.brand == brand) & (t.stage == selection["stage"]))
+            t = t.select("user_id", *entity).distinct().order_by("user_id", *entity)
+            return t.to_pyarrow().to_pandas()
