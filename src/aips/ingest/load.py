@@ -1,0 +1,391 @@
+"""Idempotent, atomic loads: files -> scratch -> dedupe -> one publication.
+
+:func:`ingest_files` reads every file chunk by chunk (bounded memory; the next chunk is
+parsed in a background thread while this one is validated), maps and validates each
+chunk with vectorised pyarrow compute (:mod:`aips.ingest.validate`), and stages good rows
+and quarantined rows in a scratch area (:mod:`aips.ingest.stage`). Only when every file
+has been read does it publish (:mod:`aips.ingest.publish`): dedupe and insert on the
+backend, quarantine rows, one ``loads`` row per file, all in one DuckDB transaction, so a
+crash or kill at any point leaves the store as it was. A file that cannot be read at all
+raises :class:`~aips.exceptions.IngestError` and nothing of the call is loaded.
+
+Loading the same file again changes nothing: its events are all duplicates, its
+quarantine rows are already recorded, and no ``loads`` row is added (the report names
+the earlier load).
+
+>>> import aips, tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "e.csv").write_text("ts,user_id,brand,event_type\\n2024-01-02 10:00,u1,b,read\\n2024-01-02 10:00,,b,read\\n")
+>>> ws = aips.open(":memory:")
+>>> report = ws.ingest(d / "e.csv", quarantine_dir=d / "q")
+>>> report.loaded, report.quarantined, report.reasons
+(1, 1, {'missing user_id': 1})
+>>> ws.ingest(d / "e.csv", quarantine_dir=d / "q").duplicates
+1
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import queue
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aips.config.model import Model
+from aips.exceptions import ConfigError, IngestError
+from aips.ingest.mapping import Mapping, check_encoding, check_zone, resolve_mapping
+from aips.ingest.publish import publish
+from aips.ingest.readers import Source
+from aips.ingest.report import FileReport, IngestReport
+from aips.ingest.stage import QuarantineFile, Scratch, open_scratch
+from aips.ingest.validate import SPECS, Plan, staging_schema, validate
+from aips.store.connect import Store, connect
+from aips.store.tables import QUARANTINE, SCHEMAS
+
+QUARANTINE_KEY = ("table_name", "source_file", "source_line", "reason", "raw")
+
+
+def ingest_files(
+    store: Any,
+    model: Model,
+    paths: Iterable[str | Path],
+    table: str | None = "events",
+    *,
+    preset: str | None = None,
+    mapping: Mapping | dict | str | Path | None = None,
+    tz: str | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
+    sheet: str | int | None = None,
+    progress: bool = False,
+    quarantine_dir: str | Path | None = None,
+) -> IngestReport:
+    """Load files into a canonical table; every row is loaded, a duplicate, ignored or quarantined.
+
+    Args:
+        store: a :class:`~aips.store.connect.Store` (or anything :func:`aips.store.connect` takes).
+        model: the model (its time zone gives ``local_date``; its taxonomy maps event types).
+        paths: CSV/TSV, JSON Lines, Parquet or Excel files, gzipped or not.
+        table: ``events`` (default), ``campaigns``, ``categories``, ``creators`` or ``users``;
+            a preset or mapping file that names its table decides it (``"events"``, the
+            default value, then defers to it).
+        preset: a bundled mapping: ``canonical``, ``taobao``, ``rees46``.
+        mapping: a mapping file (path), dict or :class:`~aips.ingest.mapping.Mapping`.
+        tz: the zone of source timestamps without an offset (default: the mapping's, else
+            the model's).
+        encoding: the text encoding (default: detected).
+        date_format: a strftime-style timestamp format (overrides the mapping's).
+        sheet: the Excel worksheet (name or 0-based index).
+        progress: show a progress bar (rich) on stderr.
+        quarantine_dir: where ``<run id>.csv`` with the quarantined rows is written
+            (default: ``quarantine/`` beside a DuckDB store file, else ``./quarantine``).
+
+    Returns:
+        An :class:`~aips.ingest.report.IngestReport`.
+
+    Raises:
+        IngestError: a file cannot be read at all (nothing is loaded).
+        ConfigError: the preset, mapping, time zone or format is invalid.
+    """
+    started = time.perf_counter()
+    store = connect(store)
+    if table == "events" and (preset is not None or mapping is not None):
+        table = None  # the default: a mapping that names its table wins
+    mapping = resolve_mapping(preset, mapping, table)
+    if date_format is not None:
+        mapping = mapping.with_overrides(timestamp__format=date_format, timestamp__unit=None)
+    try:
+        zone = check_zone(tz) if tz else (mapping.timestamp.timezone or model.timezone)
+    except ValueError as err:
+        raise ConfigError(f"--tz: {err}") from None
+    try:
+        encoding = check_encoding(encoding) if encoding else None
+    except ValueError as err:
+        raise ConfigError(f"--encoding: {err}") from None
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise IngestError("no files given")
+    for path in paths:
+        if not path.is_file():
+            raise IngestError(
+                f"{path}: no such file" if not path.exists() else f"{path}: not a file"
+            )
+    target = mapping.table
+    run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+    report = IngestReport(table=target, timezone=model.timezone)
+    files = [
+        FileReport(str(p), f"{run_id}-{i}" if len(paths) > 1 else run_id)
+        for i, p in enumerate(paths, 1)
+    ]
+    quarantine_file = _quarantine_path(store, quarantine_dir, run_id)
+    extras = _user_extras(store, mapping, paths, encoding, sheet) if target == "users" else []
+    tables = set(store.backend.list_tables())  # once: catalog calls are slow on Spark
+    scratch = open_scratch(
+        store, run_id, staging_schema(target, extras), QUARANTINE.to_pyarrow(), tables
+    )
+    qwriter = QuarantineFile(quarantine_file)
+    try:
+        with _progress(progress, sum(p.stat().st_size for p in paths)) as advance:
+            run = _Run(mapping, model, zone, encoding, sheet, extras, scratch, qwriter, advance)
+            for index, (path, fr) in enumerate(zip(paths, files, strict=True)):
+                run.read_file(path, index, fr)
+            advance(0, "publishing (dedupe, insert)")
+            publish(store, scratch, target, files, model, extras, tables)
+        report.quarantine_file = qwriter.commit()
+    finally:
+        qwriter.discard()
+        scratch.drop()
+    for f in files:
+        for name in ("rows_read", "loaded", "duplicates", "ignored", "quarantined"):
+            setattr(report, name, getattr(report, name) + getattr(f, name))
+        for reason, n in f.reasons.items():
+            report.reasons[reason] = report.reasons.get(reason, 0) + n
+        if not f.balanced:  # pragma: no cover - an internal error, never a data problem
+            raise IngestError(f"{f.source_file}: internal error: counts do not add up: {f}")
+    report.reasons = dict(sorted(report.reasons.items()))
+    report.files = files
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """What every file of one call shares while it is read."""
+
+    mapping: Mapping
+    model: Model
+    zone: str
+    encoding: str | None
+    sheet: str | int | None
+    extras: list[str]
+    scratch: Scratch
+    qwriter: QuarantineFile
+    advance: Callable[..., None]
+
+    def read_file(self, path: Path, index: int, fr: FileReport) -> None:
+        """Read, validate and stage one file; fill its report (loaded = staged, for now)."""
+        source = Source(path, self.mapping, encoding=self.encoding, sheet=self.sheet)
+        plan: Plan | None = None
+        reasons: Counter = Counter()
+        last = 0
+        for chunk in _prefetch(source.chunks()):
+            if plan is None:
+                plan = _plan(
+                    source, self.mapping, self.model, self.zone, index, fr.load_id, self.extras
+                )
+                fr.unused_columns = _unused(source.columns, plan)
+            result = validate(chunk, plan)
+            self.scratch.append(result.good, result.quarantine)
+            self.qwriter.write(result.quarantine)
+            fr.rows_read += result.rows
+            fr.ignored += result.ignored
+            fr.quarantined += result.quarantine.num_rows
+            fr.loaded += result.good.num_rows  # split into loaded/duplicates on publication
+            reasons.update(result.reasons)
+            self.advance(chunk.position - last)
+            last = chunk.position
+        self.advance(source.size - last)
+        fr.sha256, fr.format, fr.encoding = source.sha256, source.format, source.encoding
+        fr.reasons = dict(sorted(reasons.items()))
+
+
+def _plan(
+    source: Source, mapping: Mapping, model: Model, zone: str, index: int, load_id: str, extras
+) -> Plan:
+    table = mapping.table
+    columns = source.columns
+    lower = {c.lower().strip(): c for c in columns}
+    sources: dict[str, str | None] = {}
+    for name in SCHEMAS[table].names:
+        if name in ("local_date", "load_id"):
+            continue
+        spec = mapping.columns.get(name)
+        if spec is not None:
+            if spec.source not in columns and source.format != "jsonl":
+                raise IngestError(
+                    f"{source.path}: the mapping takes {name} from column {spec.source!r}, which the file "
+                    f"does not have (columns: {_list(columns)})"
+                )
+            sources[name] = spec.source
+        elif name in mapping.constants:
+            sources[name] = None
+        else:
+            sources[name] = name if name in columns else lower.get(name)
+    for name in extras:
+        sources[name] = name
+    for name in SPECS[table].required:
+        if sources.get(name) is None and name not in mapping.constants:
+            raise IngestError(_missing_column_message(source, name, columns))
+    only_for = {k: v.event_types for k, v in mapping.columns.items() if v.event_types}
+    return Plan(
+        table=table,
+        sources=sources,
+        constants=dict(mapping.constants),
+        only_for=only_for,
+        extras=list(extras),
+        event_map=event_type_map(mapping, model) if table == "events" else {},
+        ignore=list(mapping.ignore),
+        zone=zone,
+        model_zone=model.timezone,
+        unit=mapping.timestamp.unit,
+        fmt=mapping.timestamp.format,
+        file_index=index,
+        source_file=str(source.path),
+        load_id=load_id,
+        delimiter=mapping.csv.delimiter or ("\t" if source.format == "tsv" else ","),
+    )
+
+
+def event_type_map(mapping: Mapping, model: Model) -> dict[str, str]:
+    """Raw (lower-case) event type -> canonical type: the mapping first, then the taxonomy.
+
+    >>> from aips.config.model import default_model
+    >>> from aips.ingest.mapping import load_preset
+    >>> m = event_type_map(load_preset("taobao"), default_model())
+    >>> m["pv"], m["fav"], m["read"], "remove_from_cart" in m
+    ('read', 'collect', 'read', False)
+    """
+    canonical = model.event_types
+    taxonomy = {k.strip().lower(): v for k, v in model.taxonomy.items()}
+    out = {t: t for t in canonical}
+    out.update(taxonomy)
+    for raw, name in mapping.event_types.items():
+        target = taxonomy.get(name.lower(), name if name in canonical else None)
+        if target is None:
+            raise ConfigError(
+                f"event_types: {raw!r} maps to {name!r}, which is neither a canonical event type nor in the "
+                f"model's taxonomy (canonical types: {', '.join(sorted(canonical))})"
+            )
+        out[raw] = target
+    return out
+
+
+def _missing_column_message(source: Source, name: str, columns: list[str]) -> str:
+    hint = f"map it with --map (columns: {{{name}: YOUR_COLUMN}}) or use a --preset"
+    if len(columns) == 1 and any(d in columns[0] for d in ",;\t|"):
+        hint = (
+            f"the header is one column {columns[0]!r}: is the delimiter wrong? "
+            "(set csv.delimiter in a mapping file)"
+        )
+    return (
+        f"{source.path}: line 1: no column for the required field {name!r} "
+        f"(columns in the file: {_list(columns)}); {hint}; nothing was loaded"
+    )
+
+
+def _list(columns: list[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(c) for c in columns[:limit])
+    return (
+        shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
+        if columns
+        else "none"
+    )
+
+
+def _unused(columns: list[str], plan: Plan) -> list[str]:
+    used = {s for s in plan.sources.values() if s} | set(plan.extras)
+    return [c for c in columns if c not in used]
+
+
+def _user_extras(store: Store, mapping: Mapping, paths, encoding, sheet) -> list[str]:
+    """Extra attribute columns of a users file (all files must agree with the store)."""
+    found: list[str] = []
+    known = set(SCHEMAS["users"].names) | {s.source for s in mapping.columns.values()}
+    for path in paths:
+        source = Source(path, mapping, encoding=encoding, sheet=sheet)
+        with contextlib.closing(source.chunks()) as chunks:
+            next(chunks, None)
+        found += [c for c in source.columns if c not in known and c not in found]
+    if store.has("users"):
+        existing = store.table("users").columns
+        missing = [c for c in found if c not in existing]
+        if missing:
+            raise IngestError(
+                f"the users table has no column(s) {', '.join(map(repr, missing))}; "
+                f"its columns are {', '.join(existing)}; drop those columns from the file or map them"
+            )
+        return [c for c in existing if c not in SCHEMAS["users"].names]
+    return found
+
+
+def _prefetch(chunks: Iterator, depth: int = 2) -> Iterator:
+    """Read (parse) the next chunks in a background thread while this one is validated."""
+    q: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def run() -> None:
+        try:
+            for item in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("done", done))
+        except BaseException as err:  # handed to the consumer
+            q.put(("error", err))
+
+    thread = threading.Thread(target=run, name="aips-ingest-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "error":
+                raise item
+            if kind == "done":
+                return
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                q.get_nowait()
+        thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int):
+    """A rich progress bar over the bytes read; yields ``advance(n, label=None)``."""
+    if not enabled:
+        yield lambda n, label=None: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("reading", total=total)
+
+        def advance(n: int, label: str | None = None) -> None:
+            bar.update(task, advance=max(n, 0), description=label or "reading")
+
+        yield advance
+
+
+# --- quarantine file -----------------------------------------------------------------------------
+
+
+def _quarantine_path(store: Store, quarantine_dir, run_id: str) -> Path:
+    if quarantine_dir is not None:
+        base = Path(quarantine_dir)
+    elif store.kind == "duckdb" and store.location not in (":memory:", "ibis"):
+        base = Path(store.location).parent / "quarantine"
+    else:
+        base = Path("quarantine")
+    return base / f"{run_id}.csv"

@@ -1,0 +1,127 @@
+"""The result of a load: what was read, loaded, set aside, and why.
+
+Every row read is accounted for: ``rows_read = loaded + duplicates + ignored +
+quarantined``, per file and in total (rows that could not be split into fields count
+as read and quarantined; blank lines are not rows).
+
+>>> r = IngestReport(table="events", rows_read=5, loaded=3, duplicates=1, ignored=0,
+...                  quarantined=1, reasons={"missing brand": 1}, quarantine_file="q.csv")
+>>> r.asdict()["reasons"], r.balanced
+({'missing brand': 1}, True)
+>>> print(r)  # doctest: +NORMALIZE_WHITESPACE
+events: 5 rows read = 3 loaded + 1 duplicates + 0 ignored + 1 quarantined
+  quarantined: missing brand 1
+  quarantine file: q.csv
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class FileReport:
+    """One source file of a load."""
+
+    source_file: str
+    load_id: str
+    sha256: str | None = None
+    format: str | None = None
+    encoding: str | None = None
+    rows_read: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    min_date: dt.date | None = None
+    max_date: dt.date | None = None
+    unused_columns: list[str] = field(default_factory=list)
+    already_loaded_by: str | None = None
+    """The earlier load of the same bytes when this run added nothing (no ``loads`` row then)."""
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.loaded + self.duplicates + self.ignored + self.quarantined
+
+
+@dataclass
+class IngestReport:
+    """What a call of :func:`aips.ingest.ingest_files` did (all files together)."""
+
+    table: str
+    rows_read: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    quarantine_file: str | None = None
+    files: list[FileReport] = field(default_factory=list)
+    timezone: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def balanced(self) -> bool:
+        """``rows_read == loaded + duplicates + ignored + quarantined``."""
+        return self.rows_read == self.loaded + self.duplicates + self.ignored + self.quarantined
+
+    @property
+    def load_ids(self) -> list[str]:
+        return [f.load_id for f in self.files]
+
+    def asdict(self) -> dict[str, Any]:
+        """Plain JSON-ready data: the totals first, then ``table``, ``timezone``, ``files``."""
+        files = []
+        for f in self.files:
+            d = asdict(f)
+            d["min_date"] = f.min_date.isoformat() if f.min_date else None
+            d["max_date"] = f.max_date.isoformat() if f.max_date else None
+            files.append(d)
+        return {
+            "rows_read": self.rows_read,
+            "loaded": self.loaded,
+            "duplicates": self.duplicates,
+            "ignored": self.ignored,
+            "quarantined": self.quarantined,
+            "reasons": dict(self.reasons),
+            "quarantine_file": self.quarantine_file,
+            "table": self.table,
+            "timezone": self.timezone,
+            "seconds": round(self.seconds, 3),
+            "files": files,
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.table}: {self.rows_read:,} rows read = {self.loaded:,} loaded + "
+            f"{self.duplicates:,} duplicates + {self.ignored:,} ignored + {self.quarantined:,} quarantined"
+        ]
+        if len(self.files) > 1:
+            for f in self.files:
+                lines.append(
+                    f"  {f.source_file}: {f.rows_read:,} read, {f.loaded:,} loaded, {f.duplicates:,} duplicates, "
+                    f"{f.ignored:,} ignored, {f.quarantined:,} quarantined"
+                )
+        for f in self.files:
+            if f.already_loaded_by:
+                lines.append(
+                    f"  {f.source_file} was already loaded (load {f.already_loaded_by}); nothing changed"
+                )
+        if self.reasons:
+            parts = ", ".join(
+                f"{k} {v:,}"
+                for k, v in sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+            lines.append(f"  quarantined: {parts}")
+        if self.reasons.get("undecodable text"):
+            encodings = sorted({f.encoding for f in self.files if f.encoding})
+            lines.append(
+                f"  hint: rows with undecodable text were read as {', '.join(encodings) or 'detected'}; "
+                "if the file uses another encoding, load it again with --encoding (e.g. gbk)"
+            )
+        if self.quarantine_file:
+            lines.append(f"  quarantine file: {self.quarantine_file}")
+        return "\n".join(lines)
