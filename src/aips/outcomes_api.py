@@ -7,7 +7,7 @@ KM table and per-campaign sums.
 
 >>> import aips, datetime as dt, pyarrow as pa
 >>> from aips.workspace import Workspace
->>> WS = type("WS", (OutcomesMixin, Workspace), {})
+>>> WS = Workspace
 >>> ws = WS(aips.open(":memory:").store, aips.default_model())
 >>> ts = [dt.datetime(2024, 1, 1, 8), dt.datetime(2024, 1, 1, 9), dt.datetime(2024, 1, 2, 9)]
 >>> _ = ws.store.write("events", pa.table({"event_id": ["1", "2", "3"], "user_id": ["u"] * 3,

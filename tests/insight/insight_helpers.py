@@ -41,7 +41,7 @@ from aips.workspace import Workspace
 
 TZ = ZoneInfo("Asia/Shanghai")
 
-WS = type("InsightWorkspace", (InsightMixin, FlowsMixin, Workspace), {})
+WS = Workspace
 """A workspace class with the insight methods (until the lead adds the mixin to Workspace)."""
 
 

@@ -62,7 +62,7 @@ def test_repurchase_and_retention(store):
 
 def test_loyalty_api_with_ti_to_p(duckdb_store):
     write_events(duckdb_store, ROWS)
-    ws = type("WS", (OutcomesMixin, Workspace), {})(duckdb_store, aips.default_model())
+    ws = Workspace(duckdb_store, aips.default_model())
     got = {r["brand"]: r for r in rows_of(duckdb_store, ws.loyalty(t0=T0, t1=T1), "brand")}
     b = got["b"]
     # u6 and u7 buy too: P users at t1 are u1, u2, u7 (day 45); u6 (day 20) is P at t0

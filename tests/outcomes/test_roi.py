@@ -141,7 +141,7 @@ def test_roi_api(duckdb_store):
     write_events(store, _rows())
     _users(store)
     _campaigns(store)
-    ws = type("WS", (OutcomesMixin, Workspace), {})(store, aips.default_model())
+    ws = Workspace(store, aips.default_model())
     r = ws.roi("c1", lookback_days=None)
     d = r.asdict()
     assert (d["T"], d["x"], d["x_source"], d["spend"]) == ("2024-03-10", 29, "configured", 100.0)
@@ -163,7 +163,7 @@ def test_roi_x_from_estimated_cycle(duckdb_store):
     store = duckdb_store
     write_events(store, _rows())
     _campaigns(store)
-    ws = type("WS", (OutcomesMixin, Workspace), {})(store, aips.default_model().with_overrides(cycle="estimate"))
+    ws = Workspace(store, aips.default_model().with_overrides(cycle="estimate"))
     d = ws.roi("c1").asdict()
     assert (d["x"], d["x_source"], d["cycle_days"], d["revenue"]) == (0, "estimated", 0, 0.0)
     assert "incremental" not in d  # no users table: no holdout

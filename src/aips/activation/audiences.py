@@ -16,7 +16,7 @@ cells) and :meth:`Audience.export` (hashed id files for ad platforms, see
 >>> from aips.activation_api import ActivationMixin
 >>> from aips.store.tables import arrow_schema
 >>> from aips.workspace import Workspace
->>> WS = type("WS", (ActivationMixin, Workspace), {})
+>>> WS = Workspace
 >>> ws = WS(aips.open(":memory:").store, aips.default_model())
 >>> rows = [{"event_id": str(i), "user_id": u, "brand": "b", "event_type": e,
 ...          "ts": dt.datetime(2024, 1, 1, 8), "local_date": dt.date(2024, 1, 1)}

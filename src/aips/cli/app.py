@@ -57,19 +57,8 @@ _register()
 def main() -> None:
     """Entry point of the ``aips`` script."""
     try:
-        app(standalone_mode=False)
+        # Standalone mode prints usage errors as click does; our own errors come through.
+        app()
     except AipsError as err:
         typer.echo(f"aips: {err}", err=True)
         sys.exit(1)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as err:  # click usage errors
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        raise

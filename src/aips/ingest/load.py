@@ -109,7 +109,7 @@ def ingest_files(
         encoding = check_encoding(encoding) if encoding else None
     except ValueError as err:
         raise ConfigError(f"--encoding: {err}") from None
-    paths = [Path(p) for p in paths]
+    paths = expand_paths(paths)
     if not paths:
         raise IngestError("no files given")
     for path in paths:
@@ -153,6 +153,36 @@ def ingest_files(
     report.files = files
     report.seconds = time.perf_counter() - started
     return report
+
+
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".xlsx")
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files to read: each directory is replaced by the data files below it (sorted).
+
+    A directory such as a simulated world's ``events/`` (hive-partitioned Parquet) loads
+    as all its data files; hidden files and ``_SUCCESS``-style markers are skipped.
+
+    >>> expand_paths([])
+    []
+    """
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(
+                f
+                for f in path.rglob("*")
+                if f.is_file()
+                and not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)
+                and f.name.lower().removesuffix(".gz").endswith(DATA_SUFFIXES)
+            )
+            if not found:
+                raise IngestError(f"{path}: a directory with no data files ({', '.join(DATA_SUFFIXES)})")
+            out.extend(found)
+        else:
+            out.append(path)
+    return out
 
 
 # --- reading ----------------------------------------------------------------------------------
