@@ -1,0 +1,262 @@
+"""Workspace method ``attribute``: attribution of purchases or stage advances from events.
+
+Journeys are built and aggregated in the backend (:mod:`aips.engine.paths`); only the
+aggregated paths (or exposure cells) come to Python, where a model of
+:mod:`aips.analytics.attribution` credits them. Spend comes from the store's
+``campaigns``: per channel or campaign directly; per creator, each campaign's spend is
+shared among its creators by their impressions in it (the simulator's and most platforms'
+campaign spend includes the creators' fees; ``creators.fee`` is a list price and is not
+used).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from aips.analytics.attribution import (
+    BASELINE,
+    NO_TOUCH,
+    PATH_MODELS,
+    ChainData,
+    Incremental,
+    compare_models,
+    make_model,
+    read_paths,
+)
+from aips.engine import paths as _paths
+from aips.exceptions import ConfigError
+
+LABEL_COLUMN = {"channel": "channel", "campaign": "campaign", "creator": "creator"}
+"""Name of the label column in the output, per ``by``."""
+
+
+def _stage_target(target: str) -> bool:
+    return target != "purchase"
+
+
+class AttributionMixin:
+    """``attribute``: which channels, campaigns and creators moved people."""
+
+    # --- backend steps (unexecuted Ibis tables) -------------------------------------------
+
+    def _attribution_events(self, brand: str | Sequence[str] | None) -> ibis.Table:
+        ev = self.events
+        if brand is None:
+            return ev
+        brands = [brand] if isinstance(brand, str) else list(brand)
+        return ev.filter(ev.brand.isin(brands))
+
+    def _optional(self, name: str) -> ibis.Table | None:
+        return self.store.table(name) if self.store.has(name) else None
+
+    def _timeline(self, events: ibis.Table) -> ibis.Table:
+        """Brand-level stage timelines of ``events``' pairs (the stage engine's)."""
+        if hasattr(self, "timelines"):
+            tl = self.timelines(level="brand")
+            return tl.semi_join(events.select("brand").distinct(), "brand")
+        from aips.engine.timelines import timelines
+
+        return timelines(events, self.model, level="brand", categories=self._optional("categories"))
+
+    def _conversions(self, events: ibis.Table, target: str, timeline: ibis.Table | None = None) -> ibis.Table:
+        if target == "purchase":
+            return _paths.purchase_conversions(events)
+        return _paths.stage_conversions(timeline if timeline is not None else self._timeline(events), target)
+
+    def attribution_paths(
+        self,
+        target: str = "purchase",
+        by: str = "channel",
+        lookback: int | None = None,
+        *,
+        brand: str | Sequence[str] | None = None,
+        transform: str | Sequence[str] = "keep",
+        half_life: float | None = None,
+        organic: Sequence[str] = _paths.ORGANIC,
+    ) -> ibis.Table:
+        """The aggregated paths of a target (unexecuted): ``path, conversions, value, nulls``.
+
+        See :func:`aips.engine.paths.build_paths` for journeys, lookback and transforms.
+        """
+        _paths._check("target", target, _paths.TARGETS)
+        ev = self._attribution_events(brand)
+        return _paths.build_paths(
+            ev, self.model, target=target, by=by, lookback=lookback, transform=transform,
+            organic=organic, half_life=half_life, conversions=self._conversions(ev, target),
+            categories=self._optional("categories"),
+        )
+
+    def attribution_chain(
+        self, target: str = "purchase", by: str = "channel", *,
+        brand: str | Sequence[str] | None = None,
+    ) -> ChainData:
+        """Stage-chain exposure cells and converter profiles for the incremental model
+        (aggregated in the backend, see :func:`aips.engine.paths.chain_cells`)."""
+        ev = self._attribution_events(brand)
+        timeline = self._timeline(ev)
+        conv = self._conversions(ev, target, timeline)
+        steps, profiles = _paths.chain_cells(
+            ev, self.model, target, users=self._optional("users"), by=by, conversions=conv,
+            timeline=timeline, categories=self._optional("categories"))
+        return ChainData(steps.to_pyarrow().to_pandas(), profiles.to_pyarrow().to_pandas())
+
+    # --- the method --------------------------------------------------------------------------
+
+    def attribute(
+        self,
+        model: str = "markov",
+        target: str = "purchase",
+        by: str = "channel",
+        lookback: int | None = None,
+        order: int = 1,
+        *,
+        brand: str | Sequence[str] | None = None,
+        transform: str | Sequence[str] = "keep",
+        half_life: float = 7.0,
+        compare: bool | Sequence[str] = False,
+        paths: Any = None,
+        **params: Any,
+    ) -> pd.DataFrame:
+        """Credit the target's conversions to channels (or campaigns, creators).
+
+        Args:
+            model: one of :data:`aips.analytics.attribution.MODELS`.
+            target: ``purchase`` (every purchase ends a journey) or a stage advance
+                ``I``, ``TI``, ``P`` (the day a user-brand's level first rises to it).
+            by: ``channel``, ``campaign`` or ``creator``.
+            lookback: days of touches before a conversion (default: the category's cycle).
+            order: Markov order.
+            brand: only these brands (default all, pooled).
+            transform: path transform(s): keep, collapse, first, drop_organic.
+            half_life: time decay's half-life in days.
+            compare: True (every path model, plus incremental when events are used) or a
+                list of model names: one wide table instead.
+            paths: an aggregated path table or file (ChannelAttribution layout) instead
+                of the store's events; no spend then.
+            **params: other model parameters (``first``/``last`` of position, ``ordered``
+                and ``max_channels`` of Shapley, ``response``, ``bootstrap``,
+                ``calibrate`` of incremental).
+
+        Returns:
+            A DataFrame, one row per label: ``<by>, conversions, value, share,
+            value_share, incremental, spend, cost_per_conversion, roas`` (stage targets:
+            ``advances`` too). ``attrs`` holds ``model``, ``target``, ``incremental`` and
+            a plain-language ``note``.
+        """
+        _paths._check("target", target, _paths.TARGETS)
+        _paths._check("by", by, tuple(_paths.BY))
+        params = {"order": order, "half_life": half_life, **params}
+        if compare:
+            names = list(PATH_MODELS) if compare is True else list(compare)
+            return self._compare(names, target, by, lookback, brand, transform, paths, params)
+        if paths is not None:
+            data = read_paths(paths) if isinstance(paths, str) or hasattr(paths, "open") else paths
+        elif model == "incremental":
+            data = self.attribution_chain(target, by, brand=brand)
+        else:
+            data = self.attribution_paths(
+                target, by, lookback, brand=brand, transform=transform,
+                half_life=half_life if model == "time_decay" else None,
+                organic=params.get("organic", _paths.ORGANIC),
+            ).to_pyarrow().to_pandas()
+        m = make_model(model, **params).fit(data)
+        out = self._finish(m.credits_.copy(), target, by, brand, with_spend=paths is None)
+        out.attrs.update(model=model, target=target, by=by, incremental=m.incremental,
+                         note=_note(model, m))
+        return out
+
+    def _compare(self, names, target, by, lookback, brand, transform, paths, params) -> pd.DataFrame:
+        if paths is not None:
+            data = read_paths(paths) if isinstance(paths, str) else paths
+            names = [n for n in names if n != "incremental"]
+            wide = compare_models(data, names, **params)
+        else:
+            need_decay = "time_decay" in names
+            data = self.attribution_paths(
+                target, by, lookback, brand=brand, transform=transform,
+                half_life=params["half_life"] if need_decay else None,
+            ).to_pyarrow().to_pandas()
+            wide = compare_models(data, [n for n in names if n != "incremental"], **params)
+            if "incremental" in names:
+                chain = self.attribution_chain(target, by, brand=brand)
+                inc = make_model("incremental", **params).fit(chain).credits_.set_index("channel")
+                wide = wide.set_index("channel").join(
+                    inc[["conversions", "share"]].rename(
+                        columns={"conversions": "incremental", "share": "incremental_share"}),
+                    how="outer").fillna(0.0).reset_index()
+                models = [c for c in wide.columns if c != "channel" and not c.endswith("_share")]
+                wide = wide[["channel", *models, *[f"{c}_share" for c in models]]]
+        label = LABEL_COLUMN[by]
+        wide = wide.rename(columns={"channel": label})
+        wide.attrs.update(target=target, by=by, note=(
+            "path models (all but 'incremental') credit reach, not cause; 'incremental' "
+            "estimates caused conversions and puts the rest in 'baseline'"))
+        return wide
+
+    def _finish(self, credits: pd.DataFrame, target: str, by: str, brand, with_spend: bool) -> pd.DataFrame:
+        label = LABEL_COLUMN[by]
+        if with_spend:
+            spend = self._spend(by, brand)
+            credits = credits.merge(spend, how="left", left_on="channel", right_on="_label")
+            credits = credits.drop(columns="_label")
+            credits["spend"] = credits["spend"].where(
+                ~credits["channel"].isin([BASELINE, NO_TOUCH]), np.nan)
+            credits["cost_per_conversion"] = credits["spend"] / credits["conversions"].where(
+                credits["conversions"] > 0)
+            credits["roas"] = credits["value"] / credits["spend"].where(credits["spend"] > 0)
+        if _stage_target(target):
+            credits["advances"] = credits["conversions"]
+            credits = credits.drop(columns=[c for c in ("roas",) if c in credits])
+        return credits.rename(columns={"channel": label})
+
+    def _spend(self, by: str, brand) -> pd.DataFrame:
+        empty = pd.DataFrame({"_label": pd.Series(dtype=str), "spend": pd.Series(dtype=float)})
+        brands = None if brand is None else ([brand] if isinstance(brand, str) else list(brand))
+        if by in ("channel", "campaign"):
+            camp = self._optional("campaigns")
+            if camp is None:
+                return empty
+            if brands is not None:
+                camp = camp.filter(camp.brand.isin(brands))
+            key = camp.channel if by == "channel" else camp.campaign_id
+            out = camp.group_by(_label=key).aggregate(spend=camp.spend.sum())
+            return out.to_pyarrow().to_pandas()
+        camp = self._optional("campaigns")
+        if camp is None:
+            return empty
+        if brands is not None:
+            camp = camp.filter(camp.brand.isin(brands))
+        ev = self._attribution_events(brand)
+        imp = ev.filter(ev.creator_id.notnull() & ev.campaign_id.notnull()
+                        & (ev.event_type == "impression"))
+        per = imp.group_by(["campaign_id", "creator_id"]).aggregate(_n=imp.count())
+        tot = per.group_by("campaign_id").aggregate(_t=per._n.sum()).rename(_c="campaign_id")
+        per = per.join(tot, per.campaign_id == tot._c)
+        c = camp.select(_cc="campaign_id", _spend="spend")
+        per = per.join(c, per.campaign_id == c._cc)
+        part = per.mutate(_s=per._spend.fill_null(0.0) * per._n / per._t)
+        out = part.group_by(_label=part.creator_id).aggregate(spend=part._s.sum())
+        return out.to_pyarrow().to_pandas()
+
+
+def _note(model: str, fitted) -> str:
+    if isinstance(fitted, Incremental):
+        cal = getattr(fitted, "calibration_", 1.0)
+        lift = getattr(fitted, "holdout_lift_", None)
+        held = (f"paid channels calibrated to the holdout (x{cal:.2f})" if lift is not None
+                else "no holdout: not calibrated")
+        return ("INCREMENTAL: channel rows are conversions caused by the channel (Shapley over "
+                f"a fitted response model; {held}); 'baseline' would have happened anyway")
+    return (f"NOT incremental: {model} credits reach (who was on the paths), not cause; use "
+            "--model incremental for caused conversions")
+
+
+def check_by(by: str) -> None:
+    """Raise a ConfigError for an unknown ``by``."""
+    if by not in LABEL_COLUMN:
+        raise ConfigError(f"unknown by {by!r} (expected channel, campaign or creator)")

@@ -1,0 +1,531 @@
+"""Journeys and aggregated touch paths, built in the backend for attribution.
+
+Only aggregates leave the backend: one row per distinct path (``path, conversions,
+value, nulls``, the layout of :mod:`aips.analytics.attribution.base`), or one row per
+exposure cell for the incremental model.
+
+**Touches** are events with a channel, other than purchases and posts, of the brand in
+question; a touch is labelled by its channel, campaign or creator (``by``); a touch
+without a campaign (or creator) is labelled by its channel, e.g. ``organic``.
+
+**Conversions** are an input table ``(user_id, brand, conv_date, conv_ts, value)``:
+
+* ``purchase`` (:func:`purchase_conversions`): **every** purchase is a conversion and ends
+  a journey, as in ChannelAttribution's data (a path per conversion). Its journey is the
+  pair's touches before the purchase (by timestamp) and after the previous purchase,
+  within the lookback;
+* a stage (:func:`stage_conversions`): the day a pair's level first rises to the stage or
+  above (``I``, ``TI``, ``P``), from the stage timelines; ``conv_ts`` is null and the touches
+  of that whole day count (the day's own behaviour is what raised the level).
+
+**Lookback**: a journey keeps the touches of the L days ending on the conversion day
+(``conv_date - L + 1 .. conv_date``); L is a number of days, or by default the decision
+cycle of the brand's category.
+
+**Non-converting journeys**: for each pair, the touches after its last conversion (all of
+them if it never converted) within the L days ending on the last day of data. For a
+target that happens once (stages), pairs that converted have no such journey.
+
+**Stage chains** (:func:`chain_cells`, for the incremental model): the target is split
+into its stage advances (first touch -> I -> TI -> P); each step's units are aggregated by
+the set of labels that touched them during the step, with the pairs that completed the
+chain aggregated by their exposure in every step. Both tables are small (cells, not users).
+
+Ordering inside a journey is by ``(ts, event_id)``; paths are built by collecting
+``(position, label)`` structs and sorting them, which is deterministic on every backend.
+
+**Transforms** (applied in order to each journey's touches): ``keep``; ``collapse``
+(consecutive repeats of a label become one touch); ``first`` (only the first touch of
+each label); ``drop_organic`` (remove touches labelled as organic).
+
+**Time decay** (``half_life``): the path table gets two list columns, ``decay`` and
+``decay_value``: for each position of the path, the sum over its converting journeys of
+``w_i / sum_j w_j`` (times the journey's value for ``decay_value``), with
+``w = 0.5 ** (days from the touch to the conversion / half_life)``. Each list sums to the
+row's conversions (value), so the table stays one row per path.
+
+>>> import datetime as dt, ibis
+>>> D = dt.date
+>>> ev = ibis.memtable({
+...     "event_id": ["e1", "e2", "e3", "e4", "e5"], "user_id": ["u1", "u1", "u1", "u2", "u2"],
+...     "brand": ["b"] * 5, "category": [None] * 5,
+...     "ts": [dt.datetime(2024, 1, d) for d in (1, 2, 3, 1, 2)],
+...     "local_date": [D(2024, 1, d) for d in (1, 2, 3, 1, 2)],
+...     "event_type": ["impression", "read", "purchase", "impression", "read"],
+...     "channel": ["feed_ad", "kol_note", None, "feed_ad", "feed_ad"],
+...     "campaign_id": [None] * 5, "creator_id": [None] * 5, "amount": [None, None, 99.0, None, None]})
+>>> paths = build_paths(ev, lookback=30).to_pyarrow().to_pylist()
+>>> [(r["path"], r["conversions"], r["value"], r["nulls"]) for r in paths]
+[('feed_ad > feed_ad', 0, 0.0, 1), ('feed_ad > kol_note', 1, 99.0, 0)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+
+from aips.config.model import STAGE_RANK, Model
+
+PATH_SEP = " > "
+TARGETS = ("purchase", "I", "TI", "P")
+"""Conversion targets: purchases, or the first rise of a pair's level to a stage."""
+BY = {"channel": "channel", "campaign": "campaign_id", "creator": "creator_id"}
+"""Touch labels: the event column behind each ``by``."""
+TRANSFORMS = ("keep", "collapse", "first", "drop_organic")
+NON_TOUCH_TYPES = ("purchase", "post")
+"""Event types that are never touches (they are outcomes)."""
+ORGANIC = ("organic",)
+JOURNEY = ("user_id", "brand", "seq")
+"""Columns identifying a journey."""
+
+
+def _check(name: str, value: str, allowed: Sequence[str]) -> None:
+    from aips.exceptions import ConfigError
+
+    if value not in allowed:
+        raise ConfigError(f"unknown {name} {value!r} (expected one of {', '.join(allowed)})")
+
+
+def touches(events: ibis.Table, *, by: str = "channel",
+            exclude: Sequence[str] = NON_TOUCH_TYPES) -> ibis.Table:
+    """Touches: ``user_id, brand, ts, local_date, event_id, label``."""
+    _check("by", by, tuple(BY))
+    t = events.filter(events.channel.notnull() & ~events.event_type.isin(list(exclude)))
+    label = t.channel if by == "channel" else t[BY[by]].fill_null(t.channel)
+    return t.select("user_id", "brand", "ts", "local_date", "event_id", label=label)
+
+
+def purchase_conversions(events: ibis.Table) -> ibis.Table:
+    """Every purchase: ``user_id, brand, conv_date, conv_ts, conv_id, value``."""
+    p = events.filter(events.event_type == "purchase")
+    return p.select(
+        "user_id", "brand", conv_date=p.local_date, conv_ts=p.ts, conv_id=p.event_id,
+        value=p.amount.cast("float64").fill_null(0.0),
+    )
+
+
+def stage_conversions(timeline: ibis.Table, stage: str) -> ibis.Table:
+    """The first day each pair's level is at ``stage`` or above (a stage-advance target).
+
+    Args:
+        timeline: stage intervals ``user_id, brand, start_date, end_date, stage`` (brand
+            level), as from :func:`aips.engine.timelines.timelines`.
+    """
+    _check("stage target", stage, [s for s in TARGETS if s != "purchase"])
+    high = [s for s, r in STAGE_RANK.items() if r >= STAGE_RANK[stage]]
+    hit = timeline.filter(timeline.stage.isin(high))
+    first = hit.group_by(["user_id", "brand"]).aggregate(conv_date=hit.start_date.min())
+    return first.select(
+        "user_id", "brand", "conv_date",
+        conv_ts=ibis.null("timestamp"), conv_id=ibis.null("string"), value=ibis.literal(0.0),
+    )
+
+
+def brand_lookback(events: ibis.Table, model: Model, categories: ibis.Table | None = None) -> ibis.Table:
+    """``brand, lookback``: the decision cycle of each brand's category (small table).
+
+    A brand's category is the largest non-null category of its events (brands rarely span
+    categories); brands without one get the model's default cycle.
+    """
+    from aips.engine.cycles import with_cycle_days
+
+    cats = events.group_by("brand").aggregate(category=events.category.max())
+    return with_cycle_days(cats, model, categories).select("brand", lookback="cycle_days")
+
+
+def journey_ends(
+    conversions: ibis.Table,
+    touch_table: ibis.Table,
+    *,
+    lookback: int | ibis.Table,
+    last_day=None,
+    repeatable: bool = True,
+) -> ibis.Table:
+    """One row per journey: ``user_id, brand, seq, converted, value, end_date, end_ts,
+    prev_date, prev_ts, start_date``.
+
+    Converting journeys end at each conversion; each pair with touches also gets a
+    non-converting journey ending on ``last_day`` (default: the last touch day) after its
+    last conversion (none for converted pairs unless ``repeatable``). ``start_date`` is
+    the first day of the lookback.
+    """
+    keys = ["user_id", "brand"]
+    ts_type = conversions.conv_ts.type()
+    order = ibis.window(group_by=keys, order_by=["conv_date", "conv_ts", "conv_id"])
+    conv = conversions.mutate(
+        seq=ibis.row_number().over(order) + 1,
+        prev_date=conversions.conv_date.lag().over(order),
+        prev_ts=conversions.conv_ts.lag().over(order),
+    )
+    conv = conv.select(
+        *keys, "seq", converted=ibis.literal(True), value=conv.value.cast("float64"),
+        end_date=conv.conv_date, end_ts=conv.conv_ts, prev_date=conv.prev_date,
+        prev_ts=conv.prev_ts,
+    )
+    last = conversions.group_by(keys).aggregate(
+        _n=conversions.count(), _ld=conversions.conv_date.max(), _lt=conversions.conv_ts.max()
+    )
+    pairs = touch_table.select(*keys).distinct()
+    nul = pairs.left_join(last, [pairs.user_id == last.user_id, pairs.brand == last.brand])
+    if not repeatable:
+        nul = nul.filter(nul._n.isnull())
+    if last_day is None:
+        last_day = touch_table.local_date.max().as_scalar()
+    elif not isinstance(last_day, ibis.Expr):
+        last_day = ibis.literal(last_day, type="date")
+    nul = nul.select(
+        *keys, seq=nul._n.fill_null(0) + 1, converted=ibis.literal(False), value=ibis.literal(0.0),
+        end_date=last_day, end_ts=ibis.null(ts_type), prev_date=nul._ld, prev_ts=nul._lt,
+    )
+    return _with_start(conv.union(nul), lookback)
+
+
+def _with_start(ends: ibis.Table, lookback: int | ibis.Table) -> ibis.Table:
+    """Add ``start_date``: the first day of each journey's lookback."""
+    if isinstance(lookback, ibis.Table):
+        lb = lookback.select(_b="brand", _lb="lookback")
+        ends = ends.left_join(lb, ends.brand == lb._b)
+        days = ends._lb.fill_null(30).cast("int64")
+        ends = ends.mutate(start_date=ends.end_date - (days - 1).as_interval("D"))
+        return ends.drop("_b", "_lb")
+    if int(lookback) < 1:
+        from aips.exceptions import ConfigError
+
+        raise ConfigError(f"lookback must be >= 1 day, got {lookback}")
+    return ends.mutate(start_date=ends.end_date - ibis.interval(days=int(lookback) - 1))
+
+
+def journey_touches(
+    touch_table: ibis.Table,
+    ends: ibis.Table,
+    *,
+    transform: str | Sequence[str] = "keep",
+    organic: Sequence[str] = ORGANIC,
+) -> ibis.Table:
+    """Each touch of each journey: ``user_id, brand, seq, pos, label, local_date, ts,
+    end_date, converted, value`` (``pos`` 0-based after the transforms)."""
+    e = ends.rename(_u="user_id", _b="brand")
+    j = touch_table.join(e, [touch_table.user_id == e._u, touch_table.brand == e._b])
+    in_window = (j.local_date >= j.start_date) & (j.local_date <= j.end_date)
+    before = j.end_ts.isnull() | (j.ts < j.end_ts)
+    after = j.prev_date.isnull() | ibis.ifelse(
+        j.prev_ts.notnull(), j.ts >= j.prev_ts, j.local_date > j.prev_date
+    )
+    j = j.filter(in_window & before & after)
+    j = j.select("user_id", "brand", "seq", "label", "local_date", "ts", "event_id",
+                 "end_date", "converted", "value")
+    steps = [transform] if isinstance(transform, str) else list(transform)
+    for step in steps:
+        _check("transform", step, TRANSFORMS)
+        order = ibis.window(group_by=list(JOURNEY), order_by=["ts", "event_id"])
+        if step == "collapse":
+            j = j.mutate(_prev=j.label.lag().over(order))
+            j = j.filter(j._prev.isnull() | (j._prev != j.label)).drop("_prev")
+        elif step == "first":
+            by_label = ibis.window(group_by=[*JOURNEY, "label"], order_by=["ts", "event_id"])
+            j = j.mutate(_k=ibis.row_number().over(by_label))
+            j = j.filter(j._k == 0).drop("_k")
+        elif step == "drop_organic":
+            j = j.filter(~j.label.isin(list(organic)))
+    order = ibis.window(group_by=list(JOURNEY), order_by=["ts", "event_id"])
+    return j.mutate(pos=ibis.row_number().over(order))
+
+
+def journey_paths(jt: ibis.Table) -> ibis.Table:
+    """``user_id, brand, seq, path``: each journey's labels in order, joined by ``" > "``."""
+    agg = jt.group_by(list(JOURNEY)).aggregate(_t=ibis.struct({"p": jt.pos, "l": jt.label}).collect())
+    return agg.select(*JOURNEY, path=agg._t.sort().map(lambda s: s.l).join(PATH_SEP))
+
+
+def aggregate_paths(ends: ibis.Table, jt: ibis.Table, *, half_life: float | None = None) -> ibis.Table:
+    """The aggregated path table ``path, conversions, value, nulls`` (+ ``decay``,
+    ``decay_value`` with a ``half_life``), ordered by path.
+
+    Converting journeys without any touch get the path ``""``; non-converting ones
+    without touches are dropped.
+    """
+    jp = journey_paths(jt).rename(_u="user_id", _b="brand", _s="seq")
+    all_ = ends.left_join(jp, [ends.user_id == jp._u, ends.brand == jp._b, ends.seq == jp._s])
+    all_ = all_.select(path=all_.path.fill_null(""), converted=all_.converted, value=all_.value)
+    all_ = all_.filter(all_.converted | (all_.path != ""))
+    out = all_.group_by("path").aggregate(
+        conversions=all_.count(where=all_.converted),
+        value=all_.value.sum(where=all_.converted).fill_null(0.0),
+        nulls=all_.count(where=~all_.converted),
+    )
+    if half_life is not None:
+        decay = _decay(jt, jp, float(half_life))
+        out = out.left_join(decay, out.path == decay._p).drop("_p")
+    return out.order_by("path")
+
+
+def _decay(jt: ibis.Table, jp: ibis.Table, half_life: float) -> ibis.Table:
+    from aips.exceptions import ConfigError
+
+    if half_life <= 0:
+        raise ConfigError(f"half_life must be > 0 days, got {half_life}")
+    conv = jt.filter(jt.converted)
+    lag = conv.end_date.delta(conv.local_date, unit="day").cast("float64")
+    conv = conv.mutate(_w=ibis.literal(0.5).pow(lag / half_life))
+    conv = conv.mutate(_s=conv._w / conv._w.sum().over(group_by=list(JOURNEY)))
+    conv = conv.join(jp, [conv.user_id == jp._u, conv.brand == jp._b, conv.seq == jp._s])
+    per_pos = conv.group_by(["path", "pos"]).aggregate(
+        _d=conv._s.sum(), _dv=(conv._s * conv.value).sum()
+    )
+    st = ibis.struct({"p": per_pos.pos, "d": per_pos._d, "v": per_pos._dv})
+    agg = per_pos.group_by("path").aggregate(_a=st.collect())
+    srt = agg._a.sort()
+    return agg.select(_p=agg.path, decay=srt.map(lambda s: s.d), decay_value=srt.map(lambda s: s.v))
+
+
+def build_paths(
+    events: ibis.Table,
+    model: Model | None = None,
+    *,
+    target: str = "purchase",
+    by: str = "channel",
+    lookback: int | None = None,
+    transform: str | Sequence[str] = "keep",
+    organic: Sequence[str] = ORGANIC,
+    half_life: float | None = None,
+    conversions: ibis.Table | None = None,
+    timeline: ibis.Table | None = None,
+    categories: ibis.Table | None = None,
+    last_day=None,
+) -> ibis.Table:
+    """Aggregated paths of a target, from events: the whole pipeline above.
+
+    Args:
+        events: the canonical ``events`` table (filter it to a brand first if wanted).
+        model: gives the decision cycles when ``lookback`` is None (default model if None).
+        target: ``purchase`` or a stage ``I``, ``TI``, ``P``.
+        conversions: the target's conversions, overriding ``target``'s default source.
+        timeline: stage timelines, needed for stage targets unless ``conversions`` is given.
+    """
+    _check("target", target, TARGETS)
+    if conversions is None:
+        if target == "purchase":
+            conversions = purchase_conversions(events)
+        else:
+            if timeline is None:
+                from aips.engine.timelines import timelines
+
+                timeline = timelines(events, model or _default_model(), level="brand",
+                                     categories=categories)
+            conversions = stage_conversions(timeline, target)
+    if "conv_id" not in conversions.columns:
+        conversions = conversions.mutate(conv_id=ibis.null("string"))
+    t = touches(events, by=by)
+    if lookback is None:
+        lookback = brand_lookback(events, model or _default_model(), categories)
+    if last_day is None:
+        last_day = events.local_date.max().as_scalar()
+    ends = journey_ends(conversions, t, lookback=lookback, last_day=last_day,
+                        repeatable=target == "purchase")
+    jt = journey_touches(t, ends, transform=transform, organic=organic)
+    return aggregate_paths(ends, jt, half_life=half_life)
+
+
+def _default_model() -> Model:
+    from aips.config.model import default_model
+
+    return default_model()
+
+
+# --- stage chains (incremental attribution of purchases and stage advances) ----------------
+
+CHAINS = {"I": ("I",), "TI": ("I", "TI"), "P": ("I", "TI", "P"), "purchase": ("I", "TI", "P")}
+"""The stage advances a target is made of: reaching I, then TI, then P (the purchase)."""
+
+
+def stage_event_types(model: Model, stage: str) -> list[str]:
+    """Event types counted by the rules of ``stage`` and every higher stage: one of them
+    happened on the day a pair's level first rose to ``stage``."""
+    names: set[str] = set()
+    for s, rank in STAGE_RANK.items():
+        if rank >= STAGE_RANK[stage]:
+            names |= set(model.rules[s].names)
+    return sorted({e for n in names if n in model.counters for e in model.counters[n].events})
+
+
+def _epoch(ts: ibis.Value) -> ibis.Value:
+    return ts.truncate("s").epoch_seconds().cast("int64")
+
+
+def stage_times(
+    events: ibis.Table,
+    model: Model,
+    target: str,
+    *,
+    timeline: ibis.Table | None = None,
+    categories: ibis.Table | None = None,
+) -> ibis.Table:
+    """When each pair first reached each stage of the target's chain, in epoch seconds.
+
+    Returns ``user_id, brand, t0, t1, .., tK`` (null when never reached): ``t0`` is the
+    pair's first touch, ``tk`` the first event, on the day its level first rose to the
+    k-th stage of :data:`CHAINS`, of a type that stage's rule (or a higher one) counts; for
+    ``purchase`` the last one is the first purchase.
+    """
+    chain = CHAINS[target]
+    keys = ["user_id", "brand"]
+    t = touches(events)
+    first = t.group_by(keys).aggregate(t0=_epoch(t.ts.min()))
+    stages = [s for s in chain if not (target == "purchase" and s == "P")]
+    if stages:
+        if timeline is None:
+            from aips.engine.timelines import timelines
+
+            timeline = timelines(events, model, level="brand", categories=categories)
+        high = {s: [x for x, r in STAGE_RANK.items() if r >= STAGE_RANK[s]] for s in stages}
+        days = timeline.group_by(keys).aggregate(**{
+            f"_d{s}": timeline.start_date.min(where=timeline.stage.isin(high[s])) for s in stages
+        })
+        types = sorted({e for s in stages for e in stage_event_types(model, s)})
+        ev = events.filter(events.event_type.isin(types))
+        d = days.rename(_u="user_id", _b="brand")
+        j = ev.join(d, [ev.user_id == d._u, ev.brand == d._b])
+        reach = j.group_by(keys).aggregate(**{
+            f"_t{s}": j.ts.min(where=(j.local_date == j[f"_d{s}"])
+                               & j.event_type.isin(stage_event_types(model, s)))
+            for s in stages
+        })
+        reach = reach.mutate(**{f"_t{s}": _epoch(reach[f"_t{s}"]) for s in stages})
+    sources = [first.select(*keys, _s=first.t0)]
+    for s in chain:
+        if target == "purchase" and s == "P":
+            p = events.filter(events.event_type == "purchase")
+            sources.append(p.group_by(keys).aggregate(_s=_epoch(p.ts.min())))
+        else:
+            sources.append(reach.select(*keys, _s=reach[f"_t{s}"]))
+    base = sources[0].select(*keys)
+    for src in sources[1:]:
+        base = base.union(src.select(*keys))
+    out = base.distinct()
+    for k, src in enumerate(sources):
+        src = src.rename(**{"_u": "user_id", "_b": "brand", f"t{k}": "_s"})
+        out = out.left_join(src, [out.user_id == src._u, out.brand == src._b]).drop("_u", "_b")
+    # a stage is never reached before the previous one (same-day ties)
+    cols = ["t0"] + [f"t{k}" for k in range(1, len(chain) + 1)]
+    fixed = {}
+    prev = None
+    for c in cols:
+        fixed[c] = out[c] if prev is None else ibis.ifelse(
+            prev.notnull() & out[c].notnull() & (out[c] < prev), prev, out[c])
+        prev = fixed[c] if prev is None else ibis.coalesce(fixed[c], prev)
+    return out.select(*keys, **fixed)
+
+
+def chain_cells(
+    events: ibis.Table,
+    model: Model,
+    target: str = "purchase",
+    *,
+    users: ibis.Table | None = None,
+    by: str = "channel",
+    conversions: ibis.Table | None = None,
+    timeline: ibis.Table | None = None,
+    categories: ibis.Table | None = None,
+    quantile: float = 0.5,
+) -> tuple[ibis.Table, ibis.Table]:
+    """Exposure cells of each step of the target's stage chain, and converters' profiles.
+
+    Step k (reaching the k-th stage of :data:`CHAINS` from the previous one; step 1 starts
+    at the first touch) has at risk the pairs that reached the previous stage. A pair's
+    exposure in step k is the set of labels it touched from reaching the previous stage up
+    to reaching this one (timestamps, both ends included); for a pair that did not advance,
+    up to the previous stage plus ``D_k``, the ``quantile`` (median) of the advancers' time
+    for the step in its brand's category, so that both sides are watched for as long.
+    With a ``users`` table, step 1 also holds every user-brand pair without any touch.
+
+    Returns:
+        ``steps``: ``step, exposure, holdout, units, advances``; ``profiles`` (pairs that
+        completed the chain): ``e1 .. eK, holdout, converters, conversions, value``, where
+        ``conversions``/``value`` are the target's conversions of those pairs (every
+        purchase for ``purchase``). Exposures are labels joined by ``" + "``, sorted.
+    """
+    chain = CHAINS[target]
+    K = len(chain)
+    keys = ["user_id", "brand"]
+    times = stage_times(events, model, target, timeline=timeline, categories=categories)
+    cats = events.group_by("brand").aggregate(_cat=events.category.max())
+    cats = cats.rename(_bb="brand")
+    times = times.left_join(cats, times.brand == cats._bb).drop("_bb")
+    times = times.mutate(_cat=times._cat.fill_null(""))
+    # D_k per category: the step's typical duration among advancers
+    durs = []
+    for k in range(1, K + 1):
+        adv = times.filter(times[f"t{k}"].notnull() & times[f"t{k - 1}"].notnull())
+        dur = adv.group_by("_cat").aggregate(
+            **{f"_D{k}": (adv[f"t{k}"] - adv[f"t{k - 1}"]).quantile(quantile).cast("int64")})
+        durs.append(dur)
+    for dur in durs:
+        dd = dur.rename(_c2="_cat")
+        times = times.left_join(dd, times._cat == dd._c2).drop("_c2")
+    t = touches(events, by=by)
+    t = t.mutate(_e=_epoch(t.ts))
+    tt = times.rename(_u="user_id", _b="brand")
+    j = t.join(tt, [t.user_id == tt._u, t.brand == tt._b])
+    flags = {}
+    for k in range(1, K + 1):
+        lo, hi, D = j[f"t{k - 1}"], j[f"t{k}"], j[f"_D{k}"].fill_null(0)
+        end = ibis.coalesce(hi, lo + D)
+        flags[f"_w{k}"] = lo.notnull() & (j._e >= lo) & (j._e <= end)
+    j = j.mutate(**flags)
+    per_label = j.group_by([*keys, "label"]).aggregate(
+        **{f"_w{k}": j[f"_w{k}"].cast("int32").max() for k in range(1, K + 1)})
+    per_pair = per_label.group_by(keys).aggregate(**{
+        f"e{k}": per_label.label.collect(where=per_label[f"_w{k}"] == 1) for k in range(1, K + 1)})
+    per_pair = per_pair.select(*keys, **{f"e{k}": per_pair[f"e{k}"].sort().join(" + ")
+                                         for k in range(1, K + 1)})
+    pp = per_pair.rename(_u="user_id", _b="brand")
+    units = times.left_join(pp, [times.user_id == pp._u, times.brand == pp._b])
+    if conversions is None:
+        conversions = purchase_conversions(events) if target == "purchase" else None
+    if conversions is not None:
+        conv = conversions.group_by(keys).aggregate(_n=conversions.count(),
+                                                    _v=conversions.value.cast("float64").sum())
+    else:
+        conv = times.filter(times[f"t{K}"].notnull()).select(*keys, _n=ibis.literal(1, "int64"),
+                                                            _v=ibis.literal(0.0))
+    cv = conv.rename(_u2="user_id", _b2="brand")
+    units = units.left_join(cv, [units.user_id == cv._u2, units.brand == cv._b2])
+    if users is not None:
+        u = users.select(_uu="user_id", _h="holdout")
+        units = units.left_join(u, units.user_id == u._uu)
+        hold = units._h.fill_null(False)
+    else:
+        hold = ibis.literal(False)
+    units = units.select(
+        holdout=hold, **{f"t{k}": f"t{k}" for k in range(0, K + 1)},
+        **{f"e{k}": units[f"e{k}"].fill_null("") for k in range(1, K + 1)},
+        _n=units._n.fill_null(0), _v=units._v.fill_null(0.0),
+    )
+    parts = []
+    for k in range(1, K + 1):
+        risk = units if k == 1 else units.filter(units[f"t{k - 1}"].notnull())
+        part = risk.group_by([risk[f"e{k}"].name("exposure"), "holdout"]).aggregate(
+            units=risk.count(), advances=risk.count(where=risk[f"t{k}"].notnull()))
+        parts.append(part.mutate(step=ibis.literal(k, "int64")))
+    steps = parts[0].union(*parts[1:]) if K > 1 else parts[0]
+    if users is not None:
+        n_brands = events.brand.nunique().as_scalar()
+        pop = users.group_by(holdout=users.holdout.fill_null(False)).aggregate(_users=users.count())
+        s1 = steps.filter(steps.step == 1)
+        seen = s1.group_by("holdout").aggregate(_seen=s1.units.sum())
+        gap = pop.left_join(seen, pop.holdout == seen.holdout)
+        gap = gap.select(exposure=ibis.literal(""), holdout=gap.holdout,
+                         units=(gap._users * n_brands - gap._seen.fill_null(0)).cast("int64"),
+                         advances=ibis.literal(0, "int64"), step=ibis.literal(1, "int64"))
+        both = steps.union(gap.filter(gap.units > 0).cast(steps.schema()))
+        steps = both.group_by(["step", "exposure", "holdout"]).aggregate(
+            units=both.units.sum(), advances=both.advances.sum())
+    steps = steps.select("step", "exposure", "holdout", "units", "advances").order_by(
+        ["step", "exposure", "holdout"])
+    done = units.filter(units[f"t{K}"].notnull())
+    ecols = [f"e{k}" for k in range(1, K + 1)]
+    profiles = done.group_by([*ecols, "holdout"]).aggregate(
+        converters=done.count(), conversions=done._n.sum(), value=done._v.sum())
+    profiles = profiles.mutate(conversions=ibis.greatest(profiles.conversions, profiles.converters))
+    return steps, profiles.order_by([*ecols, "holdout"])

@@ -1,0 +1,218 @@
+"""Stage timelines: per (user, entity), the intervals over which its level is constant.
+
+A level changes only on days where an event enters a window (its own day d) or leaves one
+(day d + W). The sweep line builds those change points without recomputing a snapshot per
+day:
+
+1. from the daily rollup, each row gives ``+atoms`` at its day d and, for each window W of
+   the rules, ``-atoms`` (the part of each atom summed over W) at d + W (``cycle``: d + the
+   category's decision cycle);
+2. ONE running sum per pair (ordered by day, RANGE UNBOUNDED PRECEDING, so every delta of
+   a day is included) gives every atom's windowed value at each change point, and
+   ``lead(day)`` in the same window pass gives the next change point; the level follows
+   from the atoms (:func:`level_expr`).
+
+That gives *segments* ``[day, next_day)`` of constant atoms (:func:`stage_segments`).
+Neighbouring segments may have the same level; :func:`timelines` merges them into maximal
+intervals. Asset series count segments directly (:mod:`aips.engine.series`).
+
+>>> import datetime as dt, ibis
+>>> from aips.config.model import default_model
+>>> ev = ibis.memtable({"user_id": ["u"] * 2, "brand": ["b"] * 2, "spu": [None] * 2,
+...     "category": [None] * 2, "local_date": [dt.date(2024, 1, 1), dt.date(2024, 1, 10)],
+...     "event_type": ["impression", "collect"], "dwell_s": [None] * 2,
+...     "completion": [None] * 2, "amount": [None] * 2})
+>>> tl = timelines(ev, default_model()).order_by("start_date").to_pyarrow().to_pylist()
+>>> [(r["start_date"].isoformat(), r["end_date"].isoformat(), r["stage"]) for r in tl]
+[('2024-01-01', '2024-01-09', 'A'), ('2024-01-10', '2024-02-08', 'TI')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import reduce
+
+import ibis
+
+from aips.config.model import STAGE_RANK, STAGES, Model
+from aips.engine.counters import daily_counters, is_rollup
+from aips.engine.cycles import with_cycle_days
+from aips.engine.stages import (
+    RulePlan,
+    atom_dtype,
+    entity_keys,
+    for_level,
+    level_expr,
+    resolve_level,
+    scaled,
+)
+
+EPOCH = dt.date(1970, 1, 1)
+"""Day numbers inside the sweep count days from here (integer sorts and arithmetic)."""
+
+
+def day_number(date: ibis.Value) -> ibis.Value:
+    """Days since :data:`EPOCH` of a DATE value (int64)."""
+    return date.delta(ibis.literal(EPOCH), unit="day")
+
+
+def from_day_number(n: ibis.Value) -> ibis.Value:
+    """The DATE of a day number."""
+    return (ibis.literal(EPOCH) + n.as_interval("D")).cast("date")
+
+
+def _shift(table: ibis.Table, window) -> ibis.Value:
+    """The day number on which a row's contribution leaves a window: d + W."""
+    if window == "cycle":
+        return table._dn + table.cycle_days
+    return table._dn + int(window)
+
+
+def _any_nonzero(values: list[ibis.Value]) -> ibis.Value:
+    return reduce(lambda a, b: a | b, [v != 0 for v in values])
+
+
+def _sum(values: list[ibis.Value]) -> ibis.Value:
+    return reduce(lambda a, b: a + b, values)
+
+
+def stage_segments(
+    source: ibis.Table,
+    model: Model,
+    *,
+    level: str | None = None,
+    categories: ibis.Table | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> ibis.Table:
+    """Change points of each (user, entity): ``user_id, <entity>, day, next_day, stage``.
+
+    Each row says the pair's level is ``stage`` (null: no level) on every day of
+    ``[day, next_day)`` (dates); ``next_day`` is null after the last change point (or, with
+    ``end``, when the next change is after ``end``). Several rows of a pair may share a
+    ``day``: all but one of them are empty (``next_day == day``).
+
+    Args:
+        source: ``events`` or the ``counters_daily`` rollup.
+        start, end: optional bounds; rows that cannot matter before ``start`` and change
+            points after ``end`` are pruned (a smaller sort), without changing the levels
+            inside the range.
+    """
+    seg = segment_numbers(source, model, level=level, categories=categories, start=start, end=end)
+    return seg.mutate(day=from_day_number(seg.day), next_day=from_day_number(seg.next_day))
+
+
+def segment_numbers(
+    source: ibis.Table,
+    model: Model,
+    *,
+    level: str | None = None,
+    categories: ibis.Table | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> ibis.Table:
+    """:func:`stage_segments` with ``day`` and ``next_day`` as day numbers (int64)."""
+    level = resolve_level(model, level)
+    plan = RulePlan.of(model)
+    keys = ["user_id", *entity_keys(level)]
+    rollup = source if is_rollup(source) else daily_counters(source, model)
+    r = for_level(rollup, level)
+    if end is not None:
+        r = r.filter(r.local_date <= ibis.literal(end))
+    if plan.uses_cycle:
+        r = with_cycle_days(r, model, categories)
+    r = r.mutate(_dn=day_number(r.local_date))
+    if start is not None:
+        reach = [w for w in plan.windows if w != "cycle"][-1:] + (["cycle"] if plan.uses_cycle else [])
+        r = r.filter(reduce(lambda a, b: a | b, [_shift(r, w) > (start - EPOCH).days for w in reach]))
+
+    # part[atom][window] = the atom's terms of that window, on one rollup row
+    dtype = {a.name: atom_dtype(model, a) for a in plan.atoms}
+    names = [a.name for a in plan.atoms]
+    # One row per rollup row and piece (0: +atoms at d; i: -atoms of window i at d + W_i),
+    # by a cross join with a tiny table rather than a union: the rollup is read once.
+    windows = plan.windows
+    pieces = ibis.memtable({"_piece": list(range(len(windows) + 1))}, schema={"_piece": "int64"})
+    x = r.cross_join(pieces)
+    k = x._piece
+
+    def pick(values: list[ibis.Value]) -> ibis.Value:
+        return ibis.cases(*[(k == i, v) for i, v in enumerate(values[1:], 1)], else_=values[0])
+
+    day = pick([x._dn, *[_shift(x, w) for w in windows]])
+    cols = {}
+    for a in plan.atoms:
+        part = {
+            w: _sum([scaled(x[c], kk) for c, ww, kk in a.terms if ww == w]).cast(dtype[a.name])
+            for w in a.windows
+        }
+        zero = ibis.literal(0, dtype[a.name])
+        cols[a.name] = pick([_sum(list(part.values())), *[-part[w] if w in part else zero for w in windows]])
+    deltas = x.select(*keys, day=day, **cols)
+    keep = _any_nonzero([deltas[n] for n in names])
+    if end is not None:
+        keep = keep & (deltas.day <= (end - EPOCH).days)
+    deltas = deltas.filter(keep)
+    # RANGE frame: all rows of one (pair, day) share that day's running sum, so the deltas
+    # need no aggregation per (pair, day) first (measured 2.3x faster on DuckDB than a
+    # GROUP BY + ROWS frame); rows of the same day give zero-length segments [d, d), which
+    # :func:`timelines` merges and asset series cancel (+1 and -1 on the same day).
+    win = ibis.window(group_by=keys, order_by="day", range=(None, 0))
+    running = {n: deltas[n].sum().over(win) for n in names}
+    nxt = deltas.day.lead().over(ibis.window(group_by=keys, order_by="day"))
+    seg = deltas.select(*keys, "day", next_day=nxt, **running)
+    return seg.select(*keys, "day", "next_day", stage=level_expr(plan, {n: seg[n] for n in names}))
+
+
+def timelines(
+    source: ibis.Table,
+    model: Model,
+    *,
+    level: str | None = None,
+    categories: ibis.Table | None = None,
+    end: dt.date | None = None,
+) -> ibis.Table:
+    """Maximal intervals of constant level per (user, entity).
+
+    Returns:
+        ``user_id``, the entity keys (``brand``; at SPU level ``spu``, ``brand``),
+        ``start_date``, ``end_date`` (inclusive), ``stage``. Only intervals with a level;
+        gaps mean no level. ``end_date`` may lie after the last event (a purchase keeps P
+        for the whole cycle). With ``end``, intervals are cut at ``end``: one still open
+        then ends on ``end``.
+    """
+    level = resolve_level(model, level)
+    keys = ["user_id", *entity_keys(level)]
+    seg = segment_numbers(source, model, level=level, categories=categories, end=end)
+    order = ibis.window(group_by=keys, order_by="day")
+    seg = seg.mutate(_prev=seg.stage.lag().over(order))
+    changes = seg.filter(~seg.stage.identical_to(seg._prev))
+    changes = changes.mutate(_next=changes.day.lead().over(order))
+    out = changes.filter(changes.stage.notnull())
+    last = out._next - 1
+    if end is not None:
+        last = last.fill_null((end - EPOCH).days)
+    return out.select(*keys, start_date=from_day_number(out.day), end_date=from_day_number(last),
+                      stage=out.stage)
+
+
+def stage_at(timeline: ibis.Table, at: dt.date) -> ibis.Table:
+    """The snapshot on ``at`` read off timelines: ``user_id, <entity>, stage``."""
+    keys = [c for c in timeline.columns if c not in ("start_date", "end_date", "stage")]
+    day = ibis.literal(at)
+    hit = timeline.filter((timeline.start_date <= day) & (timeline.end_date >= day))
+    return hit.select(*keys, "stage")
+
+
+def first_reached(timeline: ibis.Table, stage: str = "TI") -> ibis.Table:
+    """Each pair's first day at ``stage`` or above: ``user_id, <entity>, first_date``.
+
+    ``first_reached(timelines(...), "TI")`` is the first day a user was at TI, P or S
+    for the entity (the seeding day used by flows and decision cycles).
+    """
+    if stage not in STAGE_RANK:
+        raise ValueError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
+    keys = [c for c in timeline.columns if c not in ("start_date", "end_date", "stage")]
+    high = [s for s in STAGES if STAGE_RANK[s] >= STAGE_RANK[stage]]
+    hit = timeline.filter(timeline.stage.isin(high))
+    return hit.group_by(keys).aggregate(first_date=hit.start_date.min())
