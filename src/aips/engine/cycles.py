@@ -62,4 +62,5 @@ def with_cycle_days(
     cycles = cycle_days_table(model, categories).rename(_cat="category", _cyc="cycle_days")
     joined = table.left_join(cycles, table.category == cycles._cat)
     joined = joined.mutate(cycle_days=joined._cyc.fill_null(model.default_cycle_days).cast("int64"))
-    return joined.drop("_cat", "_cyc")
+    # An explicit select, not drop(): drop's EXCLUDE order follows a set (varies by process).
+    return joined.select(*[c for c in table.columns if c != "cycle_days"], "cycle_days")
