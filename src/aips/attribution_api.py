@@ -11,6 +11,7 @@ used).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +30,6 @@ from aips.analytics.attribution import (
     read_paths,
 )
 from aips.engine import paths as _paths
-from aips.exceptions import ConfigError
 
 LABEL_COLUMN = {"channel": "channel", "campaign": "campaign", "creator": "creator"}
 """Name of the label column in the output, per ``by``."""
@@ -152,10 +152,10 @@ class AttributionMixin:
         _paths._check("by", by, tuple(_paths.BY))
         params = {"order": order, "half_life": half_life, **params}
         if compare:
-            names = list(PATH_MODELS) if compare is True else list(compare)
+            names = ([*PATH_MODELS, "incremental"] if compare is True else list(compare))
             return self._compare(names, target, by, lookback, brand, transform, paths, params)
         if paths is not None:
-            data = read_paths(paths) if isinstance(paths, str) or hasattr(paths, "open") else paths
+            data = _load_paths(paths)
         elif model == "incremental":
             data = self.attribution_chain(target, by, brand=brand)
         else:
@@ -172,7 +172,7 @@ class AttributionMixin:
 
     def _compare(self, names, target, by, lookback, brand, transform, paths, params) -> pd.DataFrame:
         if paths is not None:
-            data = read_paths(paths) if isinstance(paths, str) else paths
+            data = _load_paths(paths)
             names = [n for n in names if n != "incremental"]
             wide = compare_models(data, names, **params)
         else:
@@ -244,6 +244,11 @@ class AttributionMixin:
         return out.to_pyarrow().to_pandas()
 
 
+def _load_paths(paths: Any) -> Any:
+    """A path file (str or path) is read; a table is used as it is."""
+    return read_paths(paths) if isinstance(paths, (str, os.PathLike)) else paths
+
+
 def _note(model: str, fitted) -> str:
     if isinstance(fitted, Incremental):
         cal = getattr(fitted, "calibration_", 1.0)
@@ -254,9 +259,3 @@ def _note(model: str, fitted) -> str:
                 f"a fitted response model; {held}); 'baseline' would have happened anyway")
     return (f"NOT incremental: {model} credits reach (who was on the paths), not cause; use "
             "--model incremental for caused conversions")
-
-
-def check_by(by: str) -> None:
-    """Raise a ConfigError for an unknown ``by``."""
-    if by not in LABEL_COLUMN:
-        raise ConfigError(f"unknown by {by!r} (expected channel, campaign or creator)")

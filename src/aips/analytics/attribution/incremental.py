@@ -349,16 +349,15 @@ class Incremental(AttributionModel):
         paid = np.array([c not in self.organic for c in chain.channels], dtype=bool)
         k = max(lift, 0.0) / model
         p = frac[:, paid].sum(axis=1)
-        k_row = np.minimum(k, np.divide(1.0, p, out=np.full_like(p, np.inf), where=p > 0))
-        left = 1 - k_row * p  # what the unpaid part (organic + baseline) must now hold
         unpaid = 1 - p
-        has = unpaid > 1e-12
-        rest = np.divide(left, unpaid, out=np.ones_like(p), where=has)
+        has = unpaid > 1e-12  # rows whose unpaid part can give or take
+        k_row = np.where(has, np.minimum(k, np.divide(1.0, p, out=np.full_like(p, np.inf),
+                                                       where=p > 0)), 1.0)
+        rest = np.divide(1 - k_row * p, unpaid, out=np.ones_like(p), where=has)
         frac = frac.copy()
         frac[:, paid] *= k_row[:, None]
         frac[:, ~paid] *= rest[:, None]
-        base = np.where(has, base * rest, base + left - unpaid)
-        return frac, base, k
+        return frac, base * rest, k
 
     def _intervals(self, chain: Chain):
         rng = np.random.default_rng(self.seed)
