@@ -18,6 +18,7 @@ Both expose the staged rows as an Ibis table, so dedupe and insert are one code 
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import re
@@ -51,7 +52,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class Scratch:
+class Scratch(abc.ABC):
     """Staged rows and quarantine rows of one load."""
 
     def __init__(self, store: Store, run_id: str, schema: pa.Schema, quarantine_schema: pa.Schema):
@@ -61,20 +62,21 @@ class Scratch:
         self.quarantine_schema = quarantine_schema
         self.rows = 0
 
+    @abc.abstractmethod
     def append(self, rows: pa.Table, quarantine: pa.Table) -> None:
-        raise NotImplementedError
+        """Stage a chunk of mapped rows and its quarantined rows."""
 
+    @abc.abstractmethod
     def staged(self) -> ibis.Table:
         """The staged rows as an Ibis table."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def quarantined(self) -> ibis.Table:
         """The quarantine rows as an Ibis table."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def drop(self) -> None:
         """Remove the scratch data (safe to call twice)."""
-        raise NotImplementedError
 
 
 class ParquetScratch(Scratch):

@@ -31,6 +31,8 @@ has no touch are credited to the row ``(none)``; no model sees them.
 
 from __future__ import annotations
 
+import abc
+
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -237,7 +239,7 @@ def credits_frame(channels: list[str], conversions: np.ndarray, value: np.ndarra
     )
 
 
-class AttributionModel:
+class AttributionModel(abc.ABC):
     """Base of every attribution model: ``Model(**params).fit(paths) -> self``.
 
     Subclasses set ``name`` and implement ``_credit(paths: Paths) -> DataFrame`` with
@@ -289,8 +291,9 @@ class AttributionModel:
             return credits_frame([], [], [])
         return credits_frame([NO_TOUCH], [p.none_conversions], [p.none_value])
 
+    @abc.abstractmethod
     def _credit(self, paths: Any) -> pd.DataFrame:  # pragma: no cover - abstract
-        raise NotImplementedError
+        """The model's credit rule: per-channel credits of the parsed paths."""
 
     def fit(self, paths: Any) -> AttributionModel:
         """Credit the conversions of ``paths`` (see the module docstring for the layout).
