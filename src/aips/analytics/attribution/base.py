@@ -32,7 +32,6 @@ has no touch are credited to the row ``(none)``; no model sees them.
 from __future__ import annotations
 
 import abc
-
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -259,8 +258,8 @@ class AttributionModel(abc.ABC):
     tolerance: ClassVar[float] = 1e-6
     """Relative tolerance of the conservation check."""
 
-    def __init__(self) -> None:
-        pass
+    def __init__(self) -> None:  # noqa: B027 - models without parameters store nothing
+        """Store the model's parameters (subclasses with parameters override this)."""
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
