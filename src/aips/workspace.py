@@ -21,6 +21,7 @@ from aips.flows_api import FlowsMixin
 from aips.insight_api import InsightMixin
 from aips.outcomes_api import OutcomesMixin
 from aips.store.connect import Store, connect
+from aips.view import View
 
 DEFAULT_MODEL_FILE = "aips.yaml"
 
@@ -45,6 +46,7 @@ class Workspace(FlowsMixin, OutcomesMixin, AttributionMixin, ActivationMixin, In
     def __init__(self, store: Store, model: Model):
         self.store = store
         self.model = model
+        self.view = View(store, model)
 
     def __repr__(self) -> str:
         return f"Workspace({self.store!r}, level={self.model.level!r}, tz={self.model.timezone!r})"
@@ -67,22 +69,14 @@ class Workspace(FlowsMixin, OutcomesMixin, AttributionMixin, ActivationMixin, In
 
     def _engine_source(self) -> tuple[ibis.Table, ibis.Table | None]:
         """The stored rollup when it is current (faster), else ``events``; and categories."""
-        from aips.engine.counters import COUNTERS_TABLE, rollup_is_current
-
-        cats = self.store.table("categories") if self.store.has("categories") else None
-        if rollup_is_current(self.store, self.model):
-            return self.store.table(COUNTERS_TABLE), cats
-        return self.events, cats
+        return self.view.engine_source(), self.view.categories
 
     def snapshot(self, at: Any, level: str | None = None) -> ibis.Table:
         """Each (user, entity) with its exclusive level on local date ``at``.
 
         Columns ``user_id``, ``brand`` (at SPU level ``spu``, ``brand``), ``stage``.
         """
-        from aips.engine.snapshot import snapshot
-
-        source, cats = self._engine_source()
-        return snapshot(source, self.model, _as_date(at), level=level, categories=cats)
+        return self.view.snapshot(at, level=level)
 
     def assets(
         self, at: Any, by: str = "brand", cumulative: bool = False, level: str | None = None
@@ -109,10 +103,7 @@ class Workspace(FlowsMixin, OutcomesMixin, AttributionMixin, ActivationMixin, In
 
         Columns ``user_id``, entity keys, ``start_date``, ``end_date`` (inclusive), ``stage``.
         """
-        from aips.engine.timelines import timelines
-
-        source, cats = self._engine_source()
-        return timelines(source, self.model, level=level, categories=cats)
+        return self.view.timelines(level=level)
 
     def asset_series(
         self, start: Any, end: Any, freq: str = "day", level: str | None = None

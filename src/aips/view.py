@@ -1,0 +1,126 @@
+"""The store as the model reads it: what every analytic layer receives.
+
+A :class:`View` binds a :class:`~aips.store.connect.Store` to a
+:class:`~aips.config.model.Model` and answers the questions every layer above the engine
+asks: the canonical tables (``events`` and the optional side tables), the engine's input
+(the stored ``counters_daily`` rollup when it is current, else ``events``), and the stage
+engine's snapshots and timelines over it. It never writes.
+
+``View(store, model, cache=True)`` materialises each timeline and snapshot once
+(``expr.cache()``); the report builds one so that its sections share them.
+
+Functions of ``analytics/``, ``activation/``, ``insight/`` and ``reporting/`` take a view as
+their first argument; :class:`~aips.workspace.Workspace` holds one (``ws.view``).
+
+>>> import aips
+>>> view = View(aips.open(":memory:").store, aips.default_model())
+>>> view.optional("users") is None, view.model.level
+(True, 'brand')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+
+from aips.config.model import Model
+from aips.dates import as_date
+from aips.exceptions import AipsError
+from aips.store.connect import Store
+
+
+class View:
+    """Read access to a store through a model (see the module docstring).
+
+    Args:
+        store: the store.
+        model: the AIPS model that interprets it.
+        cache: materialise timelines and snapshots once each (for the report).
+    """
+
+    def __init__(self, store: Store, model: Model, cache: bool = False):
+        self.store = store
+        self.model = model
+        self.cache = cache
+        self._memo: dict[tuple, ibis.Table] = {}
+
+    def __repr__(self) -> str:
+        return f"View({self.store!r}, cache={self.cache})"
+
+    def cached(self) -> View:
+        """A caching view on the same store and model (``self`` when it caches already)."""
+        return self if self.cache else View(self.store, self.model, cache=True)
+
+    # --- tables -------------------------------------------------------------------------
+
+    @property
+    def events(self) -> ibis.Table:
+        """The canonical ``events`` table."""
+        return self.store.table("events")
+
+    def table(self, name: str) -> ibis.Table:
+        """A table of the store (a clear error when it is missing)."""
+        return self.store.table(name)
+
+    def optional(self, name: str) -> ibis.Table | None:
+        """A side table (``users``, ``campaigns``, ``categories``, ``creators``) or None."""
+        return self.store.table(name) if self.store.has(name) else None
+
+    @property
+    def categories(self) -> ibis.Table | None:
+        """The store's ``categories`` table (decision cycles per category), or None."""
+        return self.optional("categories")
+
+    def last_day(self) -> dt.date:
+        """The last local date with events (an error when the store has none)."""
+        from aips.engine.durations import last_local_day
+
+        day = last_local_day(self.events).to_pyarrow().as_py()
+        if day is None:
+            raise AipsError("the store has no events yet (load data first: aips ingest FILE)")
+        return day
+
+    # --- the stage engine over the store --------------------------------------------------
+
+    def engine_source(self) -> ibis.Table:
+        """The stored ``counters_daily`` rollup when it is current (faster), else ``events``."""
+        from aips.engine.counters import COUNTERS_TABLE, rollup_is_current
+
+        if rollup_is_current(self.store, self.model):
+            return self.store.table(COUNTERS_TABLE)
+        return self.events
+
+    def snapshot(self, at: Any, level: str | None = None) -> ibis.Table:
+        """Each (user, entity) with its exclusive level on local date ``at``."""
+        from aips.engine.snapshot import snapshot
+
+        day = as_date(at, "at")
+        return self._memoised(
+            ("snapshot", day, level or self.model.level),
+            lambda: snapshot(self.engine_source(), self.model, day, level=level,
+                             categories=self.categories),
+        )
+
+    def timelines(self, level: str | None = None) -> ibis.Table:
+        """Per (user, entity) the maximal intervals of constant level."""
+        from aips.engine.timelines import timelines
+
+        return self._memoised(
+            ("timelines", level or self.model.level),
+            lambda: timelines(self.engine_source(), self.model, level=level,
+                              categories=self.categories),
+        )
+
+    def _memoised(self, key: tuple, build) -> ibis.Table:
+        if not self.cache:
+            return build()
+        if key not in self._memo:
+            expr = build()
+            try:
+                expr = expr.cache()
+            except Exception:  # noqa: BLE001 - a backend without caching still works, slower
+                pass
+            self._memo[key] = expr
+        return self._memo[key]
