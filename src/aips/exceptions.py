@@ -50,3 +50,8 @@ class CapabilityError(AipsError):
 
 class MissingDependencyError(AipsError, ImportError):
     """An optional dependency is not installed; the message gives the pip command."""
+
+
+class NotFittedError(AipsError, AttributeError):
+    """A fitter's result was read before :meth:`fit` (an ``AttributeError`` too, so
+    ``hasattr`` and ``getattr(obj, name, default)`` keep working)."""

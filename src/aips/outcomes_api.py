@@ -261,14 +261,12 @@ class OutcomesMixin:
         km = self.km_table(category, start, brand).to_pandas()
         if km.empty:
             raise AipsError(f"no (user, brand) pairs in category {category!r}: check the name")
+        context = {"category": category, "start": start, "brand": brand}
         if method == "km":
-            fitter = DecisionCycleFitter(**options).fit(km)
-        elif method == "cure":
-            fitter = CureCycleFitter(**options).fit(km)
-        else:
-            raise ConfigError(f"unknown method {method!r} (km or cure)")
-        fitter.context_ = {"category": category, "start": start, "brand": brand}
-        return fitter
+            return DecisionCycleFitter(**options).fit(km, context=context)
+        if method == "cure":
+            return CureCycleFitter(**options).fit(km, context=context)
+        raise ConfigError(f"unknown method {method!r} (km or cure)")
 
     # --- ROI -----------------------------------------------------------------------------------
 
@@ -343,16 +341,11 @@ class OutcomesMixin:
             "data_end": last_day.isoformat(),
             "complete": T + dt.timedelta(days=x) <= last_day,
         }
-        result = CampaignROI(x, curve_days=curve_days, alpha=alpha).fit(
+        covariate = f"events in {category} in the {lookback_days} days before T" if lookback_days else None
+        return CampaignROI(x, curve_days=curve_days, alpha=alpha).fit(
             daily, spend=spend, touched_users=touched, new_p=new_p, new_ti=new_ti,
-            holdout_groups=groups, info=info,
+            holdout_groups=groups, info=info, covariate=covariate, overlapping_campaigns=overlapping,
         )
-        if result.incremental_ is not None:
-            result.incremental_["covariate"] = (
-                f"events in {category} in the {lookback_days} days before T" if lookback_days else None
-            )
-            result.incremental_["overlapping_campaigns"] = overlapping
-        return result
 
     # --- loyalty -------------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from aips.analytics.base import Fitter
 from aips.exceptions import AipsError
 
 _TOL = 1e-12
@@ -114,7 +115,7 @@ def cycle_quantile(t: np.ndarray, survival: np.ndarray, q: float) -> float | Non
     return t[idx].item() if hasattr(t[idx], "item") else t[idx]
 
 
-class DecisionCycleFitter:
+class DecisionCycleFitter(Fitter):
     """Kaplan-Meier decision cycle on an aggregated KM table.
 
     Parameters:
@@ -134,7 +135,14 @@ class DecisionCycleFitter:
         km_median_days_: the plain KM median (None when S never reaches 0.5).
         n_, purchases_, censored_, t_max_: sizes and the longest duration.
         flattened_, tail_gain_, note_: the follow-up check.
+        context_: the ``context`` given to :meth:`fit` (what was fitted), or None.
     """
+
+    _fitted_attributes = (
+        "curve_", "median_days_", "p80_days_", "median_days_ci_", "p80_days_ci_", "quantiles_",
+        "quantile_cis_", "converted_share_", "converted_share_ci_", "km_median_days_", "n_",
+        "purchases_", "censored_", "t_max_", "flattened_", "tail_gain_", "note_", "context_",
+    )
 
     def __init__(
         self,
@@ -150,8 +158,11 @@ class DecisionCycleFitter:
         self.random_state = random_state
         self.flat_tol = flat_tol
 
-    def fit(self, km_table: Any) -> DecisionCycleFitter:
-        """Fit on a table with ``duration``, ``purchases``, ``censored``; returns self."""
+    def fit(self, km_table: Any, *, context: dict[str, Any] | None = None) -> DecisionCycleFitter:
+        """Fit on a table with ``duration``, ``purchases``, ``censored``; returns self.
+
+        ``context`` (category, start, brand...) says what was fitted; kept as ``context_``.
+        """
         qs = tuple(float(x) for x in self.q)
         if not all(0 < x <= 1 for x in qs):
             raise AipsError(f"quantiles q must be in (0, 1], got {self.q}")
@@ -179,6 +190,7 @@ class DecisionCycleFitter:
         self.median_days_ci_ = cis.get(0.5, (None, None))
         self.p80_days_ci_ = cis.get(0.8, (None, None))
         self._follow_up(t, s)
+        self.context_ = dict(context) if context is not None else None
         return self
 
     def _bootstrap(self, km: pd.DataFrame, qs: tuple[float, ...]) -> dict[float, tuple]:
@@ -260,6 +272,8 @@ class DecisionCycleFitter:
         return out
 
     def __str__(self) -> str:
+        if not self.is_fitted():
+            return repr(self)
         s = self.summary_
         lines = [
             f"decision cycle (converters' time to purchase): median {s['median_days']} days "
@@ -282,7 +296,7 @@ def _cure_quantile(base: str, params: dict[str, float], q: float) -> float:
     return math.exp(params["mu_"] + params["sigma_"] * stats.norm.ppf(q))
 
 
-class CureCycleFitter:
+class CureCycleFitter(Fitter):
     """Parametric mixture-cure decision cycle (``--method cure``).
 
     S(t) = c + (1 - c) S_b(t): a share c of the pairs never buys ("cured"), the others buy
@@ -301,7 +315,18 @@ class CureCycleFitter:
     Parameters:
         base: ``weibull``, ``lognormal`` or ``auto`` (the lower AIC of the two).
         q, alpha: as in :class:`DecisionCycleFitter`.
+
+    Attributes (after :meth:`fit`): ``base_``, ``fitter_`` (the lifelines fit), ``aic_``,
+    ``median_days_``, ``p80_days_`` and their ``*_ci_``, ``quantiles_``, ``quantile_cis_``,
+    ``converted_share_`` (and ``_ci_``), ``km_``, ``curve_``, ``n_``, ``purchases_``,
+    ``censored_``, ``t_max_``, ``context_`` (as in :class:`DecisionCycleFitter`).
     """
+
+    _fitted_attributes = (
+        "base_", "fitter_", "aic_", "median_days_", "p80_days_", "median_days_ci_",
+        "p80_days_ci_", "quantiles_", "quantile_cis_", "converted_share_", "converted_share_ci_",
+        "km_", "curve_", "n_", "purchases_", "censored_", "t_max_", "context_",
+    )
 
     def __init__(self, base: str = "auto", q: tuple[float, ...] = (0.5, 0.8), alpha: float = 0.05):
         self.base = base
@@ -323,8 +348,11 @@ class CureCycleFitter:
             fitter.fit(dur[keep], event[keep], weights=weights[keep])
         return fitter
 
-    def fit(self, km_table: Any) -> CureCycleFitter:
-        """Fit on a table with ``duration``, ``purchases``, ``censored``; returns self."""
+    def fit(self, km_table: Any, *, context: dict[str, Any] | None = None) -> CureCycleFitter:
+        """Fit on a table with ``duration``, ``purchases``, ``censored``; returns self.
+
+        ``context`` (category, start, brand...) says what was fitted; kept as ``context_``.
+        """
         if self.base not in (*_BASES, "auto"):
             raise AipsError(f"unknown cure base {self.base!r} (weibull, lognormal or auto)")
         km = _check_table(km_table)
@@ -377,6 +405,7 @@ class CureCycleFitter:
         curve = self.km_.curve_.copy()
         curve["cure_survival"] = fitter.survival_function_at_times(curve.t.to_numpy() + 0.5).to_numpy()
         self.curve_ = curve
+        self.context_ = dict(context) if context is not None else None
         return self
 
     @property
@@ -406,6 +435,8 @@ class CureCycleFitter:
         return out
 
     def __str__(self) -> str:
+        if not self.is_fitted():
+            return repr(self)
         s = self.summary_
         return (
             f"decision cycle, mixture-cure {s['method']}: median {s['median_days']:.1f} days, "

@@ -35,7 +35,7 @@ would be biased, which is why it is off by default.
 
 Holdout users see *no* paid ad of any campaign, so when other paid campaigns of the same
 brand run in the window the contrast measures their joint effect; they are listed in
-``incremental_["overlapping_campaigns"]``.
+``incremental_["overlapping_campaigns"]`` (given to :meth:`CampaignROI.fit`).
 
 >>> import pandas as pd
 >>> daily = pd.DataFrame({"offset": [0, 3], "revenue": [100.0, 50.0], "orders": [1, 1],
@@ -48,12 +48,14 @@ brand run in the window the contrast measures their joint effect; they are liste
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from aips.analytics.base import Fitter
 from aips.exceptions import AipsError
 
 ATTRIBUTED_NOTE = (
@@ -123,7 +125,7 @@ def incremental_from_groups(groups: Any, spend: float, alpha: float = 0.05) -> d
     }
 
 
-class CampaignROI:
+class CampaignROI(Fitter):
     """ROI(T+x) of one campaign from its daily attributed sums.
 
     Parameters:
@@ -134,8 +136,15 @@ class CampaignROI:
     Attributes (after :meth:`fit`):
         revenue_, purchasers_, orders_, roi_: attributed figures at x.
         curve_: per day offset 0 .. curve_days: ``x``, ``revenue``, ``purchasers``, ``roi``.
-        incremental_: the holdout contrast (dict, see :func:`incremental_from_groups`) or None.
+        incremental_: the holdout contrast (dict, see :func:`incremental_from_groups`, with
+            ``covariate`` and ``overlapping_campaigns`` as given to :meth:`fit`) or None.
+        info_, spend_, touched_users_, new_p_, new_ti_, cost_per_new_ti_: the inputs kept.
     """
+
+    _fitted_attributes = (
+        "curve_", "info_", "spend_", "touched_users_", "revenue_", "orders_", "purchasers_",
+        "roi_", "new_p_", "new_ti_", "cost_per_new_ti_", "incremental_",
+    )
 
     def __init__(self, x: int, curve_days: int | None = None, alpha: float = 0.05):
         self.x = x
@@ -152,10 +161,16 @@ class CampaignROI:
         new_ti: int | None = None,
         holdout_groups: Any = None,
         info: dict[str, Any] | None = None,
+        covariate: str | None = None,
+        overlapping_campaigns: Sequence[str] | None = None,
     ) -> CampaignROI:
         """Fit on ``(offset, revenue, orders, new_purchasers)`` rows; returns self.
 
         ``info`` (campaign id, T, ...) is kept as ``info_`` and leads :meth:`asdict`.
+        ``covariate`` (what the holdout contrast was adjusted by, None: nothing) and
+        ``overlapping_campaigns`` (other paid campaigns of the brand in T..T+x, None: not
+        looked up) describe the contrast; with ``holdout_groups`` they close
+        ``incremental_``.
         """
         if self.x is None or int(self.x) < 0:
             raise AipsError(f"x must be a whole number of days >= 0, got {self.x}")
@@ -189,11 +204,17 @@ class CampaignROI:
         self.new_p_ = new_p
         self.new_ti_ = new_ti
         self.cost_per_new_ti_ = spend / new_ti if new_ti else None
-        self.incremental_ = (
+        incremental = (
             incremental_from_groups(holdout_groups, spend, self.alpha)
             if holdout_groups is not None
             else None
         )
+        if incremental is not None:
+            incremental["covariate"] = covariate
+            incremental["overlapping_campaigns"] = (
+                list(overlapping_campaigns) if overlapping_campaigns is not None else None
+            )
+        self.incremental_ = incremental
         return self
 
     @property

@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aips.analytics.base import Fitter
 from aips.exceptions import AipsError, ConfigError
 
 PATH_SEP = " > "
@@ -238,11 +239,29 @@ def credits_frame(channels: list[str], conversions: np.ndarray, value: np.ndarra
     )
 
 
-class AttributionModel(abc.ABC):
+def check_channel_names(name: str, value: Any) -> None:
+    """A parameter that lists channels must be a collection of names, not one string.
+
+    >>> check_channel_names("organic", "organic")
+    Traceback (most recent call last):
+    aips.exceptions.ConfigError: organic must be a list of channel names such as ('organic',), got the string 'organic'
+    """
+    try:
+        names = None if isinstance(value, str) else list(value)
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(v, str) for v in names):
+        shown = f"the string {value!r}" if isinstance(value, str) else repr(value)
+        raise ConfigError(f"{name} must be a list of channel names such as ('organic',), got {shown}")
+
+
+class AttributionModel(Fitter, abc.ABC):
     """Base of every attribution model: ``Model(**params).fit(paths) -> self``.
 
-    Subclasses set ``name`` and implement ``_credit(paths: Paths) -> DataFrame`` with
-    columns ``channel, conversions, value``: the credit rule and nothing else.
+    A :class:`~aips.analytics.base.Fitter`: parameters only stored by ``__init__``
+    (``get_params``, ``clone``...), results in ``*_`` attributes. Subclasses set ``name``
+    and implement ``_credit(paths: Paths) -> DataFrame`` with columns ``channel,
+    conversions, value``: the credit rule and nothing else.
 
     Attributes (after :meth:`fit`):
         credits_: ``channel, conversions, value, incremental, share, value_share``, largest
@@ -258,16 +277,7 @@ class AttributionModel(abc.ABC):
     tolerance: ClassVar[float] = 1e-6
     """Relative tolerance of the conservation check."""
 
-    def __init__(self) -> None:  # noqa: B027 - models without parameters store nothing
-        """Store the model's parameters (subclasses with parameters override this)."""
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor's parameters (sklearn style)."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+    _fitted_attributes = ("credits_", "total_conversions_", "total_value_")
 
     # --- plumbing --------------------------------------------------------------------------
 

@@ -17,7 +17,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from aips.analytics.attribution.base import AttributionModel, Paths, credits_frame
+from aips.analytics.attribution.base import (
+    AttributionModel,
+    Paths,
+    check_channel_names,
+    credits_frame,
+)
 from aips.exceptions import ConfigError
 
 ORGANIC = ("organic",)
@@ -69,9 +74,10 @@ class LastNonOrganic(AttributionModel):
     name = "last_non_organic"
 
     def __init__(self, organic: tuple[str, ...] = ORGANIC):
-        self.organic = tuple(organic)
+        self.organic = organic
 
     def _credit(self, paths: Paths) -> pd.DataFrame:
+        check_channel_names("organic", self.organic)
         is_org = np.isin(paths.codes, paths.code_of(self.organic))
         idx = np.where(is_org, -1, np.arange(len(paths.codes)))
         best = np.maximum.reduceat(idx, paths.first_index) if len(idx) else idx

@@ -59,8 +59,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aips.analytics.attribution.base import AttributionModel, credits_frame
+from aips.analytics.attribution.base import AttributionModel, check_channel_names, credits_frame
 from aips.analytics.attribution.shapley import _shapley_rows
+from aips.analytics.base import Fitter
 from aips.exceptions import ConfigError
 
 BASELINE = "baseline"
@@ -192,11 +193,20 @@ def _bits(masks: np.ndarray, n: int) -> np.ndarray:
     return ((masks[..., None] >> np.arange(n, dtype=np.int64)) & 1).astype(float)
 
 
-class _Response:
-    """``f(S)`` for one step, fitted on weighted cells (units, advances) by exposure mask."""
+class _Response(Fitter):
+    """``f(S)`` for one step, fitted on weighted cells (units, advances) by exposure mask.
+
+    Results: ``beta_`` (intercept, then one coefficient per channel), ``known_`` and
+    ``rate_`` (the masks with ``min_units`` units and their own rates).
+    """
+
+    _fitted_attributes = ("beta_", "known_", "rate_")
 
     def __init__(self, kind: str, n: int, ridge: float, min_units: float):
-        self.kind, self.n, self.ridge, self.min_units = kind, n, ridge, min_units
+        self.kind = kind
+        self.n = n
+        self.ridge = ridge
+        self.min_units = min_units
 
     def fit(self, mask: np.ndarray, units: np.ndarray, adv: np.ndarray) -> _Response:
         uniq, inv = np.unique(mask, return_inverse=True)
@@ -207,7 +217,7 @@ class _Response:
         pen = self.ridge * np.eye(X.shape[1])
         pen[0, 0] = 0.0
         if self.kind == "additive":
-            self.beta = np.linalg.solve(X.T @ (X * u[:, None]) + pen, X.T @ a)
+            self.beta_ = np.linalg.solve(X.T @ (X * u[:, None]) + pen, X.T @ a)
         else:
             beta = np.zeros(X.shape[1])
             p0 = np.clip(a.sum() / max(u.sum(), 1.0), 1e-9, 1 - 1e-9)
@@ -219,19 +229,19 @@ class _Response:
                 beta += step
                 if np.abs(step).max() < 1e-10:
                     break
-            self.beta = beta
+            self.beta_ = beta
         big = u >= self.min_units
-        self.known = uniq[big]
-        self.rate = np.divide(a[big], u[big])
+        self.known_ = uniq[big]
+        self.rate_ = np.divide(a[big], u[big])
         return self
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
-        eta = self.beta[0] + _bits(masks, self.n) @ self.beta[1:]
+        eta = self.beta_[0] + _bits(masks, self.n) @ self.beta_[1:]
         p = np.clip(eta, 0, 1) if self.kind == "additive" else 1 / (1 + np.exp(-np.clip(eta, -35, 35)))
-        if self.kind == "saturated" and len(self.known):
-            pos = np.clip(np.searchsorted(self.known, masks), 0, len(self.known) - 1)
-            hit = self.known[pos] == masks
-            p = np.where(hit, self.rate[pos], p)
+        if self.kind == "saturated" and len(self.known_):
+            pos = np.clip(np.searchsorted(self.known_, masks), 0, len(self.known_) - 1)
+            hit = self.known_[pos] == masks
+            p = np.where(hit, self.rate_[pos], p)
         return p
 
 
@@ -263,17 +273,20 @@ class Incremental(AttributionModel):
                  level: float = 0.9, ridge: float = 1e-4, min_units: float = 30.0, seed: int = 0):
         self.response = response
         self.calibrate = calibrate
-        self.organic = tuple(organic)
+        self.organic = organic
         self.bootstrap = bootstrap
         self.level = level
         self.ridge = ridge
         self.min_units = min_units
         self.seed = seed
 
+    _fitted_attributes = ("holdout_lift_", "paid_converters_", "calibration_")
+
     def _prepare(self, data: Any) -> Chain:
         if self.response not in RESPONSES:
             raise ConfigError(f"unknown response model {self.response!r} (expected "
                               f"{', '.join(RESPONSES)})")
+        check_channel_names("organic", self.organic)
         return as_chain(data)
 
     def _totals(self, chain: Chain) -> tuple[float, float]:
