@@ -60,6 +60,9 @@ class Fitter:
             if p.kind in _VARIADIC or p.kind is inspect.Parameter.POSITIONAL_ONLY:
                 raise TypeError(f"{cls.__name__}.__init__ must take named parameters only, not {p}")
 
+    def __init__(self) -> None:
+        """A fitter without parameters stores nothing (subclasses with parameters override)."""
+
     # --- parameters ---------------------------------------------------------------------------
 
     @classmethod
@@ -127,9 +130,7 @@ def check_is_fitted(fitter: Fitter) -> None:
 
 
 def _signature(cls: type) -> list[inspect.Parameter]:
-    """The constructor's parameters after ``self`` (none for a class without ``__init__``)."""
-    if cls.__init__ is object.__init__:
-        return []
+    """The constructor's parameters after ``self``."""
     return list(inspect.signature(cls.__init__).parameters.values())[1:]
 
 
