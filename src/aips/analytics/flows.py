@@ -5,8 +5,10 @@ the per-pair work is the engine's (:mod:`aips.engine.flows`, :mod:`aips.engine.p
 All return unexecuted Ibis tables.
 
 >>> import aips
+>>> from aips.store.tables import arrow_schema
 >>> from aips.view import View
 >>> view = View(aips.open(":memory:").store, aips.default_model())
+>>> _ = view.store.write("events", arrow_schema("events").empty_table())
 >>> flow_matrix(view, "2024-01-01", "2024-01-31").columns
 ('brand', 'from_stage', 'to_stage', 'movement', 'users')
 """
