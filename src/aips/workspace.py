@@ -215,7 +215,7 @@ class Workspace(ActivationMixin, InsightMixin):
         end: Any = None,
         brand: str | None = None,
     ) -> FunnelResult:
-        """A funnel over event types, after PostHog's semantics.
+        """A funnel over event types, after PostHog's semantics (see :mod:`aips.engine.funnel`).
 
         See :func:`aips.analytics.funnel.funnel` for the arguments.
         """
@@ -307,7 +307,8 @@ class Workspace(ActivationMixin, InsightMixin):
         self, target: str = "purchase", by: str = "channel", *,
         brand: str | Sequence[str] | None = None,
     ) -> ChainData:
-        """Stage-chain exposure cells and converter profiles for the incremental model."""
+        """Stage-chain exposure cells and converter profiles for the incremental model
+        (aggregated in the backend, see :func:`aips.engine.paths.chain_cells`)."""
         return _attribution.attribution_chain(self.view, target, by, brand=brand)
 
     # --- activation and insight: ActivationMixin, InsightMixin (until they take a view) ---------
