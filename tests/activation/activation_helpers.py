@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from aips.activation_api import ActivationMixin
 from aips.config.model import Model, default_model
 from aips.store.tables import arrow_schema
 from aips.workspace import Workspace
