@@ -37,11 +37,10 @@ from pathlib import Path
 
 import aips
 from aips.engine import durations as du
-from aips.outcomes_api import OutcomesMixin
 from aips.simulate import SimulationParams, simulate
 from aips.workspace import Workspace
 
-WS = type("ValidationWorkspace", (OutcomesMixin, Workspace), {})
+WS = Workspace
 
 
 def _store(world: Path, store_path: Path) -> WS:

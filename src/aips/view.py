@@ -113,6 +113,24 @@ class View:
                               categories=self.categories),
         )
 
+    def timelines_of(
+        self, brand: str | None = None, category: str | None = None, users: ibis.Table | None = None
+    ) -> ibis.Table:
+        """Brand-level timelines of some pairs: one brand, one category, and/or some users.
+
+        Built from the engine's input filtered first (never cached: each selection differs).
+        """
+        from aips.engine.timelines import timelines
+
+        source = self.engine_source()
+        if brand is not None:
+            source = source.filter(source.brand == brand)
+        if category is not None:
+            source = source.filter(source.category == category)
+        if users is not None:
+            source = source.semi_join(users, source.user_id == users.user_id)
+        return timelines(source, self.model, level="brand", categories=self.categories)
+
     def _memoised(self, key: tuple, build) -> ibis.Table:
         if not self.cache:
             return build()

@@ -1,5 +1,9 @@
 """The workspace: a store bound to a model; the Python API's front door.
 
+Every public method is a short call into the layer that owns the verb (see
+``docs/architecture.md``); the workspace itself holds no analytics. It keeps a
+:class:`~aips.view.View` (``ws.view``) that those functions receive.
+
 >>> import aips
 >>> ws = aips.open(":memory:")
 >>> ws.model.timezone, ws.store.kind
@@ -9,17 +13,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import ibis
+import pandas as pd
 
 from aips.activation_api import ActivationMixin
-from aips.attribution_api import AttributionMixin
+from aips.analytics import decision_cycle as _cycle
+from aips.analytics import flows as _flows
+from aips.analytics import funnel as _funnel
+from aips.analytics import loyalty as _loyalty
+from aips.analytics import roi as _roi
+from aips.analytics.attribution import ChainData
+from aips.analytics.attribution import api as _attribution
+from aips.analytics.funnel import FunnelResult
 from aips.config.model import Model, default_model, load_model
-from aips.flows_api import FlowsMixin
+from aips.dates import as_date
+from aips.engine import paths as _paths
 from aips.insight_api import InsightMixin
-from aips.outcomes_api import OutcomesMixin
 from aips.store.connect import Store, connect
 from aips.view import View
 
@@ -36,25 +49,38 @@ def resolve_model(config: Any = None) -> Model:
     return load_model(config)
 
 
-class Workspace(FlowsMixin, OutcomesMixin, AttributionMixin, ActivationMixin, InsightMixin):
+class Workspace(ActivationMixin, InsightMixin):
     """A store and the model that interprets it.
 
     Build one with :func:`aips.open`. Analytic methods return unexecuted Ibis tables;
     call ``.to_pyarrow()``, ``.to_pandas()`` or ``.execute()`` to get results.
+
+    Args:
+        store: the store.
+        model: the AIPS model.
+        cache: materialise stage timelines and snapshots once each (the report's
+            workspace, see :meth:`cached`).
     """
 
-    def __init__(self, store: Store, model: Model):
+    def __init__(self, store: Store, model: Model, cache: bool = False):
         self.store = store
         self.model = model
-        self.view = View(store, model)
+        self.view = View(store, model, cache=cache)
 
     def __repr__(self) -> str:
         return f"Workspace({self.store!r}, level={self.model.level!r}, tz={self.model.timezone!r})"
 
+    def cached(self) -> Workspace:
+        """A new workspace on the same store and model whose timelines and snapshots are
+        computed once each (a fresh cache: build another after loading data)."""
+        return Workspace(self.store, self.model, cache=True)
+
+    # --- store: tables and loading ------------------------------------------------------------
+
     @property
     def events(self) -> ibis.Table:
         """The canonical ``events`` table."""
-        return self.store.table("events")
+        return self.view.events
 
     def ingest(self, *paths: str | Path, table: str = "events", **options: Any):
         """Load files into the store; see :func:`aips.ingest.load.ingest_files`.
@@ -65,10 +91,10 @@ class Workspace(FlowsMixin, OutcomesMixin, AttributionMixin, ActivationMixin, In
 
         return ingest_files(self.store, self.model, [Path(p) for p in paths], table=table, **options)
 
-    # --- stage engine (issue 4): each returns an unexecuted Ibis table ---------------------
+    # --- stage engine (aips.view, aips.engine): unexecuted Ibis tables -------------------------
 
     def _engine_source(self) -> tuple[ibis.Table, ibis.Table | None]:
-        """The stored rollup when it is current (faster), else ``events``; and categories."""
+        # Still read by activation/ (audiences, creators, diagnose) until they take a view.
         return self.view.engine_source(), self.view.categories
 
     def snapshot(self, at: Any, level: str | None = None) -> ibis.Table:
@@ -105,6 +131,8 @@ class Workspace(FlowsMixin, OutcomesMixin, AttributionMixin, ActivationMixin, In
         """
         return self.view.timelines(level=level)
 
+    # --- stored rollups (counters_daily, asset_history) -----------------------------------------
+
     def asset_series(
         self, start: Any, end: Any, freq: str = "day", level: str | None = None
     ) -> ibis.Table:
@@ -115,13 +143,13 @@ class Workspace(FlowsMixin, OutcomesMixin, AttributionMixin, ActivationMixin, In
         """
         from aips.engine.series import asset_series, history_is_current, read_history
 
-        start, end = _as_date(start), _as_date(end)
+        start, end = as_date(start, "start"), as_date(end, "end")
         if history_is_current(self.store, self.model, level):
             stored = read_history(self.store, self.model, start, end, freq, level=level)
             if stored is not None:
                 return stored
-        source, cats = self._engine_source()
-        return asset_series(source, self.model, start, end, freq, level=level, categories=cats)
+        return asset_series(self.view.engine_source(), self.model, start, end, freq, level=level,
+                            categories=self.view.categories)
 
     def update_series(self, level: str | None = None):
         """Extend the stored ``asset_history`` to the last day with events (idempotent)."""
@@ -133,14 +161,159 @@ class Workspace(FlowsMixin, OutcomesMixin, AttributionMixin, ActivationMixin, In
         """Recompute the stored ``asset_history`` for a range (one sweep)."""
         from aips.engine.series import backfill_history
 
-        return backfill_history(self.store, self.model, _as_date(start), _as_date(end), level=level)
+        return backfill_history(self.store, self.model, as_date(start, "start"), as_date(end, "end"),
+                                level=level)
 
     def refresh_counters(self, dates: Any = None):
         """Build or incrementally refresh the stored ``counters_daily`` rollup."""
         from aips.engine.counters import refresh_counters
 
-        days = None if dates is None else [_as_date(d) for d in dates]
+        days = None if dates is None else [as_date(d, "dates") for d in dates]
         return refresh_counters(self.store, self.model, days)
+
+    # --- flows (aips.analytics.flows) ---------------------------------------------------------
+
+    def flows(self, t0, t1, level: str | None = None) -> ibis.Table:
+        """Each (user, entity) with a level at t0 or t1: ``from_stage``, ``to_stage``, ``movement``."""
+        return _flows.flows(self.view, t0, t1, level=level)
+
+    def flow_matrix(self, t0, t1, level: str | None = None) -> ibis.Table:
+        """The Sankey: users per (entity, from_stage, to_stage, movement)."""
+        return _flows.flow_matrix(self.view, t0, t1, level=level)
+
+    def flow_rates(self, t0, t1, level: str | None = None) -> ibis.Table:
+        """Per (entity, stage at t0): how many moved up by t1, and the flow rate."""
+        return _flows.flow_rates(self.view, t0, t1, level=level)
+
+    def new_ti(self, start, end, level: str | None = None) -> ibis.Table:
+        """Pairs whose level reached TI or above for the first time on a day in [start, end]."""
+        return _flows.new_ti(self.view, start, end, level=level)
+
+    def new_ti_counts(self, start, end, level: str | None = None) -> ibis.Table:
+        """New TI per entity in [start, end]: ``<entity>``, ``new_ti``."""
+        return _flows.new_ti_counts(self.view, start, end, level=level)
+
+    def penetration(self, at) -> ibis.Table:
+        """Per brand: AIPS users / category audience (see :mod:`aips.engine.penetration`)."""
+        return _flows.penetration(self.view, at)
+
+    def competitors(self, at, category: str | None = None) -> ibis.Table:
+        """Brands ranked by TI and I+TI within each category, with TI share."""
+        return _flows.competitors(self.view, at, category=category)
+
+    # --- outcomes (aips.analytics: funnel, decision_cycle, roi, loyalty) ------------------------
+
+    def funnel(
+        self,
+        steps: list[str] | str,
+        window: str | int | dt.timedelta = "14d",
+        order: str = "ordered",
+        exclude: Any = None,
+        breakdown: str | None = None,
+        attribution: str = "first_touch",
+        start: Any = None,
+        end: Any = None,
+        brand: str | None = None,
+    ) -> FunnelResult:
+        """A funnel over event types, after PostHog's semantics (see :mod:`aips.engine.funnel`).
+
+        See :func:`aips.analytics.funnel.funnel` for the arguments.
+        """
+        return _funnel.funnel(self.view, steps, window=window, order=order, exclude=exclude,
+                              breakdown=breakdown, attribution=attribution, start=start, end=end,
+                              brand=brand)
+
+    def km_table(self, category: str, start: str = "first_touch", brand: str | None = None) -> ibis.Table:
+        """The aggregated KM table of a category (unexecuted): ``duration, purchases, censored``."""
+        return _cycle.km_table(self.view, category, start, brand)
+
+    def decision_cycle(
+        self,
+        category: str,
+        start: str = "first_touch",
+        method: str = "km",
+        brand: str | None = None,
+        **options: Any,
+    ):
+        """The decision cycle of a category from Kaplan-Meier (or a mixture-cure model).
+
+        See :func:`aips.analytics.decision_cycle.decision_cycle`.
+        """
+        return _cycle.decision_cycle(self.view, category, start, method, brand, **options)
+
+    def roi(self, campaign: str, x: int | None = None, lookback_days: int | None = None, alpha: float = 0.05):
+        """ROI(T+x) of a campaign, attributed and (with a holdout) incremental.
+
+        See :func:`aips.analytics.roi.roi`; returns a fitted :class:`~aips.analytics.roi.CampaignROI`.
+        """
+        return _roi.roi(self.view, campaign, x=x, lookback_days=lookback_days, alpha=alpha)
+
+    def loyalty(
+        self,
+        t0: Any = None,
+        t1: Any = None,
+        x: int | None = None,
+        brand: str | None = None,
+        ti: bool = True,
+    ) -> ibis.Table:
+        """Repurchase, P-crowd retention and TI -> P conversion per brand (unexecuted).
+
+        See :func:`aips.analytics.loyalty.loyalty`.
+        """
+        return _loyalty.loyalty(self.view, t0, t1, x=x, brand=brand, ti=ti)
+
+    # --- attribution (aips.analytics.attribution.api) ------------------------------------------
+
+    def attribute(
+        self,
+        model: str = "markov",
+        target: str = "purchase",
+        by: str = "channel",
+        lookback: int | None = None,
+        order: int = 1,
+        *,
+        brand: str | Sequence[str] | None = None,
+        transform: str | Sequence[str] = "keep",
+        half_life: float = 7.0,
+        compare: bool | Sequence[str] = False,
+        paths: Any = None,
+        **params: Any,
+    ) -> pd.DataFrame:
+        """Credit the target's conversions to channels (or campaigns, creators).
+
+        See :func:`aips.analytics.attribution.api.attribute`.
+        """
+        return _attribution.attribute(
+            self.view, model, target, by, lookback, order, brand=brand, transform=transform,
+            half_life=half_life, compare=compare, paths=paths, **params)
+
+    def attribution_paths(
+        self,
+        target: str = "purchase",
+        by: str = "channel",
+        lookback: int | None = None,
+        *,
+        brand: str | Sequence[str] | None = None,
+        transform: str | Sequence[str] = "keep",
+        half_life: float | None = None,
+        organic: Sequence[str] = _paths.ORGANIC,
+    ) -> ibis.Table:
+        """The aggregated paths of a target (unexecuted): ``path, conversions, value, nulls``."""
+        return _attribution.attribution_paths(
+            self.view, target, by, lookback, brand=brand, transform=transform,
+            half_life=half_life, organic=organic)
+
+    def attribution_chain(
+        self, target: str = "purchase", by: str = "channel", *,
+        brand: str | Sequence[str] | None = None,
+    ) -> ChainData:
+        """Stage-chain exposure cells and converter profiles for the incremental model
+        (aggregated in the backend, see :func:`aips.engine.paths.chain_cells`)."""
+        return _attribution.attribution_chain(self.view, target, by, brand=brand)
+
+    # --- activation and insight: ActivationMixin, InsightMixin (until they take a view) ---------
+
+    # --- lifetime --------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Release the store (its file lock)."""
@@ -151,20 +324,6 @@ class Workspace(FlowsMixin, OutcomesMixin, AttributionMixin, ActivationMixin, In
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _as_date(value: Any) -> dt.date:
-    """A local date from a ``date`` or an ISO string (``2024-03-01``)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        from aips.exceptions import ConfigError
-
-        raise ConfigError(f"not a date: {value!r} (expected YYYY-MM-DD)") from None
 
 
 def open_workspace(store: Any = None, config: Any = None) -> Workspace:

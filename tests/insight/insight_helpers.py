@@ -33,7 +33,6 @@ import pyarrow.csv as pcsv
 import pyarrow.dataset as pds
 
 from aips.config.model import default_model
-from aips.flows_api import FlowsMixin
 from aips.insight_api import InsightMixin
 from aips.simulate import SimulationParams
 from aips.store.tables import arrow_schema

@@ -26,7 +26,6 @@ from outcomes_helpers import rows_of, write_events
 import aips
 from aips.analytics.loyalty import repurchase, retention
 from aips.config.model import default_model
-from aips.outcomes_api import OutcomesMixin
 from aips.workspace import Workspace
 
 DAY0 = dt.datetime(2024, 1, 1, 4)

@@ -34,7 +34,6 @@ from outcomes_helpers import D, H, ev, rows_of, write_events
 import aips
 from aips.analytics.roi import CampaignROI, incremental_from_groups
 from aips.engine import durations as du
-from aips.outcomes_api import OutcomesMixin
 from aips.workspace import Workspace
 
 T = dt.date(2024, 3, 10)

@@ -79,10 +79,8 @@ def service(world: World):
 
 
 def plain_workspace(store: Path):
-    """A workspace with the API mixins but no report cache: the independent oracle."""
-    from aips.reporting.data import api_workspace
-
-    return api_workspace(aips.open(str(store)), cache=False)
+    """A workspace without the report's cache: the independent oracle."""
+    return aips.open(str(store))
 
 
 def engine_cards(world: World, brand: str) -> dict[str, float | None]:

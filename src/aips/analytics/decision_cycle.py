@@ -43,12 +43,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from aips.analytics.base import Fitter
-from aips.exceptions import AipsError
+from aips.exceptions import AipsError, ConfigError
+from aips.view import View
 
 _TOL = 1e-12
 """Tolerance of the ``F(t) >= q F(t_max)`` comparison (floating noise only)."""
@@ -442,3 +444,57 @@ class CureCycleFitter(Fitter):
             f"decision cycle, mixture-cure {s['method']}: median {s['median_days']:.1f} days, "
             f"p80 {s['p80_days']:.1f} days; eventual converted share {s['converted_share']:.1%}"
         )
+
+
+# --- from a view: the KM table of a category and its fitted cycle -------------------------------
+
+KM_STARTS = ("first_touch", "ti")
+"""When a pair's clock starts: its first event of the brand, or its first day at TI or above."""
+
+
+def km_table(view: View, category: str, start: str = "first_touch", brand: str | None = None) -> ibis.Table:
+    """The aggregated KM table of a category (unexecuted): ``duration, purchases, censored``."""
+    from aips.engine import durations as du
+
+    if start not in KM_STARTS:
+        raise ConfigError(f"unknown start {start!r} (first_touch or ti)")
+    starts = None
+    if start == "ti":
+        from aips.engine.timelines import first_reached
+
+        first = first_reached(view.timelines_of(category=category), "TI")
+        starts = first.select("user_id", "brand", start_date=first.first_date)
+    return du.km_table(du.cycle_durations(view.events, category, starts=starts, brand=brand))
+
+
+def decision_cycle(
+    view: View,
+    category: str,
+    start: str = "first_touch",
+    method: str = "km",
+    brand: str | None = None,
+    **options: Any,
+):
+    """The decision cycle of a category from Kaplan-Meier (or a mixture-cure model).
+
+    Args:
+        view: the store as the model reads it.
+        category: the category.
+        start: ``first_touch`` (first event of the brand) or ``ti`` (first day at TI or
+            above, from the stage timelines).
+        method: ``km`` (:class:`DecisionCycleFitter`) or ``cure`` (:class:`CureCycleFitter`).
+        brand: only this brand's pairs.
+        options: passed to the fitter (``q``, ``alpha``, ``n_bootstrap``, ``base``...).
+
+    Returns:
+        The fitted fitter (``median_days_``, ``p80_days_``, ``asdict()``...).
+    """
+    km = km_table(view, category, start, brand).to_pandas()
+    if km.empty:
+        raise AipsError(f"no (user, brand) pairs in category {category!r}: check the name")
+    context = {"category": category, "start": start, "brand": brand}
+    if method == "km":
+        return DecisionCycleFitter(**options).fit(km, context=context)
+    if method == "cure":
+        return CureCycleFitter(**options).fit(km, context=context)
+    raise ConfigError(f"unknown method {method!r} (km or cure)")

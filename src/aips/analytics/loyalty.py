@@ -32,11 +32,15 @@ True
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import ibis
 
 from aips.config.model import Model
+from aips.dates import as_date
 from aips.engine.cycles import with_cycle_days
+from aips.exceptions import ConfigError
+from aips.view import View
 
 PURCHASE = "purchase"
 
@@ -153,3 +157,31 @@ def loyalty_table(
     if timeline is not None:
         fills.update({c: out[c].fill_null(0) for c in ("ti_cohort", "ti_converted")})
     return out.mutate(**fills)
+
+
+def loyalty(
+    view: View,
+    t0: Any = None,
+    t1: Any = None,
+    x: int | None = None,
+    brand: str | None = None,
+    ti: bool = True,
+) -> ibis.Table:
+    """Repurchase, P-crowd retention and TI -> P conversion per brand (unexecuted).
+
+    Args:
+        view: the store as the model reads it.
+        t0, t1: local dates (default: t1 the last day in the store, t0 = t1 - 30 days).
+        x: days for TI -> P (default: the cycle of each brand's main category).
+        brand: only this brand.
+        ti: include TI -> P (needs the stage timelines).
+
+    See the module docstring for the definitions.
+    """
+    t1 = view.last_day() if t1 is None else as_date(t1, "t1")
+    t0 = t1 - dt.timedelta(days=30) if t0 is None else as_date(t0, "t0")
+    if t0 >= t1:
+        raise ConfigError(f"t0 ({t0}) must be before t1 ({t1})")
+    ev = view.events if brand is None else view.events.filter(view.events.brand == brand)
+    timeline = view.timelines_of(brand=brand) if ti else None
+    return loyalty_table(ev, view.model, t0, t1, timeline=timeline, x=x, categories=view.categories)

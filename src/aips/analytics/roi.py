@@ -47,6 +47,7 @@ brand run in the window the contrast measures their joint effect; they are liste
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -56,7 +57,8 @@ import pandas as pd
 from scipy import stats
 
 from aips.analytics.base import Fitter
-from aips.exceptions import AipsError
+from aips.exceptions import AipsError, ConfigError
+from aips.view import View
 
 ATTRIBUTED_NOTE = (
     "attributed: purchases of the touched users in T..T+x, at or after their first touch, over "
@@ -241,3 +243,116 @@ class CampaignROI(Fitter):
         if self.incremental_ is not None:
             out["incremental"] = self.incremental_
         return out
+
+
+# --- from a view: one campaign's ROI(T+x) -------------------------------------------------------
+
+
+def _rows(expr) -> list[dict[str, Any]]:
+    return expr.to_pyarrow().to_pylist()
+
+
+def configured_cycle(view: View, category: str | None) -> int:
+    """A category's decision cycle in days: the model's, else the store's ``categories``."""
+    model = view.model
+    if category in model.categories or category is None:
+        return model.cycle_days(category)
+    cats = view.categories
+    if cats is not None:
+        hit = _rows(cats.filter(cats.category == category).select("decision_cycle_days"))
+        if hit and hit[0]["decision_cycle_days"] is not None:
+            return int(hit[0]["decision_cycle_days"])
+    return model.default_cycle_days
+
+
+def _horizon(view: View, category: str | None, x: int | None) -> tuple[int, int, str]:
+    """``(x, cycle, x_source)``: x from the argument, else the (estimated) cycle."""
+    from aips.analytics.decision_cycle import decision_cycle
+
+    cycle, x_source = configured_cycle(view, category), "configured"
+    if view.model.cycle == "estimate" and category is not None:
+        est = decision_cycle(view, category, n_bootstrap=0).median_days_
+        if est is not None:
+            cycle, x_source = int(est), "estimated"
+    if x is None:
+        x = cycle
+    else:
+        x_source = "argument"
+    x = int(x)
+    if x < 0:
+        raise ConfigError(f"x must be >= 0 days, got {x}")
+    return x, cycle, x_source
+
+
+def _new_stages(view: View, touches, brand: str, T: dt.date, win_end: dt.date) -> tuple[int, int]:
+    """Touched users of the brand first reaching TI and P in T..win_end: ``(new_ti, new_p)``."""
+    from aips.engine import durations as du
+    from aips.engine.timelines import first_reached
+
+    tl = view.timelines_of(brand=brand, users=touches)
+    new_ti = du.first_reached_in_window(first_reached(tl, "TI"), touches, brand, T, win_end)
+    new_p = du.first_reached_in_window(first_reached(tl, "P"), touches, brand, T, win_end)
+    return tuple(int(v.to_pyarrow().as_py()) for v in (new_ti, new_p))
+
+
+def _holdout(view: View, c: dict, win_end: dt.date, lookback_days: int | None):
+    """The holdout contrast's groups and the brand's other paid campaigns in the window."""
+    from aips.engine import durations as du
+
+    users = view.optional("users")
+    if users is None or "holdout" not in users.columns:
+        return None, []
+    campaign, T, brand = c["campaign_id"], c["start_date"], c["brand"]
+    ev, camps = view.events, view.table("campaigns")
+    population = du.holdout_population(ev, users, c["category"], T, lookback_days)
+    groups = du.holdout_groups(ev, population, brand, T, win_end).to_pandas()
+    other = camps.filter(
+        (camps.brand == brand) & (camps.campaign_id != campaign) & (camps.spend.fill_null(0) > 0)
+        & (camps.start_date <= win_end) & (camps.end_date >= T)
+    )
+    return groups, sorted(r["campaign_id"] for r in _rows(other.select("campaign_id")))
+
+
+def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | None = None,
+        alpha: float = 0.05) -> CampaignROI:
+    """ROI(T+x) of a campaign, attributed and (with a holdout) incremental.
+
+    See the module docstring for the definitions. ``x`` defaults to the category's
+    decision cycle: configured, or ``median_days`` of the KM decision cycle when the
+    model says ``cycle: estimate``. ``lookback_days`` adjusts the holdout contrast by the
+    users' events in the category over that many days before T (None: no adjustment,
+    the default; only use it when no paid campaign ran in those days).
+
+    Returns:
+        A fitted :class:`CampaignROI`.
+    """
+    from aips.engine import durations as du
+
+    camps = view.table("campaigns")
+    found = _rows(camps.filter(camps.campaign_id == campaign))
+    if not found:
+        raise AipsError(f"no campaign {campaign!r} in the campaigns table")
+    c = found[0]
+    T, brand, category = c["start_date"], c["brand"], c["category"]
+    if T is None or brand is None:
+        raise AipsError(f"campaign {campaign!r} has no start_date or brand")
+    x, cycle, x_source = _horizon(view, category, x)
+    curve_days = max(2 * cycle, x)
+    last_day = view.last_day()
+    touches = du.campaign_touches(view.events, campaign)
+    purchases = du.attributed_purchases(view.events, touches, brand, T, T + dt.timedelta(days=curve_days))
+    daily = du.campaign_revenue_by_day(purchases).to_pandas()
+    touched = int(touches.count().to_pyarrow().as_py())
+    win_end = T + dt.timedelta(days=x)
+    new_ti, new_p = _new_stages(view, touches, brand, T, win_end) if touched else (None, None)
+    groups, overlapping = _holdout(view, c, win_end, lookback_days)
+    info = {
+        "campaign": campaign, "brand": brand, "category": category,
+        "T": T.isoformat(), "x_source": x_source, "cycle_days": cycle,
+        "data_end": last_day.isoformat(), "complete": win_end <= last_day,
+    }
+    covariate = f"events in {category} in the {lookback_days} days before T" if lookback_days else None
+    return CampaignROI(x, curve_days=curve_days, alpha=alpha).fit(
+        daily, spend=float(c["spend"] or 0.0), touched_users=touched, new_p=new_p, new_ti=new_ti,
+        holdout_groups=groups, info=info, covariate=covariate, overlapping_campaigns=overlapping,
+    )

@@ -44,22 +44,14 @@ def _main_brand(ws, world: Path) -> str:
 
 
 def _world(dest: Path) -> tuple[Path, str]:
-    """The demo world copied to ``dest`` (from the cache when it is there)."""
-    try:
-        from aips.datasets import load_demo
+    """The demo world copied to ``dest`` (from the cache, simulated into it the first time)."""
+    from aips.datasets import load_demo
 
-        source = load_demo()
-        how = f"cached demo world {source}"
-    except ImportError:  # pragma: no cover - datasets module missing
-        from aips.simulate import simulate
-
-        shutil.rmtree(dest, ignore_errors=True)
-        simulate(dest, preset="demo", seed=7, overwrite=True)
-        return dest, "simulated (preset demo, seed 7)"
+    source = load_demo()
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(source, dest)
-    return dest, how
+    return dest, f"cached demo world {source}"
 
 
 def demo_command(
@@ -106,12 +98,12 @@ def demo_command(
                     quarantined += r.quarantined
             step("ingest")
             status.update("demo: counters and the daily asset history")
-            for method in ("refresh_counters", "update_series"):
-                if hasattr(ws, method):
-                    try:
-                        getattr(ws, method)()
-                    except Exception as err:  # noqa: BLE001 - the report still works without them
-                        console.print(f"[yellow]{method} skipped: {err}[/yellow]")
+            for name, compute in (("refresh_counters", ws.refresh_counters),
+                                  ("update_series", ws.update_series)):
+                try:
+                    compute()
+                except Exception as err:  # noqa: BLE001 - the report still works without them
+                    console.print(f"[yellow]{name} skipped: {err}[/yellow]")
             step("compute")
             brand = _main_brand(ws, world)
 

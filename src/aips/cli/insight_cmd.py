@@ -16,11 +16,10 @@ from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, emit, 
 def _workspace(store: str | None, config: str | None):
     """The workspace, with the insight (and flows) methods even before the lead adds the
     mixins to :class:`~aips.workspace.Workspace`."""
-    from aips.flows_api import FlowsMixin
     from aips.insight_api import InsightMixin
 
     ws = open_ws(store, config)
-    missing = tuple(m for m in (InsightMixin, FlowsMixin) if not isinstance(ws, m))
+    missing = tuple(m for m in (InsightMixin,) if not isinstance(ws, m))
     if missing:
         cls = type("Workspace", (*missing, type(ws)), {})
         ws = cls(ws.store, ws.model)

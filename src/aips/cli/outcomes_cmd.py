@@ -46,15 +46,6 @@ def _key_values(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _api(ws):
-    """The outcomes methods, whether or not the Workspace class already mixes them in."""
-    from aips.outcomes_api import OutcomesMixin
-
-    if not isinstance(ws, OutcomesMixin):
-        ws.__class__ = type("OutcomesWorkspace", (OutcomesMixin, type(ws)), {})
-    return ws
-
-
 def funnel_command(
     steps: Annotated[str, typer.Option("--steps", help="Event types in order, comma-separated: read,collect,purchase.")],
     window: Annotated[str, typer.Option("--window", help="Conversion window from the first step: 14d, 12h, 30m, 90s.")] = "14d",
@@ -74,7 +65,7 @@ def funnel_command(
     from aips.exceptions import ConfigError
 
     with open_ws(store, config) as ws:
-        result = _api(ws).funnel(
+        result = ws.funnel(
             steps, window=window, order=order, exclude=exclude or None, breakdown=breakdown,
             attribution=attribution, start=date_from, end=date_to, brand=brand,
         )
@@ -116,7 +107,7 @@ def cycle_command(
 ) -> None:
     """Decision cycle of a category: converters' time to purchase from Kaplan-Meier."""
     with open_ws(store, config) as ws:
-        fit = _api(ws).decision_cycle(category, start=start, method=method, brand=brand)
+        fit = ws.decision_cycle(category, start=start, method=method, brand=brand)
         out = {"category": category, "start": start, **fit.asdict()}
         curve = out.pop("curve", None)
         if OutputFormat(fmt) is OutputFormat.json:
@@ -136,7 +127,7 @@ def roi_command(
 ) -> None:
     """ROI(T+x) of a campaign: attributed, and incremental where a holdout exists."""
     with open_ws(store, config) as ws:
-        res = _api(ws).roi(campaign, x=x)
+        res = ws.roi(campaign, x=x)
         out = res.asdict()
         if OutputFormat(fmt) is OutputFormat.json:
             _print_json(out)
@@ -166,5 +157,5 @@ def loyalty_command(
 ) -> None:
     """Repurchase rate, P-crowd retention and TI -> P conversion per brand."""
     with open_ws(store, config) as ws:
-        table = _api(ws).loyalty(t0=t0, t1=t1, x=x, brand=brand)
+        table = ws.loyalty(t0=t0, t1=t1, x=x, brand=brand)
         emit(table.order_by("brand"), fmt, title="loyalty")

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from aips.reporting.data import ReportData, api_workspace, assemble, brands, run_section
+from aips.reporting.data import ReportData, assemble, brands, run_section
 from aips.reporting.period import Period, data_range, resolve_period
 from aips.reporting.sections import Context
 
@@ -73,7 +73,7 @@ class DataService:
         with self.lock:
             version = self._data_version()
             if self._api is None or version != self._version:
-                self._api = api_workspace(self.ws)
+                self._api = self.ws.cached()
                 self._version = version
                 self._contexts.clear()
             return self._api

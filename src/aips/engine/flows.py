@@ -106,3 +106,14 @@ def flow_rates(flows: ibis.Table, entity: str = "brand") -> ibis.Table:
 def movement_counts(flows: ibis.Table, entity: str = "brand") -> ibis.Table:
     """Pairs per (entity, movement): how many were new, moved up, stayed, moved down, churned."""
     return flows.group_by([entity, "movement"]).aggregate(users=flows.count())
+
+
+def new_ti(timelines: ibis.Table, entity: str, start, end) -> ibis.Table:
+    """Pairs whose level first reached TI or above on a day in [start, end] (local dates).
+
+    "First" is within ``timelines``: the first day of the first interval at TI, P or S.
+    Returns ``user_id``, ``<entity>``, ``first_ti_date``.
+    """
+    high = timelines.filter(timelines.stage.isin(STAGES[STAGES.index("TI"):]))
+    first = high.group_by(["user_id", entity]).aggregate(first_ti_date=high.start_date.min())
+    return first.filter(first.first_ti_date.between(start, end))

@@ -2,14 +2,13 @@
 
 :func:`collect` runs the section functions of :mod:`aips.reporting.sections` and
 :mod:`aips.reporting.sections_activation` (one per section; with this module the only code
-of the report and the dashboard that calls the API) and
-records why a section is missing in :attr:`ReportData.omitted`: a workspace method that
-is not available, no data, or the error a section raised. A report never fails because one
-part cannot be shown; the methods footnote lists what was left out.
+of the report and the dashboard that calls the API) and records why a section is missing
+in :attr:`ReportData.omitted`: no data, or the error a section raised. A report never
+fails because one part cannot be shown; the methods footnote lists what was left out.
 
-The workspace is first given every API mixin available in this installation and a cache
-of stage timelines and snapshots (:func:`api_workspace`), so that the many sections that
-need the same snapshot compute it once.
+The sections read a caching workspace on the same store (:meth:`Workspace.cached
+<aips.workspace.Workspace.cached>`), so that the many sections that need the same
+snapshot or timelines compute them once.
 """
 
 from __future__ import annotations
@@ -20,88 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aips.dates import as_date
 from aips.exceptions import ConfigError
 from aips.reporting import sections as _sections
 from aips.reporting import sections_activation as _sections_activation
 from aips.reporting.period import DEFAULT_DAYS, Period, data_range, resolve_period
-from aips.reporting.sections import API_OF, SECTIONS, Context
-
-# --- the workspace seen by the report --------------------------------------------------------
-
-
-class CachedEngineMixin:
-    """Materialises stage timelines and snapshots once per workspace object.
-
-    Cards, flows, penetration, new TI, the attribution of TI advances and content insight
-    all ask for the same snapshots and timelines; each is computed once in the backend and
-    kept as a temporary table (Ibis ``Table.cache``).
-    """
-
-    def _report_cache(self) -> dict:
-        return self.__dict__.setdefault("_aips_report_cache", {})
-
-    def _cached(self, key: tuple, build: Callable[[], Any]) -> Any:
-        cache = self._report_cache()
-        if key not in cache:
-            expr = build()
-            try:
-                expr = expr.cache()
-            except Exception:  # noqa: BLE001 - a backend without caching still works, slower
-                pass
-            cache[key] = expr
-        return cache[key]
-
-    def timelines(self, level: str | None = None):
-        parent = super()
-        return self._cached(("timelines", level or self.model.level), lambda: parent.timelines(level=level))
-
-    def snapshot(self, at: Any, level: str | None = None):
-        day = as_date(at, "at")
-        parent = super()
-        return self._cached(("snapshot", day, level or self.model.level),
-                            lambda: parent.snapshot(day, level=level))
-
-
-_MIXINS = (
-    ("aips.flows_api", "FlowsMixin"),
-    ("aips.outcomes_api", "OutcomesMixin"),
-    ("aips.attribution_api", "AttributionMixin"),
-    ("aips.activation_api", "ActivationMixin"),
-    ("aips.insight_api", "InsightMixin"),
-)
-
-
-def _mixins() -> list[type]:
-    """The API mixins present in this installation (until the Workspace inherits them)."""
-    import importlib
-
-    found = []
-    for module, name in _MIXINS:
-        try:
-            found.append(getattr(importlib.import_module(module), name))
-        except (ImportError, AttributeError):
-            continue
-    return found
-
-
-def api_workspace(ws, cache: bool = True):
-    """A workspace on the same store and model with every available API method and, with
-    ``cache``, materialised timelines and snapshots. ``ws`` itself is left unchanged.
-
-    >>> import aips
-    >>> api = api_workspace(aips.open(":memory:"))
-    >>> isinstance(api, CachedEngineMixin), api_workspace(api) is not api
-    (True, True)
-    """
-    bases = [m for m in _mixins() if not isinstance(ws, m)]
-    if cache and not isinstance(ws, CachedEngineMixin):
-        bases.insert(0, CachedEngineMixin)
-    cls = type(ws)
-    if bases:
-        cls = type(f"Report{cls.__name__}", (*bases, cls), {})
-    return cls(ws.store, ws.model)
-
+from aips.reporting.sections import SECTIONS, Context
 
 # --- the result ------------------------------------------------------------------------------
 
@@ -157,7 +79,7 @@ def collect(
     Returns:
         A :class:`ReportData`.
     """
-    api = api_workspace(ws, cache=cache)
+    api = ws.cached() if cache else ws
     period = resolve_period(api, start, end, days=days)
     check_brand(api, brand)
     if level not in ("brand", "spu"):
@@ -205,10 +127,6 @@ def assemble(
 def run_section(ctx: Context, name: str, omitted: dict[str, str] | None = None) -> Any:
     """One section's data, or None with the reason in ``omitted[name]``."""
     omitted = {} if omitted is None else omitted
-    missing = [m for m in API_OF[name] if not hasattr(ctx.ws, m)]
-    if missing:
-        omitted[name] = "API not available: " + ", ".join(f"ws.{m}" for m in missing)
-        return None
     try:
         value = section_function(name)(ctx)
     except Exception as err:  # noqa: BLE001 - a section must never break the report
@@ -256,6 +174,6 @@ def brands(ws) -> list[str]:
 
 
 __all__ = [
-    "CachedEngineMixin", "Context", "Period", "ReportData", "SECTIONS", "api_workspace", "assemble",
+    "Context", "Period", "ReportData", "SECTIONS", "assemble",
     "brands", "check_brand", "collect", "data_range", "resolve_period", "run_section",
 ]

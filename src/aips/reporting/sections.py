@@ -50,24 +50,6 @@ SECTIONS: tuple[str, ...] = (
 )
 """Every section, in the order they are computed (the template orders the display)."""
 
-API_OF: dict[str, tuple[str, ...]] = {
-    "cards": ("assets",),
-    "stages": ("assets",),
-    "trend": ("asset_series",),
-    "flows": ("flow_matrix", "flow_rates"),
-    "competitors": ("competitors",),
-    "cycles": ("decision_cycle",),
-    "roi": ("roi",),
-    "attribution": ("attribute",),
-    "creators": ("creators",),
-    "diagnosis": ("diagnose",),
-    "audiences": ("assets",),
-    "portrait": ("portrait",),
-    "content": ("content_strategy",),
-    "methods": (),
-}
-"""Workspace methods a section cannot do without (it is omitted when one is missing)."""
-
 STAGES = ("A", "I", "TI", "P", "S")
 PATH_MODELS = ("first", "last", "linear", "position", "time_decay", "markov", "shapley")
 """Attribution models compared side by side (plus ``incremental`` for purchases)."""
@@ -143,14 +125,13 @@ def brand_category(ctx: Context) -> str | None:
     """The brand's main category on the period's last day (competitors table, else events)."""
 
     def build() -> str | None:
-        if hasattr(ctx.ws, "competitors"):
-            try:
-                comp = _competitors_all(ctx)
-                hit = comp[comp["brand"] == ctx.brand]
-                if len(hit) and hit["category"].iloc[0] is not None:
-                    return str(hit["category"].iloc[0])
-            except Exception as err:  # noqa: BLE001 - fall back to the events
-                ctx.notes.append(f"competitors: {err}")
+        try:
+            comp = _competitors_all(ctx)
+            hit = comp[comp["brand"] == ctx.brand]
+            if len(hit) and hit["category"].iloc[0] is not None:
+                return str(hit["category"].iloc[0])
+        except Exception as err:  # noqa: BLE001 - fall back to the events
+            ctx.notes.append(f"competitors: {err}")
         ev = ctx.ws.events
         ev = ev.filter((ev.brand == ctx.brand) & ev.category.notnull())
         rows = _rows(ev.group_by("category").aggregate(n=ev.count()))
@@ -205,9 +186,6 @@ def section_cards(ctx: Context) -> list[dict] | None:
             cards.append(card)
 
     def new_ti() -> dict | None:
-        if not hasattr(ws, "new_ti_counts"):
-            return None
-
         def count(a, b) -> int:
             df = _frame(ws.new_ti_counts(a, b, level="brand"))
             return int(df.loc[df["brand"] == brand, "new_ti"].sum())
@@ -216,9 +194,6 @@ def section_cards(ctx: Context) -> list[dict] | None:
         return _card("new_ti", "count", count(p.start, p.end), prev)
 
     def seeded() -> dict | None:
-        if not hasattr(ws, "seeded_crowd"):
-            return None
-
         def count(at) -> int:
             df = _frame(ws.seeded_crowd(at, level="brand"))
             return int(df.loc[df["brand"] == brand, "users"].sum())
@@ -226,9 +201,6 @@ def section_cards(ctx: Context) -> list[dict] | None:
         return _card("i_ti", "count", count(p.end), count(p.prev_end) if prev_ok else None)
 
     def penetration() -> dict | None:
-        if not hasattr(ws, "penetration"):
-            return None
-
         def rate(at) -> float | None:
             df = ctx.once(("penetration", at), lambda: _frame(ws.penetration(at)))
             hit = df[df["brand"] == brand]
@@ -237,8 +209,6 @@ def section_cards(ctx: Context) -> list[dict] | None:
         return _card("penetration", "rate", rate(p.end), rate(p.prev_end) if prev_ok else None)
 
     def roi() -> dict | None:
-        if not hasattr(ws, "roi"):
-            return None
         data = _roi_results(ctx)
         if data is None:
             return None
@@ -313,7 +283,7 @@ def section_flows(ctx: Context) -> dict | None:
     mine["flow_rate"] = mine["moved_up"] / mine["at_t0"].where(mine["at_t0"] > 0)
     category = brand_category(ctx)
     compare = None
-    if category is not None and hasattr(ws, "competitors"):
+    if category is not None:
         comp = _competitors_all(ctx)
         peers = comp.loc[comp["category"] == category, "brand"].tolist()
         compare = rates_all[rates_all["brand"].isin(peers)][["brand", "stage", "at_t0", "moved_up", "flow_rate"]]
@@ -350,9 +320,8 @@ def section_competitors(ctx: Context) -> dict | None:
     comp = comp[comp["category"] == category].copy()
     if comp.empty:
         return None
-    if hasattr(ctx.ws, "penetration"):
-        pen = ctx.once(("penetration", ctx.period.end), lambda: _frame(ctx.ws.penetration(ctx.period.end)))
-        comp = comp.merge(pen[["brand", "penetration"]], on="brand", how="left")
+    pen = ctx.once(("penetration", ctx.period.end), lambda: _frame(ctx.ws.penetration(ctx.period.end)))
+    comp = comp.merge(pen[["brand", "penetration"]], on="brand", how="left")
     return {"category": category, "frame": comp.sort_values("ti_rank").reset_index(drop=True)}
 
 
@@ -463,7 +432,7 @@ def section_methods(ctx: Context) -> dict:
     cycles = {c: configured_x(ctx, c) for c in _categories(ctx)}
     out: dict[str, Any] = {"rules": rules, "timezone": model.timezone, "first": first, "last": last,
                            "events": n_events, "cycles": cycles, "default_cycle": model.default_cycle_days,
-                           "pairs": sum(_stage_counts(ctx, ctx.period.end).values()) if hasattr(ws, "assets") else None,
+                           "pairs": sum(_stage_counts(ctx, ctx.period.end).values()),
                            "loads": None, "quarantined": None, "reasons": []}
     if ws.store.has("loads"):
         loads = ws.store.table("loads")

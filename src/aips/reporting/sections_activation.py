@@ -90,8 +90,6 @@ def _markov_credits(ctx: Context, target: str) -> pd.DataFrame | None:
     if long is not None:
         m = long[long["model"] == "markov"]
         return m[["channel", "conversions"]] if len(m) else None
-    if not hasattr(ctx.ws, "attribute"):
-        return None
     df = ctx.ws.attribute(model="markov", target=target, by="channel", brand=ctx.brand)
     return df[[df.columns[0], "conversions"]].rename(columns={df.columns[0]: "channel"})
 
@@ -179,11 +177,10 @@ def section_audiences(ctx: Context) -> list[dict] | None:
     out = []
     counts = _stage_counts(ctx, ctx.period.end)
     mat = None
-    if hasattr(ctx.ws, "flow_matrix"):
-        try:
-            mat = _brand_matrix(ctx)
-        except Exception as err:  # noqa: BLE001 - flow audiences are left out
-            ctx.notes.append(f"audiences: flow matrix: {err}")
+    try:
+        mat = _brand_matrix(ctx)
+    except Exception as err:  # noqa: BLE001 - flow audiences are left out
+        ctx.notes.append(f"audiences: flow matrix: {err}")
     for spec in _audience_specs(ctx):
         size = None
         if "stages" in spec:

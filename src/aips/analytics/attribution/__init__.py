@@ -139,6 +139,13 @@ def compare_models(paths: Any, models: Sequence[str] | None = None, **params: An
     return wide
 
 
+# The view-level verbs, last: their module imports the names defined above.
+from aips.analytics.attribution.api import (  # noqa: E402
+    attribute,
+    attribution_chain,
+    attribution_paths,
+)
+
 __all__ = [
     "BASELINE",
     "MODELS",
@@ -160,7 +167,10 @@ __all__ = [
     "TimeDecay",
     "as_chain",
     "as_paths",
+    "attribute",
     "attribute_paths",
+    "attribution_chain",
+    "attribution_paths",
     "compare_models",
     "make_model",
     "parse_paths",
