@@ -106,12 +106,11 @@ def demo_command(
                     quarantined += r.quarantined
             step("ingest")
             status.update("demo: counters and the daily asset history")
-            for method in ("refresh_counters", "update_series"):
-                if hasattr(ws, method):
-                    try:
-                        getattr(ws, method)()
-                    except Exception as err:  # noqa: BLE001 - the report still works without them
-                        console.print(f"[yellow]{method} skipped: {err}[/yellow]")
+            for name, upkeep in (("refresh_counters", ws.refresh_counters), ("update_series", ws.update_series)):
+                try:
+                    upkeep()
+                except Exception as err:  # noqa: BLE001 - the report still works without them
+                    console.print(f"[yellow]{name} skipped: {err}[/yellow]")
             step("compute")
             brand = _main_brand(ws, world)
 
