@@ -18,7 +18,7 @@ from aips.maintain.history import (
     read_history,
     update_history,
 )
-from aips.maintain.publish import publish, replace_rows
+from aips.maintain.publish import publish, replace_many, replace_rows
 from aips.maintain.rollup import COUNTERS_TABLE, RefreshResult, refresh_counters, rollup_is_current
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "publish",
     "read_history",
     "refresh_counters",
+    "replace_many",
     "replace_rows",
     "rollup_is_current",
     "update_history",

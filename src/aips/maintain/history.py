@@ -3,9 +3,9 @@
 ``asset_history`` holds the nonzero counts per (day, level, entity, stage) and
 ``asset_history_days`` the days (per level) it covers. Both are built from the stored
 rollup (refreshed first) by the pure builders of :mod:`aips.engine.series`, and written
-with :func:`~aips.maintain.publish.replace_rows` (one transaction on DuckDB; a rebuilt
-table published by a swap on Spark). The covered days are written after the rows, so an
-interrupted write is at worst redone, never read as covered.
+with :func:`~aips.maintain.publish.replace_many`: on DuckDB the rows and the covered days
+change in one transaction; on Spark each table is rebuilt and swapped in, the covered days
+last, so an interrupted write is at worst redone, never read as covered.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from aips.engine.series import (
 )
 from aips.engine.snapshot import assets, snapshot
 from aips.engine.stages import resolve_level
-from aips.maintain.publish import publish, replace_rows
+from aips.maintain.publish import publish, replace_many
 from aips.maintain.rollup import COUNTERS_TABLE, refresh_counters, rollup_is_current
 from aips.maintain.state import clear_pending, pending_since
 
@@ -78,10 +78,10 @@ def _store_history(store, level: str, lo: dt.date, hi: dt.date, rows: ibis.Table
     # History is aggregate-sized: materialise the new rows before touching the table.
     data = rows.to_pyarrow().cast(HISTORY_SCHEMA.to_pyarrow())
     where = {"level": [level], "date": (lo, hi)}
-    replace_rows(store, HISTORY_TABLE, where, ibis.memtable(data))
     days = days_between(lo, hi)
     covered = ibis.memtable({"date": days, "level": [level] * len(days)}, schema=DAYS_SCHEMA)
-    replace_rows(store, HISTORY_DAYS_TABLE, where, covered)
+    replace_many(store, [(HISTORY_TABLE, where, ibis.memtable(data)),
+                         (HISTORY_DAYS_TABLE, where, covered)])
 
 
 def covered_days(store, level: str) -> tuple[dt.date | None, dt.date | None]:
