@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import ibis
 import pytest
-from maintain_helpers import DAY1, LATER, load, rows
+from maintain_helpers import DAY1, LATE, LATER, load, rows
 
 from aips.config.model import default_model
-from aips.maintain import COUNTERS_TABLE, publish, refresh_counters, replace_rows
+from aips.maintain import COUNTERS_TABLE, publish, refresh_counters, replace_rows, update_history
+from aips.maintain.history import HISTORY_DAYS_TABLE, HISTORY_TABLE
 from aips.store.connect import BACKUP_SUFFIX, Store
 
 MODEL = default_model()
@@ -89,3 +90,24 @@ def test_swap_without_transactions_restores_the_old_table(store, monkeypatch):
     store.swap("t__new", "t")
     assert rows(store.table("t"), ["x"]) == [(2,)]
     assert _leftovers(store) == []
+
+
+def test_failed_history_write_changes_neither_rows_nor_covered_days(duckdb_store, monkeypatch):
+    """DuckDB: ``asset_history`` and ``asset_history_days`` change in one transaction."""
+    store = duckdb_store
+    load(store, "L1", DAY1)
+    update_history(store, MODEL)
+    tables = {t: list(store.table(t).columns) for t in (HISTORY_TABLE, HISTORY_DAYS_TABLE)}
+    before = {t: rows(store.table(t), cols) for t, cols in tables.items()}
+    load(store, "L2", LATER + LATE)
+    real_insert = store.backend.insert
+
+    def insert(name, obj, **kwargs):  # the covered days fail after the rows went in
+        if name == HISTORY_DAYS_TABLE:
+            raise Crash
+        return real_insert(name, obj, **kwargs)
+
+    monkeypatch.setattr(store.backend, "insert", insert)
+    with pytest.raises(Crash):
+        update_history(store, MODEL)
+    assert {t: rows(store.table(t), cols) for t, cols in tables.items()} == before
