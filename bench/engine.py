@@ -274,7 +274,7 @@ def run_step(step: str, work: Path, reps: int) -> dict:
             times.append(time.perf_counter() - t)
     elif step in ("rollup", "backfill", "append"):
         import aips
-        from aips.engine.series import backfill_history
+        from aips.maintain.history import backfill_history
 
         for _ in range(reps):
             db = work / "scratch.duckdb"
@@ -335,11 +335,11 @@ def _append_load(ws, parquet: Path) -> None:
                               pa.table(row, schema=arrow_schema("loads"))])
     ws.store.write("loads", loads, overwrite=True)
     # the base load was already rolled up when the history copy was made
-    from aips.engine.counters import _state, _write_state
+    from aips.maintain.state import read_state, write_state
 
-    state = _state(ws.store)
+    state = read_state(ws.store)
     state["load"] = ["base"]
-    _write_state(ws.store, state)
+    write_state(ws.store, state)
 
 
 # --- driver ----------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ class View:
 
     def engine_source(self) -> ibis.Table:
         """The stored ``counters_daily`` rollup when it is current (faster), else ``events``."""
-        from aips.engine.counters import COUNTERS_TABLE, rollup_is_current
+        from aips.maintain.rollup import COUNTERS_TABLE, rollup_is_current
 
         if rollup_is_current(self.store, self.model):
             return self.store.table(COUNTERS_TABLE)

@@ -141,7 +141,8 @@ class Workspace(ActivationMixin, InsightMixin):
         Read from ``asset_history`` when it covers the range and is current, else computed
         from timelines. Columns ``date``, entity keys, ``stage``, ``users`` (zeros included).
         """
-        from aips.engine.series import asset_series, history_is_current, read_history
+        from aips.engine.series import asset_series
+        from aips.maintain.history import history_is_current, read_history
 
         start, end = as_date(start, "start"), as_date(end, "end")
         if history_is_current(self.store, self.model, level):
@@ -153,20 +154,20 @@ class Workspace(ActivationMixin, InsightMixin):
 
     def update_series(self, level: str | None = None):
         """Extend the stored ``asset_history`` to the last day with events (idempotent)."""
-        from aips.engine.series import update_history
+        from aips.maintain.history import update_history
 
         return update_history(self.store, self.model, level=level)
 
     def backfill_series(self, start: Any, end: Any, level: str | None = None):
         """Recompute the stored ``asset_history`` for a range (one sweep)."""
-        from aips.engine.series import backfill_history
+        from aips.maintain.history import backfill_history
 
         return backfill_history(self.store, self.model, as_date(start, "start"), as_date(end, "end"),
                                 level=level)
 
     def refresh_counters(self, dates: Any = None):
         """Build or incrementally refresh the stored ``counters_daily`` rollup."""
-        from aips.engine.counters import refresh_counters
+        from aips.maintain.rollup import refresh_counters
 
         days = None if dates is None else [as_date(d, "dates") for d in dates]
         return refresh_counters(self.store, self.model, days)

@@ -24,14 +24,8 @@ import pytest
 from engine_helpers import D, events_table, oracle_counts, oracle_snapshot
 
 from aips.config.model import default_model, load_model
-from aips.engine import (
-    asset_series,
-    refresh_counters,
-    snapshot,
-    snapshots,
-    timelines,
-)
-from aips.engine.counters import COUNTERS_TABLE
+from aips.engine import asset_series, snapshot, snapshots, timelines
+from aips.maintain import COUNTERS_TABLE, refresh_counters
 
 NONE = None
 B = "B"

@@ -1,21 +1,14 @@
 """The AIPS stage engine: Ibis expressions over ``events`` (Table in, Table out; nothing runs).
 
-Pipeline: events -> :func:`daily_counters` (stored as ``counters_daily`` by
-:func:`refresh_counters`) -> :func:`snapshot` on a day, :func:`timelines` (change-point
-intervals) and :func:`asset_series` (users per entity x stage x day, from timelines).
-Only :func:`refresh_counters`, :func:`update_history` and :func:`backfill_history` write to
-the store.
+Pipeline: events -> :func:`daily_counters` (the daily rollup) -> :func:`snapshot` on a day,
+:func:`timelines` (change-point intervals) and :func:`asset_series` (users per entity x
+stage x day, from timelines). Nothing here reads or writes the store: storing the rollup
+(``counters_daily``) and the series (``asset_history``) is :mod:`aips.maintain`'s job.
 """
 
-from aips.engine.counters import daily_counters, refresh_counters
+from aips.engine.counters import daily_counters
 from aips.engine.cycles import cycle_days_table, with_cycle_days
-from aips.engine.series import (
-    asset_series,
-    backfill_history,
-    read_history,
-    series_from_timelines,
-    update_history,
-)
+from aips.engine.series import asset_series, series_from_timelines
 from aips.engine.snapshot import assets, snapshot, snapshots, windowed_atoms
 from aips.engine.stages import (
     SEEDED,
@@ -33,15 +26,12 @@ __all__ = [
     "RulePlan",
     "asset_series",
     "assets",
-    "backfill_history",
     "cumulative_assets",
     "cycle_days_table",
     "daily_counters",
     "entity_keys",
     "first_reached",
     "level_expr",
-    "read_history",
-    "refresh_counters",
     "resolve_level",
     "seeded_assets",
     "series_from_timelines",
@@ -50,7 +40,6 @@ __all__ = [
     "stage_at",
     "stage_segments",
     "timelines",
-    "update_history",
     "windowed_atoms",
     "with_cycle_days",
 ]

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +18,16 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import sqlglot as sg
+import sqlglot.expressions as sge
 
 from aips._compat import spark as spark_compat
 from aips.exceptions import StoreError
 from aips.store.capabilities import CAPABILITIES, Capabilities
 from aips.store.tables import SCHEMAS
 
+BACKUP_SUFFIX = "__aips_old"
+"""Spark keeps the replaced table under this suffix until the new one is in place."""
 DEFAULT_STORE = "aips.duckdb"
 STORE_ENV = "AIPS_STORE"
 
@@ -81,6 +86,70 @@ class Store:
         if self.has(name):
             self.backend.drop_table(name)
 
+    def rename(self, old: str, new: str) -> None:
+        """Rename a table (one catalog operation; DuckDB: transactional)."""
+        stmt = sge.Alter(this=sg.table(old, quoted=True), kind="TABLE",
+                         actions=[sge.AlterRename(this=sg.table(new, quoted=True))])
+        self.backend.raw_sql(stmt.sql(dialect=self.backend.compiler.dialect))
+
+    def swap(self, staging: str, name: str) -> None:
+        """Make the complete table ``staging`` the table ``name``, replacing the old one.
+
+        With ``transactional_ddl`` (DuckDB) the drop and the rename are one transaction:
+        readers see the old table or the new one, never neither, and a failure leaves the
+        old table as it was. Elsewhere (Spark, no transactions) the old table is first
+        renamed to ``name + BACKUP_SUFFIX``, then ``staging`` to ``name``, then the backup
+        dropped: each step is one atomic catalog rename, but between the two renames
+        ``name`` is briefly missing. A failed rename is undone at once, and a crash there
+        is repaired by :meth:`restore` (called by the next swap), so the old data is
+        never lost.
+        """
+        if self.capabilities.transactional_ddl:
+            with self.transaction():
+                if self.has(name):
+                    self.backend.drop_table(name)
+                self.rename(staging, name)
+            return
+        self.restore(name)
+        backup = name + BACKUP_SUFFIX
+        self.drop(backup)
+        if self.has(name):
+            self.rename(name, backup)
+        try:
+            self.rename(staging, name)
+        except BaseException:
+            self.restore(name)
+            raise
+        self.drop(backup)
+
+    def restore(self, name: str) -> bool:
+        """Put back the table a swap interrupted between its renames; True when it did."""
+        backup = name + BACKUP_SUFFIX
+        if self.has(name) or not self.has(backup):
+            return False
+        self.rename(backup, name)
+        return True
+
+    def delete_where(self, name: str, where: dict[str, Any]) -> None:
+        """Delete the rows of ``name`` matching every condition of ``where`` in place.
+
+        ``where`` maps a column to a list of values or to an inclusive ``(lo, hi)`` tuple.
+        Needs the ``delete_rows`` capability; run it inside :meth:`transaction` together
+        with the insert of the replacement rows.
+        """
+        if not self.capabilities.delete_rows:
+            raise StoreError(f"the {self.kind} backend cannot delete rows in place; "
+                             "rebuild the table and publish it with Store.swap instead")
+        conds = []
+        for col, spec in where.items():
+            column = sg.column(col, quoted=True)
+            if isinstance(spec, tuple):
+                conds.append(column.between(_literal(spec[0]), _literal(spec[1])))
+            else:
+                conds.append(column.isin(*[_literal(v) for v in spec]) if spec else sge.false())
+        stmt = sg.delete(sg.table(name, quoted=True)).where(sge.and_(*conds) if conds else sge.true())
+        self.backend.raw_sql(stmt.sql(dialect=self.backend.compiler.dialect))
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """All writes inside happen or none do (where the backend has transactions).
@@ -106,6 +175,14 @@ class Store:
         if self.kind == "duckdb":
             with contextlib.suppress(Exception):
                 self.backend.disconnect()
+
+
+def _literal(value: Any) -> sge.Expression:
+    if isinstance(value, dt.date):
+        return sge.cast(sge.Literal.string(value.isoformat()), "DATE")
+    if isinstance(value, str):
+        return sge.Literal.string(value)
+    return sge.Literal.number(value)
 
 
 def connect(store: Any = None) -> Store:

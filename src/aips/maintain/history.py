@@ -1,0 +1,181 @@
+"""The stored asset series ``asset_history``: extended daily, recomputed by range.
+
+``asset_history`` holds the nonzero counts per (day, level, entity, stage) and
+``asset_history_days`` the days (per level) it covers. Both are built from the stored
+rollup (refreshed first) by the pure builders of :mod:`aips.engine.series`, and written
+with :func:`~aips.maintain.publish.replace_many`: on DuckDB the rows and the covered days
+change in one transaction; on Spark each table is rebuilt and swapped in, the covered days
+last, so an interrupted write is at worst redone, never read as covered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import ibis
+
+from aips.config.model import Model
+from aips.engine.series import (
+    asset_series,
+    check_range,
+    days_between,
+    history_rows,
+    series_from_history,
+)
+from aips.engine.snapshot import assets, snapshot
+from aips.engine.stages import resolve_level
+from aips.maintain.publish import publish, replace_many
+from aips.maintain.rollup import COUNTERS_TABLE, refresh_counters, rollup_is_current
+from aips.maintain.state import clear_pending, pending_since
+
+HISTORY_TABLE = "asset_history"
+HISTORY_DAYS_TABLE = "asset_history_days"
+HISTORY_SCHEMA = ibis.schema(
+    {"date": "date", "level": "string", "brand": "string", "spu": "string",
+     "stage": "string", "users": "int64"}
+)
+"""``asset_history``: nonzero counts per day; at brand level ``spu`` is null."""
+DAYS_SCHEMA = ibis.schema({"date": "date", "level": "string"})
+"""``asset_history_days``: the days (per level) ``asset_history`` covers."""
+APPEND_BY_SNAPSHOT_MAX_DAYS = 7
+"""An update appending more days than this runs one sweep instead of a snapshot per day."""
+
+
+@dataclass
+class HistoryResult:
+    """What an update or backfill of ``asset_history`` did."""
+
+    level: str
+    appended: list[dt.date] = field(default_factory=list)
+    recomputed: tuple[dt.date, dt.date] | None = None
+    counters: str = ""
+
+    def asdict(self) -> dict:
+        return {
+            "level": self.level,
+            "appended": [d.isoformat() for d in self.appended],
+            "recomputed": [d.isoformat() for d in self.recomputed] if self.recomputed else None,
+            "counters": self.counters,
+        }
+
+    def __str__(self) -> str:
+        parts = [self.counters] if self.counters else []
+        if self.recomputed:
+            parts.append(f"asset_history ({self.level}): recomputed {self.recomputed[0]}..{self.recomputed[1]}")
+        if self.appended:
+            parts.append(f"asset_history ({self.level}): appended {len(self.appended)} day(s) "
+                         f"{self.appended[0]}..{self.appended[-1]}")
+        if not self.recomputed and not self.appended:
+            parts.append(f"asset_history ({self.level}): up to date")
+        return "; ".join(parts)
+
+
+def _store_history(store, level: str, lo: dt.date, hi: dt.date, rows: ibis.Table) -> None:
+    """Replace the rows of ``[lo, hi]`` at ``level``, then record the days as covered."""
+    if not store.has(HISTORY_TABLE):
+        publish(store, HISTORY_TABLE, schema=HISTORY_SCHEMA)
+    # History is aggregate-sized: materialise the new rows before touching the table.
+    data = rows.to_pyarrow().cast(HISTORY_SCHEMA.to_pyarrow())
+    where = {"level": [level], "date": (lo, hi)}
+    days = days_between(lo, hi)
+    covered = ibis.memtable({"date": days, "level": [level] * len(days)}, schema=DAYS_SCHEMA)
+    replace_many(store, [(HISTORY_TABLE, where, ibis.memtable(data)),
+                         (HISTORY_DAYS_TABLE, where, covered)])
+
+
+def covered_days(store, level: str) -> tuple[dt.date | None, dt.date | None]:
+    """First and last day ``asset_history`` holds for ``level`` (None, None when empty)."""
+    if not store.has(HISTORY_DAYS_TABLE):
+        return None, None
+    d = store.table(HISTORY_DAYS_TABLE)
+    d = d.filter(d.level == level)
+    row = d.aggregate(lo=d.date.min(), hi=d.date.max()).to_pyarrow().to_pylist()[0]
+    return row["lo"], row["hi"]
+
+
+def _categories(store) -> ibis.Table | None:
+    return store.table("categories") if store.has("categories") else None
+
+
+def backfill_history(
+    store, model: Model, start: dt.date, end: dt.date, *, level: str | None = None,
+    refresh: bool = True,
+) -> HistoryResult:
+    """Recompute ``asset_history`` for ``[start, end]`` with one sweep over the rollup."""
+    level = resolve_level(model, level)
+    counters = str(refresh_counters(store, model)) if refresh else ""
+    series = asset_series(store.table(COUNTERS_TABLE), model, start, end, level=level,
+                          categories=_categories(store))
+    _store_history(store, level, start, end, history_rows(series, level))
+    return HistoryResult(level, recomputed=(start, end), counters=counters)
+
+
+def update_history(store, model: Model, *, level: str | None = None) -> HistoryResult:
+    """Extend ``asset_history`` to the last local date with counted events.
+
+    Refreshes ``counters_daily`` first. Stored days whose counters changed since the last
+    update (a late load, a changed model) are recomputed from the first changed day with
+    one sweep; each new day costs one snapshot of the rollup (more than
+    :data:`APPEND_BY_SNAPSHOT_MAX_DAYS` new days: one sweep). Re-running with nothing new
+    changes nothing.
+    """
+    level = resolve_level(model, level)
+    refreshed = refresh_counters(store, model)
+    result = HistoryResult(level, counters=str(refreshed))
+    rollup = store.table(COUNTERS_TABLE)
+    span = rollup.aggregate(lo=rollup.local_date.min(), hi=rollup.local_date.max())
+    span = span.to_pyarrow().to_pylist()[0]
+    if span["hi"] is None:
+        return result
+    first, last = span["lo"], span["hi"]
+    lo, hi = covered_days(store, level)
+    pending = pending_since(store, level)
+    if hi is None:
+        backfill_history(store, model, first, last, level=level, refresh=False)
+        result.recomputed = (first, last)
+    else:
+        if pending is not None and pending <= hi:
+            redo = max(pending, lo)
+            backfill_history(store, model, redo, hi, level=level, refresh=False)
+            result.recomputed = (redo, hi)
+        new_days = days_between(hi + dt.timedelta(days=1), last) if last > hi else []
+        if len(new_days) > APPEND_BY_SNAPSHOT_MAX_DAYS:
+            backfill_history(store, model, new_days[0], new_days[-1], level=level, refresh=False)
+        else:
+            for day in new_days:
+                append_day(store, model, day, level=level)
+        result.appended = new_days
+    clear_pending(store, level)
+    return result
+
+
+def history_is_current(store, model: Model, level: str | None = None) -> bool:
+    """True when no load or model change happened since ``asset_history`` was updated."""
+    level = resolve_level(model, level)
+    return rollup_is_current(store, model) and pending_since(store, level) is None
+
+
+def append_day(store, model: Model, day: dt.date, *, level: str | None = None) -> None:
+    """Store one day of history from one snapshot of the rollup (no refresh)."""
+    level = resolve_level(model, level)
+    snap = snapshot(store.table(COUNTERS_TABLE), model, day, level=level,
+                    categories=_categories(store))
+    counts = assets(snap, level).mutate(date=ibis.literal(day))
+    _store_history(store, level, day, day, history_rows(counts, level))
+
+
+def read_history(
+    store, model: Model, start: dt.date, end: dt.date, freq: str = "day", *,
+    level: str | None = None,
+) -> ibis.Table | None:
+    """The stored series for ``[start, end]``, or None when ``asset_history`` does not cover it.
+
+    Same columns and zeros as :func:`~aips.engine.series.asset_series`.
+    """
+    level = resolve_level(model, level)
+    check_range(start, end, freq)
+    lo, hi = covered_days(store, level)
+    if lo is None or start < lo or end > hi or not store.has(HISTORY_TABLE):
+        return None
+    return series_from_history(store.table(HISTORY_TABLE), level, start, end, freq)

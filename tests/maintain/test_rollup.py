@@ -1,0 +1,41 @@
+"""The stored rollup: a full build, then incremental refreshes equal to a rebuild."""
+
+from __future__ import annotations
+
+from maintain_helpers import DAY1, LATE, LATER, D, load, log, rows
+
+from aips.config.model import default_model
+from aips.engine import daily_counters
+from aips.maintain import COUNTERS_TABLE, refresh_counters, rollup_is_current
+
+MODEL = default_model()
+
+
+def test_refresh_counters_incremental_equals_rebuild(store):
+    """DuckDB deletes and inserts in one transaction; Spark rebuilds and swaps."""
+    load(store, "L1", DAY1)
+    assert not rollup_is_current(store, MODEL)
+    assert refresh_counters(store, MODEL).mode == "full"
+    assert rollup_is_current(store, MODEL)
+    assert refresh_counters(store, MODEL).mode == "none"  # idempotent
+    load(store, "L2", LATER + LATE)
+    assert not rollup_is_current(store, MODEL)
+    result = refresh_counters(store, MODEL)
+    assert result.mode == "incremental" and result.min_date == D("2024-01-02")
+    cols = list(store.table(COUNTERS_TABLE).columns)
+    expected = rows(daily_counters(store.table("events"), MODEL), cols)
+    assert rows(store.table(COUNTERS_TABLE), cols) == expected
+    assert refresh_counters(store, MODEL, dates=[D("2024-01-06")]).dates == [D("2024-01-06")]
+    assert rows(store.table(COUNTERS_TABLE), cols) == expected
+    assert not [t for t in store.backend.list_tables() if t.startswith(COUNTERS_TABLE + "__")]
+
+
+def test_without_a_loads_table_a_changed_row_count_rebuilds(duckdb_store):
+    store = duckdb_store
+    store.write("events", log("a", DAY1))
+    assert refresh_counters(store, MODEL).mode == "full"
+    assert refresh_counters(store, MODEL).mode == "none"
+    store.write("events", log("b", LATER))
+    assert refresh_counters(store, MODEL).mode == "full"
+    assert rollup_is_current(store, MODEL)
+
