@@ -65,7 +65,7 @@ class AttributionMixin:
 
     def _conversions(self, events: ibis.Table, target: str, timeline: ibis.Table | None = None) -> ibis.Table:
         if target == "purchase":
-            return _paths.purchase_conversions(events)
+            return _paths.purchase_conversions(events, self.model.purchase_event)
         return _paths.stage_conversions(timeline if timeline is not None else self._timeline(events), target)
 
     def attribution_paths(
@@ -77,11 +77,12 @@ class AttributionMixin:
         brand: str | Sequence[str] | None = None,
         transform: str | Sequence[str] = "keep",
         half_life: float | None = None,
-        organic: Sequence[str] = _paths.ORGANIC,
+        organic: Sequence[str] | None = None,
     ) -> ibis.Table:
         """The aggregated paths of a target (unexecuted): ``path, conversions, value, nulls``.
 
-        See :func:`aips.engine.paths.build_paths` for journeys, lookback and transforms.
+        See :func:`aips.engine.paths.build_paths` for journeys, lookback and transforms;
+        ``organic`` defaults to the model's ``organic_channels``.
         """
         _paths._check("target", target, _paths.TARGETS)
         ev = self._attribution_events(brand)
@@ -150,7 +151,7 @@ class AttributionMixin:
         """
         _paths._check("target", target, _paths.TARGETS)
         _paths._check("by", by, tuple(_paths.BY))
-        params = {"order": order, "half_life": half_life, **params}
+        params = {"order": order, "half_life": half_life, "organic": self.model.organic_channels, **params}
         if compare:
             names = ([*PATH_MODELS, "incremental"] if compare is True else list(compare))
             return self._compare(names, target, by, lookback, brand, transform, paths, params)
@@ -162,7 +163,7 @@ class AttributionMixin:
             data = self.attribution_paths(
                 target, by, lookback, brand=brand, transform=transform,
                 half_life=half_life if model == "time_decay" else None,
-                organic=params.get("organic", _paths.ORGANIC),
+                organic=params["organic"],
             ).to_pyarrow().to_pandas()
         m = make_model(model, **params).fit(data)
         out = self._finish(m.credits_.copy(), target, by, brand, with_spend=paths is None)

@@ -232,7 +232,8 @@ class OutcomesMixin:
 
             first = first_reached(self._timelines(category=category), "TI")
             starts = first.select("user_id", "brand", start_date=first.first_date)
-        return km_table(cycle_durations(self.events, category, starts=starts, brand=brand))
+        return km_table(cycle_durations(self.events, category, starts=starts, brand=brand,
+                                        purchase_event=self.model.purchase_event))
 
     def decision_cycle(
         self,
@@ -314,7 +315,7 @@ class OutcomesMixin:
         ev = self.events
         touches = du.campaign_touches(ev, campaign)
         end = T + dt.timedelta(days=curve_days)
-        purchases = du.attributed_purchases(ev, touches, brand, T, end)
+        purchases = du.attributed_purchases(ev, touches, brand, T, end, self.model.purchase_event)
         daily = du.campaign_revenue_by_day(purchases).to_pandas()
         touched = int(touches.count().to_pyarrow().as_py())
         new_p = new_ti = None
@@ -331,7 +332,8 @@ class OutcomesMixin:
             users = self.store.table("users")
             win_end = T + dt.timedelta(days=x)
             population = du.holdout_population(ev, users, category, T, lookback_days)
-            groups = du.holdout_groups(ev, population, brand, T, win_end).to_pandas()
+            groups = du.holdout_groups(ev, population, brand, T, win_end,
+                                       self.model.purchase_event).to_pandas()
             other = camps.filter(
                 (camps.brand == brand) & (camps.campaign_id != campaign) & (camps.spend.fill_null(0) > 0)
                 & (camps.start_date <= win_end) & (camps.end_date >= T)

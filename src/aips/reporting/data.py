@@ -196,7 +196,7 @@ def assemble(
     ws = ctx.ws
     data.meta.update(store=str(getattr(ws.store, "location", "")),
                      generated_at=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-                     timezone=ws.model.timezone)
+                     timezone=ws.model.timezone, currency=ws.model.currency)
     if progress is not None:
         progress("done", len(names), len(names))
     return data
