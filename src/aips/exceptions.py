@@ -46,10 +46,6 @@ class StoreError(AipsError):
     """The store cannot be opened, or lacks a table the call needs."""
 
 
-class CapabilityError(AipsError):
-    """The backend cannot do what was asked (with the reason and the alternative)."""
-
-
 class MissingDependencyError(AipsError, ImportError):
     """An optional dependency is not installed; the message gives the pip command."""
 

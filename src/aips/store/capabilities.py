@@ -20,11 +20,9 @@ class Capabilities:
     """A load can be made atomic with BEGIN/COMMIT."""
     delete_rows: bool
     """Rows can be deleted in place (incremental rollups replace touched days)."""
-    persistent_file: bool
-    """The store is one file on disk."""
 
 
 CAPABILITIES: dict[str, Capabilities] = {
-    "duckdb": Capabilities("duckdb", transactions=True, delete_rows=True, persistent_file=True),
-    "pyspark": Capabilities("pyspark", transactions=False, delete_rows=False, persistent_file=False),
+    "duckdb": Capabilities("duckdb", transactions=True, delete_rows=True),
+    "pyspark": Capabilities("pyspark", transactions=False, delete_rows=False),
 }
