@@ -70,6 +70,8 @@ def describe_validation_error(err: Any, source: str | None = None) -> ConfigErro
     first = err.errors()[0]
     loc = ".".join(str(part) for part in first["loc"]) or "(top level)"
     msg = _PLAIN.get(first["type"]) or str(first["msg"]).removeprefix("Value error, ")
+    if isinstance(first.get("input"), (str, int, float)) and first["type"] not in _PLAIN:
+        msg += f", got {first['input']!r}"  # name the value: the key alone may not locate it
     count = err.error_count()
     more = f" (and {count - 1} more problems)" if count > 1 else ""
     error = ConfigError(f"{msg}{more}", path=loc)

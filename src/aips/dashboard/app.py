@@ -155,7 +155,7 @@ def create_app(store: Any = None, config: Any = None, *, password: str | None = 
     if not brand_list:
         from aips.exceptions import AipsError
 
-        raise AipsError("the store has no events yet (load data first: aips ingest FILE)")
+        raise AipsError(f"the store {svc.ws.store.location} has no events yet (load data first: aips ingest FILE)")
     if brand is not None and brand not in brand_list:
         from aips.exceptions import ConfigError
 
