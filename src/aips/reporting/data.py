@@ -225,7 +225,7 @@ def section_function(name: str) -> Callable[[Context], Any]:
         func = getattr(module, f"section_{name}", None)
         if func is not None:
             return func
-    raise KeyError(f"unknown report section {name!r}")
+    raise ConfigError(f"unknown report section {name!r} (one of {', '.join(SECTIONS)})")
 
 
 def _first_line(err: Exception) -> str:
