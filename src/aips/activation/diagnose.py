@@ -380,14 +380,14 @@ def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: d
             credits = ws.attribute(model="markov", target=target, by="channel", brand=brand)
             from aips.analytics.attribution import BASELINE, NO_TOUCH
 
-            ORGANIC = ws.model.organic_channels  # noqa: N806 - the model's unpaid channels
+            unpaid = list(ws.model.organic_channels)
             credits = credits[~credits["channel"].isin([BASELINE, NO_TOUCH])]
             total = float(credits["conversions"].sum())
-            paid = credits[~credits["channel"].isin(list(ORGANIC))]
+            paid = credits[~credits["channel"].isin(unpaid)]
             if total > 0 and len(paid) and paid["conversions"].sum() > 0:
                 best = paid.sort_values("conversions", ascending=False).iloc[0]
                 share = float(best["conversions"] / total)
-                organic = float(credits.loc[credits["channel"].isin(list(ORGANIC)), "conversions"].sum() / total)
+                organic = float(credits.loc[credits["channel"].isin(unpaid), "conversions"].sum() / total)
                 out["channel"] = {"channel": best["channel"], "share": share, "organic_share": organic,
                                   "target": target, "model": "markov",
                                   "text": w["channel"].format(target=target, model="Markov",
