@@ -72,6 +72,10 @@ def test_unknown_counter_in_rule(tmp_path):
         (lambda d: d.update(colour="red"), "colour: unknown key"),
         (lambda d: d["categories"].update(facial_serum=0), "categories: decision cycle of 'facial_serum' must be >= 1 day"),
         (lambda d: d["stages"]["I"].update(rule="read >= 1 or os.system"), "stages.I.rule: unexpected character '.'"),
+        (lambda d: d.update(purchase_event="sale"), "purchase_event: unknown event type 'sale'"),
+        (lambda d: d.update(report={"max_campaigns": 0}), "report.max_campaigns: Input should be greater than or equal to 1, got 0"),
+        (lambda d: d.update(currency=""), "currency"),
+        (lambda d: d.update(organic_channels="natural"), "organic_channels"),
     ],
 )
 def test_errors_name_the_key_path(tmp_path, change, expected):

@@ -7,6 +7,8 @@ The shipped ``defaults.yaml`` reproduces DESIGN.md section 2. Load a user's file
 >>> model = default_model()
 >>> model.stages["TI"].window, model.cycle_days("infant_food"), model.cycle_days("toys")
 (30, 70, 30)
+>>> model.purchase_event, model.organic_channels, model.currency, model.report.max_campaigns
+('purchase', ('organic',), '¥', 8)
 """
 
 from __future__ import annotations
@@ -104,8 +106,11 @@ class Model(_Strict):
     default_cycle_days: int = Field(default=30, ge=1)
     categories: dict[str, int] = Field(default_factory=dict)
     purchase_event: str = PURCHASE_EVENT
+    """The canonical event type of a sale (ROI, decision cycles, loyalty, purchase journeys)."""
     organic_channels: tuple[str, ...] = ORGANIC_CHANNELS
+    """Unpaid channels: skipped by last-non-organic, dropped by ``drop_organic``."""
     currency: str = Field(default=CURRENCY, min_length=1)
+    """The symbol before amounts in the report and the dashboard."""
     report: ReportCaps = Field(default_factory=ReportCaps)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
