@@ -111,3 +111,12 @@ def test_init_writes_the_commented_defaults(tmp_path):
     assert load_model(tmp_path / "aips.yaml") == default_model()
     again = subprocess.run([aips, "init"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 1 and "exists; pass --force" in again.stderr
+
+
+def test_the_written_model_documents_the_data_keys():
+    """``aips init`` writes every key of the model, each under a comment saying what it does."""
+    lines = default_yaml_text().splitlines()
+    for key in ("purchase_event:", "organic_channels:", "currency:", "report:"):
+        at = next(i for i, line in enumerate(lines) if line.startswith(key))
+        assert lines[at - 1].startswith("#"), f"{key} has no comment above it"
+    assert set(_defaults()) == set(default_model().model_dump())
