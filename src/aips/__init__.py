@@ -8,6 +8,7 @@
 
 from aips.config.model import Model, default_model, load_model
 from aips.exceptions import AipsError, ConfigError, IngestError, RuleError, StoreError
+from aips.simulate import simulate  # ``aips.simulate(...)``: the function, not the package
 from aips.workspace import Workspace
 from aips.workspace import open_workspace as open  # noqa: A001 - the documented name
 
@@ -24,13 +25,6 @@ __all__ = [
     "default_model",
     "load_model",
     "open",
+    "simulate",
 ]
 
-
-def __getattr__(name: str):
-    # Lazy: the simulator pulls in numpy-heavy modules only when asked for.
-    if name == "simulate":
-        from aips.simulate import simulate
-
-        return simulate
-    raise AttributeError(f"module 'aips' has no attribute {name!r}")

@@ -43,8 +43,3 @@ def atomic_write_text(target: str | Path, text: str, encoding: str = "utf-8") ->
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding=encoding)
 
-
-def atomic_write_bytes(target: str | Path, data: bytes) -> None:
-    """Write bytes to ``target`` atomically."""
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)

@@ -31,7 +31,6 @@ from aips.analytics.attribution import api as _attribution
 from aips.analytics.funnel import FunnelResult
 from aips.config.model import Model, default_model, load_model
 from aips.dates import as_date
-from aips.engine import paths as _paths
 from aips.insight_api import InsightMixin
 from aips.store.connect import Store, connect
 from aips.view import View
@@ -297,7 +296,7 @@ class Workspace(ActivationMixin, InsightMixin):
         brand: str | Sequence[str] | None = None,
         transform: str | Sequence[str] = "keep",
         half_life: float | None = None,
-        organic: Sequence[str] = _paths.ORGANIC,
+        organic: Sequence[str] | None = None,
     ) -> ibis.Table:
         """The aggregated paths of a target (unexecuted): ``path, conversions, value, nulls``."""
         return _attribution.attribution_paths(

@@ -173,3 +173,24 @@ def test_spu_level_crowd_sections(world):
     assert flows["matrix"]["users"].sum() >= stages["exclusive"].sum()
     html = render_report(data, "en")
     assert "Level: SPU" in html
+
+
+def test_the_models_currency_shows_in_the_report(report_data, world, tmp_path):
+    import dataclasses
+
+    from aips.config.model import default_model
+    from aips.reporting.html import card_views
+
+    assert report_data.meta["currency"] == "¥"
+    config = tmp_path / "aips.yaml"
+    config.write_text("currency: $\n", encoding="utf-8")
+    assert default_model().with_overrides(currency="$").currency == "$"
+    with aips.open(str(world.store), str(config)) as ws:
+        meta = collect(ws, world.brand, sections=("methods",)).meta
+    assert meta["currency"] == "$"
+    dollars = dataclasses.replace(report_data, meta={**report_data.meta, "currency": "$"})
+    assert report_data.sections["roi"]["campaigns"], "the world has campaigns with spend"
+    html = render_report(dollars, "en")
+    assert re.search(r"\$[0-9]", html) and not re.search(r"¥[0-9]", html)
+    card = {"metric": "revenue", "kind": "money", "value": 1234.0, "previous": 1000.0}
+    assert card_views([card], "en", "$")[0]["value"] == "$1,234"

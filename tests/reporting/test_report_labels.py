@@ -66,3 +66,9 @@ def test_unknown_language_is_a_config_error():
 
     with pytest.raises(ConfigError, match="en or zh"):
         L.check_lang("fr")
+
+
+def test_money_in_another_currency():
+    assert L.fmt_money(1234.4, "en", "$") == "$1,234"
+    assert L.fmt_money(2_500_000, "en", "€") == "€2.5M"
+    assert L.fmt_value(12.0, "money", "zh", "$") == "$12"

@@ -25,11 +25,3 @@ def load_dash() -> SimpleNamespace:
     return SimpleNamespace(dash=dash, dcc=dcc, html=html, Input=Input, Output=Output, State=State,
                            ctx=ctx, no_update=no_update, dash_table=dash_table)
 
-
-def has_dash() -> bool:
-    """True when Dash can be imported."""
-    try:
-        load_dash()
-    except MissingDependencyError:
-        return False
-    return True

@@ -204,6 +204,10 @@ def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float
         raise ConfigError("the target audience needs an as-of date (--at)")
     if lookback < 1 or k < 0:
         raise ConfigError("lookback must be >= 1 day and k >= 0")
+    from aips.analytics.attribution import MODELS
+
+    if attribution and attribution not in MODELS:  # fail now, not as a note after the work
+        raise ConfigError(f"unknown attribution model {attribution!r} (one of {', '.join(MODELS)}, or none)")
     start = at - dt.timedelta(days=lookback - 1)
     last_touch = at - dt.timedelta(days=k)
     notes: list[str] = []

@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from aips.activation.playbook import TRANSITIONS, Playbook, load_playbook
+from aips.config.model import STAGE_ORDER
 from aips.engine.flows import stage_rank
 from aips.exceptions import AipsError, ConfigError
 
@@ -270,9 +271,9 @@ def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", pla
     table = []
     for b in brands:
         row: dict[str, Any] = {"brand": b}
-        for s in ("A", "I", "TI", "P", "S"):
+        for s in STAGE_ORDER:
             row[s] = sum(r["users"] for r in size_rows if r["brand"] == b and r["stage"] == s)
-        total = sum(row[s] for s in ("A", "I", "TI", "P", "S"))
+        total = sum(row[s] for s in STAGE_ORDER)
         row["aips_total"] = total
         row["ti_ratio"] = row["TI"] / total if total else None
         row["penetration"] = pen.get(b)
@@ -290,7 +291,7 @@ def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", pla
     metrics = []
     own = per_brand.iloc[0]
     others = per_brand.iloc[1:]
-    names = ["A", "I", "TI", "P", "S", "aips_total", "new_ti", "ti_ratio", "penetration",
+    names = [*STAGE_ORDER, "aips_total", "new_ti", "ti_ratio", "penetration",
              "new_ti_rate"] + [
         f"{t} {kind}" for t in TRANSITIONS for kind in ("advance rate", "flow rate")]
     for name in names:
@@ -378,15 +379,15 @@ def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: d
         try:
             credits = ws.attribute(model="markov", target=target, by="channel", brand=brand)
             from aips.analytics.attribution import BASELINE, NO_TOUCH
-            from aips.engine.paths import ORGANIC
 
+            unpaid = list(ws.model.organic_channels)
             credits = credits[~credits["channel"].isin([BASELINE, NO_TOUCH])]
             total = float(credits["conversions"].sum())
-            paid = credits[~credits["channel"].isin(list(ORGANIC))]
+            paid = credits[~credits["channel"].isin(unpaid)]
             if total > 0 and len(paid) and paid["conversions"].sum() > 0:
                 best = paid.sort_values("conversions", ascending=False).iloc[0]
                 share = float(best["conversions"] / total)
-                organic = float(credits.loc[credits["channel"].isin(list(ORGANIC)), "conversions"].sum() / total)
+                organic = float(credits.loc[credits["channel"].isin(unpaid), "conversions"].sum() / total)
                 out["channel"] = {"channel": best["channel"], "share": share, "organic_share": organic,
                                   "target": target, "model": "markov",
                                   "text": w["channel"].format(target=target, model="Markov",

@@ -22,12 +22,13 @@ from typing import Any
 
 import yaml
 
+from aips.config.model import STAGE_ORDER
 from aips.exceptions import ConfigError
 
 PLAYBOOK_ENV = "AIPS_PLAYBOOK"
 LANGS = ("en", "zh")
 TRANSITIONS = ("A->I", "I->TI", "TI->P", "P->S")
-_STAGES = ("A", "I", "TI", "P", "S")
+_STAGES = STAGE_ORDER
 _STAGE_KEYS = {"name", "goal", "strategies", "content", "metrics"}
 _TRANSITION_KEYS = {"stages", "stuck", "attribution_target", "summary"}
 

@@ -38,7 +38,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aips.config.model import STAGES
-from aips.exceptions import ConfigError
+from aips.exceptions import ConfigError, describe_validation_error
 
 NONE = "none"
 """A pair without a level, in flow cells."""
@@ -132,7 +132,7 @@ class FlowCell(_Strict):
         try:
             return cls(from_stages=sides[0], to_stages=sides[1], t0=_date(t0, "t0"), t1=_date(t1, "t1"))
         except ValidationError as err:
-            raise ConfigError(f"flow cell {text!r}: {err.errors()[0]['msg']}") from None
+            raise describe_validation_error(err, f"flow cell {text!r}") from None
 
 
 class FunnelCell(_Strict):
@@ -323,11 +323,7 @@ def validated(cls: type[BaseModel], data: dict, source: str) -> Any:
     try:
         return cls.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        msg = msg.removeprefix("Value error, ")
-        raise ConfigError(f"{source}: {loc}: {msg}") from None
+        raise describe_validation_error(err, source) from None
 
 
 def _date(value: Any, name: str) -> dt.date:

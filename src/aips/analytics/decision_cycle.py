@@ -464,7 +464,8 @@ def km_table(view: View, category: str, start: str = "first_touch", brand: str |
 
         first = first_reached(view.timelines_of(category=category), "TI")
         starts = first.select("user_id", "brand", start_date=first.first_date)
-    return du.km_table(du.cycle_durations(view.events, category, starts=starts, brand=brand))
+    return du.km_table(du.cycle_durations(view.events, category, starts=starts, brand=brand,
+                                           purchase_event=view.model.purchase_event))
 
 
 def decision_cycle(

@@ -42,11 +42,10 @@ from aips.engine.cycles import with_cycle_days
 from aips.exceptions import ConfigError
 from aips.view import View
 
-PURCHASE = "purchase"
-
 
 def _purchases(events: ibis.Table, model: Model, categories: ibis.Table | None) -> ibis.Table:
-    buys = events.filter(events.event_type == PURCHASE).select("user_id", "brand", "category", "local_date")
+    buys = events.filter(events.event_type == model.purchase_event)
+    buys = buys.select("user_id", "brand", "category", "local_date")
     return with_cycle_days(buys, model, categories)
 
 
@@ -119,7 +118,8 @@ def ti_to_p(
     cyc = bc.select(_b=bc.brand, x=ibis.literal(x, "int64") if x is not None else bc.cycle_days)
     first = first.join(cyc, first.brand == cyc._b).drop("_b")
     first = first.filter(first.ti_date + first.x.as_interval("D") <= ibis.literal(t1))
-    buys = events.filter(events.event_type == PURCHASE).select(_u="user_id", _b="brand", _d="local_date")
+    buys = events.filter(events.event_type == model.purchase_event)
+    buys = buys.select(_u="user_id", _b="brand", _d="local_date")
     j = first.left_join(
         buys,
         [first.user_id == buys._u, first.brand == buys._b, buys._d >= first.ti_date,

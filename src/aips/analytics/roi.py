@@ -305,7 +305,8 @@ def _holdout(view: View, c: dict, win_end: dt.date, lookback_days: int | None):
     campaign, T, brand = c["campaign_id"], c["start_date"], c["brand"]
     ev, camps = view.events, view.table("campaigns")
     population = du.holdout_population(ev, users, c["category"], T, lookback_days)
-    groups = du.holdout_groups(ev, population, brand, T, win_end).to_pandas()
+    groups = du.holdout_groups(ev, population, brand, T, win_end,
+                              view.model.purchase_event).to_pandas()
     other = camps.filter(
         (camps.brand == brand) & (camps.campaign_id != campaign) & (camps.spend.fill_null(0) > 0)
         & (camps.start_date <= win_end) & (camps.end_date >= T)
@@ -340,7 +341,8 @@ def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | No
     curve_days = max(2 * cycle, x)
     last_day = view.last_day()
     touches = du.campaign_touches(view.events, campaign)
-    purchases = du.attributed_purchases(view.events, touches, brand, T, T + dt.timedelta(days=curve_days))
+    purchases = du.attributed_purchases(view.events, touches, brand, T, T + dt.timedelta(days=curve_days),
+                                        view.model.purchase_event)
     daily = du.campaign_revenue_by_day(purchases).to_pandas()
     touched = int(touches.count().to_pyarrow().as_py())
     win_end = T + dt.timedelta(days=x)

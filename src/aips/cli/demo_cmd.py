@@ -62,6 +62,7 @@ def demo_command(
     from rich.table import Table
 
     import aips
+    from aips.config.model import STAGE_ORDER
     from aips.reporting.data import collect
     from aips.reporting.html import write_report
     from aips.reporting.labels import fmt_count, fmt_pct, stage_label
@@ -130,7 +131,7 @@ def demo_command(
         for col in ("stage", "exclusive", "cumulative", f"on {p.prev_end}"):
             table.add_column(col, justify="left" if col == "stage" else "right")
         frame = stages["frame"].set_index("stage")
-        for s in [x for x in ("A", "I", "TI", "P", "S") if x in frame.index]:
+        for s in [x for x in STAGE_ORDER if x in frame.index]:
             r = frame.loc[s]
             prev = fmt_count(r["previous"]) if "previous" in frame else ""
             table.add_row(stage_label(s), fmt_count(r["exclusive"]), fmt_count(r["cumulative"]), prev)

@@ -7,6 +7,8 @@ The shipped ``defaults.yaml`` reproduces DESIGN.md section 2. Load a user's file
 >>> model = default_model()
 >>> model.stages["TI"].window, model.cycle_days("infant_food"), model.cycle_days("toys")
 (30, 70, 30)
+>>> model.purchase_event, model.organic_channels, model.currency, model.report.max_campaigns
+('purchase', ('organic',), '¥', 8)
 """
 
 from __future__ import annotations
@@ -23,13 +25,25 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aips.config.rules import Rule, parse_rule
-from aips.exceptions import ConfigError
+from aips.exceptions import ConfigError, describe_validation_error
 
-STAGES: tuple[str, ...] = ("S", "P", "TI", "I", "A")
+STAGE_ORDER: tuple[str, ...] = ("A", "I", "TI", "P", "S")
+"""Stage names in journey (display) order, A first: the one place the stages are listed."""
+
+STAGES: tuple[str, ...] = tuple(reversed(STAGE_ORDER))
 """Stage names in priority order, highest first (S > P > TI > I > A)."""
 
-STAGE_RANK: dict[str, int] = {"A": 1, "I": 2, "TI": 3, "P": 4, "S": 5}
+STAGE_RANK: dict[str, int] = {s: i + 1 for i, s in enumerate(STAGE_ORDER)}
 """Numeric rank of each stage (higher is further down the journey); no level is 0."""
+
+PURCHASE_EVENT = "purchase"
+"""The default canonical event type of a purchase (the model's ``purchase_event``)."""
+
+ORGANIC_CHANNELS: tuple[str, ...] = ("organic",)
+"""The default unpaid channel names (the model's ``organic_channels``)."""
+
+CURRENCY = "¥"
+"""The default currency symbol of amounts (the model's ``currency``)."""
 
 EVENT_COLUMNS_NUMERIC = ("dwell_s", "completion", "amount")
 """Event columns a counter's ``where`` filter and ``sum`` may use."""
@@ -73,6 +87,13 @@ class Stage(_Strict):
         return v
 
 
+class ReportCaps(_Strict):
+    """How many items the brand report lists at most."""
+
+    max_campaigns: int = Field(default=8, ge=1)
+    max_categories: int = Field(default=8, ge=1)
+
+
 class Model(_Strict):
     """The whole model. Build it with :func:`load_model` or :func:`default_model`."""
 
@@ -84,6 +105,13 @@ class Model(_Strict):
     cycle: Literal["configured", "estimate"] = "configured"
     default_cycle_days: int = Field(default=30, ge=1)
     categories: dict[str, int] = Field(default_factory=dict)
+    purchase_event: str = PURCHASE_EVENT
+    """The canonical event type of a sale (ROI, decision cycles, loyalty, purchase journeys)."""
+    organic_channels: tuple[str, ...] = ORGANIC_CHANNELS
+    """Unpaid channels: skipped by last-non-organic, dropped by ``drop_organic``."""
+    currency: str = Field(default=CURRENCY, min_length=1)
+    """The symbol before amounts in the report and the dashboard."""
+    report: ReportCaps = Field(default_factory=ReportCaps)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
@@ -147,25 +175,13 @@ class Model(_Strict):
         return _validate(data, source="overrides")
 
 
-def _format_loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
-
-
 def _validate(data: Any, source: str) -> Model:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: the model must be a mapping of keys, got {type(data).__name__}")
     try:
         model = Model.model_validate(dict(data))
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = _format_loc(first["loc"])
-        msg = first["msg"]
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif first["type"] == "missing":
-            msg = "required key is missing"
-        more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
-        raise ConfigError(f"{msg}{more}", path=loc) from None
+        raise describe_validation_error(err) from None
     _check_semantics(model)
     return model
 
@@ -203,6 +219,12 @@ def _check_semantics(model: Model) -> None:
             parse_rule(counter.where, EVENT_COLUMNS_NUMERIC, path=f"counters.{name}.where")
     for stage in STAGES:
         parse_rule(model.stages[stage].rule, model.counters, path=f"stages.{stage}.rule")
+    if model.taxonomy and model.purchase_event not in known_types:
+        raise ConfigError(
+            f"unknown event type {model.purchase_event!r} (canonical types in the taxonomy: "
+            f"{', '.join(sorted(known_types))})",
+            path="purchase_event",
+        )
 
 
 def load_model(path: str | Path | None = None) -> Model:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from aips.config.model import STAGE_ORDER
 from aips.reporting import charts
 from aips.reporting.html import card_views
 from aips.reporting.labels import LANGS, fmt_count, fmt_pct, stage_label, t
@@ -90,10 +91,10 @@ def _table(d, header: list[str], rows: list[list[Any]]):
     ])
 
 
-def _cards(d, cards: list[dict], lang: str):
+def _cards(d, cards: list[dict], lang: str, currency: str):
     h = d.html
     out = []
-    for c in card_views(cards, lang):
+    for c in card_views(cards, lang, currency):
         out.append(h.Div(className="card", **{"data-metric": c["metric"], "data-value": c["raw"],
                                               "data-previous": c["raw_prev"]}, children=[
             h.Div(c["label"], className="label"), h.Div(c["value"], className="value"),
@@ -118,7 +119,7 @@ def parse_selection(trigger: str | None, stages_click: dict | None, sankey_click
         stage = point.get("customdata")
         if isinstance(stage, list):
             stage = stage[0] if stage else None
-        if stage in ("A", "I", "TI", "P", "S"):
+        if stage in STAGE_ORDER:
             return {"kind": "stage", "stage": stage}
     if trigger == "g-sankey" and sankey_click:
         point = (sankey_click.get("points") or [{}])[0]
@@ -154,7 +155,7 @@ def create_app(store: Any = None, config: Any = None, *, password: str | None = 
     if not brand_list:
         from aips.exceptions import AipsError
 
-        raise AipsError("the store has no events yet (load data first: aips ingest FILE)")
+        raise AipsError(f"the store {svc.ws.store.location} has no events yet (load data first: aips ingest FILE)")
     if brand is not None and brand not in brand_list:
         from aips.exceptions import ConfigError
 
@@ -232,7 +233,7 @@ def create_app(store: Any = None, config: Any = None, *, password: str | None = 
         flows, why_f = get("flows", brand, start, end, level)
         compare = flows.get("compare") if flows else None
         return (
-            _cards(d, cards or [], lg),
+            _cards(d, cards or [], lg, svc.ws.model.currency),
             charts.stage_bars(stages, lg) if stages else _placeholder(why_s, lg),
             charts.trend_chart(trend, lg) if trend else _placeholder(why_t, lg),
             charts.sankey_chart(flows, lg) if flows else _placeholder(why_f, lg),

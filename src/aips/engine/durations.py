@@ -34,7 +34,7 @@ import datetime as dt
 
 import ibis
 
-PURCHASE = "purchase"
+from aips.config.model import PURCHASE_EVENT
 
 
 def last_local_day(events: ibis.Table) -> ibis.Scalar:
@@ -49,6 +49,7 @@ def cycle_durations(
     starts: ibis.Table | None = None,
     brand: str | None = None,
     last_day: dt.date | ibis.Scalar | None = None,
+    purchase_event: str = PURCHASE_EVENT,
 ) -> ibis.Table:
     """Per (user, brand) of a category: start, end, duration in days and whether bought.
 
@@ -59,6 +60,7 @@ def cycle_durations(
             first TI day); pairs absent from it are left out.
         brand: only this brand.
         last_day: the censoring day (default: the last local day of ``events``).
+        purchase_event: the event type of a purchase (the model's ``purchase_event``).
 
     Returns:
         ``user_id``, ``brand``, ``start_date``, ``end_date`` (first purchase on or after the
@@ -77,7 +79,7 @@ def cycle_durations(
         pairs = starts.select("user_id", "brand", start_date=starts.start_date.cast("date"))
         seen = ev.select(_u=ev.user_id, _b=ev.brand).distinct()
         pairs = pairs.semi_join(seen, [pairs.user_id == seen._u, pairs.brand == seen._b])
-    buys = ev.filter(ev.event_type == PURCHASE).select(
+    buys = ev.filter(ev.event_type == purchase_event).select(
         _u=ev.user_id, _b=ev.brand, _d=ev.local_date
     )
     j = pairs.left_join(
@@ -115,12 +117,14 @@ def campaign_touches(events: ibis.Table, campaign_id: str) -> ibis.Table:
 
 
 def attributed_purchases(
-    events: ibis.Table, touches: ibis.Table, brand: str, T: dt.date, last: dt.date
+    events: ibis.Table, touches: ibis.Table, brand: str, T: dt.date, last: dt.date,
+    purchase_event: str = PURCHASE_EVENT,
 ) -> ibis.Table:
-    """Touched users' purchases of ``brand`` on local dates ``T .. last``, at or after their
-    first touch: ``user_id``, ``offset`` (days since T), ``amount`` (null as 0)."""
+    """Touched users' purchases (``purchase_event`` rows) of ``brand`` on local dates
+    ``T .. last``, at or after their first touch: ``user_id``, ``offset`` (days since T),
+    ``amount`` (null as 0)."""
     buys = events.filter(
-        (events.event_type == PURCHASE)
+        (events.event_type == purchase_event)
         & (events.brand == brand)
         & events.local_date.between(T, last)
     )
@@ -161,12 +165,6 @@ def first_reached_in_window(
     return j.user_id.nunique()
 
 
-def first_purchase_dates(events: ibis.Table, brand: str) -> ibis.Table:
-    """``user_id``, ``brand``, ``first_date``: each user's first purchase of ``brand``."""
-    b = events.filter((events.event_type == PURCHASE) & (events.brand == brand))
-    return b.group_by(["user_id", "brand"]).aggregate(first_date=b.local_date.min())
-
-
 def holdout_population(
     events: ibis.Table,
     users: ibis.Table,
@@ -195,7 +193,8 @@ def holdout_population(
 
 
 def holdout_groups(
-    events: ibis.Table, population: ibis.Table, brand: str, T: dt.date, last: dt.date
+    events: ibis.Table, population: ibis.Table, brand: str, T: dt.date, last: dt.date,
+    purchase_event: str = PURCHASE_EVENT,
 ) -> ibis.Table:
     """Per group (``holdout``): ``n`` and the sums ``sum_y``, ``sum_y2``, ``sum_x``, ``sum_x2``,
     ``sum_xy`` of revenue y and covariate x over the users of :func:`holdout_population`.
@@ -204,7 +203,8 @@ def holdout_groups(
     nothing), whoever touched them; so group means are revenue per user.
     """
     buys = events.filter(
-        (events.event_type == PURCHASE) & (events.brand == brand) & events.local_date.between(T, last)
+        (events.event_type == purchase_event) & (events.brand == brand)
+        & events.local_date.between(T, last)
     )
     per = buys.group_by(_u=buys.user_id).aggregate(rev=buys.amount.fill_null(0.0).sum())
     j = population.left_join(per, population.user_id == per._u)

@@ -422,12 +422,12 @@ def funnel_users(
         k-1 to step k, null when step k was not reached) and, with a breakdown, ``value``
         (string, null when the user has none). Excluded users are absent.
     """
+    step = parse_attribution(attribution, spec.n)  # a wrong name fails even without a breakdown
     stream = funnel_stream(events, spec)
     build = {"ordered": _ordered, "strict": _strict, "unordered": _unordered}[spec.order]
     per_user = build(stream, spec)
     if breakdown is None:
         return per_user
-    step = parse_attribution(attribution, spec.n)
     if users is not None and breakdown in users.columns and breakdown != "user_id":
         vals = users.select(_u=users.user_id, value=users[breakdown].cast("string"))
     else:

@@ -65,7 +65,7 @@ from collections.abc import Sequence
 
 import ibis
 
-from aips.config.model import STAGE_RANK, Model
+from aips.config.model import ORGANIC_CHANNELS, PURCHASE_EVENT, STAGE_RANK, Model
 
 PATH_SEP = " > "
 TARGETS = ("purchase", "I", "TI", "P")
@@ -73,9 +73,9 @@ TARGETS = ("purchase", "I", "TI", "P")
 BY = {"channel": "channel", "campaign": "campaign_id", "creator": "creator_id"}
 """Touch labels: the event column behind each ``by``."""
 TRANSFORMS = ("keep", "collapse", "first", "drop_organic")
-NON_TOUCH_TYPES = ("purchase", "post")
-"""Event types that are never touches (they are outcomes)."""
-ORGANIC = ("organic",)
+NON_TOUCH_TYPES = (PURCHASE_EVENT, "post")
+"""Event types that are never touches (they are outcomes), with the default purchase event."""
+ORGANIC = ORGANIC_CHANNELS
 JOURNEY = ("user_id", "brand", "seq")
 """Columns identifying a journey."""
 
@@ -96,9 +96,15 @@ def touches(events: ibis.Table, *, by: str = "channel",
     return t.select("user_id", "brand", "ts", "local_date", "event_id", label=label)
 
 
-def purchase_conversions(events: ibis.Table) -> ibis.Table:
-    """Every purchase: ``user_id, brand, conv_date, conv_ts, conv_id, value``."""
-    p = events.filter(events.event_type == "purchase")
+def non_touch_types(model: Model) -> tuple[str, ...]:
+    """Event types that are never touches under ``model``: its purchase event and ``post``."""
+    return (model.purchase_event, "post")
+
+
+def purchase_conversions(events: ibis.Table, purchase_event: str = PURCHASE_EVENT) -> ibis.Table:
+    """Every purchase (``purchase_event`` rows): ``user_id, brand, conv_date, conv_ts,
+    conv_id, value``."""
+    p = events.filter(events.event_type == purchase_event)
     return p.select(
         "user_id", "brand", conv_date=p.local_date, conv_ts=p.ts, conv_id=p.event_id,
         value=p.amount.cast("float64").fill_null(0.0),
@@ -287,7 +293,7 @@ def build_paths(
     by: str = "channel",
     lookback: int | None = None,
     transform: str | Sequence[str] = "keep",
-    organic: Sequence[str] = ORGANIC,
+    organic: Sequence[str] | None = None,
     half_life: float | None = None,
     conversions: ibis.Table | None = None,
     timeline: ibis.Table | None = None,
@@ -298,31 +304,34 @@ def build_paths(
 
     Args:
         events: the canonical ``events`` table (filter it to a brand first if wanted).
-        model: gives the decision cycles when ``lookback`` is None (default model if None).
+        model: gives the decision cycles when ``lookback`` is None, the purchase event and
+            the organic channels (default model if None).
         target: ``purchase`` or a stage ``I``, ``TI``, ``P``.
+        organic: labels the ``drop_organic`` transform removes (default: the model's).
         conversions: the target's conversions, overriding ``target``'s default source.
         timeline: stage timelines, needed for stage targets unless ``conversions`` is given.
     """
     _check("target", target, TARGETS)
+    model = model or _default_model()
     if conversions is None:
         if target == "purchase":
-            conversions = purchase_conversions(events)
+            conversions = purchase_conversions(events, model.purchase_event)
         else:
             if timeline is None:
                 from aips.engine.timelines import timelines
 
-                timeline = timelines(events, model or _default_model(), level="brand",
-                                     categories=categories)
+                timeline = timelines(events, model, level="brand", categories=categories)
             conversions = stage_conversions(timeline, target)
     if "conv_id" not in conversions.columns:
         conversions = conversions.mutate(conv_id=ibis.null("string"))
-    t = touches(events, by=by)
+    t = touches(events, by=by, exclude=non_touch_types(model))
     if lookback is None:
-        lookback = brand_lookback(events, model or _default_model(), categories)
+        lookback = brand_lookback(events, model, categories)
     if last_day is None:
         last_day = events.local_date.max().as_scalar()
     ends = journey_ends(conversions, t, lookback=lookback, last_day=last_day,
                         repeatable=target == "purchase")
+    organic = model.organic_channels if organic is None else organic
     jt = journey_touches(t, ends, transform=transform, organic=organic)
     return aggregate_paths(ends, jt, half_life=half_life)
 
@@ -370,7 +379,7 @@ def stage_times(
     """
     chain = CHAINS[target]
     keys = ["user_id", "brand"]
-    t = touches(events)
+    t = touches(events, exclude=non_touch_types(model))
     first = t.group_by(keys).aggregate(t0=_epoch(t.ts.min()))
     stages = [s for s in chain if not (target == "purchase" and s == "P")]
     if stages:
@@ -395,7 +404,7 @@ def stage_times(
     sources = [first.select(*keys, _s=first.t0)]
     for s in chain:
         if target == "purchase" and s == "P":
-            p = events.filter(events.event_type == "purchase")
+            p = events.filter(events.event_type == model.purchase_event)
             sources.append(p.group_by(keys).aggregate(_s=_epoch(p.ts.min())))
         else:
             sources.append(reach.select(*keys, _s=reach[f"_t{s}"]))
@@ -463,7 +472,7 @@ def chain_cells(
     for dur in durs:
         dd = dur.rename(_c2="_cat")
         times = times.left_join(dd, times._cat == dd._c2).drop("_c2")
-    t = touches(events, by=by)
+    t = touches(events, by=by, exclude=non_touch_types(model))
     t = t.mutate(_e=_epoch(t.ts))
     tt = times.rename(_u="user_id", _b="brand")
     j = t.join(tt, [t.user_id == tt._u, t.brand == tt._b])
@@ -482,7 +491,7 @@ def chain_cells(
     pp = per_pair.rename(_u="user_id", _b="brand")
     units = times.left_join(pp, [times.user_id == pp._u, times.brand == pp._b])
     if conversions is None:
-        conversions = purchase_conversions(events) if target == "purchase" else None
+        conversions = purchase_conversions(events, model.purchase_event) if target == "purchase" else None
     if conversions is not None:
         conv = conversions.group_by(keys).aggregate(_n=conversions.count(),
                                                     _v=conversions.value.cast("float64").sum())

@@ -34,7 +34,7 @@ from functools import reduce
 
 import ibis
 
-from aips.config.model import STAGE_RANK, STAGES, Model
+from aips.config.model import STAGE_ORDER, STAGE_RANK, STAGES, Model
 from aips.engine.counters import daily_counters, is_rollup
 from aips.engine.cycles import with_cycle_days
 from aips.engine.stages import (
@@ -211,7 +211,9 @@ def first_reached(timeline: ibis.Table, stage: str = "TI") -> ibis.Table:
     for the entity (the seeding day used by flows and decision cycles).
     """
     if stage not in STAGE_RANK:
-        raise ValueError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
+        from aips.exceptions import ConfigError
+
+        raise ConfigError(f"unknown stage {stage!r} (expected one of {', '.join(STAGE_ORDER)})")
     keys = [c for c in timeline.columns if c not in ("start_date", "end_date", "stage")]
     high = [s for s in STAGES if STAGE_RANK[s] >= STAGE_RANK[stage]]
     hit = timeline.filter(timeline.stage.isin(high))

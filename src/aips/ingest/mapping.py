@@ -66,7 +66,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from aips.exceptions import ConfigError
+from aips.exceptions import ConfigError, describe_validation_error
 from aips.store.tables import SCHEMAS
 
 TABLES = ("events", "campaigns", "categories", "creators", "users")
@@ -229,12 +229,7 @@ def _validate(data: Any, source: str) -> Mapping:
     try:
         return Mapping.model_validate(dict(data))
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        msg = msg.removeprefix("Value error, ")
-        more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
-        raise ConfigError(f"{source}: {loc}: {msg}{more}") from None
+        raise describe_validation_error(err, source) from None
 
 
 def load_mapping(path: str | Path) -> Mapping:

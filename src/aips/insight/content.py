@@ -89,10 +89,6 @@ def parse_advance(text: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
-def advance_name(from_stage: str, to_stage: str) -> str:
-    return f"{from_stage}->{to_stage}"
-
-
 def check_dimensions(dims: Sequence[str]) -> list[str]:
     from aips.exceptions import ConfigError
 

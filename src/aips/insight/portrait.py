@@ -51,6 +51,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from aips.exceptions import ConfigError
+
 UNKNOWN = "(unknown)"
 """Value of an attribute for users without one (no ``users`` row, or a null)."""
 
@@ -163,11 +165,17 @@ def portrait_counts(
     parts = [people.select("user_id", dimension=ibis.literal(_SIZE), value=ibis.literal(_SIZE))]
     if attributes:
         if users is None:
-            raise ValueError("attribute dimensions need the users table")
+            raise ConfigError(
+                f"the portrait dimensions {', '.join(attributes)} are user attributes and need the "
+                "users table: load it (aips ingest users.csv --table users) or leave them out of --by"
+            )
         parts += _attribute_rows(people, users, list(attributes))
     if interests:
         if events is None or start is None or end is None:
-            raise ValueError("interest dimensions need events and a window (start, end)")
+            raise ConfigError(
+                f"the portrait dimensions {', '.join(interests)} are read from events and need the "
+                "events table and a window (start, end)"
+            )
         parts += _interest_rows(people, events, list(interests), start, end)
     rows = reduce(lambda a, b: a.union(b, distinct=False), parts)
     return rows.group_by(["dimension", "value"]).aggregate(users=rows.user_id.nunique())

@@ -20,7 +20,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from aips.reporting.labels import STAGE_ORDER, fmt_count, fmt_pct, stage_label, t
+from aips.config.model import STAGE_ORDER
+from aips.reporting.labels import fmt_count, fmt_pct, stage_label, t
 
 STAGE_COLORS = {"A": "#9FB3C8", "I": "#4E9BD6", "TI": "#F28E2B", "P": "#4C9F50", "S": "#9B6BB5",
                 "none": "#CFCFCF"}
@@ -167,7 +168,7 @@ def sankey_chart(flows: dict, lang: str = "en") -> go.Figure:
 def flow_compare_chart(flows: dict, brand: str, lang: str = "en") -> go.Figure:
     """Flow rate per stage of every brand in the category, the report's brand highlighted."""
     df = flows["compare"]
-    df = df[df["stage"].isin(["A", "I", "TI", "P"])]
+    df = df[df["stage"].isin(STAGE_ORDER[:-1])]  # stages with an onward flow
     fig = go.Figure()
     brands = [brand] + sorted(b for b in df["brand"].unique() if b != brand)
     stages = _stages_in(df["stage"])

@@ -118,7 +118,7 @@ def assemble(
     ws = ctx.ws
     data.meta.update(store=str(getattr(ws.store, "location", "")),
                      generated_at=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-                     timezone=ws.model.timezone)
+                     timezone=ws.model.timezone, currency=ws.model.currency)
     if progress is not None:
         progress("done", len(names), len(names))
     return data
@@ -143,7 +143,7 @@ def section_function(name: str) -> Callable[[Context], Any]:
         func = getattr(module, f"section_{name}", None)
         if func is not None:
             return func
-    raise KeyError(f"unknown report section {name!r}")
+    raise ConfigError(f"unknown report section {name!r} (one of {', '.join(SECTIONS)})")
 
 
 def _first_line(err: Exception) -> str:

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from aips.config.model import CURRENCY, STAGE_ORDER
 from aips.reporting import labels as L
 from aips.reporting.charts import figures
 from aips.reporting.data import ReportData
@@ -66,8 +67,9 @@ def _raw(value: Any) -> str:
     return repr(float(value))
 
 
-def card_views(cards: list[dict], lang: str) -> list[dict]:
-    """Formatted cards: label, value, change against the previous period, raw values."""
+def card_views(cards: list[dict], lang: str, currency: str = CURRENCY) -> list[dict]:
+    """Formatted cards: label, value (amounts in ``currency``), change against the previous
+    period, raw values."""
     out = []
     for c in cards:
         kind = c["kind"]
@@ -80,10 +82,10 @@ def card_views(cards: list[dict], lang: str) -> list[dict]:
                 note = t("cards.partial", lang)
         out.append({
             "metric": c["metric"], "label": t(f"cards.{c['metric']}", lang),
-            "value": L.fmt_value(c["value"], kind, lang), "raw": _raw(c["value"]), "raw_prev": _raw(c["previous"]),
+            "value": L.fmt_value(c["value"], kind, lang, currency), "raw": _raw(c["value"]), "raw_prev": _raw(c["previous"]),
             "delta": L.fmt_delta(c["value"], c["previous"], kind, lang) if d is not None else t("cards.no_prev", lang),
             "direction": "" if d is None else ("up" if d > 0 else "down" if d < 0 else "flat"),
-            "prev": L.fmt_value(c["previous"], kind, lang) if c["previous"] is not None else "",
+            "prev": L.fmt_value(c["previous"], kind, lang, currency) if c["previous"] is not None else "",
             "note": note,
         })
     return out
@@ -98,13 +100,14 @@ def _date(value: Any) -> str:
 def _tables(data: ReportData, lang: str) -> dict[str, Any]:
     s = data.sections
     out: dict[str, Any] = {}
+    cur = data.meta.get("currency", CURRENCY)
     if s.get("flows") is not None:
         rates = s["flows"]["rates"]
-        rates = rates[rates["stage"].isin(["A", "I", "TI", "P"])]
+        rates = rates[rates["stage"].isin(STAGE_ORDER[:-1])]  # stages with an onward flow
         out["flow_rates"] = [
             {"stage": stage_label(r.stage, lang), "at_t0": fmt_count(r.at_t0, lang),
              "moved_up": fmt_count(r.moved_up, lang), "rate": fmt_pct(r.flow_rate, 1, lang)}
-            for r in rates.set_index("stage").reindex([x for x in L.STAGE_ORDER if x in set(rates.stage)]).reset_index().itertuples()
+            for r in rates.set_index("stage").reindex([x for x in STAGE_ORDER if x in set(rates.stage)]).reset_index().itertuples()
         ]
     if s.get("competitors") is not None:
         out["competitors"] = [
@@ -134,7 +137,7 @@ def _tables(data: ReportData, lang: str) -> dict[str, Any]:
             if inc.get("roi") is not None and ci[0] is not None:
                 iroi += f" [{fmt_ratio(ci[0], lang)}, {fmt_ratio(ci[1], lang)}]"
             rows.append({"campaign": c["campaign"], "channel": c["channel"], "T": _date(c["T"]), "x": c["x"],
-                         "spend": fmt_money(c["spend"], lang), "revenue": fmt_money(c["revenue"], lang),
+                         "spend": fmt_money(c["spend"], lang, cur), "revenue": fmt_money(c["revenue"], lang, cur),
                          "roi": fmt_ratio(c["roi"], lang), "iroi": iroi, "touched": fmt_count(c["touched"], lang),
                          "new_ti": fmt_count(c["new_ti"], lang), "complete": "✓" if c["complete"] else "…"})
         out["roi"] = rows
@@ -144,7 +147,7 @@ def _tables(data: ReportData, lang: str) -> dict[str, Any]:
              "reach": fmt_count(r.get("target_reach"), lang), "rate": fmt_pct(r.get("seeding_rate"), 1, lang),
              "lift": "—" if r.get("seeding_lift") is None or r.get("seeding_lift") != r.get("seeding_lift")
              else f"{r['seeding_lift']:.2f}",
-             "expected": f"{r.get('expected_seeded') or 0:.1f}", "fee": fmt_money(r.get("fee"), lang)}
+             "expected": f"{r.get('expected_seeded') or 0:.1f}", "fee": fmt_money(r.get("fee"), lang, cur)}
             for r in s["creators"]["frame"].to_dict(orient="records")
         ]
     if s.get("audiences") is not None:
@@ -164,7 +167,7 @@ def _tables(data: ReportData, lang: str) -> dict[str, Any]:
         ]
     if s.get("stages") is not None and s["stages"]["level"] == "brand":
         df = s["stages"]["frame"].set_index("stage")
-        df = df.reindex([x for x in L.STAGE_ORDER if x in df.index])
+        df = df.reindex([x for x in STAGE_ORDER if x in df.index])
         rows = []
         for stage, r in df.iterrows():
             prev = r.get("previous") if "previous" in df else None
@@ -287,7 +290,7 @@ def render_report(data: ReportData, lang: str = "en", *, embed_js: bool = True) 
                       prev_start=_date(p.prev_start), prev_end=_date(p.prev_end)),
         "generated": t("generated", lang, when=data.meta.get("generated_at", ""), store=data.meta.get("store", "")),
         "category": data.category, "level": data.level,
-        "cards": card_views(data.sections.get("cards") or [], lang),
+        "cards": card_views(data.sections.get("cards") or [], lang, data.meta.get("currency", CURRENCY)),
         "figs": figs, "tables": _tables(data, lang), "diagnosis": _diagnosis_view(data, lang),
         "methods": _methods_view(data, lang, chart_notes), "has": {k: data.has(k) for k in SECTION_TITLES},
         "attribution_notes": (data.sections.get("attribution") or {}).get("notes", []),

@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-LANGS: tuple[str, ...] = ("en", "zh")
+from aips.config.model import CURRENCY
 
-STAGE_ORDER: tuple[str, ...] = ("A", "I", "TI", "P", "S")
+LANGS: tuple[str, ...] = ("en", "zh")
 
 STAGE_NAMES = {
     "en": {"A": "Awareness", "I": "Interest", "TI": "True Interest", "P": "Purchase", "S": "Share",
@@ -452,16 +452,20 @@ def fmt_compact(value: Any, lang: str = "en") -> str:
     return f"{v:,.0f}"
 
 
-def fmt_money(value: Any, lang: str = "en") -> str:
-    """An amount in CNY: ``¥12,345`` / ``¥1.23万``."""
+def fmt_money(value: Any, lang: str = "en", currency: str = CURRENCY) -> str:
+    """An amount after the model's currency symbol: ``¥12,345`` / ``¥1.23万``.
+
+    >>> fmt_money(1234.4, "en", "$")
+    '$1,234'
+    """
     if _missing(value):
         return t("na", lang)
     v = float(value)
     if lang == "zh" and abs(v) >= 1e4:
-        return "¥" + fmt_compact(v, "zh")
+        return currency + fmt_compact(v, "zh")
     if lang == "en" and abs(v) >= 1e6:
-        return "¥" + fmt_compact(v, "en")
-    return f"¥{v:,.0f}"
+        return currency + fmt_compact(v, "en")
+    return f"{currency}{v:,.0f}"
 
 
 def fmt_pct(value: Any, digits: int = 1, lang: str = "en") -> str:
@@ -478,15 +482,8 @@ def fmt_ratio(value: Any, lang: str = "en") -> str:
     return f"{float(value):.2f}"
 
 
-def fmt_number(value: Any, digits: int = 1, lang: str = "en") -> str:
-    """A plain number with ``digits`` decimals."""
-    if _missing(value):
-        return t("na", lang)
-    return f"{float(value):,.{digits}f}"
-
-
-def fmt_value(value: Any, kind: str, lang: str = "en") -> str:
-    """Format by kind: ``count``, ``rate`` (a share), ``ratio`` (ROI), ``money``."""
+def fmt_value(value: Any, kind: str, lang: str = "en", currency: str = CURRENCY) -> str:
+    """Format by kind: ``count``, ``rate`` (a share), ``ratio`` (ROI), ``money`` (in ``currency``)."""
     if kind == "count":
         return fmt_count(value, lang)
     if kind == "rate":
@@ -494,7 +491,7 @@ def fmt_value(value: Any, kind: str, lang: str = "en") -> str:
     if kind == "ratio":
         return fmt_ratio(value, lang)
     if kind == "money":
-        return fmt_money(value, lang)
+        return fmt_money(value, lang, currency)
     return str(value)
 
 

@@ -71,7 +71,7 @@ def resolve_period(ws, start: Any = None, end: Any = None, days: int = DEFAULT_D
     if end is None:
         last = data_range(ws)[1]
         if last is None:
-            raise AipsError("the store has no events yet (load data first: aips ingest FILE)")
+            raise AipsError(f"the store {ws.store.location} has no events yet (load data first: aips ingest FILE)")
         end_d = last
     else:
         end_d = as_date(end, "--to")

@@ -41,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+from aips.config.model import STAGE_ORDER, STAGES
 from aips.dates import as_date
 from aips.reporting.period import Period, data_range
 
@@ -50,15 +51,12 @@ SECTIONS: tuple[str, ...] = (
 )
 """Every section, in the order they are computed (the template orders the display)."""
 
-STAGES = ("A", "I", "TI", "P", "S")
 PATH_MODELS = ("first", "last", "linear", "position", "time_decay", "markov", "shapley")
 """Attribution models compared side by side (plus ``incremental`` for purchases)."""
 FROM_STAGE = {"A->I": "A", "I->TI": "I", "TI->P": "TI", "P->S": "P"}
 """The stage a transition leaves (its stuck crowd)."""
-MAX_CAMPAIGNS = 8
 INTERESTS = ("category", "keyword", "creator")
 """Portrait dimensions read from events (the rest are attributes of the ``users`` table)."""
-MAX_CATEGORIES = 8
 
 
 @dataclass
@@ -118,7 +116,7 @@ def _assets(ctx: Context, at: dt.date, cumulative: bool = False, level: str = "b
 def _stage_counts(ctx: Context, at: dt.date, cumulative: bool = False) -> dict[str, int]:
     df = _assets(ctx, at, cumulative)
     df = df[df["brand"] == ctx.brand]
-    return {s: int(df.loc[df["stage"] == s, "users"].sum()) for s in STAGES}
+    return {s: int(df.loc[df["stage"] == s, "users"].sum()) for s in STAGE_ORDER}
 
 
 def brand_category(ctx: Context) -> str | None:
@@ -340,7 +338,7 @@ def _categories(ctx: Context) -> list[str]:
     if mine in names:
         names.remove(mine)
         names.insert(0, mine)
-    return names[:MAX_CATEGORIES]
+    return names[:ws.model.report.max_categories]
 
 
 def section_cycles(ctx: Context) -> list[dict] | None:
@@ -415,7 +413,7 @@ def section_roi(ctx: Context) -> dict | None:
     data = _roi_results(ctx)
     if data is None:
         return None
-    return {"campaigns": data["campaigns"][:MAX_CAMPAIGNS]}
+    return {"campaigns": data["campaigns"][:ctx.ws.model.report.max_campaigns]}
 
 
 # --- methods -------------------------------------------------------------------------------------
@@ -425,7 +423,7 @@ def section_methods(ctx: Context) -> dict:
     """Rules, windows, cycles, the data's date range, loads and quarantined rows."""
     ws, model = ctx.ws, ctx.ws.model
     rules = [{"stage": s, "rule": model.stages[s].rule, "window": model.stages[s].window}
-             for s in ("S", "P", "TI", "I", "A") if s in model.stages]
+             for s in STAGES if s in model.stages]
     first, last = data_range(ws)
     ev = ws.events
     n_events = int(ev.count().to_pyarrow().as_py())

@@ -94,7 +94,8 @@ def _markov_credits(ctx: Context, target: str) -> pd.DataFrame | None:
     return df[[df.columns[0], "conversions"]].rename(columns={df.columns[0]: "channel"})
 
 
-NOT_CHANNELS = ("organic", "baseline", "(none)", "(no touch)")
+NOT_PAID = ("baseline", "(none)", "(no touch)")
+"""Credit rows that are no channel at all; the model's organic channels are left out too."""
 
 
 def section_diagnosis(ctx: Context) -> dict | None:
@@ -127,7 +128,8 @@ def section_diagnosis(ctx: Context) -> dict | None:
         try:
             credits = _markov_credits(ctx, "purchase" if target == "purchase" else target)
             if credits is not None:
-                paid = credits[~credits["channel"].isin(NOT_CHANNELS)]
+                not_paid = [*ctx.ws.model.organic_channels, *NOT_PAID]
+                paid = credits[~credits["channel"].isin(not_paid)]
                 total = float(credits["conversions"].clip(lower=0).sum())
                 if total > 0 and len(paid) and paid["conversions"].max() > 0:
                     best = paid.sort_values("conversions", ascending=False).iloc[0]

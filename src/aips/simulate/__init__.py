@@ -41,9 +41,8 @@ calls the same function):
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aips.exceptions import ConfigError
 from aips.simulate.params import (
@@ -59,7 +58,9 @@ from aips.simulate.params import (
     SimulationParams,
     Skew,
 )
-from aips.simulate.run import Progress, SimulationResult, run_simulation
+
+if TYPE_CHECKING:
+    from aips.simulate.run import Progress, SimulationResult
 
 __all__ = [
     "CHANNELS",
@@ -124,16 +125,15 @@ def simulate(
                if v is not None}
     if changes:
         p = p.replace(**changes)
+    from aips.simulate.run import run_simulation  # lazy: ``import aips`` stays light
+
     return run_simulation(p, out, workers=workers, progress=progress, overwrite=overwrite)
 
 
-class _CallableModule(types.ModuleType):
-    """Lets ``aips.simulate(...)`` call :func:`simulate` although ``aips.simulate`` is this
-    package (the import system binds the package to the parent's attribute)."""
+def __getattr__(name: str):
+    # The writer's result types load with the writer (numpy-heavy), only when asked for.
+    if name in ("Progress", "SimulationResult"):
+        from aips.simulate import run
 
-    def __call__(self, *args, **kwargs) -> SimulationResult:
-        return simulate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
-
+        return getattr(run, name)
+    raise AttributeError(f"module 'aips.simulate' has no attribute {name!r}")

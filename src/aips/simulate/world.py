@@ -199,10 +199,6 @@ class World:
     tiers: tuple[str, ...]
 
     @property
-    def n_days(self) -> int:
-        return len(self.dates)
-
-    @property
     def camp_channel_name(self) -> list[str]:
         return [CHANNELS[c] for c in self.camp_channel]
 

@@ -20,15 +20,12 @@ class Capabilities:
     """A load can be made atomic with BEGIN/COMMIT."""
     delete_rows: bool
     """Rows can be deleted in place (incremental rollups replace touched days)."""
-    persistent_file: bool
-    """The store is one file on disk."""
     transactional_ddl: bool = False
     """Dropping and renaming tables can happen inside a transaction, so a rebuilt table
     replaces the old one atomically (:meth:`aips.store.Store.swap`)."""
 
 
 CAPABILITIES: dict[str, Capabilities] = {
-    "duckdb": Capabilities("duckdb", transactions=True, delete_rows=True, persistent_file=True,
-                           transactional_ddl=True),
-    "pyspark": Capabilities("pyspark", transactions=False, delete_rows=False, persistent_file=False),
+    "duckdb": Capabilities("duckdb", transactions=True, delete_rows=True, transactional_ddl=True),
+    "pyspark": Capabilities("pyspark", transactions=False, delete_rows=False),
 }

@@ -52,7 +52,7 @@ def _timeline(view: View, events: ibis.Table) -> ibis.Table:
 
 def _conversions(view: View, events: ibis.Table, target: str, timeline: ibis.Table | None = None) -> ibis.Table:
     if target == "purchase":
-        return _paths.purchase_conversions(events)
+        return _paths.purchase_conversions(events, view.model.purchase_event)
     return _paths.stage_conversions(timeline if timeline is not None else _timeline(view, events), target)
 
 
@@ -65,7 +65,7 @@ def attribution_paths(
     brand: Brands = None,
     transform: str | Sequence[str] = "keep",
     half_life: float | None = None,
-    organic: Sequence[str] = _paths.ORGANIC,
+    organic: Sequence[str] | None = None,
 ) -> ibis.Table:
     """The aggregated paths of a target (unexecuted): ``path, conversions, value, nulls``.
 
@@ -141,7 +141,7 @@ def attribute(
     """
     _paths._check("target", target, _paths.TARGETS)
     _paths._check("by", by, tuple(_paths.BY))
-    params = {"order": order, "half_life": half_life, **params}
+    params = {"order": order, "half_life": half_life, "organic": view.model.organic_channels, **params}
     if compare:
         names = ([*PATH_MODELS, "incremental"] if compare is True else list(compare))
         return _compare(view, names, target, by, lookback, brand, transform, paths, params)
@@ -153,7 +153,7 @@ def attribute(
         data = attribution_paths(
             view, target, by, lookback, brand=brand, transform=transform,
             half_life=half_life if model == "time_decay" else None,
-            organic=params.get("organic", _paths.ORGANIC),
+            organic=params["organic"],
         ).to_pyarrow().to_pandas()
     m = make_model(model, **params).fit(data)
     out = _finish(view, m.credits_.copy(), target, by, brand, with_spend=paths is None)

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aips.analytics.base import Fitter
-from aips.exceptions import AipsError, ConfigError
+from aips.exceptions import ConfigError, ConservationError
 
 PATH_SEP = " > "
 """Separator of touches in a path string (ChannelAttribution's)."""
@@ -54,10 +54,6 @@ CA_COLUMNS = {
     "total_null": "nulls",
 }
 """ChannelAttribution's column names and ours."""
-
-
-class ConservationError(AipsError):
-    """A model's credits do not add up to the conversions (a bug in the model)."""
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,8 @@ from aips.analytics.attribution.base import (
     check_channel_names,
     credits_frame,
 )
+from aips.config.model import ORGANIC_CHANNELS as ORGANIC
 from aips.exceptions import ConfigError
-
-ORGANIC = ("organic",)
-"""Channels ignored by last non-organic (and dropped by the ``drop_organic`` transform)."""
 
 
 def _touch_credit(paths: Paths, weight: np.ndarray) -> pd.DataFrame:

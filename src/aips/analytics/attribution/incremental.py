@@ -62,6 +62,7 @@ import pandas as pd
 from aips.analytics.attribution.base import AttributionModel, check_channel_names, credits_frame
 from aips.analytics.attribution.shapley import _shapley_rows
 from aips.analytics.base import Fitter
+from aips.config.model import ORGANIC_CHANNELS
 from aips.exceptions import ConfigError
 
 BASELINE = "baseline"
@@ -269,7 +270,7 @@ class Incremental(AttributionModel):
     incremental = True
 
     def __init__(self, response: str = "saturated", calibrate: bool = True,
-                 organic: tuple[str, ...] = ("organic",), bootstrap: int = 100,
+                 organic: tuple[str, ...] = ORGANIC_CHANNELS, bootstrap: int = 100,
                  level: float = 0.9, ridge: float = 1e-4, min_units: float = 30.0, seed: int = 0):
         self.response = response
         self.calibrate = calibrate
