@@ -15,9 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from aips.activation_api import ActivationMixin
 from aips.config.model import Model, default_model
-from aips.flows_api import FlowsMixin
 from aips.store.tables import arrow_schema
 from aips.workspace import Workspace
 

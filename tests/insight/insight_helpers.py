@@ -33,8 +33,6 @@ import pyarrow.csv as pcsv
 import pyarrow.dataset as pds
 
 from aips.config.model import default_model
-from aips.flows_api import FlowsMixin
-from aips.insight_api import InsightMixin
 from aips.simulate import SimulationParams
 from aips.store.tables import arrow_schema
 from aips.workspace import Workspace
@@ -46,7 +44,7 @@ WS = Workspace
 
 
 def workspace(store, model=None) -> Workspace:
-    if isinstance(store, InsightMixin):
+    if isinstance(store, Workspace):
         return store
     return WS(store, model or default_model())
 

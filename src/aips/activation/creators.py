@@ -30,7 +30,7 @@ lookback of L days (local dates ``at-L+1 .. at``), per creator:
     ``seeded_users / readers``: RED's 种草率 convention (seeded over readers); readers
     include people already at TI, so it mixes reach with effect. Reported, not ranked on.
 ``new_ti``
-    new TI credited to the creator by an attribution model (``ws.attribute(target="TI",
+    new TI credited to the creator by an attribution model (``attribute(view, target="TI",
     by="creator")`` on the target's brands, over the store's history; path models credit
     reach, not cause), when the attribution module is available.
 ``fee``, ``spend``, ``cost_per_new_ti``, ``cost_per_seeded``
@@ -62,14 +62,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 import pandas as pd
 
+from aips.activation.audiences import Audience, audience
+from aips.crowd import AudienceSpec
 from aips.engine.flows import stage_rank
 from aips.exceptions import AipsError, ConfigError
+from aips.view import View
 
 PRIOR_TOUCHES = 30
 """Weight (in touches) of the overall seeding rate in each creator's shrunk rate."""
@@ -193,7 +197,7 @@ def _rows(expr) -> list[dict]:
     return expr.to_pyarrow().to_pylist()
 
 
-def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float | None = None,
+def rank_creators(view: View, audience, *, lookback: int = 90, k: int = 7, budget: float | None = None,
                   top: int = 20, attribution: str | None = "markov",
                   min_touches: int = 30) -> CreatorRanking:
     """Rank creators for ``audience``'s crowd (see the module docstring)."""
@@ -207,7 +211,7 @@ def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float
     start = at - dt.timedelta(days=lookback - 1)
     last_touch = at - dt.timedelta(days=k)
     notes: list[str] = []
-    ev = ws.events
+    ev = view.events
     win = ev.filter(ev.local_date.between(start, at) & ev.note_id.notnull())
     by_creator = win.filter(win.creator_id.notnull())
 
@@ -231,10 +235,8 @@ def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float
 
     # seeding: touches of every note in the creators' brands (the baseline needs all notes)
     brands = by_creator.select("brand").distinct()
-    source = ws._engine_source()[0] if hasattr(ws, "_engine_source") else ev
-    source = source.semi_join(brands, "brand")
-    cats = ws.store.table("categories") if ws.store.has("categories") else None
-    tl = timelines(source, ws.model, level="brand", categories=cats, end=at)
+    source = view.engine_source().semi_join(brands, "brand")
+    tl = timelines(source, view.model, level="brand", categories=view.categories, end=at)
     seeding = pd.DataFrame(columns=["creator_id", "touches", "seeded", "expected", "seeded_users"])
     p0 = 0.0
     if last_touch >= start:
@@ -265,8 +267,8 @@ def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float
     table["expected_seeded"] = table["target_reach"] * table["shrunk_rate"]
 
     # creators' tier, followers and fee
-    if ws.store.has("creators"):
-        cr = ws.store.table("creators")
+    cr = view.optional("creators")
+    if cr is not None:
         cols = [c for c in ("creator_id", "tier", "followers", "fee") if c in cr.columns]
         info = cr.select(*cols).to_pyarrow().to_pandas().drop_duplicates("creator_id")
         table = table.merge(info, on="creator_id", how="left")
@@ -280,9 +282,11 @@ def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float
 
     # new TI credited by attribution
     table["new_ti"] = float("nan")
-    if attribution and credit_brands and hasattr(ws, "attribute"):
+    if attribution and credit_brands:
+        from aips.analytics.attribution.api import attribute
+
         try:
-            credits = ws.attribute(model=attribution, target="TI", by="creator", brand=credit_brands)
+            credits = attribute(view, model=attribution, target="TI", by="creator", brand=credit_brands)
             label = "creator" if "creator" in credits.columns else credits.columns[0]
             credited = credits.set_index(label)["conversions"]
             table["new_ti"] = table["creator_id"].map(credited).astype(float).fillna(0.0)
@@ -373,3 +377,49 @@ def recommend_mix(table: pd.DataFrame, overlap: pd.DataFrame, budget: float) -> 
     cols = ["step", "creator_id", "tier", "fee", "marginal_reach", "marginal_seeded",
             "cumulative_cost", "cumulative_seeded"]
     return pd.DataFrame(chosen, columns=cols)
+
+
+def creators(
+    view: View,
+    target: Any = "TI",
+    at: Any = None,
+    *,
+    brand: str | Sequence[str] | None = None,
+    category: str | None = None,
+    competitors_of: str | None = None,
+    lookback: int = 90,
+    k: int = 7,
+    budget: float | None = None,
+    top: int = 20,
+    attribution: str | None = "markov",
+    min_touches: int = 30,
+) -> CreatorRanking:
+    """Rank KOL/KOC creators for a target crowd (see the module docstring).
+
+    Args:
+        view: the store as the model reads it.
+        target: an :class:`~aips.activation.audiences.Audience`, an
+            :class:`~aips.crowd.AudienceSpec` (or its dict, or a YAML/JSON path), or
+            stage(s) (``"TI"``, ``"I+TI"``) of ``brand`` / ``category`` / ``competitors_of``'s
+            crowd on ``at``.
+        at: the as-of local date.
+        lookback: days of creator touches considered (ending ``at``).
+        k: days after a touch within which a stage advance counts as seeded.
+        budget: recommend a creator mix within this budget (needs creators' fees).
+        top: creators in the overlap matrix and candidates for the mix.
+        attribution: the model crediting new TI to creators (``None`` to skip).
+        min_touches: creators with fewer eligible touches get no seeding lift (too noisy).
+    """
+    crowd = _target_audience(view, target, at, brand, category, competitors_of)
+    return rank_creators(view, crowd, lookback=lookback, k=k, budget=budget, top=top,
+                         attribution=attribution, min_touches=min_touches)
+
+
+def _target_audience(view: View, target, at, brand, category, competitors_of) -> Audience:
+    if isinstance(target, Audience):
+        return target
+    if isinstance(target, (AudienceSpec, dict)) or (
+            isinstance(target, str) and target.endswith((".yaml", ".yml", ".json"))):
+        return Audience.from_spec(view, target, at=at)
+    return audience(view, brand=brand, at=at, stages=target, category=category,
+                    competitors_of=competitors_of, name=f"target {target}")

@@ -34,7 +34,7 @@ entries of its stage(s) (:mod:`aips.activation.playbook`), and the data's next a
   with its size and the ``aips audience`` command that exports it;
 * the creators to book: the top creators for that crowd (:mod:`aips.activation.creators`);
 * the channel that moves this stage best: the paid channel (organic left out) credited with
-  most advances to Y by attribution (``ws.attribute(target=Y, by="channel")``, Markov: it
+  most advances to Y by attribution (``attribute(view, target=Y, by="channel")``, Markov: it
   credits reach, not cause), when the attribution module is available.
 
 **The stages are the model's.** A leak is found in the stages as the model's rules define
@@ -59,6 +59,7 @@ import pandas as pd
 from aips.activation.playbook import TRANSITIONS, Playbook, load_playbook
 from aips.engine.flows import stage_rank
 from aips.exceptions import AipsError, ConfigError
+from aips.view import View
 
 FROM_STAGE = {"A->I": "A", "I->TI": "I", "TI->P": "TI", "P->S": "P"}
 
@@ -222,10 +223,26 @@ def _benchmark(values: list[float]) -> tuple[float | None, float | None]:
     return float(np.median(vals)), float(np.percentile(vals, 75))
 
 
-def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", playbook: Any = None,
-             tolerance: float = 0.2, alpha: float = 0.05, min_base: int = 30,
+def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "en",
+             playbook: Any = None, tolerance: float = 0.2, alpha: float = 0.05, min_base: int = 30,
              actions: bool = True) -> Diagnosis:
-    """Diagnose ``brand`` on ``at``; see the module docstring."""
+    """Diagnose a brand's funnel on ``at`` against its category; attach the playbook.
+
+    See the module docstring for the metrics and the leak rule.
+
+    Args:
+        view: the store as the model reads it.
+        brand: the brand.
+        at: the local date; flows run from ``at - period`` to ``at``.
+        period: days between the two snapshots of the flow rates.
+        lang: ``en`` or ``zh`` for texts.
+        playbook: a playbook YAML path overriding the shipped one (or a loaded Playbook).
+        tolerance: a stage leaks when its flow rate is at least this far below the
+            category median (relative: 0.2 = 20 % lower) ...
+        alpha: ... and the gap is significant (one-sided two-proportion z-test).
+        min_base: ... and the brand had at least this many pairs in the stage at t0.
+        actions: compute the next actions (audience size, creators, best channel).
+    """
     from aips.dates import as_date
     from aips.engine.flows import flow_rates, user_flows
     from aips.engine.penetration import brand_categories, penetration
@@ -240,7 +257,8 @@ def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", pla
     t0 = at - dt.timedelta(days=period)
     book = load_playbook(playbook)
     notes: list[str] = []
-    cats = {r["brand"]: r["category"] for r in _rows(brand_categories(ws.events, ws.model, at))}
+    model = view.model
+    cats = {r["brand"]: r["category"] for r in _rows(brand_categories(view.events, model, at))}
     if brand not in cats:
         raise ConfigError(f"brand {brand!r} has no events in the 30 days before {at}")
     category = cats[brand]
@@ -248,18 +266,18 @@ def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", pla
     if not peers:
         notes.append(_WORDS[lang]["no_peers"])
     brands = [brand, *peers]
-    source = ws._engine_source()[0] if hasattr(ws, "_engine_source") else ws.events
+    source = view.engine_source()
     source = source.filter(source.brand.isin(brands))
-    categories = ws.store.table("categories") if ws.store.has("categories") else None
+    categories = view.categories
 
-    snap = snapshot(source, ws.model, at, level="brand", categories=categories)
-    snap0 = snapshot(source, ws.model, t0, level="brand", categories=categories)
+    snap = snapshot(source, model, at, level="brand", categories=categories)
+    snap0 = snapshot(source, model, t0, level="brand", categories=categories)
     sizes = snap.group_by(["brand", "stage"]).aggregate(users=snap.count())
     size_rows = _rows(sizes)
-    pen = {r["brand"]: r["penetration"] for r in _rows(penetration(ws.events, snap, ws.model, at))}
+    pen = {r["brand"]: r["penetration"] for r in _rows(penetration(view.events, snap, model, at))}
     flows = {(r["brand"], r["stage"]): r["flow_rate"]
              for r in _rows(flow_rates(user_flows(snap0, snap, "brand"), "brand"))}
-    tl = timelines(source, ws.model, level="brand", categories=categories, end=at)
+    tl = timelines(source, model, level="brand", categories=categories, end=at)
     adv = {(r["brand"], r["stage"]): (int(r["n"]), int(r["up"])) for r in _rows(advance_rates(tl, t0, at))}
     high = tl.filter(tl.stage.isin(["TI", "P", "S"]))
     first = high.group_by(["user_id", "brand"]).aggregate(first=high.start_date.min())
@@ -337,17 +355,17 @@ def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", pla
         summary = w["none"]
 
     entries = book.entry(focus, lang) if focus else []
-    act = _actions(ws, book, brand, focus, t0, at, lang) if (actions and focus) else {}
+    act = _actions(view, book, brand, focus, t0, at, lang) if (actions and focus) else {}
     return Diagnosis(brand=brand, category=category, at=at, t0=t0, peers=peers, lang=lang,
                      metrics=mt, brands=per_brand, leaks=leaks, focus=focus, is_leak=is_leak,
                      playbook=entries, actions=act, notes=notes + act.pop("_notes", []),
                      summary=summary)
 
 
-def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: dt.date,
+def _actions(view: View, book: Playbook, brand: str, transition: str, t0: dt.date, at: dt.date,
              lang: str) -> dict:
     from aips.activation.audiences import Audience
-    from aips.activation.spec import AudienceSpec, FlowCell
+    from aips.crowd import AudienceSpec, FlowCell
 
     w = _WORDS[lang]
     spec_t = book.transitions[transition]
@@ -355,7 +373,7 @@ def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: d
     notes: list[str] = []
     spec = AudienceSpec(name=f"{brand} stuck in {stuck}", brands=[brand], at=at,
                         flow=FlowCell(from_stages=[stuck], to_stages=[stuck], t0=t0, t1=at))
-    audience = Audience(ws, spec)
+    audience = Audience(view, spec)
     size = audience.size()
     cmd = (f"aips audience --brand {brand} --at {at} --flow {stuck}:{stuck} --from {t0} --to {at} "
            f"--out {brand.lower().replace(' ', '_')}_{stuck.lower()}_stuck.txt --id sha256")
@@ -365,7 +383,7 @@ def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: d
     try:
         from aips.activation.creators import rank_creators
 
-        ranking = rank_creators(ws, audience, lookback=90, k=7, top=5, attribution=None)
+        ranking = rank_creators(view, audience, lookback=90, k=7, top=5, attribution=None)
         top = ranking.table.head(3)
         names = [f"{r.creator_id} ({r.tier}, reach {r.target_reach})" for r in top.itertuples()]
         out["creators"] = {"creators": top["creator_id"].tolist(),
@@ -374,9 +392,11 @@ def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: d
         notes.append(f"creators: {err}")
     # channel moving the next stage best
     target = spec_t.get("attribution_target")
-    if target and hasattr(ws, "attribute"):
+    if target:
+        from aips.analytics.attribution.api import attribute
+
         try:
-            credits = ws.attribute(model="markov", target=target, by="channel", brand=brand)
+            credits = attribute(view, model="markov", target=target, by="channel", brand=brand)
             from aips.analytics.attribution import BASELINE, NO_TOUCH
             from aips.engine.paths import ORGANIC
 
@@ -393,8 +413,6 @@ def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: d
                                                               channel=best["channel"], share=share)}
         except (AipsError, KeyError, ValueError) as err:
             notes.append(f"channel: attribution unavailable ({err})")
-    elif target:
-        notes.append("channel: the attribution module is not available on this workspace")
     out["_notes"] = notes
     return out
 

@@ -64,23 +64,6 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(_jsonable(obj), ensure_ascii=False, indent=1) + "\n")
 
 
-def _api(ws):
-    """The workspace with the activation (and, when present, attribution) methods."""
-    from aips.activation_api import ActivationMixin
-
-    bases = [] if isinstance(ws, ActivationMixin) else [ActivationMixin]
-    try:
-        from aips.attribution_api import AttributionMixin
-
-        if not hasattr(ws, "attribute"):
-            bases.append(AttributionMixin)
-    except ImportError:  # pragma: no cover - attribution is optional here
-        pass
-    if bases:
-        ws.__class__ = type("ActivationWorkspace", (*bases, type(ws)), {})
-    return ws
-
-
 # --- aips audience ------------------------------------------------------------------------------
 
 
@@ -120,11 +103,10 @@ def audience_command(
 ) -> None:
     """Select (user, brand) pairs by stage, flow cell, funnel step, crowd and rules; size or export them."""
     from aips.activation.audiences import Audience, overlap
-    from aips.activation.spec import AudienceSpec
+    from aips.crowd import AudienceSpec
     from aips.exceptions import ConfigError
 
     with open_ws(store, config) as ws:
-        ws = _api(ws)
         if spec is not None:
             audience = Audience.from_spec(ws, spec, at=at)
         else:
@@ -203,7 +185,6 @@ def creators_command(
     from aips.exceptions import ConfigError
 
     with open_ws(store, config) as ws:
-        ws = _api(ws)
         brands = [b.strip() for item in (brand or []) for b in item.split(",") if b.strip()] or None
         competitors_of = None
         if competitors:
@@ -253,7 +234,6 @@ def diagnose_command(
 ) -> None:
     """Find a brand's leaking stage against its category, with the evidence, the playbook and next actions."""
     with open_ws(store, config) as ws:
-        ws = _api(ws)
         result = ws.diagnose(brand, at, period=period, lang=lang.value, playbook=playbook,
                              tolerance=tolerance, actions=actions)
         if OutputFormat(fmt) is OutputFormat.json:

@@ -1,6 +1,7 @@
 """``aips portrait``, ``aips content`` and ``aips engagement``: insight from the command line.
 
-Thin wrappers over :class:`aips.insight_api.InsightMixin`; each prints a table, CSV or JSON.
+Thin wrappers over the Workspace's insight methods (:mod:`aips.insight`); each prints a
+table, CSV or JSON.
 """
 
 from __future__ import annotations
@@ -11,20 +12,6 @@ from typing import Annotated
 import typer
 
 from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, emit, open_ws
-
-
-def _workspace(store: str | None, config: str | None):
-    """The workspace, with the insight (and flows) methods even before the lead adds the
-    mixins to :class:`~aips.workspace.Workspace`."""
-    from aips.flows_api import FlowsMixin
-    from aips.insight_api import InsightMixin
-
-    ws = open_ws(store, config)
-    missing = tuple(m for m in (InsightMixin, FlowsMixin) if not isinstance(ws, m))
-    if missing:
-        cls = type("Workspace", (*missing, type(ws)), {})
-        ws = cls(ws.store, ws.model)
-    return ws
 
 
 def portrait_command(
@@ -42,21 +29,22 @@ def portrait_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Crowd portrait: who is in a brand's stage crowd against a baseline, with TGI and z-tests."""
-    ws = _workspace(store, config)
-    day = at or ws._last_day().isoformat()
-    spec = {"brand": brand, "reached": stage, "end": day} if reached else {"brand": brand, "at": day, "stage": stage}
-    crowd = f"reached {stage} by {day}" if reached else f"{stage} on {day}"
-    if compare:
-        table = ws.portrait_compare(spec, f"brand:{compare}", by=by, baseline=baseline, at=day,
-                                    min_support=min_support, top=top)
-        title = f"{brand} vs {compare}: {crowd} (TGI vs {baseline})"
-        keep = ["dimension", "value", "crowd_users", "crowd_share", "crowd_tgi", "other_users", "other_share",
-                "other_tgi", "p_value", "significant"]
-    else:
-        table = ws.portrait(spec, by=by, baseline=baseline, at=day, min_support=min_support, top=top)
-        title = f"{brand} {crowd} vs {baseline}"
-        keep = ["dimension", "value", "crowd_users", "crowd_share", "baseline_share", "tgi", "p_value", "significant"]
-    emit(_compact(table, keep, fmt), fmt, title=title)
+    with open_ws(store, config) as ws:
+        day = at or ws.view.last_day().isoformat()
+        spec = {"brand": brand, "reached": stage, "end": day} if reached else {"brand": brand, "at": day, "stage": stage}
+        crowd = f"reached {stage} by {day}" if reached else f"{stage} on {day}"
+        if compare:
+            table = ws.portrait_compare(spec, f"brand:{compare}", by=by, baseline=baseline, at=day,
+                                        min_support=min_support, top=top)
+            title = f"{brand} vs {compare}: {crowd} (TGI vs {baseline})"
+            keep = ["dimension", "value", "crowd_users", "crowd_share", "crowd_tgi", "other_users", "other_share",
+                    "other_tgi", "p_value", "significant"]
+        else:
+            table = ws.portrait(spec, by=by, baseline=baseline, at=day, min_support=min_support, top=top)
+            title = f"{brand} {crowd} vs {baseline}"
+            keep = ["dimension", "value", "crowd_users", "crowd_share", "baseline_share", "tgi", "p_value",
+                    "significant"]
+        emit(_compact(table, keep, fmt), fmt, title=title)
 
 
 def _compact(table, keep: list[str], fmt: OutputFormat):
@@ -95,21 +83,21 @@ def content_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """The content that moves each stage: advance rate, lift and incremental effect per note, format, creator or keyword; the content-strategy table; search share of voice."""
-    ws = _workspace(store, config)
-    if view is ContentView.sov:
-        emit(ws.search_share(brand, start=start, end=end), fmt, title=f"search share of voice ({brand}'s category)")
-        return
-    if view is ContentView.strategy:
-        table = ws.content_strategy(brand, by=by, within_days=within, top=top, horizon_days=horizon,
-                                    start=start, end=end, min_support=min_support)
-        keep = ["stage", "advance", "dimension", "value", "touched", "rate", "brand_rate", "lift", "significant"]
-        emit(_compact(table, keep, fmt), fmt, title=f"{brand}: content that moves each stage")
-        return
-    table = ws.content_insight(brand, advance, by=by, within_days=within, horizon_days=horizon,
-                               start=start, end=end, min_support=min_support)
-    keep = ["advance", "dimension", "value", "touched", "advanced", "rate", "brand_rate", "lift", "incremental",
-            "significant"]
-    emit(_compact(table, keep, fmt), fmt, title=f"{brand}: {advance} by {by}")
+    with open_ws(store, config) as ws:
+        if view is ContentView.sov:
+            emit(ws.search_share(brand, start=start, end=end), fmt, title=f"search share of voice ({brand}'s category)")
+            return
+        if view is ContentView.strategy:
+            table = ws.content_strategy(brand, by=by, within_days=within, top=top, horizon_days=horizon,
+                                        start=start, end=end, min_support=min_support)
+            keep = ["stage", "advance", "dimension", "value", "touched", "rate", "brand_rate", "lift", "significant"]
+            emit(_compact(table, keep, fmt), fmt, title=f"{brand}: content that moves each stage")
+            return
+        table = ws.content_insight(brand, advance, by=by, within_days=within, horizon_days=horizon,
+                                   start=start, end=end, min_support=min_support)
+        keep = ["advance", "dimension", "value", "touched", "advanced", "rate", "brand_rate", "lift", "incremental",
+                "significant"]
+        emit(_compact(table, keep, fmt), fmt, title=f"{brand}: {advance} by {by}")
 
 
 class Freq(StrEnum):
@@ -129,8 +117,8 @@ def engagement_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Engagement depth: dwell per reader, deep-read rate and interactions per reader, per period and reader stage."""
-    ws = _workspace(store, config)
-    table = ws.engagement(brand, start, end, freq=freq.value)
-    keep = ["period", "stage", "readers", "reads", "deep_read_rate", "dwell_per_reader", "dwell_per_read",
-            "interactions_per_reader"]
-    emit(_compact(table, keep, fmt), fmt, title=f"{brand} engagement {start} .. {end}")
+    with open_ws(store, config) as ws:
+        table = ws.engagement(brand, start, end, freq=freq.value)
+        keep = ["period", "stage", "readers", "reads", "deep_read_rate", "dwell_per_reader", "dwell_per_read",
+                "interactions_per_reader"]
+        emit(_compact(table, keep, fmt), fmt, title=f"{brand} engagement {start} .. {end}")
