@@ -245,7 +245,7 @@ class AudienceSpec(_Strict):
     @field_validator("stages", mode="before")
     @classmethod
     def _stages(cls, v: Any) -> Any:
-        return None if v is None else parse_stages(v)
+        return None if v is None else crowd_stages(v)  # "all": any stage
 
     @field_validator("attrs", mode="before")
     @classmethod
