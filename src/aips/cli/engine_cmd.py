@@ -37,10 +37,16 @@ def _stage_order(table):
     return ibis.cases(*((table.stage == s, r) for s, r in STAGE_RANK.items()), else_=0)
 
 
-def filter_entities(table, brand: str | None, spu: str | None, level: str):
-    """Rows of ``brand`` (the brand column) and, at SPU level, of ``spu``."""
-    if brand is not None:
+def filter_entities(table, brand: str | None, spu: str | None, level: str, events=None):
+    """Rows of ``brand`` (the brand column) and, at SPU level, of ``spu``.
+
+    A table keyed by ``spu`` alone (flows at SPU level) keeps the SPUs of ``brand``'s events.
+    """
+    if brand is not None and "brand" in table.columns:
         table = table.filter(table.brand == brand)
+    elif brand is not None:
+        spus = events.filter(events.brand == brand).select("spu").distinct()
+        table = table.semi_join(spus, "spu")
     if spu is not None:
         if level != "spu":
             raise ConfigError("--spu needs --level spu (or a model at SPU level)")
@@ -61,7 +67,7 @@ def assets_command(
     """Users per brand (or SPU) and stage on a day: exclusive levels A, I, TI, P, S."""
     with open_ws(store, config) as ws:
         lvl = level.value if level else ws.model.level
-        table = filter_entities(ws.assets(at, cumulative=cumulative, level=lvl), brand, spu, lvl)
+        table = filter_entities(ws.assets(at, cumulative=cumulative, level=lvl), brand, spu, lvl, ws.events)
         keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
         table = table.select(*keys, "stage", "users")
         kind = "cumulative" if cumulative else "exclusive"
@@ -98,7 +104,8 @@ def series_command(
                 return
         if not (start and end):
             raise ConfigError("give --from and --to (local dates, YYYY-MM-DD)")
-        table = filter_entities(ws.asset_series(start, end, freq=freq.value, level=lvl), brand, spu, lvl)
+        table = filter_entities(ws.asset_series(start, end, freq=freq.value, level=lvl), brand, spu, lvl,
+                                ws.events)
         keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
         table = table.select("date", *keys, "stage", "users")
         emit(table.order_by(["date", *keys, _stage_order(table)]), fmt,

@@ -44,7 +44,7 @@ def flows_command(
 ) -> None:
     """Stage flows between two days: from-stage x to-stage (with `none`), flow rates, movements.
 
-    --brand keeps a brand's rows (the brand column, also at --level spu), --spu one SPU's.
+    --brand keeps a brand's rows (the brand column; at --level spu its SPUs), --spu one SPU's.
     """
     with open_ws(store, config) as ws:
         entity = level.value if level else ws.model.level
@@ -54,7 +54,7 @@ def flows_command(
             FlowView.users: ws.flows,
             FlowView.movements: lambda a, b, level: _movements(ws, a, b, level),
         }[view](t0, t1, level=entity)
-        table = filter_entities(table, brand, spu, entity)
+        table = filter_entities(table, brand, spu, entity, ws.events)
         order = {
             FlowView.matrix: [entity, "from_stage", "to_stage"],
             FlowView.rates: [entity, "stage"],
