@@ -244,10 +244,7 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
         actions: compute the next actions (audience size, creators, best channel).
     """
     from aips.dates import as_date
-    from aips.engine.flows import flow_rates, user_flows
-    from aips.engine.penetration import brand_categories, penetration
-    from aips.engine.snapshot import snapshot
-    from aips.engine.timelines import timelines
+    from aips.engine.penetration import brand_categories
 
     if lang not in _WORDS:
         raise ConfigError(f"unknown language {lang!r} (en or zh)")
@@ -257,23 +254,41 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
     t0 = at - dt.timedelta(days=period)
     book = load_playbook(playbook)
     notes: list[str] = []
-    model = view.model
-    cats = {r["brand"]: r["category"] for r in _rows(brand_categories(view.events, model, at))}
+    cats = {r["brand"]: r["category"] for r in _rows(brand_categories(view.events, view.model, at))}
     if brand not in cats:
         raise ConfigError(f"brand {brand!r} has no events in the 30 days before {at}")
     category = cats[brand]
     peers = sorted(b for b, c in cats.items() if c == category and b != brand and c is not None)
     if not peers:
         notes.append(_WORDS[lang]["no_peers"])
-    brands = [brand, *peers]
+    per_brand = _per_brand(view, [brand, *peers], t0, at)
+    mt = _metrics(per_brand, tolerance=tolerance, alpha=alpha, min_base=min_base)
+    leaks, focus = _leaks(mt, lang, min_base)
+    is_leak = bool(leaks)
+    summary = _summary(book, leaks, focus, tolerance, lang)
+    entries = book.entry(focus, lang) if focus else []
+    act = _actions(view, book, brand, focus, t0, at, lang) if (actions and focus) else {}
+    return Diagnosis(brand=brand, category=category, at=at, t0=t0, peers=peers, lang=lang,
+                     metrics=mt, brands=per_brand, leaks=leaks, focus=focus, is_leak=is_leak,
+                     playbook=entries, actions=act, notes=notes + act.pop("_notes", []),
+                     summary=summary)
+
+
+def _per_brand(view: View, brands: list[str], t0: dt.date, at: dt.date) -> pd.DataFrame:
+    """One row per brand (the first is the diagnosed one): stage sizes, penetration, new TI,
+    and per transition the pairs at the from-stage, those advancing, the rates."""
+    from aips.engine.flows import flow_rates, user_flows
+    from aips.engine.penetration import penetration
+    from aips.engine.snapshot import snapshot
+    from aips.engine.timelines import timelines
+
+    model = view.model
     source = view.engine_source()
     source = source.filter(source.brand.isin(brands))
     categories = view.categories
-
     snap = snapshot(source, model, at, level="brand", categories=categories)
     snap0 = snapshot(source, model, t0, level="brand", categories=categories)
-    sizes = snap.group_by(["brand", "stage"]).aggregate(users=snap.count())
-    size_rows = _rows(sizes)
+    size_rows = _rows(snap.group_by(["brand", "stage"]).aggregate(users=snap.count()))
     pen = {r["brand"]: r["penetration"] for r in _rows(penetration(view.events, snap, model, at))}
     flows = {(r["brand"], r["stage"]): r["flow_rate"]
              for r in _rows(flow_rates(user_flows(snap0, snap, "brand"), "brand"))}
@@ -284,7 +299,6 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
     first = first.filter((first["first"] > ibis.literal(t0)) & (first["first"] <= ibis.literal(at)))
     new_ti = {r["brand"]: int(r["n"]) for r in _rows(first.group_by("brand").aggregate(n=first.count()))}
 
-    # per-brand table
     table = []
     for b in brands:
         row: dict[str, Any] = {"brand": b}
@@ -302,9 +316,12 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
             row[f"{t} advance rate"] = up / n if n else None
             row[f"{t} flow rate"] = flows.get((b, x))
         table.append(row)
-    per_brand = pd.DataFrame(table)
+    return pd.DataFrame(table)
 
-    # metrics against the benchmark
+
+def _metrics(per_brand: pd.DataFrame, *, tolerance: float, alpha: float, min_base: int) -> pd.DataFrame:
+    """Each metric of the first brand against the others' median and top quartile; advance
+    rates with their z-test and the leak flag."""
     metrics = []
     own = per_brand.iloc[0]
     others = per_brand.iloc[1:]
@@ -327,39 +344,39 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
             row["leaking"] = bool(n >= min_base and gap is not None and gap <= -tolerance
                                   and p is not None and p < alpha)
         metrics.append(row)
-    mt = pd.DataFrame(metrics)
+    return pd.DataFrame(metrics)
 
+
+def _leaks(mt: pd.DataFrame, lang: str, min_base: int) -> tuple[list[dict], str | None]:
+    """The leaking transitions, worst first, with their evidence; and the focus transition
+    (the worst leak, else the weakest advance below the median on enough pairs)."""
     adv_rows = mt[mt.metric.str.endswith("advance rate")].copy()
     adv_rows["transition"] = adv_rows.metric.str.split(" ").str[0]
     leaking = adv_rows[adv_rows.leaking].sort_values("gap")
+    by_metric = mt.set_index("metric")
     leaks = []
     for r in leaking.itertuples():
-        ev = _evidence(r.transition, mt.set_index("metric").loc[r.metric], lang)
-        flow = mt.set_index("metric").loc[f"{r.transition} flow rate"]
+        ev = _evidence(r.transition, by_metric.loc[r.metric], lang)
+        flow = by_metric.loc[f"{r.transition} flow rate"]
         if flow["brand"] is not None and not pd.isna(flow["brand"]):
             ev += " " + _WORDS[lang]["flow"].format(rate=_pct(flow["brand"]), median=_pct(flow["category_median"]))
         leaks.append({"transition": r.transition, "gap": float(r.gap), "p_value": r.p_value, "evidence": ev})
-    is_leak = bool(leaks)
-    focus = leaks[0]["transition"] if leaks else None
-    if focus is None:
-        below = adv_rows[(adv_rows.gap < 0) & adv_rows.n.fillna(0).ge(min_base)].sort_values("gap")
-        focus = below.iloc[0]["transition"] if len(below) else None
+    if leaks:
+        return leaks, leaks[0]["transition"]
+    below = adv_rows[(adv_rows.gap < 0) & adv_rows.n.fillna(0).ge(min_base)].sort_values("gap")
+    return leaks, (below.iloc[0]["transition"] if len(below) else None)
+
+
+def _summary(book: Playbook, leaks: list[dict], focus: str | None, tolerance: float, lang: str) -> str:
     w = _WORDS[lang]
-    if is_leak:
+    if leaks:
         summary = w["leak"].format(t=focus, summary=book.text(book.transitions[focus]["summary"], lang))
         if len(leaks) > 1:
             summary += "\n" + w["leaks_more"].format(ts=", ".join(x["transition"] for x in leaks[1:]))
-    elif focus:
-        summary = w["focus"].format(tol=tolerance, t=focus)
-    else:
-        summary = w["none"]
-
-    entries = book.entry(focus, lang) if focus else []
-    act = _actions(view, book, brand, focus, t0, at, lang) if (actions and focus) else {}
-    return Diagnosis(brand=brand, category=category, at=at, t0=t0, peers=peers, lang=lang,
-                     metrics=mt, brands=per_brand, leaks=leaks, focus=focus, is_leak=is_leak,
-                     playbook=entries, actions=act, notes=notes + act.pop("_notes", []),
-                     summary=summary)
+        return summary
+    if focus:
+        return w["focus"].format(tol=tolerance, t=focus)
+    return w["none"]
 
 
 def _actions(view: View, book: Playbook, brand: str, transition: str, t0: dt.date, at: dt.date,
