@@ -40,7 +40,7 @@ from aips.workspace import Workspace
 TZ = ZoneInfo("Asia/Shanghai")
 
 WS = Workspace
-"""A workspace class with the insight methods (until the lead adds the mixin to Workspace)."""
+"""The workspace class the tests build (it has every method)."""
 
 
 def workspace(store, model=None) -> Workspace:
