@@ -20,7 +20,6 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from aips.activation_api import ActivationMixin
 from aips.analytics import decision_cycle as _cycle
 from aips.analytics import flows as _flows
 from aips.analytics import funnel as _funnel
@@ -31,7 +30,6 @@ from aips.analytics.attribution import api as _attribution
 from aips.analytics.funnel import FunnelResult
 from aips.config.model import Model, default_model, load_model
 from aips.dates import as_date
-from aips.insight_api import InsightMixin
 from aips.store.connect import Store, connect
 from aips.view import View
 
@@ -48,7 +46,7 @@ def resolve_model(config: Any = None) -> Model:
     return load_model(config)
 
 
-class Workspace(ActivationMixin, InsightMixin):
+class Workspace:
     """A store and the model that interprets it.
 
     Build one with :func:`aips.open`. Analytic methods return unexecuted Ibis tables;
@@ -91,10 +89,6 @@ class Workspace(ActivationMixin, InsightMixin):
         return ingest_files(self.store, self.model, [Path(p) for p in paths], table=table, **options)
 
     # --- stage engine (aips.view, aips.engine): unexecuted Ibis tables -------------------------
-
-    def _engine_source(self) -> tuple[ibis.Table, ibis.Table | None]:
-        # Still read by activation/ (audiences, creators, diagnose) until they take a view.
-        return self.view.engine_source(), self.view.categories
 
     def snapshot(self, at: Any, level: str | None = None) -> ibis.Table:
         """Each (user, entity) with its exclusive level on local date ``at``.
@@ -311,7 +305,144 @@ class Workspace(ActivationMixin, InsightMixin):
         (aggregated in the backend, see :func:`aips.engine.paths.chain_cells`)."""
         return _attribution.attribution_chain(self.view, target, by, brand=brand)
 
-    # --- activation and insight: ActivationMixin, InsightMixin (until they take a view) ---------
+    # --- activation ------------------------------------------------------------------------
+    # Audiences, creators and the diagnosis: calls into aips.activation (view prepended).
+
+    def audience(
+        self, brand: str | Sequence[str] | None = None, at: Any = None,
+        stages: str | Sequence[str] | None = None, *, flow: Any = None, t0: Any = None,
+        t1: Any = None, funnel: Sequence[str] | str | None = None, step: int | None = None,
+        kind: str = "converted", window: str = "14d", order: str = "ordered",
+        funnel_start: Any = None, funnel_end: Any = None, category: str | None = None,
+        competitors_of: str | None = None, attrs: Any = None, where: str | None = None,
+        name: str | None = None,
+    ):
+        """Select (user, brand) pairs; see :func:`aips.activation.audiences.audience`."""
+        from aips.activation.audiences import audience
+
+        return audience(
+            self.view, brand, at, stages, flow=flow, t0=t0, t1=t1, funnel=funnel, step=step,
+            kind=kind, window=window, order=order, funnel_start=funnel_start,
+            funnel_end=funnel_end, category=category, competitors_of=competitors_of, attrs=attrs,
+            where=where, name=name)
+
+    def audience_from_spec(self, spec: Any, at: Any = None):
+        """Re-run a saved definition (spec, dict or YAML/JSON path), optionally on a new date."""
+        from aips.activation.audiences import audience_from_spec
+
+        return audience_from_spec(self.view, spec, at=at)
+
+    def overlap(self, audiences: Sequence[Any], on: str = "user") -> list[dict]:
+        """Venn cells of 2-8 audiences (see :func:`aips.activation.audiences.overlap`)."""
+        from aips.activation.audiences import overlap
+
+        return overlap(audiences, on=on)
+
+    def creators(
+        self, target: Any = "TI", at: Any = None, *, brand: str | Sequence[str] | None = None,
+        category: str | None = None, competitors_of: str | None = None, lookback: int = 90,
+        k: int = 7, budget: float | None = None, top: int = 20,
+        attribution: str | None = "markov", min_touches: int = 30,
+    ):
+        """Rank KOL/KOC creators for a target crowd; see :func:`aips.activation.creators.creators`."""
+        from aips.activation.creators import creators
+
+        return creators(
+            self.view, target, at, brand=brand, category=category, competitors_of=competitors_of,
+            lookback=lookback, k=k, budget=budget, top=top, attribution=attribution,
+            min_touches=min_touches)
+
+    def diagnose(
+        self, brand: str, at: Any, *, period: int = 90, lang: str = "en", playbook: Any = None,
+        tolerance: float = 0.2, alpha: float = 0.05, min_base: int = 30, actions: bool = True,
+    ):
+        """Diagnose a brand's funnel on ``at`` against its category; attach the playbook.
+
+        See :func:`aips.activation.diagnose.diagnose`.
+        """
+        from aips.activation.diagnose import diagnose
+
+        return diagnose(self.view, brand, at, period=period, lang=lang, playbook=playbook,
+                        tolerance=tolerance, alpha=alpha, min_base=min_base, actions=actions)
+
+    # --- insight ---------------------------------------------------------------------------
+    # Crowds, portraits, content and engagement: calls into aips.crowd and aips.insight.
+
+    def crowd(self, spec: Any) -> ibis.Table:
+        """The crowd a spec names: ``user_id``, ``brand``, ``stage`` (see :mod:`aips.crowd`)."""
+        from aips.crowd import crowd
+
+        return crowd(self.view, spec)
+
+    def portrait(
+        self, crowd: Any, by: str | Sequence[str] | None = None, baseline: Any = "category", *,
+        at: Any = None, brand: str | None = None, min_support: int = 30, alpha: float = 0.05,
+        top: int | None = 20,
+    ) -> ibis.Table:
+        """The crowd's portrait against a baseline, with TGI and a z-test per value.
+
+        See :func:`aips.insight.portrait.portrait`.
+        """
+        from aips.insight.portrait import portrait
+
+        return portrait(self.view, crowd, by, baseline, at=at, brand=brand,
+                        min_support=min_support, alpha=alpha, top=top)
+
+    def portrait_compare(
+        self, crowd: Any, other: Any, by: str | Sequence[str] | None = None,
+        baseline: Any = "category", *, at: Any = None, brand: str | None = None,
+        min_support: int = 30, alpha: float = 0.05, top: int | None = 20,
+    ) -> ibis.Table:
+        """Two crowds side by side; see :func:`aips.insight.portrait.portrait_compare`."""
+        from aips.insight.portrait import portrait_compare
+
+        return portrait_compare(self.view, crowd, other, by, baseline, at=at, brand=brand,
+                                min_support=min_support, alpha=alpha, top=top)
+
+    def content_insight(
+        self, brand: str, advance: str = "I->TI", by: str | Sequence[str] = "format",
+        within_days: int = 7, *, horizon_days: int = 30, start: Any = None, end: Any = None,
+        min_support: int = 30, alpha: float = 0.05, adjusted: bool = True,
+    ) -> ibis.Table:
+        """Per note, format, creator or keyword: how touched users advance from a stage.
+
+        See :func:`aips.insight.content.content_insight`.
+        """
+        from aips.insight.content import content_insight
+
+        return content_insight(self.view, brand, advance, by, within_days, horizon_days=horizon_days,
+                               start=start, end=end, min_support=min_support, alpha=alpha,
+                               adjusted=adjusted)
+
+    def content_strategy(
+        self, brand: str, by: str | Sequence[str] = ("format", "keyword"), within_days: int = 7,
+        *, top: int = 5, horizon_days: int = 30, start: Any = None, end: Any = None,
+        min_support: int = 30, alpha: float = 0.05,
+    ) -> ibis.Table:
+        """The content-strategy table; see :func:`aips.insight.content.content_strategy`."""
+        from aips.insight.content import content_strategy
+
+        return content_strategy(self.view, brand, by, within_days, top=top, horizon_days=horizon_days,
+                                start=start, end=end, min_support=min_support, alpha=alpha)
+
+    def search_share(self, brand: str | None = None, start: Any = None, end: Any = None,
+                     category: str | None = None) -> ibis.Table:
+        """Search share of voice; see :func:`aips.insight.content.search_share`."""
+        from aips.insight.content import search_share
+
+        return search_share(self.view, brand, start, end, category)
+
+    def engagement(
+        self, brand: str, start: Any, end: Any, *, freq: str = "week",
+        interactions: Sequence[str] = ("like", "collect", "comment", "share", "follow"),
+    ) -> ibis.Table:
+        """Dwell, deep-read rate and interactions per reader, per period and reader stage.
+
+        See :func:`aips.insight.engagement.engagement`.
+        """
+        from aips.insight.engagement import engagement
+
+        return engagement(self.view, brand, start, end, freq=freq, interactions=interactions)
 
     # --- lifetime --------------------------------------------------------------------------------
 
@@ -334,3 +465,4 @@ def open_workspace(store: Any = None, config: Any = None) -> Workspace:
         config: a YAML path or a :class:`Model` (default ``./aips.yaml`` or the shipped model).
     """
     return Workspace(connect(store), resolve_model(config))
+

@@ -21,7 +21,7 @@ from aips.workspace import Workspace
 
 TZ = ZoneInfo("Asia/Shanghai")
 WS = Workspace
-"""A workspace with the activation methods (until the lead adds the mixin to Workspace)."""
+"""The workspace class the tests build (it has every method)."""
 
 
 def D(text: str) -> dt.date:

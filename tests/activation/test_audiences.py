@@ -35,7 +35,7 @@ import pytest
 from activation_helpers import D, events_table, workspace
 
 from aips.activation.audiences import Audience, overlap
-from aips.activation.spec import AudienceSpec, FlowCell
+from aips.crowd import AudienceSpec, FlowCell
 from aips.engine.flows import user_flows
 from aips.exceptions import ConfigError
 

@@ -84,3 +84,25 @@ def test_creators_and_diagnose(env):
     text = run(env, "diagnose", "--brand", "Serava", "--at", env["at"], "--config", env["strict"],
                "--no-actions", "--lang", "zh", "--format", "csv")
     assert text.startswith("metric,brand,category_median")
+
+
+def test_people_selecting_flags_mean_the_same_everywhere(env):
+    """``--stage all`` is every stage; ``--brand`` is the brand column, also at SPU level;
+    ``--spu`` needs the SPU level; ``--brand`` takes comma-separated lists."""
+    at = env["at"]
+    every = json.loads(run(env, "audience", "--brand", "Serava", "--at", at, "--format", "json"))
+    all_ = json.loads(run(env, "audience", "--brand", "Serava", "--at", at, "--stage", "all", "--format", "json"))
+    assert all_["pairs"] == every["pairs"] > 0
+    rows = json.loads(run(env, "flows", "--from", env["t0"], "--to", at, "--level", "spu", "--brand", "Serava",
+                          "--format", "json"))
+    spus = {r["spu"] for r in json.loads(run(env, "assets", "--at", at, "--level", "spu", "--brand", "Serava",
+                                             "--format", "json"))}
+    assert rows and {r["spu"] for r in rows} <= spus
+    spu = rows[0]["spu"]
+    one = json.loads(run(env, "assets", "--at", at, "--level", "spu", "--spu", spu, "--format", "json"))
+    assert {r["spu"] for r in one} == {spu}
+    result = runner.invoke(app, ["assets", "--at", at, "--spu", spu, "--level", "brand", "--store", env["store"]])
+    assert "--spu needs --level spu" in str(result.exception)
+    two = json.loads(run(env, "audience", "--brand", "Serava,Lumiere", "--at", at, "--stage", "TI",
+                         "--format", "json"))
+    assert {b["brand"] for b in two["by_brand"]} == {"Serava", "Lumiere"}

@@ -10,9 +10,8 @@ a custom one with a sum counter and per-stage windows.
 
 from __future__ import annotations
 
-import os
-
 import datetime as dt
+import os
 import textwrap
 
 import pytest

@@ -33,7 +33,6 @@ import pyarrow.csv as pcsv
 import pyarrow.dataset as pds
 
 from aips.config.model import default_model
-from aips.insight_api import InsightMixin
 from aips.simulate import SimulationParams
 from aips.store.tables import arrow_schema
 from aips.workspace import Workspace
@@ -41,11 +40,11 @@ from aips.workspace import Workspace
 TZ = ZoneInfo("Asia/Shanghai")
 
 WS = Workspace
-"""A workspace class with the insight methods (until the lead adds the mixin to Workspace)."""
+"""The workspace class the tests build (it has every method)."""
 
 
 def workspace(store, model=None) -> Workspace:
-    if isinstance(store, InsightMixin):
+    if isinstance(store, Workspace):
         return store
     return WS(store, model or default_model())
 

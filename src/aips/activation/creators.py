@@ -30,7 +30,7 @@ lookback of L days (local dates ``at-L+1 .. at``), per creator:
     ``seeded_users / readers``: RED's 种草率 convention (seeded over readers); readers
     include people already at TI, so it mixes reach with effect. Reported, not ranked on.
 ``new_ti``
-    new TI credited to the creator by an attribution model (``ws.attribute(target="TI",
+    new TI credited to the creator by an attribution model (``attribute(view, target="TI",
     by="creator")`` on the target's brands, over the store's history; path models credit
     reach, not cause), when the attribution module is available.
 ``fee``, ``spend``, ``cost_per_new_ti``, ``cost_per_seeded``
@@ -62,14 +62,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 import pandas as pd
 
+from aips.activation.audiences import Audience, audience
+from aips.crowd import AudienceSpec
 from aips.engine.flows import stage_rank
 from aips.exceptions import AipsError, ConfigError
+from aips.view import View
 
 PRIOR_TOUCHES = 30
 """Weight (in touches) of the overall seeding rate in each creator's shrunk rate."""
@@ -193,12 +197,10 @@ def _rows(expr) -> list[dict]:
     return expr.to_pyarrow().to_pylist()
 
 
-def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float | None = None,
+def rank_creators(view: View, audience, *, lookback: int = 90, k: int = 7, budget: float | None = None,
                   top: int = 20, attribution: str | None = "markov",
                   min_touches: int = 30) -> CreatorRanking:
     """Rank creators for ``audience``'s crowd (see the module docstring)."""
-    from aips.engine.timelines import timelines
-
     at = audience.at
     if at is None:
         raise ConfigError("the target audience needs an as-of date (--at)")
@@ -211,7 +213,7 @@ def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float
     start = at - dt.timedelta(days=lookback - 1)
     last_touch = at - dt.timedelta(days=k)
     notes: list[str] = []
-    ev = ws.events
+    ev = view.events
     win = ev.filter(ev.local_date.between(start, at) & ev.note_id.notnull())
     by_creator = win.filter(win.creator_id.notnull())
 
@@ -233,69 +235,11 @@ def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float
         brand_notes=by_creator.note_id.nunique(where=by_creator.brand.isin(credit_brands or [""])),
     )
 
-    # seeding: touches of every note in the creators' brands (the baseline needs all notes)
-    brands = by_creator.select("brand").distinct()
-    source = ws._engine_source()[0] if hasattr(ws, "_engine_source") else ev
-    source = source.semi_join(brands, "brand")
-    cats = ws.store.table("categories") if ws.store.has("categories") else None
-    tl = timelines(source, ws.model, level="brand", categories=cats, end=at)
-    seeding = pd.DataFrame(columns=["creator_id", "touches", "seeded", "expected", "seeded_users"])
-    p0 = 0.0
-    if last_touch >= start:
-        outcomes = touch_outcomes(ev.semi_join(brands, "brand"), tl, start, last_touch, k)
-        per = outcomes.filter(outcomes.creator_id != "")
-        per = per.group_by("creator_id").aggregate(
-            touches=per.count(), seeded=per.hit.cast("int64").sum(),
-            expected=per.base.sum(), seeded_users=per.user_id.nunique(where=per.hit),
-        )
-        seeding = per.to_pyarrow().to_pandas()
-        tot = seeding[["touches", "seeded"]].sum()
-        p0 = float(tot["seeded"] / tot["touches"]) if tot["touches"] else 0.0
-    else:
-        notes.append(f"no touch has {k} days of follow-up inside the lookback: no seeding rates")
-
+    seeding, p0 = _seeding(view, by_creator, start, last_touch, k, at, notes)
     table = general.left_join(reach, "creator_id").drop("creator_id_right").to_pyarrow().to_pandas()
-    table = table.merge(seeding, on="creator_id", how="left")
-    for col in ("target_reach", "target_impressed", "touches", "seeded", "seeded_users"):
-        table[col] = table[col].fillna(0).astype("int64")
-    table["expected"] = table["expected"].astype(float).fillna(0.0)
-    table["target_share"] = table["target_reach"] / n_target if n_target else float("nan")
-    table["seeding_rate"] = (table["seeded"] / table["touches"].where(table["touches"] > 0)).astype(float)
-    enough = (table["touches"] >= min_touches) & (table["expected"] > 0)
-    table["seeding_lift"] = (table["seeded"] / table["expected"].where(enough)).astype(float)
-    table["seeded_per_reader"] = (table["seeded_users"] / table["readers"].where(table["readers"] > 0)).astype(float)
-    shrunk = (table["seeded"] + PRIOR_TOUCHES * p0) / (table["touches"] + PRIOR_TOUCHES)
-    table["shrunk_rate"] = shrunk.astype(float)
-    table["expected_seeded"] = table["target_reach"] * table["shrunk_rate"]
-
-    # creators' tier, followers and fee
-    if ws.store.has("creators"):
-        cr = ws.store.table("creators")
-        cols = [c for c in ("creator_id", "tier", "followers", "fee") if c in cr.columns]
-        info = cr.select(*cols).to_pyarrow().to_pandas().drop_duplicates("creator_id")
-        table = table.merge(info, on="creator_id", how="left")
-    for col in ("tier", "followers", "fee"):
-        if col not in table:
-            table[col] = None
-    if table["fee"].isna().all():
-        notes.append("no creator fees (creators table): costs and the budgeted mix are unavailable")
-    table["fee"] = table["fee"].astype(float)
-    table["spend"] = table["fee"] * table["brand_notes"]
-
-    # new TI credited by attribution
-    table["new_ti"] = float("nan")
-    if attribution and credit_brands and hasattr(ws, "attribute"):
-        try:
-            credits = ws.attribute(model=attribution, target="TI", by="creator", brand=credit_brands)
-            label = "creator" if "creator" in credits.columns else credits.columns[0]
-            credited = credits.set_index(label)["conversions"]
-            table["new_ti"] = table["creator_id"].map(credited).astype(float).fillna(0.0)
-            notes.append(f"new_ti: {attribution} attribution of TI advances on "
-                         f"{', '.join(credit_brands)} (credits reach, not cause)")
-        except (AipsError, KeyError, ValueError) as err:
-            notes.append(f"new_ti: attribution unavailable ({err})")
-    elif attribution:
-        notes.append("new_ti: the attribution module is not available on this workspace")
+    table = _rates(table.merge(seeding, on="creator_id", how="left"), n_target, min_touches, p0)
+    table = _with_fees(view, table, notes)
+    table["new_ti"] = _new_ti(view, table, attribution, credit_brands, notes)
     table["cost_per_new_ti"] = table["spend"] / table["new_ti"].where(table["new_ti"] > 0)
     table["cost_per_seeded"] = table["spend"] / table["seeded"].where(table["seeded"] > 0)
 
@@ -322,6 +266,86 @@ def rank_creators(ws, audience, *, lookback: int = 90, k: int = 7, budget: float
               "window": [start.isoformat(), at.isoformat()], "min_touches": min_touches,
               "overall_seeding_rate": p0}
     return CreatorRanking(table, overlap, mix, target, params, notes)
+
+
+def _seeding(view: View, by_creator: ibis.Table, start: dt.date, last_touch: dt.date, k: int,
+             at: dt.date, notes: list[str]) -> tuple[pd.DataFrame, float]:
+    """Per creator: touches, seeded advances, their expectation and seeded users; and the
+    overall seeding rate. Touches of every note in the creators' brands count (the baseline
+    needs all notes)."""
+    from aips.engine.timelines import timelines
+
+    brands = by_creator.select("brand").distinct()
+    source = view.engine_source().semi_join(brands, "brand")
+    tl = timelines(source, view.model, level="brand", categories=view.categories, end=at)
+    if last_touch < start:
+        notes.append(f"no touch has {k} days of follow-up inside the lookback: no seeding rates")
+        return pd.DataFrame(columns=["creator_id", "touches", "seeded", "expected", "seeded_users"]), 0.0
+    outcomes = touch_outcomes(view.events.semi_join(brands, "brand"), tl, start, last_touch, k)
+    per = outcomes.filter(outcomes.creator_id != "")
+    per = per.group_by("creator_id").aggregate(
+        touches=per.count(), seeded=per.hit.cast("int64").sum(),
+        expected=per.base.sum(), seeded_users=per.user_id.nunique(where=per.hit),
+    )
+    seeding = per.to_pyarrow().to_pandas()
+    tot = seeding[["touches", "seeded"]].sum()
+    return seeding, (float(tot["seeded"] / tot["touches"]) if tot["touches"] else 0.0)
+
+
+def _rates(table: pd.DataFrame, n_target: int, min_touches: int, p0: float) -> pd.DataFrame:
+    """Target share, seeding rate and lift, the shrunk rate and the expected seeded users."""
+    for col in ("target_reach", "target_impressed", "touches", "seeded", "seeded_users"):
+        table[col] = table[col].fillna(0).astype("int64")
+    table["expected"] = table["expected"].astype(float).fillna(0.0)
+    table["target_share"] = table["target_reach"] / n_target if n_target else float("nan")
+    table["seeding_rate"] = (table["seeded"] / table["touches"].where(table["touches"] > 0)).astype(float)
+    enough = (table["touches"] >= min_touches) & (table["expected"] > 0)
+    table["seeding_lift"] = (table["seeded"] / table["expected"].where(enough)).astype(float)
+    table["seeded_per_reader"] = (table["seeded_users"] / table["readers"].where(table["readers"] > 0)).astype(float)
+    shrunk = (table["seeded"] + PRIOR_TOUCHES * p0) / (table["touches"] + PRIOR_TOUCHES)
+    table["shrunk_rate"] = shrunk.astype(float)
+    table["expected_seeded"] = table["target_reach"] * table["shrunk_rate"]
+    return table
+
+
+def _with_fees(view: View, table: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The creators' tier, followers and fee (the ``creators`` table), and their spend."""
+    cr = view.optional("creators")
+    if cr is not None:
+        cols = [c for c in ("creator_id", "tier", "followers", "fee") if c in cr.columns]
+        info = cr.select(*cols).to_pyarrow().to_pandas().drop_duplicates("creator_id")
+        table = table.merge(info, on="creator_id", how="left")
+    for col in ("tier", "followers", "fee"):
+        if col not in table:
+            table[col] = None
+    if table["fee"].isna().all():
+        notes.append("no creator fees (creators table): costs and the budgeted mix are unavailable")
+    table["fee"] = table["fee"].astype(float)
+    table["spend"] = table["fee"] * table["brand_notes"]
+    return table
+
+
+def _new_ti(view: View, table: pd.DataFrame, attribution: str | None, credit_brands: list[str],
+            notes: list[str]) -> pd.Series | float:
+    """New TI credited to each creator by attribution (NaN when not computed)."""
+    if not attribution:
+        return float("nan")
+    if not credit_brands:
+        notes.append("new_ti: the attribution module is not available on this workspace")
+        return float("nan")
+    from aips.analytics.attribution.api import attribute
+
+    try:
+        credits = attribute(view, model=attribution, target="TI", by="creator", brand=credit_brands)
+        label = "creator" if "creator" in credits.columns else credits.columns[0]
+        credited = credits.set_index(label)["conversions"]
+        new_ti = table["creator_id"].map(credited).astype(float).fillna(0.0)
+    except (AipsError, KeyError, ValueError) as err:
+        notes.append(f"new_ti: attribution unavailable ({err})")
+        return float("nan")
+    notes.append(f"new_ti: {attribution} attribution of TI advances on "
+                 f"{', '.join(credit_brands)} (credits reach, not cause)")
+    return new_ti
 
 
 def creator_overlap(engaged: ibis.Table, creators: list[str]) -> pd.DataFrame:
@@ -377,3 +401,49 @@ def recommend_mix(table: pd.DataFrame, overlap: pd.DataFrame, budget: float) -> 
     cols = ["step", "creator_id", "tier", "fee", "marginal_reach", "marginal_seeded",
             "cumulative_cost", "cumulative_seeded"]
     return pd.DataFrame(chosen, columns=cols)
+
+
+def creators(
+    view: View,
+    target: Any = "TI",
+    at: Any = None,
+    *,
+    brand: str | Sequence[str] | None = None,
+    category: str | None = None,
+    competitors_of: str | None = None,
+    lookback: int = 90,
+    k: int = 7,
+    budget: float | None = None,
+    top: int = 20,
+    attribution: str | None = "markov",
+    min_touches: int = 30,
+) -> CreatorRanking:
+    """Rank KOL/KOC creators for a target crowd (see the module docstring).
+
+    Args:
+        view: the store as the model reads it.
+        target: an :class:`~aips.activation.audiences.Audience`, an
+            :class:`~aips.crowd.AudienceSpec` (or its dict, or a YAML/JSON path), or
+            stage(s) (``"TI"``, ``"I+TI"``) of ``brand`` / ``category`` / ``competitors_of``'s
+            crowd on ``at``.
+        at: the as-of local date.
+        lookback: days of creator touches considered (ending ``at``).
+        k: days after a touch within which a stage advance counts as seeded.
+        budget: recommend a creator mix within this budget (needs creators' fees).
+        top: creators in the overlap matrix and candidates for the mix.
+        attribution: the model crediting new TI to creators (``None`` to skip).
+        min_touches: creators with fewer eligible touches get no seeding lift (too noisy).
+    """
+    crowd = _target_audience(view, target, at, brand, category, competitors_of)
+    return rank_creators(view, crowd, lookback=lookback, k=k, budget=budget, top=top,
+                         attribution=attribution, min_touches=min_touches)
+
+
+def _target_audience(view: View, target, at, brand, category, competitors_of) -> Audience:
+    if isinstance(target, Audience):
+        return target
+    if isinstance(target, (AudienceSpec, dict)) or (
+            isinstance(target, str) and target.endswith((".yaml", ".yml", ".json"))):
+        return Audience.from_spec(view, target, at=at)
+    return audience(view, brand=brand, at=at, stages=target, category=category,
+                    competitors_of=competitors_of, name=f"target {target}")

@@ -34,7 +34,7 @@ entries of its stage(s) (:mod:`aips.activation.playbook`), and the data's next a
   with its size and the ``aips audience`` command that exports it;
 * the creators to book: the top creators for that crowd (:mod:`aips.activation.creators`);
 * the channel that moves this stage best: the paid channel (organic left out) credited with
-  most advances to Y by attribution (``ws.attribute(target=Y, by="channel")``, Markov: it
+  most advances to Y by attribution (``attribute(view, target=Y, by="channel")``, Markov: it
   credits reach, not cause), when the attribution module is available.
 
 **The stages are the model's.** A leak is found in the stages as the model's rules define
@@ -60,6 +60,7 @@ from aips.activation.playbook import TRANSITIONS, Playbook, load_playbook
 from aips.config.model import STAGE_ORDER
 from aips.engine.flows import stage_rank
 from aips.exceptions import AipsError, ConfigError
+from aips.view import View
 
 FROM_STAGE = {"A->I": "A", "I->TI": "I", "TI->P": "TI", "P->S": "P"}
 
@@ -223,15 +224,28 @@ def _benchmark(values: list[float]) -> tuple[float | None, float | None]:
     return float(np.median(vals)), float(np.percentile(vals, 75))
 
 
-def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", playbook: Any = None,
-             tolerance: float = 0.2, alpha: float = 0.05, min_base: int = 30,
+def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "en",
+             playbook: Any = None, tolerance: float = 0.2, alpha: float = 0.05, min_base: int = 30,
              actions: bool = True) -> Diagnosis:
-    """Diagnose ``brand`` on ``at``; see the module docstring."""
+    """Diagnose a brand's funnel on ``at`` against its category; attach the playbook.
+
+    See the module docstring for the metrics and the leak rule.
+
+    Args:
+        view: the store as the model reads it.
+        brand: the brand.
+        at: the local date; flows run from ``at - period`` to ``at``.
+        period: days between the two snapshots of the flow rates.
+        lang: ``en`` or ``zh`` for texts.
+        playbook: a playbook YAML path overriding the shipped one (or a loaded Playbook).
+        tolerance: a stage leaks when its flow rate is at least this far below the
+            category median (relative: 0.2 = 20 % lower) ...
+        alpha: ... and the gap is significant (one-sided two-proportion z-test).
+        min_base: ... and the brand had at least this many pairs in the stage at t0.
+        actions: compute the next actions (audience size, creators, best channel).
+    """
     from aips.dates import as_date
-    from aips.engine.flows import flow_rates, user_flows
-    from aips.engine.penetration import brand_categories, penetration
-    from aips.engine.snapshot import snapshot
-    from aips.engine.timelines import timelines
+    from aips.engine.penetration import brand_categories
 
     if lang not in _WORDS:
         raise ConfigError(f"unknown language {lang!r} (en or zh)")
@@ -241,33 +255,51 @@ def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", pla
     t0 = at - dt.timedelta(days=period)
     book = load_playbook(playbook)
     notes: list[str] = []
-    cats = {r["brand"]: r["category"] for r in _rows(brand_categories(ws.events, ws.model, at))}
+    cats = {r["brand"]: r["category"] for r in _rows(brand_categories(view.events, view.model, at))}
     if brand not in cats:
         raise ConfigError(f"brand {brand!r} has no events in the 30 days before {at}")
     category = cats[brand]
     peers = sorted(b for b, c in cats.items() if c == category and b != brand and c is not None)
     if not peers:
         notes.append(_WORDS[lang]["no_peers"])
-    brands = [brand, *peers]
-    source = ws._engine_source()[0] if hasattr(ws, "_engine_source") else ws.events
-    source = source.filter(source.brand.isin(brands))
-    categories = ws.store.table("categories") if ws.store.has("categories") else None
+    per_brand = _per_brand(view, [brand, *peers], t0, at)
+    mt = _metrics(per_brand, tolerance=tolerance, alpha=alpha, min_base=min_base)
+    leaks, focus = _leaks(mt, lang, min_base)
+    is_leak = bool(leaks)
+    summary = _summary(book, leaks, focus, tolerance, lang)
+    entries = book.entry(focus, lang) if focus else []
+    act = _actions(view, book, brand, focus, t0, at, lang) if (actions and focus) else {}
+    return Diagnosis(brand=brand, category=category, at=at, t0=t0, peers=peers, lang=lang,
+                     metrics=mt, brands=per_brand, leaks=leaks, focus=focus, is_leak=is_leak,
+                     playbook=entries, actions=act, notes=notes + act.pop("_notes", []),
+                     summary=summary)
 
-    snap = snapshot(source, ws.model, at, level="brand", categories=categories)
-    snap0 = snapshot(source, ws.model, t0, level="brand", categories=categories)
-    sizes = snap.group_by(["brand", "stage"]).aggregate(users=snap.count())
-    size_rows = _rows(sizes)
-    pen = {r["brand"]: r["penetration"] for r in _rows(penetration(ws.events, snap, ws.model, at))}
+
+def _per_brand(view: View, brands: list[str], t0: dt.date, at: dt.date) -> pd.DataFrame:
+    """One row per brand (the first is the diagnosed one): stage sizes, penetration, new TI,
+    and per transition the pairs at the from-stage, those advancing, the rates."""
+    from aips.engine.flows import flow_rates, user_flows
+    from aips.engine.penetration import penetration
+    from aips.engine.snapshot import snapshot
+    from aips.engine.timelines import timelines
+
+    model = view.model
+    source = view.engine_source()
+    source = source.filter(source.brand.isin(brands))
+    categories = view.categories
+    snap = snapshot(source, model, at, level="brand", categories=categories)
+    snap0 = snapshot(source, model, t0, level="brand", categories=categories)
+    size_rows = _rows(snap.group_by(["brand", "stage"]).aggregate(users=snap.count()))
+    pen = {r["brand"]: r["penetration"] for r in _rows(penetration(view.events, snap, model, at))}
     flows = {(r["brand"], r["stage"]): r["flow_rate"]
              for r in _rows(flow_rates(user_flows(snap0, snap, "brand"), "brand"))}
-    tl = timelines(source, ws.model, level="brand", categories=categories, end=at)
+    tl = timelines(source, model, level="brand", categories=categories, end=at)
     adv = {(r["brand"], r["stage"]): (int(r["n"]), int(r["up"])) for r in _rows(advance_rates(tl, t0, at))}
     high = tl.filter(tl.stage.isin(["TI", "P", "S"]))
     first = high.group_by(["user_id", "brand"]).aggregate(first=high.start_date.min())
     first = first.filter((first["first"] > ibis.literal(t0)) & (first["first"] <= ibis.literal(at)))
     new_ti = {r["brand"]: int(r["n"]) for r in _rows(first.group_by("brand").aggregate(n=first.count()))}
 
-    # per-brand table
     table = []
     for b in brands:
         row: dict[str, Any] = {"brand": b}
@@ -285,9 +317,12 @@ def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", pla
             row[f"{t} advance rate"] = up / n if n else None
             row[f"{t} flow rate"] = flows.get((b, x))
         table.append(row)
-    per_brand = pd.DataFrame(table)
+    return pd.DataFrame(table)
 
-    # metrics against the benchmark
+
+def _metrics(per_brand: pd.DataFrame, *, tolerance: float, alpha: float, min_base: int) -> pd.DataFrame:
+    """Each metric of the first brand against the others' median and top quartile; advance
+    rates with their z-test and the leak flag."""
     metrics = []
     own = per_brand.iloc[0]
     others = per_brand.iloc[1:]
@@ -310,45 +345,45 @@ def diagnose(ws, brand: str, at: Any, *, period: int = 90, lang: str = "en", pla
             row["leaking"] = bool(n >= min_base and gap is not None and gap <= -tolerance
                                   and p is not None and p < alpha)
         metrics.append(row)
-    mt = pd.DataFrame(metrics)
+    return pd.DataFrame(metrics)
 
+
+def _leaks(mt: pd.DataFrame, lang: str, min_base: int) -> tuple[list[dict], str | None]:
+    """The leaking transitions, worst first, with their evidence; and the focus transition
+    (the worst leak, else the weakest advance below the median on enough pairs)."""
     adv_rows = mt[mt.metric.str.endswith("advance rate")].copy()
     adv_rows["transition"] = adv_rows.metric.str.split(" ").str[0]
     leaking = adv_rows[adv_rows.leaking].sort_values("gap")
+    by_metric = mt.set_index("metric")
     leaks = []
     for r in leaking.itertuples():
-        ev = _evidence(r.transition, mt.set_index("metric").loc[r.metric], lang)
-        flow = mt.set_index("metric").loc[f"{r.transition} flow rate"]
+        ev = _evidence(r.transition, by_metric.loc[r.metric], lang)
+        flow = by_metric.loc[f"{r.transition} flow rate"]
         if flow["brand"] is not None and not pd.isna(flow["brand"]):
             ev += " " + _WORDS[lang]["flow"].format(rate=_pct(flow["brand"]), median=_pct(flow["category_median"]))
         leaks.append({"transition": r.transition, "gap": float(r.gap), "p_value": r.p_value, "evidence": ev})
-    is_leak = bool(leaks)
-    focus = leaks[0]["transition"] if leaks else None
-    if focus is None:
-        below = adv_rows[(adv_rows.gap < 0) & adv_rows.n.fillna(0).ge(min_base)].sort_values("gap")
-        focus = below.iloc[0]["transition"] if len(below) else None
+    if leaks:
+        return leaks, leaks[0]["transition"]
+    below = adv_rows[(adv_rows.gap < 0) & adv_rows.n.fillna(0).ge(min_base)].sort_values("gap")
+    return leaks, (below.iloc[0]["transition"] if len(below) else None)
+
+
+def _summary(book: Playbook, leaks: list[dict], focus: str | None, tolerance: float, lang: str) -> str:
     w = _WORDS[lang]
-    if is_leak:
+    if leaks:
         summary = w["leak"].format(t=focus, summary=book.text(book.transitions[focus]["summary"], lang))
         if len(leaks) > 1:
             summary += "\n" + w["leaks_more"].format(ts=", ".join(x["transition"] for x in leaks[1:]))
-    elif focus:
-        summary = w["focus"].format(tol=tolerance, t=focus)
-    else:
-        summary = w["none"]
-
-    entries = book.entry(focus, lang) if focus else []
-    act = _actions(ws, book, brand, focus, t0, at, lang) if (actions and focus) else {}
-    return Diagnosis(brand=brand, category=category, at=at, t0=t0, peers=peers, lang=lang,
-                     metrics=mt, brands=per_brand, leaks=leaks, focus=focus, is_leak=is_leak,
-                     playbook=entries, actions=act, notes=notes + act.pop("_notes", []),
-                     summary=summary)
+        return summary
+    if focus:
+        return w["focus"].format(tol=tolerance, t=focus)
+    return w["none"]
 
 
-def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: dt.date,
+def _actions(view: View, book: Playbook, brand: str, transition: str, t0: dt.date, at: dt.date,
              lang: str) -> dict:
     from aips.activation.audiences import Audience
-    from aips.activation.spec import AudienceSpec, FlowCell
+    from aips.crowd import AudienceSpec, FlowCell
 
     w = _WORDS[lang]
     spec_t = book.transitions[transition]
@@ -356,7 +391,7 @@ def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: d
     notes: list[str] = []
     spec = AudienceSpec(name=f"{brand} stuck in {stuck}", brands=[brand], at=at,
                         flow=FlowCell(from_stages=[stuck], to_stages=[stuck], t0=t0, t1=at))
-    audience = Audience(ws, spec)
+    audience = Audience(view, spec)
     size = audience.size()
     cmd = (f"aips audience --brand {brand} --at {at} --flow {stuck}:{stuck} --from {t0} --to {at} "
            f"--out {brand.lower().replace(' ', '_')}_{stuck.lower()}_stuck.txt --id sha256")
@@ -366,7 +401,7 @@ def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: d
     try:
         from aips.activation.creators import rank_creators
 
-        ranking = rank_creators(ws, audience, lookback=90, k=7, top=5, attribution=None)
+        ranking = rank_creators(view, audience, lookback=90, k=7, top=5, attribution=None)
         top = ranking.table.head(3)
         names = [f"{r.creator_id} ({r.tier}, reach {r.target_reach})" for r in top.itertuples()]
         out["creators"] = {"creators": top["creator_id"].tolist(),
@@ -375,12 +410,14 @@ def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: d
         notes.append(f"creators: {err}")
     # channel moving the next stage best
     target = spec_t.get("attribution_target")
-    if target and hasattr(ws, "attribute"):
+    if target:
+        from aips.analytics.attribution.api import attribute
+
         try:
-            credits = ws.attribute(model="markov", target=target, by="channel", brand=brand)
+            credits = attribute(view, model="markov", target=target, by="channel", brand=brand)
             from aips.analytics.attribution import BASELINE, NO_TOUCH
 
-            unpaid = list(ws.model.organic_channels)
+            unpaid = list(view.model.organic_channels)
             credits = credits[~credits["channel"].isin([BASELINE, NO_TOUCH])]
             total = float(credits["conversions"].sum())
             paid = credits[~credits["channel"].isin(unpaid)]
@@ -394,8 +431,6 @@ def _actions(ws, book: Playbook, brand: str, transition: str, t0: dt.date, at: d
                                                               channel=best["channel"], share=share)}
         except (AipsError, KeyError, ValueError) as err:
             notes.append(f"channel: attribution unavailable ({err})")
-    elif target:
-        notes.append("channel: the attribution module is not available on this workspace")
     out["_notes"] = notes
     return out
 

@@ -16,7 +16,25 @@ from typing import Annotated, Any
 
 import typer
 
-from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, _plain, emit, open_ws
+from aips.cli.common import (
+    AtOpt,
+    BrandOpt,
+    BrandsOpt,
+    CompetitorsOpt,
+    ConfigOpt,
+    FlowOpt,
+    FormatOpt,
+    FromOpt,
+    OutputFormat,
+    StageOpt,
+    StoreOpt,
+    ToOpt,
+    WhereOpt,
+    _plain,
+    crowd_brands,
+    emit,
+    open_ws,
+)
 
 
 class IdMethod(StrEnum):
@@ -64,41 +82,24 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(_jsonable(obj), ensure_ascii=False, indent=1) + "\n")
 
 
-def _api(ws):
-    """The workspace with the activation (and, when present, attribution) methods."""
-    from aips.activation_api import ActivationMixin
-
-    bases = [] if isinstance(ws, ActivationMixin) else [ActivationMixin]
-    try:
-        from aips.attribution_api import AttributionMixin
-
-        if not hasattr(ws, "attribute"):
-            bases.append(AttributionMixin)
-    except ImportError:  # pragma: no cover - attribution is optional here
-        pass
-    if bases:
-        ws.__class__ = type("ActivationWorkspace", (*bases, type(ws)), {})
-    return ws
-
-
 # --- aips audience ------------------------------------------------------------------------------
 
 
 def audience_command(
-    brand: Annotated[list[str] | None, typer.Option("--brand", help="Brand(s); repeatable or comma-separated. Default: every brand.")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="As-of local date YYYY-MM-DD (default: --to of the flow).")] = None,
-    stage: Annotated[list[str] | None, typer.Option("--stage", help="Stage(s) on --at: A, I, TI, P, S or I+TI; repeatable.")] = None,
-    flow: Annotated[str | None, typer.Option("--flow", help="Flow cell FROM:TO between --from and --to, e.g. TI:!P, I:I, A,I:TI ('none' = no level, '*' = any, '!' = not).")] = None,
-    t0: Annotated[str | None, typer.Option("--from", help="t0 of --flow.")] = None,
-    t1: Annotated[str | None, typer.Option("--to", help="t1 of --flow (default --at).")] = None,
+    brand: BrandsOpt = None,
+    at: AtOpt = None,
+    stage: StageOpt = None,
+    flow: FlowOpt = None,
+    t0: FromOpt = None,
+    t1: ToOpt = None,
     funnel: Annotated[str | None, typer.Option("--funnel", help="Funnel steps (event types, comma-separated), with --funnel-step.")] = None,
     funnel_step: Annotated[int | None, typer.Option("--funnel-step", help="0-based funnel step whose users to take.")] = None,
     funnel_kind: Annotated[str, typer.Option("--funnel-kind", help="converted (reached the step) or dropped (stopped just before it).")] = "converted",
     funnel_window: Annotated[str, typer.Option("--funnel-window", help="Funnel conversion window: 14d, 12h ...")] = "14d",
     category: Annotated[str | None, typer.Option("--category", help="Every brand of this category (a category's crowd).")] = None,
-    competitors: Annotated[bool, typer.Option("--competitors", help="The other brands of --brand's category instead of --brand (a competitor's crowd).")] = False,
+    competitors: CompetitorsOpt = False,
     attr: Annotated[list[str] | None, typer.Option("--attr", help="String user attribute NAME=VALUE[,VALUE]; repeatable (e.g. gender=F).")] = None,
-    where: Annotated[str | None, typer.Option("--where", help="Rule over counters (own windows ending --at) and numeric user attributes: 'read >= 3 and purchase == 0'.")] = None,
+    where: WhereOpt = None,
     name: Annotated[str | None, typer.Option("--name", help="A name for the audience (files, manifest, overlaps).")] = None,
     spec: Annotated[str | None, typer.Option("--spec", help="Run a saved definition (YAML/JSON) instead of the filter options above; --at re-runs it on that date.")] = None,
     save: Annotated[str | None, typer.Option("--save", help="Save the definition to this YAML/JSON file.")] = None,
@@ -118,22 +119,19 @@ def audience_command(
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Select (user, brand) pairs by stage, flow cell, funnel step, crowd and rules; size or export them."""
+    """Select (user, brand) pairs by stage, flow cell, funnel step, crowd and rules; size or export them.
+
+    Without --stage, --flow or --funnel the pairs at any stage on --at; --at defaults to the
+    flow's --to.
+    """
     from aips.activation.audiences import Audience, overlap
-    from aips.activation.spec import AudienceSpec
-    from aips.exceptions import ConfigError
+    from aips.crowd import AudienceSpec
 
     with open_ws(store, config) as ws:
-        ws = _api(ws)
         if spec is not None:
             audience = Audience.from_spec(ws, spec, at=at)
         else:
-            brands = [b.strip() for item in (brand or []) for b in item.split(",") if b.strip()] or None
-            competitors_of = None
-            if competitors:
-                if not brands or len(brands) != 1:
-                    raise ConfigError("--competitors takes exactly one --brand (whose competitors to select)")
-                competitors_of, brands = brands[0], None
+            brands, competitors_of = crowd_brands(brand, competitors)
             audience = ws.audience(
                 brand=brands, at=at, stages=stage or None, flow=flow, t0=t0, t1=t1,
                 funnel=funnel, step=funnel_step, kind=funnel_kind, window=funnel_window,
@@ -185,11 +183,11 @@ _CREATOR_COLUMNS = ["rank", "creator_id", "tier", "target_reach", "seeding_rate"
 
 
 def creators_command(
-    brand: Annotated[list[str] | None, typer.Option("--brand", help="Brand(s) of the target crowd; repeatable.")] = None,
+    brand: BrandsOpt = None,
     target: Annotated[str, typer.Option("--target", help="Target stage(s): TI, I+TI, ... (or a saved audience file).")] = "TI",
-    at: Annotated[str | None, typer.Option("--at", help="As-of local date YYYY-MM-DD.")] = None,
+    at: AtOpt = None,
     category: Annotated[str | None, typer.Option("--category", help="Target every brand of this category (e.g. a category's I+TI).")] = None,
-    competitors: Annotated[bool, typer.Option("--competitors", help="Target the competitors' crowd of --brand.")] = False,
+    competitors: CompetitorsOpt = False,
     lookback: Annotated[int, typer.Option("--lookback", help="Days of creator touches (ending --at).")] = 90,
     k: Annotated[int, typer.Option("--k", help="Days after a touch within which a rise to I/TI counts as seeded.")] = 7,
     budget: Annotated[float | None, typer.Option("--budget", help="Recommend a KOL/KOC mix within this budget (creators' fees).")] = None,
@@ -200,16 +198,8 @@ def creators_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Rank KOL/KOC creators by reach into a target crowd and seeding; recommend a mix under a budget."""
-    from aips.exceptions import ConfigError
-
     with open_ws(store, config) as ws:
-        ws = _api(ws)
-        brands = [b.strip() for item in (brand or []) for b in item.split(",") if b.strip()] or None
-        competitors_of = None
-        if competitors:
-            if not brands or len(brands) != 1:
-                raise ConfigError("--competitors takes exactly one --brand")
-            competitors_of, brands = brands[0], None
+        brands, competitors_of = crowd_brands(brand, competitors)
         result = ws.creators(
             target, at=at, brand=brands, category=category, competitors_of=competitors_of,
             lookback=lookback, k=k, budget=budget, top=top,
@@ -240,8 +230,8 @@ def creators_command(
 
 
 def diagnose_command(
-    brand: Annotated[str, typer.Option("--brand", help="The brand.")],
-    at: Annotated[str, typer.Option("--at", help="Local date YYYY-MM-DD.")],
+    brand: BrandOpt,
+    at: AtOpt,
     lang: Annotated[Lang, typer.Option("--lang", help="Language of texts and the playbook.")] = Lang.en,
     period: Annotated[int, typer.Option("--period", help="Days before --at over which stage advances are measured.")] = 90,
     playbook: Annotated[str | None, typer.Option("--playbook", envvar="AIPS_PLAYBOOK", help="A playbook YAML merged over the shipped one.")] = None,
@@ -253,7 +243,6 @@ def diagnose_command(
 ) -> None:
     """Find a brand's leaking stage against its category, with the evidence, the playbook and next actions."""
     with open_ws(store, config) as ws:
-        ws = _api(ws)
         result = ws.diagnose(brand, at, period=period, lang=lang.value, playbook=playbook,
                              tolerance=tolerance, actions=actions)
         if OutputFormat(fmt) is OutputFormat.json:

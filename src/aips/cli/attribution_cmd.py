@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, emit, open_ws
+from aips.cli.common import (
+    BrandsOpt,
+    ConfigOpt,
+    FormatOpt,
+    OutputFormat,
+    StoreOpt,
+    emit,
+    open_ws,
+    split_list,
+)
 
 
 class ModelName(StrEnum):
@@ -44,7 +53,7 @@ def attribute_command(
     lookback: Annotated[int | None, typer.Option("--lookback", help="Days of touches before a conversion (default: the category's decision cycle).", min=1)] = None,
     paths: Annotated[Path | None, typer.Option("--paths", help="Aggregated path file (ChannelAttribution layout) instead of the store.")] = None,
     compare: Annotated[bool, typer.Option("--compare", help="All models side by side.")] = False,
-    brand: Annotated[list[str] | None, typer.Option("--brand", help="Only this brand (repeatable).")] = None,
+    brand: BrandsOpt = None,
     transform: Annotated[str, typer.Option("--transform", help="Path transforms, comma-separated: keep, collapse, first, drop_organic.")] = "keep",
     half_life: Annotated[float, typer.Option("--half-life", help="Time decay half-life, days.")] = 7.0,
     ordered: Annotated[bool, typer.Option("--ordered", help="Shapley over ordered channel sequences.")] = False,
@@ -72,15 +81,12 @@ def attribute_command(
         emit(_readable(table, fmt), fmt, title=title)
         _footnote(fmt, model.value, compare, getattr(table, "attrs", {}))
         return
-    ws = open_ws(store, config)
-    try:
+    with open_ws(store, config) as ws:
         table = ws.attribute(
-            model.value, target.value, by.value, lookback, order, brand=brand or None,
+            model.value, target.value, by.value, lookback, order, brand=split_list(brand),
             transform=steps, half_life=half_life,
             compare=[*_path_models(), "incremental"] if compare else False, **params,
         )
-    finally:
-        ws.close()
     emit(_readable(table, fmt), fmt, title=_title(model.value, compare, f"target {target.value}"))
     _footnote(fmt, model.value, compare, table.attrs)
 

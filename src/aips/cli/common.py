@@ -2,6 +2,19 @@
 
 Commands take ``--store`` (or ``$AIPS_STORE``), ``--config`` and, when they print a
 table, ``--format table|csv|json``; JSON is a list of records.
+
+The flags that select people are defined here once and mean the same in every command:
+
+* ``--brand``: the events' ``brand`` column (one brand, or several where a command takes
+  several: repeatable or comma-separated); ``--spu``: the ``spu`` column (at ``--level spu``);
+* ``--level``: the entity of crowd assets, ``brand`` or ``spu`` (default: the model's);
+* ``--at``: the as-of local date; ``--from`` / ``--to``: a range's first and last local
+  dates (a flow's t0 and t1);
+* ``--stage``: stages (``A``, ``I``, ``TI``, ``P``, ``S``, ``I+TI``, ``all``); ``--flow``: a
+  flow cell; ``--where``: a rule over counters and user attributes; ``--competitors``: the
+  other brands of ``--brand``'s category.
+
+Every command opens its workspace one way: ``with open_ws(store, config) as ws:``.
 """
 
 from __future__ import annotations
@@ -12,7 +25,7 @@ import io
 import json
 import math
 import sys
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -26,7 +39,7 @@ ConfigOpt = Annotated[
 ]
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -35,8 +48,73 @@ class OutputFormat(str, Enum):
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
 
+# --- the flags that select people ---------------------------------------------------------
+
+
+class Level(StrEnum):
+    brand = "brand"
+    spu = "spu"
+
+
+LevelOpt = Annotated[
+    Level | None, typer.Option("--level", help="Entity of the crowd assets: brand or spu (default: the model's).")
+]
+BrandOpt = Annotated[str | None, typer.Option("--brand", help="A brand (the events' brand column).")]
+BrandsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--brand", help="Brand(s) (the events' brand column); repeatable or comma-separated."),
+]
+SpuOpt = Annotated[str | None, typer.Option("--spu", help="An SPU (the events' spu column; at --level spu).")]
+AtOpt = Annotated[str | None, typer.Option("--at", help="As-of local date YYYY-MM-DD (the model's time zone).")]
+FromOpt = Annotated[
+    str | None, typer.Option("--from", help="First local date YYYY-MM-DD (of a range; a flow's t0).")
+]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last local date YYYY-MM-DD (of a range; a flow's t1).")]
+StageOpt = Annotated[
+    list[str] | None,
+    typer.Option("--stage", help="Stage(s): A, I, TI, P, S, I+TI (the seeded crowd) or all; repeatable or comma-separated."),
+]
+FlowOpt = Annotated[
+    str | None,
+    typer.Option("--flow", help="Flow cell FROM:TO between --from and --to, e.g. TI:!P, I:I, A,I:TI "
+                 "('none' = no level, '*' = any, '!' = not)."),
+]
+WhereOpt = Annotated[
+    str | None,
+    typer.Option("--where", help="Rule over counters (each over its window ending --at) and numeric user "
+                 "attributes: 'read >= 3 and purchase == 0'."),
+]
+CompetitorsOpt = Annotated[
+    bool, typer.Option("--competitors", help="The other brands of --brand's category instead of --brand (a competitors' crowd).")
+]
+
+
+def split_list(values: list[str] | None) -> list[str] | None:
+    """The values of a repeatable, comma-separated option (``--brand``, ``--stage``; None when none).
+
+    >>> split_list(["A,B", "C"]), split_list(None)
+    (['A', 'B', 'C'], None)
+    """
+    from aips.crowd import as_list
+
+    out = [b for item in values or [] for b in as_list(item) or []]
+    return out or None
+
+
+def crowd_brands(values: list[str] | None, competitors: bool) -> tuple[list[str] | None, str | None]:
+    """``(brands, competitors_of)`` of ``--brand`` and ``--competitors``."""
+    from aips.exceptions import ConfigError
+
+    brands = split_list(values)
+    if not competitors:
+        return brands, None
+    if not brands or len(brands) != 1:
+        raise ConfigError("--competitors takes exactly one --brand (whose competitors to select)")
+    return None, brands[0]
+
+
 def open_ws(store: str | None, config: str | None):
-    """Open the workspace for a command."""
+    """The workspace of a command; use it as ``with open_ws(store, config) as ws:`` (closed on exit)."""
     from aips.workspace import open_workspace
 
     return open_workspace(store, config)

@@ -7,22 +7,26 @@ from typing import Annotated
 
 import typer
 
-from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, emit, open_ws
+from aips.cli.common import (
+    AtOpt,
+    BrandOpt,
+    ConfigOpt,
+    FormatOpt,
+    FromOpt,
+    LevelOpt,
+    OutputFormat,
+    SpuOpt,
+    StoreOpt,
+    ToOpt,
+    emit,
+    open_ws,
+)
 from aips.exceptions import ConfigError
-
-
-class Level(StrEnum):
-    brand = "brand"
-    spu = "spu"
 
 
 class Freq(StrEnum):
     day = "day"
     week = "week"
-
-
-LevelOpt = Annotated[Level | None, typer.Option("--level", help="brand or spu (default: the model's).")]
-BrandOpt = Annotated[str | None, typer.Option("--brand", help="Only this brand.")]
 
 
 def _stage_order(table):
@@ -33,9 +37,27 @@ def _stage_order(table):
     return ibis.cases(*((table.stage == s, r) for s, r in STAGE_RANK.items()), else_=0)
 
 
+def filter_entities(table, brand: str | None, spu: str | None, level: str, events=None):
+    """Rows of ``brand`` (the brand column) and, at SPU level, of ``spu``.
+
+    A table keyed by ``spu`` alone (flows at SPU level) keeps the SPUs of ``brand``'s events.
+    """
+    if brand is not None and "brand" in table.columns:
+        table = table.filter(table.brand == brand)
+    elif brand is not None:
+        spus = events.filter(events.brand == brand).select("spu").distinct()
+        table = table.semi_join(spus, "spu")
+    if spu is not None:
+        if level != "spu":
+            raise ConfigError("--spu needs --level spu (or a model at SPU level)")
+        table = table.filter(table.spu == spu)
+    return table
+
+
 def assets_command(
-    at: Annotated[str, typer.Option("--at", help="Local date (YYYY-MM-DD) in the model's time zone.")],
+    at: AtOpt,
     brand: BrandOpt = None,
+    spu: SpuOpt = None,
     level: LevelOpt = None,
     cumulative: Annotated[bool, typer.Option("--cumulative", help="Users at or above each stage.")] = False,
     store: StoreOpt = None,
@@ -43,24 +65,23 @@ def assets_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Users per brand (or SPU) and stage on a day: exclusive levels A, I, TI, P, S."""
-    ws = open_ws(store, config)
-    lvl = level.value if level else ws.model.level
-    table = ws.assets(at, cumulative=cumulative, level=lvl)
-    if brand is not None:
-        table = table.filter(table.brand == brand)
-    keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
-    table = table.select(*keys, "stage", "users")
-    kind = "cumulative" if cumulative else "exclusive"
-    emit(table.order_by([*keys, _stage_order(table)]), fmt, title=f"assets at {at} ({kind})")
+    with open_ws(store, config) as ws:
+        lvl = level.value if level else ws.model.level
+        table = filter_entities(ws.assets(at, cumulative=cumulative, level=lvl), brand, spu, lvl, ws.events)
+        keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
+        table = table.select(*keys, "stage", "users")
+        kind = "cumulative" if cumulative else "exclusive"
+        emit(table.order_by([*keys, _stage_order(table)]), fmt, title=f"assets at {at} ({kind})")
 
 
 def series_command(
-    start: Annotated[str | None, typer.Option("--from", help="First local date (YYYY-MM-DD).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last local date (YYYY-MM-DD).")] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
     freq: Annotated[Freq, typer.Option("--freq", help="day, or week (each ISO week's last day).")] = Freq.day,
     update: Annotated[bool, typer.Option("--update", help="First extend the stored asset_history to the last day with events.")] = False,
     backfill: Annotated[bool, typer.Option("--backfill", help="First recompute the stored asset_history for --from..--to.")] = False,
     brand: BrandOpt = None,
+    spu: SpuOpt = None,
     level: LevelOpt = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
@@ -71,22 +92,21 @@ def series_command(
     With --update (daily production run) or --backfill the stored series is written first;
     without --from/--to, --update only reports what it did.
     """
-    ws = open_ws(store, config)
-    lvl = level.value if level else ws.model.level
-    if backfill:
+    with open_ws(store, config) as ws:
+        lvl = level.value if level else ws.model.level
+        if backfill:
+            if not (start and end):
+                raise ConfigError("--backfill needs --from and --to")
+            typer.echo(str(ws.backfill_series(start, end, level=lvl)), err=True)
+        if update:
+            typer.echo(str(ws.update_series(level=lvl)), err=True)
+            if not (start or end):
+                return
         if not (start and end):
-            raise ConfigError("--backfill needs --from and --to")
-        typer.echo(str(ws.backfill_series(start, end, level=lvl)), err=True)
-    if update:
-        typer.echo(str(ws.update_series(level=lvl)), err=True)
-        if not (start or end):
-            return
-    if not (start and end):
-        raise ConfigError("give --from and --to (local dates, YYYY-MM-DD)")
-    table = ws.asset_series(start, end, freq=freq.value, level=lvl)
-    if brand is not None:
-        table = table.filter(table.brand == brand)
-    keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
-    table = table.select("date", *keys, "stage", "users")
-    emit(table.order_by(["date", *keys, _stage_order(table)]), fmt,
-         title=f"asset series {start} .. {end} ({freq.value})")
+            raise ConfigError("give --from and --to (local dates, YYYY-MM-DD)")
+        table = filter_entities(ws.asset_series(start, end, freq=freq.value, level=lvl), brand, spu, lvl,
+                                ws.events)
+        keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
+        table = table.select("date", *keys, "stage", "users")
+        emit(table.order_by(["date", *keys, _stage_order(table)]), fmt,
+             title=f"asset series {start} .. {end} ({freq.value})")

@@ -2,54 +2,66 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, emit, open_ws
+from aips.cli.common import (
+    AtOpt,
+    BrandOpt,
+    ConfigOpt,
+    FormatOpt,
+    FromOpt,
+    LevelOpt,
+    OutputFormat,
+    SpuOpt,
+    StoreOpt,
+    ToOpt,
+    emit,
+    open_ws,
+)
+from aips.cli.engine_cmd import filter_entities
 
 
-class FlowView(str, Enum):
+class FlowView(StrEnum):
     matrix = "matrix"
     rates = "rates"
     movements = "movements"
     users = "users"
 
 
-class Level(str, Enum):
-    brand = "brand"
-    spu = "spu"
-
-
 def flows_command(
-    t0: Annotated[str, typer.Option("--from", help="Local date t0 (YYYY-MM-DD).")],
-    t1: Annotated[str, typer.Option("--to", help="Local date t1 (YYYY-MM-DD).")],
+    t0: FromOpt,
+    t1: ToOpt,
     view: Annotated[FlowView, typer.Option("--view", help="matrix (the Sankey), rates, movements or users.")] = FlowView.matrix,
-    brand: Annotated[str | None, typer.Option("--brand", help="Only this brand (or SPU at --level spu).")] = None,
-    level: Annotated[Level | None, typer.Option("--level", help="brand or spu (default: the model's).")] = None,
+    brand: BrandOpt = None,
+    spu: SpuOpt = None,
+    level: LevelOpt = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Stage flows between two days: from-stage x to-stage (with `none`), flow rates, movements."""
-    ws = open_ws(store, config)
-    entity = level.value if level else ws.model.level
-    table = {
-        FlowView.matrix: ws.flow_matrix,
-        FlowView.rates: ws.flow_rates,
-        FlowView.users: ws.flows,
-        FlowView.movements: lambda a, b, level: _movements(ws, a, b, level),
-    }[view](t0, t1, level=entity)
-    if brand is not None:
-        table = table.filter(table[entity] == brand)
-    order = {
-        FlowView.matrix: [entity, "from_stage", "to_stage"],
-        FlowView.rates: [entity, "stage"],
-        FlowView.users: [entity, "user_id"],
-        FlowView.movements: [entity, "movement"],
-    }[view]
-    emit(table.order_by(order), fmt, title=f"flows {t0} -> {t1}")
+    """Stage flows between two days: from-stage x to-stage (with `none`), flow rates, movements.
+
+    --brand keeps a brand's rows (the brand column; at --level spu its SPUs), --spu one SPU's.
+    """
+    with open_ws(store, config) as ws:
+        entity = level.value if level else ws.model.level
+        table = {
+            FlowView.matrix: ws.flow_matrix,
+            FlowView.rates: ws.flow_rates,
+            FlowView.users: ws.flows,
+            FlowView.movements: lambda a, b, level: _movements(ws, a, b, level),
+        }[view](t0, t1, level=entity)
+        table = filter_entities(table, brand, spu, entity, ws.events)
+        order = {
+            FlowView.matrix: [entity, "from_stage", "to_stage"],
+            FlowView.rates: [entity, "stage"],
+            FlowView.users: [entity, "user_id"],
+            FlowView.movements: [entity, "movement"],
+        }[view]
+        emit(table.order_by(order), fmt, title=f"flows {t0} -> {t1}")
 
 
 def _movements(ws, t0, t1, level):
@@ -59,23 +71,23 @@ def _movements(ws, t0, t1, level):
 
 
 def competitors_command(
-    at: Annotated[str, typer.Option("--at", help="Local date (YYYY-MM-DD).")],
+    at: AtOpt,
     category: Annotated[str | None, typer.Option("--category", help="Only this category.")] = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Brands ranked by TI and by I+TI within each category, with their share of the TI crowd."""
-    ws = open_ws(store, config)
-    emit(ws.competitors(at, category=category), fmt, title=f"competitors at {at}")
+    with open_ws(store, config) as ws:
+        emit(ws.competitors(at, category=category), fmt, title=f"competitors at {at}")
 
 
 def penetration_command(
-    at: Annotated[str, typer.Option("--at", help="Local date (YYYY-MM-DD).")],
+    at: AtOpt,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Per brand: AIPS users / category audience (users active in the category in the window)."""
-    ws = open_ws(store, config)
-    emit(ws.penetration(at), fmt, title=f"penetration at {at}")
+    with open_ws(store, config) as ws:
+        emit(ws.penetration(at), fmt, title=f"penetration at {at}")

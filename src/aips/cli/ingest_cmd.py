@@ -75,8 +75,7 @@ def ingest_command(
 ) -> None:
     """Load files into the store: every row is loaded, a duplicate, ignored or quarantined with a reason."""
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
-    ws = open_ws(store, config)
-    try:
+    with open_ws(store, config) as ws:
         report = ws.ingest(
             *paths,
             table=table.value if table else None,
@@ -89,8 +88,6 @@ def ingest_command(
             quarantine_dir=quarantine_dir,
             progress=fmt is ReportFormat.table and sys.stderr.isatty(),
         )
-    finally:
-        ws.close()
     if fmt is ReportFormat.json:
         sys.stdout.write(json.dumps(report.asdict(), ensure_ascii=False, indent=1) + "\n")
     else:

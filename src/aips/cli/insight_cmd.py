@@ -1,6 +1,7 @@
 """``aips portrait``, ``aips content`` and ``aips engagement``: insight from the command line.
 
-Thin wrappers over :class:`aips.insight_api.InsightMixin`; each prints a table, CSV or JSON.
+Thin wrappers over the Workspace's insight methods (:mod:`aips.insight`); each prints a
+table, CSV or JSON.
 """
 
 from __future__ import annotations
@@ -10,26 +11,26 @@ from typing import Annotated
 
 import typer
 
-from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, emit, open_ws
-
-
-def _workspace(store: str | None, config: str | None):
-    """The workspace, with the insight (and flows) methods even before the lead adds the
-    mixins to :class:`~aips.workspace.Workspace`."""
-    from aips.insight_api import InsightMixin
-
-    ws = open_ws(store, config)
-    missing = tuple(m for m in (InsightMixin,) if not isinstance(ws, m))
-    if missing:
-        cls = type("Workspace", (*missing, type(ws)), {})
-        ws = cls(ws.store, ws.model)
-    return ws
+from aips.cli.common import (
+    AtOpt,
+    BrandOpt,
+    ConfigOpt,
+    FormatOpt,
+    FromOpt,
+    OutputFormat,
+    StageOpt,
+    StoreOpt,
+    ToOpt,
+    emit,
+    open_ws,
+    split_list,
+)
 
 
 def portrait_command(
-    brand: Annotated[str, typer.Option("--brand", help="The crowd's brand.")],
-    at: Annotated[str | None, typer.Option("--at", help="Local date of the crowd (YYYY-MM-DD; default: the last day with events).")] = None,
-    stage: Annotated[str, typer.Option("--stage", help="A, I, TI, P, S, I+TI, all, or several (TI,P).")] = "TI",
+    brand: BrandOpt,
+    at: AtOpt = None,
+    stage: StageOpt = None,
     baseline: Annotated[str, typer.Option("--baseline", help="category (the brand's category audience), all, or brand:NAME.")] = "category",
     by: Annotated[str | None, typer.Option("--by", help="Dimensions: users attributes (gender,age_band,...), crosses (gender*age_band), category, keyword, creator. Default: all.")] = None,
     reached: Annotated[bool, typer.Option("--reached", help="Crowd = users at --stage or above on any day up to --at (not only on --at).")] = False,
@@ -40,22 +41,32 @@ def portrait_command(
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Crowd portrait: who is in a brand's stage crowd against a baseline, with TGI and z-tests."""
-    ws = _workspace(store, config)
-    day = at or ws._last_day().isoformat()
-    spec = {"brand": brand, "reached": stage, "end": day} if reached else {"brand": brand, "at": day, "stage": stage}
-    crowd = f"reached {stage} by {day}" if reached else f"{stage} on {day}"
-    if compare:
-        table = ws.portrait_compare(spec, f"brand:{compare}", by=by, baseline=baseline, at=day,
-                                    min_support=min_support, top=top)
-        title = f"{brand} vs {compare}: {crowd} (TGI vs {baseline})"
-        keep = ["dimension", "value", "crowd_users", "crowd_share", "crowd_tgi", "other_users", "other_share",
-                "other_tgi", "p_value", "significant"]
-    else:
-        table = ws.portrait(spec, by=by, baseline=baseline, at=day, min_support=min_support, top=top)
-        title = f"{brand} {crowd} vs {baseline}"
-        keep = ["dimension", "value", "crowd_users", "crowd_share", "baseline_share", "tgi", "p_value", "significant"]
-    emit(_compact(table, keep, fmt), fmt, title=title)
+    """Crowd portrait: who is in a brand's stage crowd against a baseline, with TGI and z-tests.
+
+    The crowd is the brand's pairs in --stage (default TI) on --at (default: the last day with
+    events), or with --reached those at that stage or above on any day up to --at.
+    """
+    stage = ",".join(split_list(stage) or ["TI"])  # one text: the crowd spec's stage, the titles
+    if reached and len(stage.split(",")) > 1:
+        from aips.exceptions import ConfigError
+
+        raise ConfigError("--reached takes one --stage (users at that stage or above)")
+    with open_ws(store, config) as ws:
+        day = at or ws.view.last_day().isoformat()
+        spec = {"brand": brand, "reached": stage, "end": day} if reached else {"brand": brand, "at": day, "stage": stage}
+        crowd = f"reached {stage} by {day}" if reached else f"{stage} on {day}"
+        if compare:
+            table = ws.portrait_compare(spec, f"brand:{compare}", by=by, baseline=baseline, at=day,
+                                        min_support=min_support, top=top)
+            title = f"{brand} vs {compare}: {crowd} (TGI vs {baseline})"
+            keep = ["dimension", "value", "crowd_users", "crowd_share", "crowd_tgi", "other_users", "other_share",
+                    "other_tgi", "p_value", "significant"]
+        else:
+            table = ws.portrait(spec, by=by, baseline=baseline, at=day, min_support=min_support, top=top)
+            title = f"{brand} {crowd} vs {baseline}"
+            keep = ["dimension", "value", "crowd_users", "crowd_share", "baseline_share", "tgi", "p_value",
+                    "significant"]
+        emit(_compact(table, keep, fmt), fmt, title=title)
 
 
 def _compact(table, keep: list[str], fmt: OutputFormat):
@@ -79,13 +90,13 @@ class ContentView(StrEnum):
 
 
 def content_command(
-    brand: Annotated[str, typer.Option("--brand", help="The brand.")],
+    brand: BrandOpt,
     advance: Annotated[str, typer.Option("--advance", help="A-I, I-TI, TI-P, P-S, or all.")] = "I-TI",
     by: Annotated[str, typer.Option("--by", help="note, format, creator, keyword, channel or campaign (several: format,keyword).")] = "format",
     within: Annotated[int, typer.Option("--within", help="k: touches on the advance day or the k days before count.")] = 7,
     horizon: Annotated[int, typer.Option("--horizon", help="Days after reaching the from-stage within which the advance counts.")] = 30,
-    start: Annotated[str | None, typer.Option("--from", help="First day users reach the from-stage (YYYY-MM-DD).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last day users reach the from-stage (default: last day - horizon).")] = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
     view: Annotated[ContentView, typer.Option("--view", help="advance (per value), strategy (best values per stage), sov (search share of voice).")] = ContentView.advance,
     min_support: Annotated[int, typer.Option("--min-support", help="Touched users a value needs to rank first.")] = 30,
     top: Annotated[int, typer.Option("--top", help="Rows per stage and dimension in the strategy view.")] = 5,
@@ -93,22 +104,26 @@ def content_command(
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """The content that moves each stage: advance rate, lift and incremental effect per note, format, creator or keyword; the content-strategy table; search share of voice."""
-    ws = _workspace(store, config)
-    if view is ContentView.sov:
-        emit(ws.search_share(brand, start=start, end=end), fmt, title=f"search share of voice ({brand}'s category)")
-        return
-    if view is ContentView.strategy:
-        table = ws.content_strategy(brand, by=by, within_days=within, top=top, horizon_days=horizon,
-                                    start=start, end=end, min_support=min_support)
-        keep = ["stage", "advance", "dimension", "value", "touched", "rate", "brand_rate", "lift", "significant"]
-        emit(_compact(table, keep, fmt), fmt, title=f"{brand}: content that moves each stage")
-        return
-    table = ws.content_insight(brand, advance, by=by, within_days=within, horizon_days=horizon,
-                               start=start, end=end, min_support=min_support)
-    keep = ["advance", "dimension", "value", "touched", "advanced", "rate", "brand_rate", "lift", "incremental",
-            "significant"]
-    emit(_compact(table, keep, fmt), fmt, title=f"{brand}: {advance} by {by}")
+    """The content that moves each stage: advance rate, lift and incremental effect per note, format, creator or keyword; the content-strategy table; search share of voice.
+
+    --from/--to: the days users first reach the from-stage (default: all, up to the last day
+    with events minus --horizon); for --view sov the searches' days.
+    """
+    with open_ws(store, config) as ws:
+        if view is ContentView.sov:
+            emit(ws.search_share(brand, start=start, end=end), fmt, title=f"search share of voice ({brand}'s category)")
+            return
+        if view is ContentView.strategy:
+            table = ws.content_strategy(brand, by=by, within_days=within, top=top, horizon_days=horizon,
+                                        start=start, end=end, min_support=min_support)
+            keep = ["stage", "advance", "dimension", "value", "touched", "rate", "brand_rate", "lift", "significant"]
+            emit(_compact(table, keep, fmt), fmt, title=f"{brand}: content that moves each stage")
+            return
+        table = ws.content_insight(brand, advance, by=by, within_days=within, horizon_days=horizon,
+                                   start=start, end=end, min_support=min_support)
+        keep = ["advance", "dimension", "value", "touched", "advanced", "rate", "brand_rate", "lift", "incremental",
+                "significant"]
+        emit(_compact(table, keep, fmt), fmt, title=f"{brand}: {advance} by {by}")
 
 
 class Freq(StrEnum):
@@ -119,17 +134,17 @@ class Freq(StrEnum):
 
 
 def engagement_command(
-    brand: Annotated[str, typer.Option("--brand", help="The brand.")],
-    start: Annotated[str, typer.Option("--from", help="First local date (YYYY-MM-DD).")],
-    end: Annotated[str, typer.Option("--to", help="Last local date (YYYY-MM-DD).")],
+    brand: BrandOpt,
+    start: FromOpt,
+    end: ToOpt,
     freq: Annotated[Freq, typer.Option("--freq", help="Periods: day, week, month or total.")] = Freq.week,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Engagement depth: dwell per reader, deep-read rate and interactions per reader, per period and reader stage."""
-    ws = _workspace(store, config)
-    table = ws.engagement(brand, start, end, freq=freq.value)
-    keep = ["period", "stage", "readers", "reads", "deep_read_rate", "dwell_per_reader", "dwell_per_read",
-            "interactions_per_reader"]
-    emit(_compact(table, keep, fmt), fmt, title=f"{brand} engagement {start} .. {end}")
+    with open_ws(store, config) as ws:
+        table = ws.engagement(brand, start, end, freq=freq.value)
+        keep = ["period", "stage", "readers", "reads", "deep_read_rate", "dwell_per_reader", "dwell_per_read",
+                "interactions_per_reader"]
+        emit(_compact(table, keep, fmt), fmt, title=f"{brand} engagement {start} .. {end}")

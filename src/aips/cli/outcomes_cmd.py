@@ -15,7 +15,18 @@ from typing import Annotated, Any
 
 import typer
 
-from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, _plain, emit, open_ws
+from aips.cli.common import (
+    BrandOpt,
+    ConfigOpt,
+    FormatOpt,
+    FromOpt,
+    OutputFormat,
+    StoreOpt,
+    ToOpt,
+    _plain,
+    emit,
+    open_ws,
+)
 
 
 def _jsonable(value: Any) -> Any:
@@ -53,15 +64,18 @@ def funnel_command(
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="EVENT (whole funnel) or EVENT:FROM-TO (0-based steps); repeatable.")] = None,
     breakdown: Annotated[str | None, typer.Option("--breakdown", help="An events column (channel, category, campaign_id...) or a users column.")] = None,
     attribution: Annotated[str, typer.Option("--attribution", help="Breakdown value: first_touch, last_touch or step_N.")] = "first_touch",
-    date_from: Annotated[str | None, typer.Option("--from", help="First local date of the users' first step.")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", help="Last local date of the users' first step.")] = None,
-    brand: Annotated[str | None, typer.Option("--brand", help="Only this brand's events.")] = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    brand: BrandOpt = None,
     users: Annotated[str | None, typer.Option("--users", help="Print user ids instead: STEP:converted or STEP:dropped (STEP 0-based).")] = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
-    """Funnel over event types with a conversion window (PostHog semantics)."""
+    """Funnel over event types with a conversion window (PostHog semantics).
+
+    --from/--to bound the days of the users' first step; --brand keeps that brand's events.
+    """
     from aips.exceptions import ConfigError
 
     with open_ws(store, config) as ws:
@@ -100,7 +114,7 @@ def cycle_command(
     category: Annotated[str, typer.Option("--category", help="The category.")],
     start: Annotated[str, typer.Option("--start", help="first_touch (first event of the brand) or ti (first TI day).")] = "first_touch",
     method: Annotated[str, typer.Option("--method", help="km (Kaplan-Meier) or cure (parametric mixture-cure).")] = "km",
-    brand: Annotated[str | None, typer.Option("--brand", help="Only this brand's (user, brand) pairs.")] = None,
+    brand: BrandOpt = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -150,7 +164,7 @@ def loyalty_command(
     t0: Annotated[str | None, typer.Option("--t0", help="Start of the retention interval (default t1 - 30 days).")] = None,
     t1: Annotated[str | None, typer.Option("--t1", help="Day of the measures (default: last day in the store).")] = None,
     x: Annotated[int | None, typer.Option("--x", help="Days for TI -> P (default: each brand's cycle).")] = None,
-    brand: Annotated[str | None, typer.Option("--brand", help="Only this brand.")] = None,
+    brand: BrandOpt = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,

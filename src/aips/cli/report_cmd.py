@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from aips.cli.common import ConfigOpt, StoreOpt, open_ws
+from aips.cli.common import BrandOpt, ConfigOpt, FromOpt, LevelOpt, StoreOpt, ToOpt, open_ws
 
 
 class Lang(StrEnum):
@@ -21,22 +21,21 @@ class Lang(StrEnum):
     zh = "zh"
 
 
-class Level(StrEnum):
-    brand = "brand"
-    spu = "spu"
-
-
 def report_command(
-    brand: Annotated[str, typer.Option("--brand", help="The brand the report is about.")],
-    start: Annotated[str | None, typer.Option("--from", help="First day of the period, YYYY-MM-DD (default: 30 days before --to).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last day of the period, YYYY-MM-DD (default: the last day with data).")] = None,
+    brand: BrandOpt,
+    start: FromOpt = None,
+    end: ToOpt = None,
     lang: Annotated[Lang, typer.Option("--lang", help="Labels and number formats: en, or zh (万/亿).")] = Lang.en,
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write (self-contained: open it offline or e-mail it).")] = Path("report.html"),
-    level: Annotated[Level, typer.Option("--level", help="Crowd-asset charts per brand or per SPU.")] = Level.brand,
+    level: LevelOpt = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Write a brand's crowd-asset report: cards, stages, flows, cycles, ROI, attribution, audiences, diagnosis."""
+    """Write a brand's crowd-asset report: cards, stages, flows, cycles, ROI, attribution, audiences, diagnosis.
+
+    The period runs --from (default: 30 days before --to) to --to (default: the last day with
+    data); --level sets the crowd-asset charts' entity (default here: brand).
+    """
     from rich.console import Console
 
     from aips.reporting.data import collect
@@ -48,7 +47,7 @@ def report_command(
         def progress(section: str, done: int, total: int) -> None:
             status.update(f"collecting the report: {section} ({done}/{total})")
 
-        data = collect(ws, brand, start, end, level=level.value, langs=(lang.value,), progress=progress)
+        data = collect(ws, brand, start, end, level=level.value if level else "brand", langs=(lang.value,), progress=progress)
         status.update("writing the HTML")
         path = write_report(data, out, lang.value)
     shown = len(data.sections)
@@ -63,11 +62,14 @@ def serve_command(
     password: Annotated[str | None, typer.Option("--password", envvar="AIPS_DASHBOARD_PASSWORD", help="Require HTTP basic auth with this password (any user name).")] = None,
     token: Annotated[str | None, typer.Option("--token", envvar="AIPS_DASHBOARD_TOKEN", help="Require this token (?token=..., or header X-AIPS-Token).")] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="Default language of the dashboard.")] = Lang.en,
-    brand: Annotated[str | None, typer.Option("--brand", help="Brand shown first (default: the one with most events).")] = None,
+    brand: BrandOpt = None,
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Serve the interactive dashboard: brand, period and level pickers, drill-down to audiences, export."""
+    """Serve the interactive dashboard: brand, period and level pickers, drill-down to audiences, export.
+
+    --brand is the brand shown first (default: the one with most events).
+    """
     from aips.dashboard.security import check_bind
 
     check_bind(host, password=password, token=token)  # before anything heavy is imported

@@ -152,7 +152,9 @@ class DataService:
             api = self.api()
             period = resolve_period(api, start, end)
             entity = ["spu"] if level == "spu" else []
-            if selection.get("kind") == "flow":
+            if level == "brand":  # the crowd language (aips.crowd) speaks of brands
+                t = api.crowd(_crowd_spec(brand, period, selection))
+            elif selection.get("kind") == "flow":
                 t = api.flows(period.t0, period.t1, level=level)
                 mine = t.brand == brand if "brand" in t.columns else t.spu.isin(self._spus(api, brand))
                 t = t.filter(mine & (t.from_stage == selection["from"]) & (t.to_stage == selection["to"]))
@@ -161,3 +163,11 @@ class DataService:
                 t = t.filter((t.brand == brand) & (t.stage == selection["stage"]))
             t = t.select("user_id", *entity).distinct().order_by("user_id", *entity)
             return t.to_pyarrow().to_pandas()
+
+
+def _crowd_spec(brand: str, period, selection: dict) -> dict:
+    """The crowd of a clicked stage bar or Sankey link, in the crowd language."""
+    if selection.get("kind") == "flow":
+        return {"brand": brand, "from": period.t0, "to": period.t1,
+                "from_stage": selection["from"], "to_stage": selection["to"]}
+    return {"brand": brand, "at": period.end, "stage": selection["stage"]}

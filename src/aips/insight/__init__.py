@@ -1,30 +1,25 @@
 """Insight: crowd portraits with TGI, the content that moves each stage, engagement depth.
 
-* :mod:`~aips.insight.portrait`: who is in a crowd against a baseline (attributes of the
-  ``users`` table, categories, search keywords and creators engaged with), TGI and z-tests.
+* :mod:`~aips.insight.portrait`: who is in a crowd (:mod:`aips.crowd`) against a baseline
+  (attributes of the ``users`` table, categories, search keywords and creators engaged
+  with), TGI and z-tests: ``portrait(view, crowd, ...)``, ``portrait_compare(view, ...)``.
 * :mod:`~aips.insight.content`: per note, format, creator and keyword, the users touched
-  before advancing from a stage (one window per user) and how many advance; lifts with
-  Wilson intervals, and incremental effects with what else users saw held fixed; the
-  content-strategy table per stage; search share of voice.
+  before advancing from a stage (one window per user) and how many advance
+  (``content_insight(view, brand, ...)``); lifts with Wilson intervals and incremental
+  effects with what else users saw held fixed (:mod:`~aips.insight.content_stats`); the
+  content-strategy table per stage; search share of voice (``search_share(view, ...)``,
+  :mod:`~aips.insight.search`).
 * :mod:`~aips.insight.engagement`: dwell, deep reads and interactions per reader, per stage
-  and period.
+  and period (``engagement(view, brand, start, end)``).
 
-The Workspace methods (``ws.portrait``, ``ws.content_insight``, ``ws.engagement``, ...)
-live in :mod:`aips.insight_api`.
+:class:`~aips.workspace.Workspace` calls these (``ws.portrait``, ``ws.content_insight``, ...).
 """
 
-from aips.insight.content import (
-    ADVANCES,
-    DIMENSIONS,
-    advance_counts,
-    incremental_effects,
-    insight_frame,
-    parse_advance,
-    search_share,
-    wilson,
-)
+from aips.insight.content import ADVANCES, DIMENSIONS, advance_counts, parse_advance
+from aips.insight.content_stats import incremental_effects, insight_frame, wilson
 from aips.insight.engagement import INTERACTIONS, engagement_table
 from aips.insight.portrait import INTERESTS, portrait_counts, tgi_frame, two_proportion_z
+from aips.insight.search import search_share_table
 
 __all__ = [
     "ADVANCES",
@@ -37,7 +32,7 @@ __all__ = [
     "insight_frame",
     "parse_advance",
     "portrait_counts",
-    "search_share",
+    "search_share_table",
     "tgi_frame",
     "two_proportion_z",
     "wilson",

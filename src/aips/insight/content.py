@@ -43,13 +43,20 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from functools import reduce
+from typing import Any
 
 import ibis
-import numpy as np
 import pandas as pd
 
-from aips.config.model import STAGE_RANK, STAGES
+from aips.config.model import STAGE_RANK
+from aips.crowd import as_list
+from aips.dates import as_date
 from aips.engine.flows import stage_rank
+from aips.exceptions import ConfigError
+from aips.insight.content_stats import COLUMNS as COLUMNS  # the content table's columns
+from aips.insight.content_stats import insight_frame, strategy_frame
+from aips.insight.frames import cache, memtable
+from aips.view import View
 
 DIMENSIONS: dict[str, str] = {
     "note": "note_id",
@@ -63,14 +70,6 @@ DIMENSIONS: dict[str, str] = {
 
 ADVANCES: tuple[tuple[str, str], ...] = (("A", "I"), ("I", "TI"), ("TI", "P"), ("P", "S"))
 """The four adjacent stage advances, in journey order."""
-
-COLUMNS = (
-    "brand", "advance", "from_stage", "to_stage", "dimension", "value", "touched", "advanced",
-    "rate", "rate_low", "rate_high", "brand_touched", "brand_advanced", "brand_rate",
-    "lift", "lift_low", "lift_high", "supported", "significant", "rank", "cohort",
-    "cohort_advanced", "typical_days",
-)
-
 
 def parse_advance(text: str) -> tuple[str, str]:
     """``"I->TI"``, ``"I-TI"``, ``"i>ti"`` or ``"I TI"`` -> ``("I", "TI")``.
@@ -265,189 +264,152 @@ def member_touches(
     return reduce(lambda a, b: a.union(b, distinct=False), parts)
 
 
-def wilson(k: np.ndarray, n: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of k successes in n trials (NaN where n = 0).
+# --- over a view ------------------------------------------------------------------------------
 
-    >>> lo, hi = wilson(np.array([5]), np.array([20]))
-    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
-    (0.1119, 0.4687)
-    """
-    from scipy.stats import norm
-
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = norm.ppf(1 - alpha / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        den = 1 + z * z / n
-        centre = (p + z * z / (2 * n)) / den
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    lo = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-    hi = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
-    return lo, hi
+_CONTENT_TYPES = {
+    "touched": "int64", "advanced": "int64", "brand_touched": "int64", "brand_advanced": "int64",
+    "rank": "int64", "rate": "float64", "rate_low": "float64", "rate_high": "float64",
+    "brand_rate": "float64", "lift": "float64", "lift_low": "float64", "lift_high": "float64",
+    "supported": "boolean", "significant": "boolean", "cohort": "int64", "cohort_advanced": "int64",
+    "typical_days": "int64", "incremental": "float64", "incremental_low": "float64",
+    "incremental_high": "float64",
+}
+"""Types of the content tables' columns (text unless listed)."""
 
 
-def insight_frame(
-    counts: pd.DataFrame,
+def _table(df: pd.DataFrame) -> ibis.Table:
+    return memtable(df, {c: _CONTENT_TYPES.get(str(c), "string") for c in df.columns})
+
+
+def _content_frame(view: View, brand, advances, dims, within_days, horizon_days, start, end,
+                   min_support, alpha, adjusted=True) -> pd.DataFrame:
+    within_days, horizon_days = int(within_days), int(horizon_days)
+    if within_days < 0 or horizon_days < 0:
+        raise ConfigError(f"within_days and horizon_days must be >= 0, got {within_days}, {horizon_days}")
+    start = as_date(start, "start") if start is not None else None
+    end = as_date(end, "end") if end is not None else view.last_day() - dt.timedelta(days=horizon_days)
+    tl = view.timelines(level="brand")
+    # the brand's timelines are read by every advance's cohort: compute them once
+    with cache(tl.filter(tl.brand == brand)) as cached:
+        counts = advance_counts(
+            view.events, cached, brand, dims, advances,
+            within_days=within_days, horizon_days=horizon_days, start=start, end=end,
+            cotouch=adjusted, min_support=min_support,
+        ).to_pandas()
+    df = insight_frame(counts, brand, min_support=min_support, alpha=alpha, order=dims)
+    if "note" in dims:
+        df = _with_note_details(view, df, brand)
+    return df
+
+
+def _with_note_details(view: View, df: pd.DataFrame, brand: str) -> pd.DataFrame:
+    ev = view.events
+    ev = ev.filter((ev.brand == brand) & ev.note_id.notnull())
+    notes = ev.group_by(ev.note_id).aggregate(
+        content_format=ev.content_format.max(), creator_id=ev.creator_id.max(), channel=ev.channel.max()
+    ).to_pandas()
+    notes = notes.rename(columns={"note_id": "value"}).assign(dimension="note")
+    return df.merge(notes, on=["dimension", "value"], how="left").replace({float("nan"): None})
+
+
+def content_insight(
+    view: View,
     brand: str,
+    advance: str = "I->TI",
+    by: str | Sequence[str] = "format",
+    within_days: int = 7,
     *,
+    horizon_days: int = 30,
+    start: Any = None,
+    end: Any = None,
     min_support: int = 30,
     alpha: float = 0.05,
-    order: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Rates, Wilson intervals and lifts from an executed :func:`advance_counts` table
-    (with the :func:`incremental_effects` columns when it has co-touch rows).
-
-    Rows are ranked within each (advance, dimension): supported first, then by lift.
-    """
-    keys = ["from_stage", "to_stage", "dimension"]
-    counts_all = counts
-    counts = counts[counts["value2"].isna()] if "value2" in counts else counts.copy()
-    counts = counts.copy()
-    for col in ("cohort", "cohort_advanced", "typical_days"):
-        counts[col] = counts.groupby(keys)[col].transform("max")
-    total = counts[counts["value"].isna()][[*keys, "touched", "advanced"]].rename(
-        columns={"touched": "brand_touched", "advanced": "brand_advanced"})
-    df = counts[counts["value"].notna()].merge(total, on=keys, how="left")
-    for col in ("touched", "advanced", "brand_touched", "brand_advanced", "cohort", "cohort_advanced"):
-        df[col] = df[col].fillna(0).astype("int64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df["rate"] = np.where(df["touched"] > 0, df["advanced"] / df["touched"], np.nan)
-        df["brand_rate"] = np.where(df["brand_touched"] > 0, df["brand_advanced"] / df["brand_touched"], np.nan)
-        df["rate_low"], df["rate_high"] = wilson(df["advanced"].to_numpy(), df["touched"].to_numpy(), alpha)
-        br = df["brand_rate"].where(df["brand_rate"] > 0)
-        df["lift"] = df["rate"] / br
-        df["lift_low"] = df["rate_low"] / br
-        df["lift_high"] = df["rate_high"] / br
-    df["brand"] = brand
-    df["advance"] = df["from_stage"] + "->" + df["to_stage"]
-    extra = []
-    if "value2" in counts_all and counts_all["value2"].notna().any():
-        inc = incremental_effects(counts_all, alpha)
-        df = df.merge(inc, on=[*keys, "value"], how="left")
-        extra = ["incremental", "incremental_low", "incremental_high"]
-    df["supported"] = df["touched"] >= min_support
-    outside = (df["rate_low"] > df["brand_rate"]) | (df["rate_high"] < df["brand_rate"])
-    df["significant"] = df["supported"] & outside.fillna(False)
-    stage_order = {s: -STAGE_RANK[s] for s in STAGES}
-    dims = list(order or []) + sorted(set(df["dimension"]) - set(order or []))
-    df = df.assign(_s=df["from_stage"].map(stage_order), _d=df["dimension"].map({d: i for i, d in enumerate(dims)}),
-                   _l=df["lift"].fillna(-1.0))
-    df = df.sort_values(["_s", "_d", "supported", "_l", "touched", "value"],
-                        ascending=[False, True, False, False, False, True])
-    df["rank"] = df.groupby(["from_stage", "dimension"]).cumcount() + 1
-    return df[[*COLUMNS, *extra]].reset_index(drop=True).replace({np.nan: None})
-
-
-def incremental_effects(counts: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Each value's incremental advance probability, holding the other values' touches fixed.
-
-    A linear probability model over the cohort of each (advance, dimension): ``advanced ~
-    b0 + sum_v b_v [touched by v]``, fitted from the aggregates of :func:`advance_counts` with
-    ``cotouch=True`` (cohort size and advancers, touched and advancing members per value, and
-    members touched by both of two values: exactly X'X and X'y). ``b_v`` (``incremental``)
-    is how much being touched by v adds to the chance of advancing when what else the user
-    saw is the same: content seen together with strong content no longer shares its credit.
-    ``incremental_low`` / ``incremental_high``: b_v -/+ z x its OLS standard error (the linear
-    model's errors are not normal, so read it as a guide). Values below the support of the
-    co-touch counts are left out of the model (their members count in the intercept).
-
-    Returns ``from_stage``, ``to_stage``, ``dimension``, ``value``, ``incremental``,
-    ``incremental_low``, ``incremental_high``.
-    """
-    from scipy.stats import norm
-
-    z = norm.ppf(1 - alpha / 2)
-    keys = ["from_stage", "to_stage", "dimension"]
-    out = []
-    if "value2" not in counts:
-        return pd.DataFrame(columns=[*keys, "value", "incremental", "incremental_low", "incremental_high"])
-    co = counts[counts["value2"].notna()]
-    base = counts[counts["value2"].isna()]
-    sizes = base.groupby(keys)[["cohort", "cohort_advanced"]].max()
-    for key, pairs in co.groupby(keys):
-        if key not in sizes.index:
-            continue
-        n, ny = (float(x) for x in sizes.loc[key])
-        values = sorted(set(pairs["value"]))
-        idx = {v: i + 1 for i, v in enumerate(values)}
-        p = len(values) + 1
-        xtx = np.zeros((p, p))
-        xty = np.zeros(p)
-        xtx[0, 0], xty[0] = n, ny
-        for row in pairs.itertuples(index=False):
-            i, j = idx[row.value], idx[row.value2]
-            xtx[i, j] = row.touched
-            if i == j:
-                xtx[0, i] = xtx[i, 0] = row.touched
-                xty[i] = row.advanced
-        if n <= p:
-            continue
-        beta, *_ = np.linalg.lstsq(xtx, xty, rcond=None)
-        rss = max(ny - beta @ xty, 0.0)
-        sigma2 = rss / (n - p)
-        cov = sigma2 * np.linalg.pinv(xtx)
-        se = np.sqrt(np.clip(np.diag(cov), 0, None))
-        for v, i in idx.items():
-            out.append((*key, v, beta[i], beta[i] - z * se[i], beta[i] + z * se[i]))
-    return pd.DataFrame(out, columns=[*keys, "value", "incremental", "incremental_low", "incremental_high"])
-
-
-def strategy_frame(insight: pd.DataFrame, top: int = 5) -> pd.DataFrame:
-    """The content-strategy table: per stage and dimension, the ``top`` values that work best.
-
-    Keeps supported rows with lift > 1, best lift first (:func:`insight_frame` ranking),
-    labelled by the stage they move users out of (``stage``: A, I, TI, P).
-    """
-    good = insight[insight["supported"] & (insight["lift"].astype(float) > 1)]
-    good = good.groupby(["from_stage", "dimension"], sort=False).head(top)
-    cols = ["brand", "from_stage", "advance", "dimension", "value", "touched", "advanced", "rate",
-            "brand_rate", "lift", "lift_low", "lift_high", "significant", "rank"]
-    return good[cols].rename(columns={"from_stage": "stage"}).reset_index(drop=True)
-
-
-# --- search share of voice -------------------------------------------------------------------
-
-
-def search_share(
-    events: ibis.Table, brands: ibis.Table, start: dt.date, end: dt.date
+    adjusted: bool = True,
 ) -> ibis.Table:
-    """Search share of voice per brand within its category's searches on ``start .. end``.
+    """Per note, format, creator or keyword: users touched at the advance's from-stage,
+    users advancing within ``within_days`` after a touch, the rate with its Wilson
+    interval, and its lift over the brand's average.
 
     Args:
-        events: the canonical events.
-        brands: ``brand``, ``category`` of the brands to compare (e.g.
-            :func:`aips.engine.penetration.brand_categories`).
+        view: the store as the model reads it.
+        brand: the brand.
+        advance: ``A->I``, ``I->TI``, ``TI->P``, ``P->S`` (``I-TI`` works too), several
+            (a list or comma-separated text), or ``all`` (the four adjacent advances).
+        by: ``note``, ``format``, ``creator``, ``keyword``, ``channel``, ``campaign``
+            (or several, as a list or comma-separated text).
+        within_days: k: touches on the advance day or the k days before count.
+        horizon_days: days after reaching the from-stage within which an advance counts.
+        start, end: days users first reach the from-stage (default: all, up to the last
+            day with events minus the horizon, so everyone is followed for the horizon).
+        min_support: touched users a value needs to be ``supported`` (rank first).
+        alpha: level of the intervals.
+        adjusted: also estimate each supported value's ``incremental`` advance
+            probability with the other values' touches held fixed
+            (:func:`aips.insight.content_stats.incremental_effects`): one query either way.
 
     Returns:
-        ``category``, ``brand``, ``searches`` (search events attributed to the brand),
-        ``brand_term_searches`` (the category's searches whose keyword contains the brand's
-        name, case-insensitive: what users typed, whatever brand the row is attributed to),
-        ``category_searches`` (search events of the category), ``search_share`` = searches /
-        category searches, ``term_share`` = brand_term_searches / category searches.
+        The columns of :data:`COLUMNS`, then ``incremental``, ``incremental_low``,
+        ``incremental_high`` when adjusted (plus ``content_format``, ``creator_id``,
+        ``channel`` for notes), ordered by advance, dimension and rank (supported first,
+        then lift). Semantics: the module docstring.
     """
-    ev = events.filter((events.event_type == "search") & events.local_date.between(start, end)
-                       & events.category.notnull())
-    ev = ev.select("brand", "category", kw=ev.keyword.fill_null("").lower())
-    cat_total = ev.group_by("category").aggregate(category_searches=ev.count())
-    own = ev.group_by(["category", "brand"]).aggregate(searches=ev.count())
-    b = brands.filter(brands.category.notnull()).select(
-        b_brand=brands.brand, b_category=brands.category, needle=brands.brand.lower()
-    )
-    terms = ev.inner_join(b, ev.category == b.b_category)
-    terms = terms.filter(terms.kw.contains(terms.needle))
-    term_n = terms.group_by([terms.b_category.name("category"), terms.b_brand.name("brand")]).aggregate(
-        brand_term_searches=terms.count()
-    )
-    base = b.select(category=b.b_category, brand=b.b_brand)
-    out = base.left_join(own, ["category", "brand"]).select(base.category, base.brand, "searches")
-    out = out.left_join(term_n, ["category", "brand"]).select(out.category, out.brand, out.searches, "brand_term_searches")
-    out = out.left_join(cat_total, "category").select(
-        out.category, out.brand, searches=out.searches.fill_null(0),
-        brand_term_searches=out.brand_term_searches.fill_null(0),
-        category_searches=cat_total.category_searches.fill_null(0),
-    )
-    den = ibis.ifelse(out.category_searches > 0, out.category_searches, ibis.null()).cast("float64")
-    return out.mutate(search_share=out.searches / den, term_share=out.brand_term_searches / den).order_by(
-        [out.category, ibis.desc(out.searches), out.brand]
-    )
+    dims = check_dimensions(as_list(by) or [])
+    if not dims:
+        raise ConfigError("content_insight needs at least one dimension (by=)")
+    if isinstance(advance, str) and advance.strip().lower() == "all":
+        advances = list(ADVANCES)
+    else:
+        advances = [parse_advance(a) for a in as_list(advance) or []]
+    df = _content_frame(view, brand, advances, dims, within_days, horizon_days, start, end,
+                        min_support, alpha, adjusted)
+    return _table(df)
+
+
+def content_strategy(
+    view: View,
+    brand: str,
+    by: str | Sequence[str] = ("format", "keyword"),
+    within_days: int = 7,
+    *,
+    top: int = 5,
+    horizon_days: int = 30,
+    start: Any = None,
+    end: Any = None,
+    min_support: int = 30,
+    alpha: float = 0.05,
+) -> ibis.Table:
+    """The content-strategy table: per stage (A, I, TI, P: the stage users move out of)
+    and dimension, the ``top`` values whose touches are followed by the next advance
+    more often than the brand's average (supported, lift > 1, best first).
+
+    S is the last stage: there is nothing to advance to, so it has no row.
+    """
+    dims = check_dimensions(as_list(by) or [])
+    df = _content_frame(view, brand, list(ADVANCES), dims, within_days, horizon_days, start, end,
+                        min_support, alpha)
+    return _table(strategy_frame(df, top=top))
+
+
+def search_share(view: View, brand: str | None = None, start: Any = None, end: Any = None,
+                 category: str | None = None) -> ibis.Table:
+    """Search share of voice: each brand's searches among its category's searches.
+
+    Defaults: the 30 days (the audience window) up to the last day with events; all
+    brands (only ``brand``'s category when given, or ``category``). Columns: see
+    :func:`aips.insight.search.search_share_table`.
+    """
+    from aips.engine.penetration import audience_window_days, brand_categories
+    from aips.insight.search import search_share_table
+
+    end = as_date(end, "end") if end is not None else view.last_day()
+    start = (as_date(start, "start") if start is not None
+             else end - dt.timedelta(days=audience_window_days(view.model) - 1))
+    cats = brand_categories(view.events, view.model, end)
+    if brand is not None and category is None:
+        found = cats.filter(cats.brand == brand).category.to_pyarrow().to_pylist()
+        category = found[0] if found else None
+        if category is None:
+            raise ConfigError(f"brand {brand!r} has no category up to {end}")
+    if category is not None:
+        cats = cats.filter(cats.category == category)
+    return search_share_table(view.events, cats, start, end)

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import ibis
 
 from aips.config.model import STAGES, Model
+from aips.dates import as_date
+from aips.view import View
 
 INTERACTIONS: tuple[str, ...] = ("like", "collect", "comment", "share", "follow")
 """Event types counted as interactions."""
@@ -137,3 +140,23 @@ def engagement_table(
     order = ibis.cases(*((out.stage == s, i) for i, s in enumerate(reversed(STAGES))), (out.stage == NONE, -1),
                        else_=99)
     return out.order_by([out.period, order])
+
+
+def engagement(
+    view: View,
+    brand: str,
+    start: Any,
+    end: Any,
+    *,
+    freq: str = "week",
+    interactions: Sequence[str] = INTERACTIONS,
+) -> ibis.Table:
+    """Dwell, deep-read rate and interactions per reader of ``brand``'s content, per
+    period (``day``, ``week``, ``month``, ``total``) and reader stage (plus ``all``).
+
+    See the module docstring for the definitions.
+    """
+    return engagement_table(
+        view.events, view.timelines(level="brand"), view.model, brand,
+        as_date(start, "start"), as_date(end, "end"), freq=freq, interactions=interactions,
+    )

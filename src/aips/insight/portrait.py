@@ -46,12 +46,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from functools import reduce
+from typing import Any
 
 import ibis
 import numpy as np
 import pandas as pd
 
+from aips.crowd import as_list
+from aips.crowd import crowd as crowd_table
+from aips.dates import as_date
 from aips.exceptions import ConfigError
+from aips.insight.frames import memtable
+from aips.view import View
 
 UNKNOWN = "(unknown)"
 """Value of an attribute for users without one (no ``users`` row, or a null)."""
@@ -87,8 +93,6 @@ def split_dimensions(
     by: Sequence[str], users: ibis.Table | None
 ) -> tuple[list[str], list[str]]:
     """Split ``by`` into (attribute or cross dimensions, interest dimensions); checks names."""
-    from aips.exceptions import ConfigError
-
     known = attribute_columns(users)
     attrs, interests = [], []
     for dim in by:
@@ -307,3 +311,175 @@ def compare_frame(
     cols = ["dimension", "value", "crowd_users", "crowd_size", "crowd_share", "crowd_tgi", "other_users",
             "other_size", "other_share", "other_tgi", "share_diff", "z", "p_value", "significant", "rank"]
     return df[cols].reset_index(drop=True).replace({np.nan: None})
+
+
+# --- over a view ------------------------------------------------------------------------------
+
+_PORTRAIT_SCHEMA = {
+    "dimension": "string", "value": "string", "crowd_users": "int64", "crowd_size": "int64",
+    "crowd_share": "float64", "baseline_users": "int64", "baseline_size": "int64",
+    "baseline_share": "float64", "tgi": "float64", "z": "float64", "p_value": "float64",
+    "supported": "boolean", "significant": "boolean", "rank": "int64",
+}
+_COMPARE_SCHEMA = {
+    "dimension": "string", "value": "string", "crowd_users": "int64", "crowd_size": "int64",
+    "crowd_share": "float64", "crowd_tgi": "float64", "other_users": "int64", "other_size": "int64",
+    "other_share": "float64", "other_tgi": "float64", "share_diff": "float64", "z": "float64",
+    "p_value": "float64", "significant": "boolean", "rank": "int64",
+}
+
+
+def _brand_of(table: ibis.Table) -> str | None:
+    if "brand" not in table.columns:
+        return None
+    names = table.select("brand").distinct().limit(2).to_pyarrow().column(0).to_pylist()
+    return names[0] if len(names) == 1 else None
+
+
+def _baseline(view: View, baseline: Any, spec: dict | None, brand: str | None, at: dt.date) -> ibis.Table:
+    """The baseline crowd: ``category``, ``all``, ``brand:C`` or a crowd (module docstring)."""
+    from aips.engine.penetration import audience_window_days, brand_categories
+
+    if isinstance(baseline, str) and baseline == "category":
+        if brand is None:
+            raise ConfigError("the category baseline needs the crowd's brand: pass brand=, or baseline='all'")
+        cats = brand_categories(view.events, view.model, at)
+        cats = cats.filter((cats.brand == brand) & cats.category.notnull()).select("category")
+        ev = view.events
+        start = at - dt.timedelta(days=audience_window_days(view.model) - 1)
+        ev = ev.filter(ev.local_date.between(start, at))
+        return ev.inner_join(cats, "category").select("user_id")
+    if isinstance(baseline, str) and baseline == "all":
+        users = view.optional("users")
+        return (users if users is not None else view.events).select("user_id")
+    if isinstance(baseline, str) and baseline.startswith("brand:"):
+        other = baseline.removeprefix("brand:").strip()
+        if spec is None:
+            raise ConfigError("baseline 'brand:C' needs the crowd as a spec (brand, at, stage)")
+        return crowd_table(view, {**spec, "brand": other})
+    if isinstance(baseline, str):
+        raise ConfigError(f"unknown baseline {baseline!r} (category, all, brand:NAME or a crowd)")
+    return crowd_table(view, baseline)
+
+
+def _inputs(view: View, crowd_: Any, by, at, brand):
+    """The crowd's spec (dict or None), table, day, brand, users table and dimensions."""
+    spec = crowd_ if isinstance(crowd_, dict) else None
+    table = crowd_table(view, crowd_)
+    if at is None and spec is not None:
+        at = spec.get("at", spec.get("to", spec.get("end")))
+    if at is None and spec is None and isinstance(getattr(crowd_, "at", None), dt.date):
+        at = crowd_.at  # a saved audience's as-of date
+    at = as_date(at, "at") if at is not None else view.last_day()
+    brand = brand or (spec or {}).get("brand") or _brand_of(table)
+    users = view.optional("users")
+    dims = as_list(by)
+    if dims is None:
+        dims = attribute_columns(users) + list(INTERESTS)
+    attrs, interests = split_dimensions(dims, users)
+    return spec, table, at, brand, users, dims, attrs, interests
+
+
+def _count(view: View, crowds: dict[str, ibis.Table], users, attrs, interests, at) -> dict[str, pd.DataFrame]:
+    """Counts of several crowds in one query: {name: portrait_counts frame}."""
+    from aips.engine.penetration import audience_window_days
+
+    start = at - dt.timedelta(days=audience_window_days(view.model) - 1)
+    parts = [
+        portrait_counts(t, users=users, events=view.events, attributes=attrs, interests=interests,
+                        start=start, end=at).mutate(_crowd=ibis.literal(name))
+        for name, t in crowds.items()
+    ]
+    df = reduce(lambda a, b: a.union(b, distinct=False), parts).to_pandas()
+    return {name: df[df["_crowd"] == name].drop(columns="_crowd") for name in crowds}
+
+
+def _check_baseline(counts: pd.DataFrame, baseline: Any, brand: str | None, at: dt.date) -> None:
+    if int(counts.loc[counts["dimension"] == "", "users"].sum()) == 0 and baseline == "category":
+        raise ConfigError(
+            f"brand {brand!r} has no category audience up to {at} (no events with a category in "
+            "the audience window); use baseline='all'"
+        )
+
+
+def portrait(
+    view: View,
+    crowd: Any,
+    by: str | Sequence[str] | None = None,
+    baseline: Any = "category",
+    *,
+    at: Any = None,
+    brand: str | None = None,
+    min_support: int = 30,
+    alpha: float = 0.05,
+    top: int | None = 20,
+) -> ibis.Table:
+    """The crowd's portrait against a baseline, with TGI and a z-test per value.
+
+    Args:
+        view: the store as the model reads it.
+        crowd: a crowd or a crowd spec (:mod:`aips.crowd`).
+        by: dimensions: attributes of ``users`` (``gender``), crosses
+            (``gender*age_band``) and interests (``category``, ``keyword``,
+            ``creator``); a list or comma-separated text. Default: every attribute
+            and every interest.
+        baseline: ``category`` (default: the audience of the brand's main category at
+            ``at``), ``all`` (every user of ``users``, or with an event), ``brand:C`` (the
+            same spec with brand C) or another crowd.
+        at: the day interests are read up to (the audience window ending on it) and
+            the category baseline's day. Default: the spec's ``at`` (a flow cell's
+            ``to``, a reached spec's ``end``, an audience's ``at``), else the last day
+            with events.
+        brand: the crowd's brand, for the category baseline (default: the spec's, or
+            the single brand in the crowd table).
+        min_support: crowd users a value needs to be ``supported`` (rank first).
+        alpha: the z-test's level for ``significant``.
+        top: per dimension, keep the values with the most crowd users (None: all).
+
+    Returns:
+        ``dimension``, ``value``, ``crowd_users``, ``crowd_size``, ``crowd_share``,
+        ``baseline_users``, ``baseline_size``, ``baseline_share``, ``tgi``, ``z``,
+        ``p_value``, ``supported``, ``significant``, ``rank``; in the order of ``by``,
+        then rank (supported first, then TGI).
+    """
+    spec, table, at, brand, users, dims, attrs, interests = _inputs(view, crowd, by, at, brand)
+    base = _baseline(view, baseline, spec, brand, at)
+    counts = _count(view, {"crowd": table, "baseline": base}, users, attrs, interests, at)
+    _check_baseline(counts["baseline"], baseline, brand, at)
+    df = tgi_frame(counts["crowd"], counts["baseline"], min_support=min_support, alpha=alpha,
+                   top=top, order=dims)
+    return memtable(df, _PORTRAIT_SCHEMA)
+
+
+def portrait_compare(
+    view: View,
+    crowd: Any,
+    other: Any,
+    by: str | Sequence[str] | None = None,
+    baseline: Any = "category",
+    *,
+    at: Any = None,
+    brand: str | None = None,
+    min_support: int = 30,
+    alpha: float = 0.05,
+    top: int | None = 20,
+) -> ibis.Table:
+    """Two crowds side by side (a brand's TI vs a competitor's TI), each with its TGI
+    against the same baseline (the first crowd's), and a z-test of crowd vs other.
+
+    ``other`` may be a crowd, a spec, or ``"brand:C"`` (the first spec with brand C).
+    Columns: see :func:`compare_frame`.
+    """
+    spec, table, at, brand, users, dims, attrs, interests = _inputs(view, crowd, by, at, brand)
+    if isinstance(other, str) and other.startswith("brand:"):
+        if spec is None:
+            raise ConfigError("other='brand:C' needs the crowd as a spec (brand, at, stage)")
+        other = {**spec, "brand": other.removeprefix("brand:").strip()}
+    other_table = crowd_table(view, other)
+    base = _baseline(view, baseline, spec, brand, at)
+    counts = _count(view, {"crowd": table, "other": other_table, "baseline": base}, users, attrs,
+                    interests, at)
+    _check_baseline(counts["baseline"], baseline, brand, at)
+    df = compare_frame(counts["crowd"], counts["other"], counts["baseline"], min_support=min_support,
+                       alpha=alpha, top=top, order=dims)
+    return memtable(df, _COMPARE_SCHEMA)

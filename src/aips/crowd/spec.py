@@ -1,12 +1,15 @@
-"""Audience definitions as data: what to select, saved to YAML/JSON and re-run on later dates.
+"""The crowd language: which (user, brand) pairs a crowd holds, as data.
 
-An :class:`AudienceSpec` says which (user, brand) pairs an audience holds. Its filters are
-combined with AND:
+An :class:`AudienceSpec` says which (user, brand) pairs an audience, a portrait or a
+content analysis is about; it is saved to YAML/JSON and re-run on later dates. Its filters
+are combined with AND:
 
 * ``brands`` / ``category`` / ``competitors_of``: whose crowd (a brand, several, every brand of
   a category, or the other brands of a brand's category: a competitor's crowd);
 * ``stages``: the exclusive level on ``at`` (one or several; ``I+TI`` is the seeded crowd);
-* ``flow``: a flow cell between two dates (``TI`` at t0 and not ``P`` at t1);
+* ``flow``: a flow cell between two dates (``TI`` at t0 and not ``P`` at t1), optionally
+  of some movements (``up``, ``new``, ...);
+* ``reached``: pairs at a stage or above on at least one day of a range;
 * ``funnel``: a funnel step's converters or drop-offs;
 * ``attrs``: string attributes of the ``users`` table (``gender: F``);
 * ``where``: a rule over counters and numeric user attributes, in the rule language
@@ -15,6 +18,10 @@ combined with AND:
 With no ``stages``, ``flow`` or ``funnel``, the base is the crowd asset on ``at`` (pairs at
 any stage). Set operations nest specs: ``op`` (``union``, ``intersect``, ``minus``) over
 ``operands``.
+
+The insight crowd dicts (``{"brand": B, "at": D, "stage": "TI"}``, flow cells with
+``from``/``to``, ``{"brand": B, "reached": "TI", "start": D0, "end": D1}``) are the same
+language in a short form: :func:`from_crowd_dict` turns one into a spec.
 
 **Re-running on a later date.** Every date of a spec is kept relative to its ``at``: re-run
 with a new ``at`` and the flow dates and funnel range move by the same number of days.
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,12 +46,51 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from aips.config.model import STAGES
+from aips.dates import as_date
+from aips.engine.flows import MOVEMENTS
 from aips.exceptions import ConfigError, describe_validation_error
 
 NONE = "none"
 """A pair without a level, in flow cells."""
 
 SPEC_FORMAT = "aips.audience/1"
+
+_EVERY = ["A", "I", "TI", "P", "S", NONE]
+"""Every value of a flow cell's side, in order."""
+
+
+def as_list(value: str | Sequence[str] | None) -> list[str] | None:
+    """A list from a comma-separated text or a sequence (None stays None).
+
+    >>> as_list("TI, P"), as_list(["a"]), as_list(None)
+    (['TI', 'P'], ['a'], None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+def parse_attrs(value: Any) -> dict[str, list[str]] | None:
+    """String attribute filters from ``{"gender": "F"}``, ``["gender=F", "age_band=18-24,25-34"]``
+    or ``"gender=F"``.
+
+    >>> parse_attrs(["gender=F", "age_band=18-24,25-34"])
+    {'gender': ['F'], 'age_band': ['18-24', '25-34']}
+    """
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: (v if isinstance(v, (list, tuple)) else [v]) for k, v in value.items()}
+    items = [value] if isinstance(value, str) else list(value)
+    out: dict[str, list[str]] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"bad attribute filter {item!r}: NAME=VALUE[,VALUE...] (e.g. gender=F)")
+        name, values = item.split("=", 1)
+        out.setdefault(name.strip(), []).extend(v.strip() for v in values.split(",") if v.strip())
+    return out
 
 
 def parse_stages(text: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -85,8 +132,13 @@ def _side(text: str) -> tuple[list[str], bool]:
             names.update(parse_stages(name))
     if not names:
         raise ConfigError(f"empty side in flow cell {text!r}")
-    order = ["A", "I", "TI", "P", "S", NONE]
-    return [s for s in order if s in names], negate
+    return [s for s in _EVERY if s in names], negate
+
+
+def _cell_side(text: str) -> list[str]:
+    """The stages one side of a flow cell selects (``!`` complemented)."""
+    names, negate = _side(text)
+    return [s for s in _EVERY if s not in names] if negate else names
 
 
 class _Strict(BaseModel):
@@ -96,13 +148,15 @@ class _Strict(BaseModel):
 class FlowCell(_Strict):
     """Pairs whose stage at ``t0`` is in ``from_stages`` and at ``t1`` in ``to_stages``.
 
-    ``none`` stands for "no level"; build one from text with :meth:`parse`.
+    ``none`` stands for "no level"; build one from text with :meth:`parse`. ``movements``
+    (``new``, ``up``, ``stay``, ``down``, ``churned``; default any) narrows the cell.
     """
 
     from_stages: list[str]
     to_stages: list[str]
     t0: dt.date
     t1: dt.date
+    movements: list[str] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> FlowCell:
@@ -111,6 +165,9 @@ class FlowCell(_Strict):
         for s in (*self.from_stages, *self.to_stages):
             if s not in (*STAGES, NONE):
                 raise ValueError(f"unknown stage {s!r} in a flow cell")
+        for m in self.movements or []:
+            if m not in MOVEMENTS:
+                raise ValueError(f"unknown movement {m!r} ({', '.join(MOVEMENTS)})")
         return self
 
     @classmethod
@@ -123,12 +180,7 @@ class FlowCell(_Strict):
         """
         if text.count(":") != 1:
             raise ConfigError(f"bad flow cell {text!r}: FROM:TO, e.g. TI:!P or I:I or A,I:TI")
-        left, right = text.split(":")
-        everything = ["A", "I", "TI", "P", "S", NONE]
-        sides = []
-        for side in (left, right):
-            names, negate = _side(side)
-            sides.append([s for s in everything if s not in names] if negate else names)
+        sides = [_cell_side(side) for side in text.split(":")]
         try:
             return cls(from_stages=sides[0], to_stages=sides[1], t0=_date(t0, "t0"), t1=_date(t1, "t1"))
         except ValidationError as err:
@@ -156,6 +208,22 @@ class FunnelCell(_Strict):
         return self
 
 
+class ReachedCell(_Strict):
+    """Pairs at ``stage`` or above on at least one day of ``start .. end`` (both optional:
+    all data), e.g. everyone a brand ever seeded deeply."""
+
+    stage: str
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @field_validator("stage")
+    @classmethod
+    def _stage(cls, v: str) -> str:
+        if v not in STAGES:
+            raise ValueError(f"unknown stage {v!r} in 'reached' (A, I, TI, P or S)")
+        return v
+
+
 class AudienceSpec(_Strict):
     """A saved audience definition (see the module docstring)."""
 
@@ -167,6 +235,7 @@ class AudienceSpec(_Strict):
     stages: list[str] | None = None
     flow: FlowCell | None = None
     funnel: FunnelCell | None = None
+    reached: ReachedCell | None = None
     attrs: dict[str, list[str]] | None = None
     where: str | None = None
     op: Literal["union", "intersect", "minus"] | None = None
@@ -176,7 +245,7 @@ class AudienceSpec(_Strict):
     @field_validator("stages", mode="before")
     @classmethod
     def _stages(cls, v: Any) -> Any:
-        return None if v is None else parse_stages(v)
+        return None if v is None else crowd_stages(v)  # "all": any stage
 
     @field_validator("attrs", mode="before")
     @classmethod
@@ -207,11 +276,14 @@ class AudienceSpec(_Strict):
     # --- dates ------------------------------------------------------------------------------
 
     def as_of(self) -> dt.date | None:
-        """The as-of date: ``at``, else the flow's t1, else the first operand's."""
+        """The as-of date: ``at``, else the flow's t1, else the reached range's end, else the
+        first operand's."""
         if self.at is not None:
             return self.at
         if self.flow is not None:
             return self.flow.t1
+        if self.reached is not None and self.reached.end is not None:
+            return self.reached.end
         for operand in self.operands or []:
             day = operand.as_of()
             if day is not None:
@@ -236,6 +308,10 @@ class AudienceSpec(_Strict):
             f = self.funnel
             update["funnel"] = f.model_copy(update={
                 "start": f.start + delta if f.start else None, "end": f.end + delta if f.end else None})
+        if self.reached is not None:
+            r = self.reached
+            update["reached"] = r.model_copy(update={
+                "start": r.start + delta if r.start else None, "end": r.end + delta if r.end else None})
         if self.operands:
             update["operands"] = [o._shift(delta) for o in self.operands]
         return self.model_copy(update=update)
@@ -309,11 +385,14 @@ class AudienceSpec(_Strict):
         if self.funnel:
             fn = self.funnel
             parts.append(f"funnel {' > '.join(fn.steps)} step {fn.step} {fn.kind}")
+        if self.reached:
+            r = self.reached
+            parts.append(f"reached {r.stage} from {r.start or 'the start'} to {r.end or 'the end'}")
         if self.attrs:
             parts.append(" ".join(f"{k}={'|'.join(v)}" for k, v in self.attrs.items()))
         if self.where:
             parts.append(f"where {self.where}")
-        if not (self.stages or self.flow or self.funnel):
+        if not (self.stages or self.flow or self.funnel or self.reached):
             parts.append(f"any stage on {self.at}" if self.at else "any stage")
         return "; ".join(parts)
 
@@ -327,6 +406,59 @@ def validated(cls: type[BaseModel], data: dict, source: str) -> Any:
 
 
 def _date(value: Any, name: str) -> dt.date:
-    from aips.dates import as_date
-
     return as_date(value, name)
+
+
+# --- the short form: insight crowd dicts -------------------------------------------------------
+
+CROWD_KEYS = frozenset({"brand", "at", "stage", "from", "to", "from_stage", "to_stage", "movement",
+                        "reached", "start", "end"})
+
+
+def crowd_stages(stage: Any) -> list[str] | None:
+    """The stages of a crowd dict's ``stage``: one, a list, ``I+TI``; None or ``all``: any.
+
+    >>> crowd_stages("I+TI"), crowd_stages("all")
+    (['I', 'TI'], None)
+    """
+    if stage is None or stage == "all":
+        return None
+    names = as_list(stage) or []
+    if "all" in names:
+        return None
+    return parse_stages(names)
+
+
+def from_crowd_dict(data: dict[str, Any]) -> AudienceSpec:
+    """The spec of a crowd dict (see the module docstring).
+
+    >>> from_crowd_dict({"brand": "B", "at": "2025-12-01", "stage": "TI"}).describe()
+    'B; stage TI on 2025-12-01'
+    """
+    unknown = set(data) - CROWD_KEYS
+    if unknown:
+        raise ConfigError(f"unknown crowd spec key(s) {', '.join(sorted(unknown))}")
+    if "brand" not in data:
+        raise ConfigError("a crowd spec needs a brand")
+    spec: dict[str, Any] = {"brands": [data["brand"]]}
+    if "reached" in data:
+        spec["reached"] = validated(ReachedCell, {
+            "stage": data["reached"], "start": _opt_date(data.get("start"), "start"),
+            "end": _opt_date(data.get("end"), "end")}, "crowd")
+    elif "from" in data or "to" in data:
+        sides = {k: _EVERY if data.get(k) is None else _cell_side(",".join(as_list(data[k])))
+                 for k in ("from_stage", "to_stage")}
+        spec["flow"] = validated(FlowCell, {
+            "from_stages": sides["from_stage"], "to_stages": sides["to_stage"],
+            "t0": _date(data.get("from"), "from"), "t1": _date(data.get("to"), "to"),
+            "movements": as_list(data.get("movement"))}, "crowd")
+    elif "at" not in data:
+        raise ConfigError("a crowd spec needs 'at' (a date), or 'from' and 'to' for a flow cell")
+    else:
+        spec["at"] = _date(data["at"], "at")
+        spec["stages"] = crowd_stages(data.get("stage"))
+    return AudienceSpec.from_data(spec, "crowd")
+
+
+def _opt_date(value: Any, name: str) -> dt.date | None:
+    return None if value is None else _date(value, name)
