@@ -2,17 +2,33 @@
 
 One Spark session serves the whole test run (start-up costs seconds). Set
 ``AIPS_TEST_BACKENDS=duckdb`` to skip the Spark half while iterating.
+
+``tests/`` mirrors ``src/aips/``. Pytest imports helper modules by basename (rootdir, no
+``__init__.py``), so the folders whose helpers are shared with other folders are put on
+``sys.path`` here, and their names stay unique across the tree.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 
-from aips.store.connect import Store, connect
+TESTS = Path(__file__).resolve().parent
+HELPER_DIRS = ("analytics", "analytics/attribution", "activation", "engine", "reporting")
+"""Folders whose helper modules are imported from other folders (e.g. ``outcomes_helpers``
+by analytics, engine and cli tests)."""
+for _d in HELPER_DIRS:
+    if str(TESTS / _d) not in sys.path:
+        sys.path.insert(0, str(TESTS / _d))
+
+pytest_plugins = ["activation_world"]  # the leak world fixture, shared by activation and cli tests
+
+from aips.store.connect import Store, connect  # noqa: E402
 
 BACKENDS = [b for b in os.environ.get("AIPS_TEST_BACKENDS", "duckdb,pyspark").split(",") if b]
 

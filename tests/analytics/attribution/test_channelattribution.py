@@ -28,7 +28,7 @@ import pytest
 
 from aips.analytics.attribution import attribute_paths, read_paths
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "channelattribution-paths" / "Data.csv.gz"
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "channelattribution-paths" / "Data.csv.gz"
 
 pytestmark = pytest.mark.skipif(not DATA.is_file(), reason=f"example paths not found at {DATA}")
 
