@@ -9,7 +9,7 @@ The oracle is ``lifelines.KaplanMeierFitter`` on the individual durations::
     km_median_days = kmf.median_survival_time_        # inf -> None
 
 and the numbers must agree to 1e-9, with ties and censoring, on simulated durations and on
-real ones (the Taobao UserBehavior histories in shared/data, when present).
+real ones (the Taobao UserBehavior histories in ../shared/data; the test fails without them).
 """
 
 from __future__ import annotations
