@@ -2,17 +2,33 @@
 
 One Spark session serves the whole test run (start-up costs seconds). Set
 ``AIPS_TEST_BACKENDS=duckdb`` to skip the Spark half while iterating.
+
+``tests/`` mirrors ``src/aips/``. Pytest imports helper modules by basename (rootdir, no
+``__init__.py``), so the folders whose helpers are shared with other folders are put on
+``sys.path`` here, and their names stay unique across the tree.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 
-from aips.store.connect import Store, connect
+TESTS = Path(__file__).resolve().parent
+HELPER_DIRS = ("analytics", "analytics/attribution", "activation", "engine", "reporting")
+"""Folders whose helper modules are imported from other folders (e.g. ``outcomes_helpers``
+by analytics, engine and cli tests)."""
+for _d in HELPER_DIRS:
+    if str(TESTS / _d) not in sys.path:
+        sys.path.insert(0, str(TESTS / _d))
+
+pytest_plugins = ["activation_world"]  # the leak world fixture, shared by activation and cli tests
+
+from aips.store.connect import Store, connect  # noqa: E402
 
 BACKENDS = [b for b in os.environ.get("AIPS_TEST_BACKENDS", "duckdb,pyspark").split(",") if b]
 
@@ -35,10 +51,31 @@ def spark_session():
     shutil.rmtree(warehouse, ignore_errors=True)
 
 
-_spark_table_counter = [0]
+def _backend_param(name: str):
+    """``pyspark`` carries the ``spark`` mark, so ``-m "not spark"`` deselects it too."""
+    return pytest.param(name, marks=pytest.mark.spark) if name == "pyspark" else name
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "notimpl(backends, raises, reason): a known gap of a backend, like ibis's notimpl: the test "
+        "must fail there with exception type RAISES (strict xfail), so a fix shows up as XPASS",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Turn ``notimpl`` marks into strict xfails on the named backends of the ``store`` fixture."""
+    for item in items:
+        backend = getattr(getattr(item, "callspec", None), "params", {}).get("store")
+        for mark in item.iter_markers("notimpl"):
+            backends = mark.args[0] if mark.args else mark.kwargs["backends"]
+            if backend in backends:
+                item.add_marker(pytest.mark.xfail(
+                    raises=mark.kwargs["raises"], reason=f"{backend}: {mark.kwargs['reason']}", strict=True))
+
+
+@pytest.fixture(params=[_backend_param(b) for b in BACKENDS])
 def store(request) -> Store:
     """A fresh, empty store on each backend (DuckDB in memory; a clean Spark catalog)."""
     if request.param == "duckdb":
@@ -53,6 +90,23 @@ def store(request) -> Store:
     yield s
     for name in s.backend.list_tables():
         s.backend.drop_table(name, force=True)
+
+
+SHARED_DATA = Path(os.environ.get("AIPS_SHARED_DATA") or TESTS.parents[1] / "shared" / "data")
+"""The real public samples: ``../shared/data`` beside the repository (``AIPS_SHARED_DATA``
+points elsewhere, e.g. from a git worktree)."""
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """``../shared/data``; the test FAILS when it is absent: a silent skip would hide that the
+    real-data checks did not run."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(
+            f"{SHARED_DATA} is missing: the real-data tests need ../shared/data beside the repository "
+            "(CI always has it); put it there or set AIPS_SHARED_DATA=/path/to/shared/data",
+            pytrace=False)
+    return SHARED_DATA
 
 
 @pytest.fixture

@@ -10,19 +10,21 @@ import pytest
 
 import aips
 
-SKIP_PREFIXES = ("aips.dashboard",)  # needs the optional `app` extra; tested in tests/browser
+NEEDS = {"aips.dashboard": "dash"}
+"""Module prefix -> the optional dependency its examples need (skipped, with the reason,
+only when it is not installed)."""
 
 
 def _modules() -> list[str]:
-    names = [aips.__name__]
-    for info in pkgutil.walk_packages(aips.__path__, prefix="aips."):
-        if not info.name.startswith(SKIP_PREFIXES):
-            names.append(info.name)
-    return sorted(names)
+    """Every module of the package, the package itself first."""
+    return [aips.__name__, *sorted(i.name for i in pkgutil.walk_packages(aips.__path__, prefix="aips."))]
 
 
 @pytest.mark.parametrize("name", _modules())
 def test_docstring_examples(name, tmp_path, monkeypatch):
+    for prefix, dependency in NEEDS.items():
+        if name.startswith(prefix):
+            pytest.importorskip(dependency, reason=f"{name} needs the optional {dependency!r}")
     monkeypatch.chdir(tmp_path)  # examples that write files write them here
     module = importlib.import_module(name)
     finder = doctest.DocTestFinder(exclude_empty=True)

@@ -12,9 +12,16 @@ Only ``incremental`` estimates caused purchases; the path models credit reach, s
 "shares" answer a different question: this script measures how far that answer is from
 the causal one.
 
-    .venv/bin/python validation/attribution_truth.py                  # small world (~15M events)
-    .venv/bin/python validation/attribution_truth.py --preset demo    # seconds, noisy
+Goal (the exit status is 1 when it is missed): ``incremental`` is the model closest to the
+true shares.
+
+Run by hand (prints the table, exits 0 when the goal is met)::
+
+    .venv/bin/python validation/attribution_truth.py --seed 0                  # small world (~15M events)
+    .venv/bin/python validation/attribution_truth.py --preset demo --seed 0    # a minute, noisy
     .venv/bin/python validation/attribution_truth.py --world DIR --store FILE   # reuse them
+
+tests/test_validation_scripts.py runs it on a small world (``--preset demo --users N``).
 """
 
 from __future__ import annotations
@@ -33,14 +40,16 @@ MODELS = ["first", "last", "last_non_organic", "linear", "position", "time_decay
 SIDE_TABLES = ("campaigns", "categories", "creators", "users")
 
 
-def ensure_world(preset: str, seed: int, world: Path | None) -> Path:
+def ensure_world(preset: str, seed: int, world: Path | None, users: int | None = None) -> Path:
+    """The simulated world (``preset``, with ``users`` users when given), simulated unless there."""
     if world is not None and (world / "truth.json").exists():
         return world
-    from aips.simulate import simulate
+    from aips.simulate import SimulationParams, simulate
 
-    out = world or Path(f"out/validation/world-{preset}-{seed}")
-    print(f"simulating the {preset} world (seed {seed}) into {out} ...", file=sys.stderr)
-    print(simulate(out, preset=preset, seed=seed, overwrite=True), file=sys.stderr)
+    params = SimulationParams.preset(preset, seed=seed, **({"users": users} if users else {}))
+    out = world or Path(f"out/validation/world-{preset}-{params.users}-{seed}")
+    print(f"simulating the {preset} world ({params.users} users, seed {seed}) into {out} ...", file=sys.stderr)
+    print(simulate(out, params, overwrite=True), file=sys.stderr)
     return out
 
 
@@ -65,17 +74,20 @@ def shares(credits: pd.Series) -> pd.Series:
     return s / s.sum()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Print the table; 0 when incremental is the closest model, else 1."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--preset", default="small", help="simulator preset (demo, small)")
+    ap.add_argument("--users", type=int, help="users of the world (default: the preset's)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bootstrap", type=int, default=100, help="bootstrap refits of the incremental model")
     ap.add_argument("--world", type=Path, help="an existing simulated world (its directory)")
     ap.add_argument("--store", type=Path, help="DuckDB store to use (ingested if empty)")
     ap.add_argument("--metric", default="orders", help="truth metric: orders or first_purchases")
     ap.add_argument("--out", type=Path, help="also write the table (markdown) here")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
-    world = ensure_world(args.preset, args.seed, args.world)
+    world = ensure_world(args.preset, args.seed, args.world, args.users)
     truth = json.loads((world / "truth.json").read_text(encoding="utf-8"))
     store = args.store or world.parent / f"{world.name}.duckdb"
     ws = ensure_store(world, store)
@@ -89,7 +101,7 @@ def main() -> None:
     wide = compare_models(paths, PATH_MODELS).set_index("channel")
     t_paths = time.perf_counter() - t
     t = time.perf_counter()
-    model = Incremental(bootstrap=100).fit(ws.attribution_chain())
+    model = Incremental(bootstrap=args.bootstrap).fit(ws.attribution_chain())
     t_inc = time.perf_counter() - t
     inc = model.credits_.set_index("channel")
     wide["incremental"] = inc["conversions"]
@@ -114,7 +126,7 @@ def main() -> None:
     lines = [f"World: preset {args.preset}, seed {args.seed} ({world}); truth metric: incremental "
              f"{args.metric} per channel (channel switched off, same random numbers). Paths built "
              f"and the 8 path models fitted in {t_paths:.0f} s; the incremental chain (stage "
-             f"timelines, cells, fit and 100 bootstrap refits) in {t_inc:.0f} s.", ""]
+             f"timelines, cells, fit and {args.bootstrap} bootstrap refits) in {t_inc:.0f} s.", ""]
     cols = ["model", "incremental", *true_share.index, "error_pts"]
     lines.append("| " + " | ".join(c if c != "error_pts" else "error (pts)" for c in cols) + " |")
     lines.append("|" + "---|" * len(cols))
@@ -147,7 +159,10 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n", encoding="utf-8")
     ws.close()
+    met = bool(best["incremental"])
+    print(f"\ngoal: incremental is the closest model: {'met' if met else 'MISSED'} (closest: {best['model']})")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

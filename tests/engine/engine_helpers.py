@@ -97,3 +97,8 @@ def oracle_counts(events, model, day, level="brand", cycles=None) -> dict[tuple,
     for key, stage in oracle_snapshot(events, model, day, level, cycles).items():
         counts[(*key[1:], stage)] += 1
     return dict(counts)
+
+
+def examples(store, duckdb: int, pyspark: int = 3) -> int:
+    """Hypothesis examples per backend: Spark pays about a second per query."""
+    return duckdb if store.kind == "duckdb" else pyspark

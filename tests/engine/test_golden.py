@@ -20,7 +20,6 @@ from functools import reduce
 
 import ibis
 import pyarrow as pa
-import pytest
 from engine_helpers import D, events_table, oracle_counts, oracle_snapshot
 
 from aips.config.model import default_model, load_model
@@ -146,20 +145,6 @@ def _all_events():
     for name, (events, _) in CASES.items():
         rows += [(name, *ev) for ev in events]
     return events_table(rows)
-
-
-@pytest.fixture(autouse=True)
-def _small_spark_shuffles(request):
-    """Tiny test data: one shuffle partition makes Spark several times faster (same results)."""
-    store = request.getfixturevalue("store") if "store" in request.fixturenames else None
-    if store is None or store.kind != "pyspark":
-        yield
-        return
-    conf = store.backend._session.conf
-    old = conf.get("spark.sql.shuffle.partitions")
-    conf.set("spark.sql.shuffle.partitions", "1")
-    yield
-    conf.set("spark.sql.shuffle.partitions", old)
 
 
 def _engine_views(store, model, events: pa.Table, days: list[dt.date], level: str):

@@ -15,7 +15,7 @@ import os
 import textwrap
 
 import pytest
-from engine_helpers import events_table, oracle_counts
+from engine_helpers import events_table, examples, oracle_counts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -99,7 +99,7 @@ def _check_case(store, models, data):
     expected = {d: oracle_counts(events, model, d, level) for d in days}
     expected = {d: c for d, c in expected.items() if c}
     assert got == expected
-    if store.kind == "duckdb":  # the engine's own per-day snapshots, and intervals
+    if store.kind == "duckdb":  # the engine's own per-day snapshots, and intervals (DuckDB: cheap)
         snaps = snapshots(ev, model, days, level=level).to_pyarrow().to_pylist()
         by_day: dict = {}
         for r in snaps:
@@ -114,30 +114,13 @@ def _check_case(store, models, data):
             assert r["users"] == expected.get(r["date"], {}).get((*[r[c] for c in ent], r["stage"]), 0)
 
 
-@settings(max_examples=30, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=case)
-def test_series_equals_daily_snapshots_duckdb(duckdb_store, models, data):
-    _check_case(duckdb_store, models, data)
+def test_series_equals_daily_snapshots(store, models):
+    """30 random logs on DuckDB, 3 on Spark (derandomised: the same cases every run)."""
 
+    @settings(max_examples=examples(store, 30, 3), deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(data=case)
+    def check(data):
+        _check_case(store, models, data)
 
-@pytest.mark.spark
-@settings(max_examples=3, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=case)
-def test_series_equals_daily_snapshots_spark(spark_store, models, data):
-    _check_case(spark_store, models, data)
-
-
-@pytest.fixture
-def spark_store(request):
-    if "pyspark" not in os.environ.get("AIPS_TEST_BACKENDS", "duckdb,pyspark").split(","):
-        pytest.skip("AIPS_TEST_BACKENDS excludes pyspark")
-    from aips.store.connect import connect
-
-    session = request.getfixturevalue("spark_session")
-    conf = session.conf
-    old = conf.get("spark.sql.shuffle.partitions")
-    conf.set("spark.sql.shuffle.partitions", "1")
-    yield connect(session)
-    conf.set("spark.sql.shuffle.partitions", old)
+    check()

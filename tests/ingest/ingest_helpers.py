@@ -6,21 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "data" / "bad"
-SHARED = ROOT.parent / "shared" / "data"
-"""The real samples: ``../shared/data`` beside the repository (as in CI)."""
-
 BACKENDS = [b for b in os.environ.get("AIPS_TEST_BACKENDS", "duckdb,pyspark").split(",") if b]
-
-
-def shared_file(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real sample {path} is absent (../shared/data must sit beside the repository)")
-    return path
 
 
 def run_cli(args: list[str], monkeypatch, capsys) -> tuple[int, str, str]:

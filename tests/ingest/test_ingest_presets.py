@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ingest_helpers import shared_file
-
 
 def _counts(ws, column="event_type"):
     events = ws.store.table("events")
@@ -25,9 +23,9 @@ def _counts(ws, column="event_type"):
     return {r[column]: r["n"] for r in rows}
 
 
-def test_taobao(ws, tmp_path):
-    timeslice = shared_file("taobao-userbehavior", "UserBehavior_timeslice_20171126.csv.gz")
-    userhead = shared_file("taobao-userbehavior", "UserBehavior_userhead_43users.csv.gz")
+def test_taobao(ws, tmp_path, shared_data):
+    timeslice = shared_data / "taobao-userbehavior" / "UserBehavior_timeslice_20171126.csv.gz"
+    userhead = shared_data / "taobao-userbehavior" / "UserBehavior_userhead_43users.csv.gz"
     report = ws.ingest(timeslice, preset="taobao", quarantine_dir=tmp_path)
     assert (report.rows_read, report.loaded, report.duplicates, report.quarantined) == (
         110_300,
@@ -59,8 +57,8 @@ def test_taobao(ws, tmp_path):
     assert one["local_date"] == dt.date(2017, 11, 25)
 
 
-def test_rees46(ws, tmp_path):
-    path = shared_file("rees46-multicategory", "2019-Oct_head_17434.csv.gz")
+def test_rees46(ws, tmp_path, shared_data):
+    path = shared_data / "rees46-multicategory" / "2019-Oct_head_17434.csv.gz"
     report = ws.ingest(path, preset="rees46", quarantine_dir=tmp_path)
     assert (
         report.rows_read,

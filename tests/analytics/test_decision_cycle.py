@@ -9,7 +9,7 @@ The oracle is ``lifelines.KaplanMeierFitter`` on the individual durations::
     km_median_days = kmf.median_survival_time_        # inf -> None
 
 and the numbers must agree to 1e-9, with ties and censoring, on simulated durations and on
-real ones (the Taobao UserBehavior histories in shared/data, when present).
+real ones (the Taobao UserBehavior histories in ../shared/data; the test fails without them).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import math
-from pathlib import Path
 
 import ibis
 import numpy as np
@@ -30,7 +29,7 @@ from aips.analytics.decision_cycle import CureCycleFitter, DecisionCycleFitter, 
 from aips.engine.durations import cycle_durations, km_table
 from aips.exceptions import AipsError
 
-TAOBAO = Path(__file__).resolve().parents[3] / "shared" / "data" / "taobao-userbehavior" / "UserBehavior_userhead_43users.csv.gz"
+TAOBAO = ("taobao-userbehavior", "UserBehavior_userhead_43users.csv.gz")  # in ../shared/data
 
 
 def test_durations_by_hand(store):
@@ -129,10 +128,9 @@ def test_km_equals_lifelines_with_median_defined_and_zero_durations():
     assert fit.km_median_days_ is not None
 
 
-@pytest.mark.skipif(not TAOBAO.exists(), reason="shared/data/taobao-userbehavior is not beside the repository")
-def test_km_equals_lifelines_on_real_durations(duckdb_store):
+def test_km_equals_lifelines_on_real_durations(duckdb_store, shared_data):
     """Real durations: 43 complete Taobao histories; pair = (user, item category)."""
-    with gzip.open(TAOBAO, "rt") as fh:
+    with gzip.open(shared_data.joinpath(*TAOBAO), "rt") as fh:
         raw = pd.read_csv(fh, header=None, names=["user_id", "item_id", "category_id", "behavior", "ts"])
     ts = pd.to_datetime(raw.ts, unit="s") + pd.Timedelta(hours=8)  # Beijing days
     rows = [

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,9 +27,11 @@ import pytest
 
 from aips.analytics.attribution import attribute_paths, read_paths
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "channelattribution-paths" / "Data.csv.gz"
 
-pytestmark = pytest.mark.skipif(not DATA.is_file(), reason=f"example paths not found at {DATA}")
+@pytest.fixture(scope="module")
+def path(shared_data):
+    """The package's example journeys in ../shared/data (the test fails when it is absent)."""
+    return shared_data / "channelattribution-paths" / "Data.csv.gz"
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,8 @@ def ca():
 
 
 @pytest.fixture(scope="module")
-def data():
-    return pd.read_csv(DATA, sep=";")
+def data(path):
+    return pd.read_csv(path, sep=";")
 
 
 def _quiet(fn, *args, **kwargs):
@@ -49,10 +50,10 @@ def _quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def test_heuristics_equal_the_package(ca, data):
+def test_heuristics_equal_the_package(ca, data, path):
     want = _quiet(ca.heuristic_models, data, "path", "total_conversions",
                   var_value="total_conversion_value", flg_pro=False).set_index("channel_name")
-    paths = read_paths(DATA)
+    paths = read_paths(path)
     for ours, theirs in (("first", "first_touch"), ("last", "last_touch"), ("linear", "linear_touch")):
         got = attribute_paths(paths, ours).set_index("channel").reindex(want.index)
         np.testing.assert_allclose(got["conversions"], want[f"{theirs}_conversions"], rtol=1e-9)
@@ -60,12 +61,12 @@ def test_heuristics_equal_the_package(ca, data):
 
 
 @pytest.mark.parametrize("order", [1, 3])
-def test_markov_within_the_package_simulation_noise(ca, data, order):
+def test_markov_within_the_package_simulation_noise(ca, data, path, order):
     res = _quiet(ca.markov_model, data, "path", "total_conversions",
                  var_value="total_conversion_value", var_null="total_null", order=order,
                  flg_pro=False, verbose=False)
     want = res.set_index("channel_name")
-    got = attribute_paths(read_paths(DATA), "markov", order=order).set_index("channel").reindex(want.index)
+    got = attribute_paths(read_paths(path), "markov", order=order).set_index("channel").reindex(want.index)
     conv = np.abs(got["conversions"] - want["total_conversions"]).sum() / want["total_conversions"].sum()
     val = np.abs(got["value"] - want["total_conversion_value"]).sum() / want["total_conversion_value"].sum()
     assert conv < 0.03, conv

@@ -2,9 +2,9 @@
 attribution, conversion times in seconds, date range, user lists.
 
 Every expected number below is worked out by hand from the semantics in
-``aips.engine.funnel`` (PostHog's), in the comments next to the data. The detailed cases run
-on DuckDB; ``test_every_backend`` runs the orders, exclusions and a breakdown on every
-backend in one query (Spark pays seconds per query).
+``aips.engine.funnel`` (PostHog's), in the comments next to the data. Every case runs on every
+backend; ``test_every_backend`` also checks the orders, exclusions and a breakdown in one
+union query.
 """
 
 from __future__ import annotations
@@ -52,8 +52,7 @@ def _counts(store, per_user, n):
     return rows_of(store, funnel_counts(per_user, n))[0]
 
 
-def test_orders_window_edge_and_conversion_times(duckdb_store):
-    store = duckdb_store
+def test_orders_window_edge_and_conversion_times(store):
     events = write_events(store, ORDER_LOG)
     ordered = funnel_users(events, FunnelSpec(STEPS, W14))
     c = _counts(store, ordered, 3)
@@ -75,8 +74,7 @@ def test_orders_window_edge_and_conversion_times(duckdb_store):
     assert (unordered["u2"]["conv_s_1"], unordered["u2"]["conv_s_2"]) == (3600, 3600)
 
 
-def test_repeated_tries_and_attempt_choice(duckdb_store):
-    store = duckdb_store
+def test_repeated_tries_and_attempt_choice(store):
     rows = [
         # first try stalls (purchase 22 days later is out of its window); the second converts
         ev("a", T0, "read"), ev("a", T0 + D, "collect"),
@@ -98,8 +96,7 @@ def test_repeated_tries_and_attempt_choice(duckdb_store):
     assert twice["c"]["reached"] == 1
 
 
-def test_exclusions(duckdb_store):
-    store = duckdb_store
+def test_exclusions(store):
     rows = [
         ev("a", T0, "read"), ev("a", T0 + H, "collect"), ev("a", T0 + 2 * H, "share"), ev("a", T0 + 3 * H, "purchase"),
         ev("b", T0, "read"), ev("b", T0 + H, "share"), ev("b", T0 + 2 * H, "collect"), ev("b", T0 + 3 * H, "purchase"),
@@ -127,8 +124,7 @@ def test_exclusions(duckdb_store):
     assert {u: r["reached"] for u, r in strict.items()} == {"b": 1, "c": 3, "e": 3, "f": 2}
 
 
-def test_breakdown_attribution(duckdb_store):
-    store = duckdb_store
+def test_breakdown_attribution(store):
     rows = [
         ev("u1", T0, "read"), ev("u1", T0 + H, "read", channel="kol_note"),
         ev("u1", T0 + 2 * H, "collect", channel="feed_ad"), ev("u1", T0 + 3 * H, "purchase", channel="search_ad"),
@@ -153,8 +149,7 @@ def test_breakdown_attribution(duckdb_store):
     assert {u: r["value"] for u, r in got.items()} == {"u1": "F", "u2": "M"}
 
 
-def test_date_range_brand_seconds_and_user_lists(duckdb_store):
-    store = duckdb_store
+def test_date_range_brand_seconds_and_user_lists(store):
     day = T0.date()
     rows = [
         # before the range: its read cannot start an attempt

@@ -1,7 +1,8 @@
-"""The funnel engine against plain-Python oracles on random event logs (DuckDB only).
+"""The funnel engine against plain-Python oracles on random event logs, on every backend
+(fewer examples on Spark: each costs a write and a query).
 
 The oracle of ordered and strict funnels ports PostHog's funnel state machine
-(tests/outcomes/funnel_reference.py); events get distinct timestamps there, since PostHog
+(tests/engine/funnel_reference.py); events get distinct timestamps there, since PostHog
 tries every order of simultaneous events and the engine takes them in step order (the hand
 cases in test_funnel.py cover ties). Unordered funnels are checked against a per-user
 reading of the documented semantics.
@@ -13,8 +14,9 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
+from engine_helpers import examples
 from funnel_reference import posthog_user, unordered_user
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aips.engine.funnel import Exclusion, FunnelSpec, funnel_users
@@ -80,9 +82,16 @@ SPECS = st.builds(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=logs(), spec_args=SPECS, lo=st.integers(0, 2), kind=st.integers(0, 2))
-def test_ordered_and_strict_match_posthog_state_machine(duckdb_store, rows, spec_args, lo, kind):
+def test_ordered_and_strict_match_posthog_state_machine(store):
+    @settings(max_examples=examples(store, 25, 4), deadline=None, derandomize=store.kind != "duckdb")
+    @given(rows=logs(), spec_args=SPECS, lo=st.integers(0, 2), kind=st.integers(0, 2))
+    def check(rows, spec_args, lo, kind):
+        _ordered_case(store, rows, spec_args, lo, kind)
+
+    check()
+
+
+def _ordered_case(store, rows, spec_args, lo, kind):
     steps, window, with_excl, order = spec_args
     n = len(steps)
     excl = ()
@@ -99,12 +108,19 @@ def test_ordered_and_strict_match_posthog_state_machine(duckdb_store, rows, spec
     def oracle(evs, spec):
         return posthog_user(evs, list(spec.steps), spec.window_s, order, exclusions, spec.start, spec.end)
 
-    assert _actual(duckdb_store, rows, spec) == _expected(rows, spec, oracle)
+    assert _actual(store, rows, spec) == _expected(rows, spec, oracle)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=logs(), window=st.sampled_from([3600, 86400]), n=st.integers(2, 4), with_excl=st.booleans())
-def test_partial_exclusions_match_posthog(duckdb_store, rows, window, n, with_excl):
+def test_partial_exclusions_match_posthog(store):
+    @settings(max_examples=examples(store, 15, 3), deadline=None, derandomize=store.kind != "duckdb")
+    @given(rows=logs(), window=st.sampled_from([3600, 86400]), n=st.integers(2, 4), with_excl=st.booleans())
+    def check(rows, window, n, with_excl):
+        _partial_case(store, rows, window, n, with_excl)
+
+    check()
+
+
+def _partial_case(store, rows, window, n, with_excl):
     steps = ("read", "collect", "cart", "purchase")[:n]
     excl = (Exclusion("share", 1, n - 1),) if n > 2 else (Exclusion("share", 0, 1),)
     spec = FunnelSpec(steps, window, "ordered", excl if with_excl else ())
@@ -113,12 +129,19 @@ def test_partial_exclusions_match_posthog(duckdb_store, rows, window, n, with_ex
     def oracle(evs, spec):
         return posthog_user(evs, list(spec.steps), spec.window_s, "ordered", exclusions)
 
-    assert _actual(duckdb_store, rows, spec) == _expected(rows, spec, oracle)
+    assert _actual(store, rows, spec) == _expected(rows, spec, oracle)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=logs(), window=st.sampled_from([3600, 86400]), n=st.integers(1, 4), with_excl=st.booleans())
-def test_unordered_matches_reference(duckdb_store, rows, window, n, with_excl):
+def test_unordered_matches_reference(store):
+    @settings(max_examples=examples(store, 15, 3), deadline=None, derandomize=store.kind != "duckdb")
+    @given(rows=logs(), window=st.sampled_from([3600, 86400]), n=st.integers(1, 4), with_excl=st.booleans())
+    def check(rows, window, n, with_excl):
+        _unordered_case(store, rows, window, n, with_excl)
+
+    check()
+
+
+def _unordered_case(store, rows, window, n, with_excl):
     steps = ("read", "collect", "cart", "purchase")[:n]
     excl = (Exclusion("share"),) if with_excl and n > 1 else ()
     spec = FunnelSpec(steps, window, "unordered", excl)
@@ -126,7 +149,7 @@ def test_unordered_matches_reference(duckdb_store, rows, window, n, with_excl):
     def oracle(evs, spec):
         return unordered_user(evs, list(spec.steps), spec.window_s, [(x.event, x.from_step, x.to_step) for x in spec.exclusions])
 
-    assert _actual(duckdb_store, rows, spec) == _expected(rows, spec, oracle)
+    assert _actual(store, rows, spec) == _expected(rows, spec, oracle)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,42 @@
+"""The validation scripts run: each, on a small world, exits 0 (its goals met) and prints its
+table. By hand they run on bigger worlds (the command is in each script's docstring)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = {
+    "outcomes_truth": (["--users", "3000", "--seed", "11"],
+                       ["A. decision cycles", "B. incremental ROI", "C. demo world", "goals (at least"]),
+    "attribution_truth": (["--preset", "demo", "--users", "2000", "--seed", "0", "--bootstrap", "10"],
+                          ["| model | incremental |", "| TRUTH (simulator) |", "goal: incremental"]),
+}
+"""Script -> (small-world arguments, lines its output must contain)."""
+
+
+def _run(name: str, args: list[str], work: Path) -> subprocess.CompletedProcess:
+    extra = ["--workdir", str(work)] if name == "outcomes_truth" else ["--world", str(work / "world")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, str(ROOT / "validation" / f"{name}.py"), *args, *extra],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_every_script_is_listed():
+    assert set(SCRIPTS) == {p.stem for p in (ROOT / "validation").glob("*.py")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_script_meets_its_goals_on_a_small_world(name, tmp_path):
+    args, expected = SCRIPTS[name]
+    result = _run(name, args, tmp_path)
+    tail = f"\n--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, f"validation/{name}.py exited {result.returncode}{tail}"
+    for line in expected:
+        assert line in result.stdout, f"validation/{name}.py did not print {line!r}{tail}"
