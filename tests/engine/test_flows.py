@@ -141,3 +141,27 @@ def test_competitors_ranking(store):
     assert got["x"]["ti_rank"] == 1 and got["x"]["ti_share"] == 1.0
     only = _rows(store, competitors(_events(store), snap, default_model(), at, category="food"), "brand")
     assert [r["brand"] for r in only] == ["x"]
+
+
+def test_new_ti_is_the_first_day_at_ti_or_above(store):
+    """Hand-worked timelines: a pair is new TI on the first day of its first interval at TI,
+    P or S; an earlier stay at A or I does not count, and a later return to TI is not new."""
+    from aips.engine.flows import new_ti
+
+    d = dt.date
+    rows = [  # user, brand, start, end, stage
+        ("u1", "b", d(2024, 1, 1), d(2024, 1, 4), "I"),
+        ("u1", "b", d(2024, 1, 5), d(2024, 1, 9), "TI"),  # new TI on 1-5
+        ("u2", "b", d(2024, 1, 2), d(2024, 1, 3), "P"),  # P first: new TI on 1-2
+        ("u3", "b", d(2023, 12, 1), d(2023, 12, 9), "TI"),  # before the range
+        ("u3", "b", d(2024, 1, 6), d(2024, 1, 8), "TI"),  # a return, not new
+        ("u4", "b", d(2024, 1, 3), d(2024, 1, 9), "A"),  # never TI
+        ("u5", "b", d(2024, 1, 7), d(2024, 1, 7), "S"),  # S first: new TI on 1-7
+        ("u6", "b", d(2024, 1, 20), d(2024, 1, 21), "TI"),  # after the range
+    ]
+    names = ("user_id", "brand", "start_date", "end_date", "stage")
+    tl = store.write("tl_new_ti", pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}),
+                     overwrite=True)
+    got = {(r["user_id"], r["first_ti_date"])
+           for r in _rows(store, new_ti(tl, "brand", d(2024, 1, 1), d(2024, 1, 10)), "user_id")}
+    assert got == {("u1", d(2024, 1, 5)), ("u2", d(2024, 1, 2)), ("u5", d(2024, 1, 7))}

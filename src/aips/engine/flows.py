@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ibis
 
-from aips.config.model import STAGE_RANK, STAGES
+from aips.config.model import STAGE_ORDER, STAGE_RANK, STAGES
 
 NONE = "none"
 """The stage value of a pair with no level, in flows."""
@@ -114,6 +114,6 @@ def new_ti(timelines: ibis.Table, entity: str, start, end) -> ibis.Table:
     "First" is within ``timelines``: the first day of the first interval at TI, P or S.
     Returns ``user_id``, ``<entity>``, ``first_ti_date``.
     """
-    high = timelines.filter(timelines.stage.isin(STAGES[STAGES.index("TI"):]))
+    high = timelines.filter(timelines.stage.isin(STAGE_ORDER[STAGE_ORDER.index("TI"):]))
     first = high.group_by(["user_id", entity]).aggregate(first_ti_date=high.start_date.min())
     return first.filter(first.first_ti_date.between(start, end))

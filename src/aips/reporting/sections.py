@@ -41,7 +41,7 @@ from typing import Any
 
 import pandas as pd
 
-from aips.config.model import STAGE_ORDER, STAGES
+from aips.config.model import STAGE_ORDER, STAGE_RANK, STAGES
 from aips.dates import as_date
 from aips.reporting.period import Period, data_range
 
@@ -285,6 +285,9 @@ def section_flows(ctx: Context) -> dict | None:
         comp = _competitors_all(ctx)
         peers = comp.loc[comp["category"] == category, "brand"].tolist()
         compare = rates_all[rates_all["brand"].isin(peers)][["brand", "stage", "at_t0", "moved_up", "flow_rate"]]
+        # the backend returns rows in no particular order: brand, then stage order
+        compare = compare.assign(_rank=compare["stage"].map(STAGE_RANK)).sort_values(
+            ["brand", "_rank"]).drop(columns="_rank").reset_index(drop=True)
     return {"matrix": mat, "rates": mine, "compare": compare, "t0": p.t0, "t1": p.t1,
             "category": category}
 
