@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from aips.simulate.block import CYCLE_BIN, METRICS, BlockStats, drops
-from aips.simulate.params import CHANNELS, EVENT_TYPES, FORMATS, LATENT_STAGES, TRANSITIONS
+from aips.simulate.parts import CHANNELS, EVENT_TYPES, FORMATS, LATENT_STAGES, TRANSITIONS
 from aips.simulate.world import AGE_BANDS, World
 
 FORMAT = "aips.simulate.truth/1"
