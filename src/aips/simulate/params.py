@@ -18,7 +18,7 @@ Parameters round-trip through plain dicts and YAML, so a world can be described 
 
 The parts a world is made of (categories, channels, festivals, leak and skew knobs) are in
 :mod:`aips.simulate.parts`, their default tables and the preset sizes in
-:mod:`aips.simulate.presets`; both are re-exported here. The causal model (what "a
+:mod:`aips.simulate.presets`. The causal model (what "a
 channel's effect" means) is explained in :mod:`aips.simulate.journeys`.
 """
 
@@ -33,9 +33,7 @@ from typing import Any
 from aips.exceptions import ConfigError
 from aips.simulate.parts import (
     CHANNELS,
-    EVENT_TYPES,
     FORMATS,
-    LATENT_STAGES,
     TRANSITIONS,
     CategoryParams,
     ChannelParams,
@@ -49,21 +47,6 @@ from aips.simulate.presets import (
     default_channels,
     default_format_effects,
 )
-
-__all__ = [
-    "CHANNELS",
-    "EVENT_TYPES",
-    "FORMATS",
-    "LATENT_STAGES",
-    "PRESETS",
-    "TRANSITIONS",
-    "CategoryParams",
-    "ChannelParams",
-    "Festival",
-    "Leak",
-    "SimulationParams",
-    "Skew",
-]
 
 
 @dataclass(frozen=True)

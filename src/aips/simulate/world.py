@@ -23,12 +23,8 @@ from typing import Any
 import numpy as np
 
 from aips.exceptions import ConfigError
-from aips.simulate.params import (
-    CHANNELS,
-    FORMATS,
-    TRANSITIONS,
-    SimulationParams,
-)
+from aips.simulate.params import SimulationParams
+from aips.simulate.parts import CHANNELS, FORMATS, TRANSITIONS
 from aips.simulate.sampling import Alias, categorical, rng_for
 from aips.simulate.schedule import calendar, flights
 from aips.simulate.users import AGE_BANDS, Users, block_users, mean_targeting
