@@ -94,7 +94,7 @@ def open_csv(stream, path: Path, opts, layout: CsvLayout, rejects: list[tuple[in
             ),
         )
     except (pa.ArrowException, OSError) as err:
-        raise IngestError(f"{path}: cannot read the file: {enc.gzip_hint(err)}") from None
+        raise enc.unreadable(path, err) from None
     if opts.header and reader.schema.names != layout.header:
         raise IngestError(f"{path}: line 1: cannot split the header into columns")
     return reader
@@ -108,7 +108,7 @@ def read_batches(reader, path: Path):
         except StopIteration:
             return
         except (pa.ArrowException, OSError) as err:
-            raise IngestError(f"{path}: cannot read the file: {enc.gzip_hint(err)}") from None
+            raise enc.unreadable(path, err) from None
 
 
 def csv_chunk(

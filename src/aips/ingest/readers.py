@@ -171,9 +171,7 @@ class Source:
                 try:
                     data = stream.read(CSV_BLOCK)
                 except (pa.ArrowException, OSError) as err:
-                    raise IngestError(
-                        f"{self.path}: cannot read the file: {enc.gzip_hint(err)}"
-                    ) from None
+                    raise enc.unreadable(self.path, err) from None
                 data = bytes(data)
                 block = rest + data
                 if data:
