@@ -6,7 +6,8 @@ counted as a duplicate or as ignored; the :class:`IngestReport` says so and
 
 * :func:`ingest_files` (``Workspace.ingest``, ``aips ingest``): the front door.
 * :mod:`~aips.ingest.mapping`: mapping files and the bundled presets.
-* :mod:`~aips.ingest.readers`: CSV/TSV, JSON Lines, Parquet, Excel; gzip; encodings.
+* :mod:`~aips.ingest.readers`: CSV/TSV, JSON Lines, Parquet, Excel; gzip; encodings
+  (:mod:`~aips.ingest.chunk`: what readers yield; :mod:`~aips.ingest.delimited`: CSV/TSV).
 * :mod:`~aips.ingest.timestamps`: time zones and timestamp forms.
 * :mod:`~aips.ingest.validate`: checks and the quarantine reason vocabulary (``REASONS``).
 * :mod:`~aips.ingest.dedupe`: event ids and duplicates, on the backend.

@@ -115,7 +115,7 @@ def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:
         with open(path, "rb") as f:
             return f.read(size)
     except (OSError, pa.ArrowException) as err:
-        raise IngestError(f"{path}: cannot read the file: {gzip_hint(err)}") from None
+        raise unreadable(path, err) from None
 
 
 def _read_up_to(stream, size: int) -> bytes:
@@ -127,6 +127,11 @@ def _read_up_to(stream, size: int) -> bytes:
         parts.append(bytes(data))
         got += len(data)
     return b"".join(parts)
+
+
+def unreadable(path, err: BaseException) -> IngestError:
+    """The error for a file whose bytes cannot be read (a truncated gzip stream named so)."""
+    return IngestError(f"{path}: cannot read the file: {gzip_hint(err)}")
 
 
 def gzip_hint(err: BaseException) -> str:

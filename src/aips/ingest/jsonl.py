@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from aips.ingest.readers import MALFORMED_JSON, Chunk, Reject
+from aips.ingest.chunk import MALFORMED_JSON, Chunk, Reject
 
 
 def json_block(block: bytes, first_line: int) -> Chunk:

@@ -96,27 +96,8 @@ def ingest_files(
     """
     started = time.perf_counter()
     store = connect(store)
-    if table == "events" and (preset is not None or mapping is not None):
-        table = None  # the default: a mapping that names its table wins
-    mapping = resolve_mapping(preset, mapping, table)
-    if date_format is not None:
-        mapping = mapping.with_overrides(timestamp__format=date_format, timestamp__unit=None)
-    try:
-        zone = check_zone(tz) if tz else (mapping.timestamp.timezone or model.timezone)
-    except ValueError as err:
-        raise ConfigError(f"--tz: {err}") from None
-    try:
-        encoding = check_encoding(encoding) if encoding else None
-    except ValueError as err:
-        raise ConfigError(f"--encoding: {err}") from None
-    paths = expand_paths(paths)
-    if not paths:
-        raise IngestError("no files given")
-    for path in paths:
-        if not path.is_file():
-            raise IngestError(
-                f"{path}: no such file" if not path.exists() else f"{path}: not a file"
-            )
+    mapping, zone, encoding = _options(model, table, preset, mapping, tz, encoding, date_format)
+    paths = _existing_files(paths)
     target = mapping.table
     run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     report = IngestReport(table=target, timezone=model.timezone)
@@ -142,6 +123,53 @@ def ingest_files(
     finally:
         qwriter.discard()
         scratch.drop()
+    _add_up(report, files)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _options(
+    model: Model,
+    table: str | None,
+    preset: str | None,
+    mapping: Mapping | dict | str | Path | None,
+    tz: str | None,
+    encoding: str | None,
+    date_format: str | None,
+) -> tuple[Mapping, str, str | None]:
+    """The mapping (with ``date_format`` applied), the zone of naive timestamps and the
+    checked encoding, from :func:`ingest_files`' arguments."""
+    if table == "events" and (preset is not None or mapping is not None):
+        table = None  # the default: a mapping that names its table wins
+    mapping = resolve_mapping(preset, mapping, table)
+    if date_format is not None:
+        mapping = mapping.with_overrides(timestamp__format=date_format, timestamp__unit=None)
+    try:
+        zone = check_zone(tz) if tz else (mapping.timestamp.timezone or model.timezone)
+    except ValueError as err:
+        raise ConfigError(f"--tz: {err}") from None
+    try:
+        encoding = check_encoding(encoding) if encoding else None
+    except ValueError as err:
+        raise ConfigError(f"--encoding: {err}") from None
+    return mapping, zone, encoding
+
+
+def _existing_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files to read (directories expanded); an error when there are none or one is missing."""
+    paths = expand_paths(paths)
+    if not paths:
+        raise IngestError("no files given")
+    for path in paths:
+        if not path.is_file():
+            raise IngestError(
+                f"{path}: no such file" if not path.exists() else f"{path}: not a file"
+            )
+    return paths
+
+
+def _add_up(report: IngestReport, files: list[FileReport]) -> None:
+    """The run's totals and reasons from its files' (each file must balance)."""
     for f in files:
         for name in ("rows_read", "loaded", "duplicates", "ignored", "quarantined"):
             setattr(report, name, getattr(report, name) + getattr(f, name))
@@ -151,8 +179,6 @@ def ingest_files(
             raise IngestError(f"{f.source_file}: internal error: counts do not add up: {f}")
     report.reasons = dict(sorted(report.reasons.items()))
     report.files = files
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".xlsx")

@@ -11,31 +11,57 @@ A reader yields :class:`Chunk` objects: the source columns of a block of rows, t
 
 Blank lines (rows whose fields are all empty) are skipped and are not counted as rows.
 A file that cannot be read at all raises :class:`~aips.exceptions.IngestError` naming the
-file and what is wrong.
+file and what is wrong. :class:`Chunk` and :class:`Reject` live in :mod:`aips.ingest.chunk`,
+the CSV/TSV machinery in :mod:`aips.ingest.delimited` (JSON Lines blocks in
+:mod:`aips.ingest.jsonl`, worksheets in :mod:`aips.ingest.excel`); this module opens a file
+and picks the reader.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
-import io
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from aips.exceptions import IngestError
 from aips.ingest import encodings as enc
+from aips.ingest.chunk import (
+    MALFORMED_JSON,
+    RAGGED,
+    UNDECODABLE,
+    Chunk,
+    Reject,
+    all_null,
+    empty_table,
+)
+from aips.ingest.delimited import (
+    CSV_BLOCK,
+    LineState,
+    csv_chunk,
+    csv_layout,
+    open_csv,
+    read_batches,
+    sniff_delimiter,
+)
 from aips.ingest.mapping import Mapping
 
-RAGGED = "ragged row"
-MALFORMED_JSON = "malformed json"
-UNDECODABLE = "undecodable text"
+__all__ = [
+    "CSV_BLOCK",
+    "MALFORMED_JSON",
+    "RAGGED",
+    "ROWS_PER_CHUNK",
+    "UNDECODABLE",
+    "Chunk",
+    "Reject",
+    "Source",
+    "file_sha256",
+    "guess_format",
+    "sniff_delimiter",
+]
 
-CSV_BLOCK = 8 << 20
 ROWS_PER_CHUNK = 131_072
 _EXTENSIONS = {
     ".csv": "csv",
@@ -51,26 +77,6 @@ _EXTENSIONS = {
     ".xlsm": "xlsx",
     ".xls": "xlsx",
 }
-
-
-@dataclass
-class Reject:
-    """A row that could not be split into fields."""
-
-    line: int
-    reason: str
-    raw: str
-
-
-@dataclass
-class Chunk:
-    """A block of source rows."""
-
-    data: pa.Table
-    lines: np.ndarray
-    undecodable: np.ndarray | None = None
-    rejects: list[Reject] = field(default_factory=list)
-    position: int = 0
 
 
 class Source:
@@ -122,144 +128,31 @@ class Source:
         return raw, stream
 
     def _csv(self) -> Iterator[Chunk]:
-        import pyarrow.csv as pcsv
-
         opts = self.mapping.csv
-        text = self._text_setup()
-        first = text.split("\n", 1)[0]
-        delimiter = opts.delimiter or (
-            "\t" if self.format == "tsv" else sniff_delimiter(first, opts.quote)
-        )
-        header_lines = 0
-        header: list[str] = []
-        if opts.header:
-            header = next(
-                csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=opts.quote), []
-            )
-            header_lines = 1 + sum(h.count("\n") for h in header)
-            if opts.names and len(opts.names) != len(header):
-                raise IngestError(
-                    f"{self.path}: line 1: the header has {len(header)} columns but the mapping's "
-                    f"csv.names has {len(opts.names)}"
-                )
-            names = list(opts.names) if opts.names else [h.strip() for h in header]
-        else:
-            width = len(
-                next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=opts.quote), [])
-            )
-            names = list(opts.names) if opts.names else [f"column_{i + 1}" for i in range(width)]
-        _check_names(self.path, names, delimiter)
-        self.columns = names
+        layout = csv_layout(self.path, self._text_setup(), opts, self.format)
+        _check_names(self.path, layout.names, layout.delimiter)
+        self.columns = layout.names
+        transcoded = not enc.is_utf8(self.encoding)
         rejects: list[tuple[int | None, str]] = []
-
-        def on_invalid(row) -> str:
-            rejects.append((row.number, row.text))
-            return "skip"
-
         raw, stream = self._open_text()
         try:
-            try:
-                reader = pcsv.open_csv(
-                    stream,
-                    read_options=pcsv.ReadOptions(
-                        block_size=CSV_BLOCK,
-                        use_threads=False,
-                        column_names=None if opts.header else names,
-                    ),
-                    parse_options=pcsv.ParseOptions(
-                        delimiter=delimiter,
-                        quote_char=opts.quote,
-                        newlines_in_values=True,
-                        ignore_empty_lines=False,
-                        invalid_row_handler=on_invalid,
-                    ),
-                    convert_options=pcsv.ConvertOptions(
-                        column_types={n: pa.binary() for n in (header or names)},
-                        null_values=[""],
-                        strings_can_be_null=True,
-                        quoted_strings_can_be_null=True,
-                    ),
-                )
-            except (pa.ArrowException, OSError) as err:
-                raise IngestError(
-                    f"{self.path}: cannot read the file: {enc.gzip_hint(err)}"
-                ) from None
-            if opts.header and reader.schema.names != header:
-                raise IngestError(f"{self.path}: line 1: cannot split the header into columns")
-            state = _LineState(
+            reader = open_csv(stream, self.path, opts, layout, rejects)
+            state = LineState(
                 next_record=1 + (1 if opts.header else 0),
-                extra=header_lines - (1 if opts.header else 0),
+                extra=layout.header_lines - (1 if opts.header else 0),
             )
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    batch = None
-                except (pa.ArrowException, OSError) as err:
-                    raise IngestError(
-                        f"{self.path}: cannot read the file: {enc.gzip_hint(err)}"
-                    ) from None
-                if batch is None and not rejects:
-                    break
-                if batch is None:
-                    table = _empty(names)
-                else:
-                    table = pa.Table.from_batches([batch]).rename_columns(names)
-                chunk = self._csv_chunk(table, rejects, state, final=batch is None)
-                self.position = raw.position
-                chunk.position = raw.position
+            for batch in read_batches(reader, self.path):
+                table = pa.Table.from_batches([batch]).rename_columns(layout.names)
+                chunk = csv_chunk(table, rejects, state, False, transcoded)
+                self.position = chunk.position = raw.position
                 yield chunk
-                if batch is None:
-                    break
+            if rejects:  # rejects after the last good row
+                chunk = csv_chunk(empty_table(layout.names), rejects, state, True, transcoded)
+                self.position = chunk.position = raw.position
+                yield chunk
             self.sha256 = raw.drain()
         finally:
             raw.close()
-
-    def _csv_chunk(
-        self, table: pa.Table, pending: list[tuple[int | None, str]], state: _LineState, final: bool
-    ) -> Chunk:
-        """Lines of a batch's rows, and the rejected rows that fall among them.
-
-        pyarrow parses ahead, so ``pending`` may already hold rejects of later batches; each
-        reject carries its record number, which places it (the batch spans the records from
-        ``state.next_record`` up to its last good row, rejects included).
-        """
-        n_good = table.num_rows
-        end = state.next_record + n_good  # one past the batch's last record
-        taken = 0
-        for number, _text in pending:
-            if not final and number is not None and number >= end:
-                break
-            taken += 1
-            end += 1
-        rejects = pending[:taken]
-        del pending[:taken]
-        total = n_good + len(rejects)
-        records = np.arange(state.next_record, state.next_record + total, dtype=np.int64)
-        known = [r for r, _ in rejects if r is not None]
-        good = ~np.isin(records, np.array(known, dtype=np.int64))
-        if good.sum() != n_good:  # record numbers unknown: put the rejects after the good rows
-            good = np.arange(total) < n_good
-        newlines = np.zeros(total, dtype=np.int64)
-        if n_good:
-            newlines[good] = _embedded_newlines(table)
-        newlines[~good] = [text.count("\n") for _, text in rejects]
-        first_line = records + state.extra + np.cumsum(newlines) - newlines
-        state.next_record += total
-        state.extra += int(newlines.sum())
-        columns, undecodable = _decode_columns(table, not enc.is_utf8(self.encoding))
-        data = pa.table(columns, names=table.column_names)
-        lines = first_line[good]
-        blank = _all_null(data)
-        if blank is not None:
-            keep = ~blank
-            data, lines = data.filter(pa.array(keep)), lines[keep]
-            undecodable = undecodable[keep] if undecodable is not None else None
-        rows = [
-            Reject(int(line), RAGGED, text)
-            for line, (_, text) in zip(first_line[~good], rejects, strict=True)
-        ]
-        return Chunk(data, lines, undecodable, rows)
 
     # --- JSON Lines --------------------------------------------------------------------------
 
@@ -278,9 +171,7 @@ class Source:
                 try:
                     data = stream.read(CSV_BLOCK)
                 except (pa.ArrowException, OSError) as err:
-                    raise IngestError(
-                        f"{self.path}: cannot read the file: {enc.gzip_hint(err)}"
-                    ) from None
+                    raise enc.unreadable(self.path, err) from None
                 data = bytes(data)
                 block = rest + data
                 if data:
@@ -349,20 +240,14 @@ class Source:
             cols = [pa.array([r[i] for r in part], pa.string()) for i in range(width)]
             data = pa.table(cols, names=names).filter(pa.array(~long))
             lines = lines[~long]
-            blank = _all_null(data)
+            blank = all_null(data)
             if blank is not None:
                 data, lines = data.filter(pa.array(~blank)), lines[~blank]
             position = int(self.size * (start + len(part)) / max(len(rows), 1))
             yield Chunk(data, lines, rejects=rejects, position=position)
         if not rows:
-            yield Chunk(_empty(names, pa.string()), np.zeros(0, dtype=np.int64))
+            yield Chunk(empty_table(names, pa.string()), np.zeros(0, dtype=np.int64))
         self.sha256 = file_sha256(self.path)
-
-
-@dataclass
-class _LineState:
-    next_record: int
-    extra: int
 
 
 def guess_format(path: Path) -> str:
@@ -380,23 +265,6 @@ def guess_format(path: Path) -> str:
     if head.lstrip()[:1] == b"{":
         return "jsonl"
     return "csv"
-
-
-def sniff_delimiter(first_line: str, quote: str = '"') -> str:
-    """The most frequent of ``,`` tab ``;`` ``|`` outside quotes in the header line.
-
-    >>> sniff_delimiter('a;b;"c;d"'), sniff_delimiter("a,b"), sniff_delimiter("abc")
-    (';', ',', ',')
-    """
-    counts = dict.fromkeys(",\t;|", 0)
-    inside = False
-    for ch in first_line:
-        if ch == quote:
-            inside = not inside
-        elif not inside and ch in counts:
-            counts[ch] += 1
-    best = max(counts, key=lambda c: (counts[c], c == ","))
-    return best if counts[best] else ","
 
 
 def file_sha256(path: Path) -> str:
@@ -419,77 +287,3 @@ def _check_names(path: Path, names: list[str], delimiter: str | None) -> None:
         seen.add(name)
 
 
-def _empty(names: list[str], typ=None) -> pa.Table:
-    return pa.table({n: pa.array([], typ or pa.binary()) for n in names})
-
-
-def _embedded_newlines(table: pa.Table) -> np.ndarray:
-    """Newlines inside the fields of each row (quoted newlines), 0 almost always."""
-    total = np.zeros(table.num_rows, dtype=np.int64)
-    for col in table.columns:
-        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        if col.null_count == len(col) or not _has_byte(col, 10):
-            continue
-        total += pc.fill_null(pc.count_substring(col, "\n"), 0).to_numpy()
-    return total
-
-
-def _has_byte(col: pa.Array, byte: int) -> bool:
-    """Whether any value of a binary/string array contains ``byte`` (one numpy scan of its data)."""
-    _validity, offsets, data = col.buffers()
-    if data is None:
-        return False
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=2, offset=col.offset * 4)
-    last = np.frombuffer(offsets, dtype=np.int32, count=1, offset=(col.offset + len(col)) * 4)[0]
-    values = np.frombuffer(data, dtype=np.uint8, count=int(last - bounds[0]), offset=int(bounds[0]))
-    return bool((values == byte).any())
-
-
-def _decode_columns(table: pa.Table, transcoded: bool) -> tuple[list[pa.Array], np.ndarray | None]:
-    """Binary columns -> UTF-8 strings; rows with invalid UTF-8 (or, when the text was
-    transcoded from another encoding, U+FFFD) are flagged."""
-    out, bad = [], None
-    for col in table.columns:
-        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        try:
-            text = pc.cast(col, pa.string())
-        except pa.ArrowInvalid:
-            values = col.to_pylist()  # slow path: only for a chunk with broken bytes
-            flags = np.zeros(len(values), dtype=bool)
-            decoded = []
-            for i, v in enumerate(values):
-                if v is None:
-                    decoded.append(None)
-                    continue
-                try:
-                    decoded.append(v.decode("utf-8"))
-                except UnicodeDecodeError:
-                    flags[i] = True
-                    decoded.append(v.decode("utf-8", errors="replace"))
-            text = pa.array(decoded, pa.string())
-            bad = flags if bad is None else bad | flags
-        if transcoded and pc.any(pc.match_substring(text, "\ufffd")).as_py():
-            flags = pc.fill_null(pc.match_substring(text, "\ufffd"), False).to_numpy(
-                zero_copy_only=False
-            )
-            bad = flags if bad is None else bad | flags
-        out.append(text)
-    return out, bad
-
-
-def _all_null(table: pa.Table) -> np.ndarray | None:
-    """Rows whose fields are all null (blank lines), or None when there are none."""
-    if table.num_columns == 0 or table.num_rows == 0:
-        return None
-    mask = None
-    for col in table.columns:
-        if col.null_count == 0:
-            return None
-        nulls = pc.is_null(col)
-        mask = nulls if mask is None else pc.and_(mask, nulls)
-    arr = (
-        mask.to_numpy(zero_copy_only=False)
-        if not isinstance(mask, pa.ChunkedArray)
-        else np.asarray(mask)
-    )
-    return arr if arr.any() else None

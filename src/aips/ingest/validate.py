@@ -46,7 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aips.ingest import timestamps
-from aips.ingest.readers import MALFORMED_JSON, RAGGED, UNDECODABLE, Chunk
+from aips.ingest.chunk import MALFORMED_JSON, RAGGED, UNDECODABLE, Chunk
 from aips.store.tables import QUARANTINE, SCHEMAS
 
 UNKNOWN_EVENT_TYPE = "unknown event type"

@@ -45,19 +45,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aips.exceptions import ConfigError
-from aips.simulate.params import (
+from aips.simulate.params import SimulationParams
+from aips.simulate.parts import (
     CHANNELS,
     EVENT_TYPES,
     FORMATS,
-    PRESETS,
     TRANSITIONS,
     CategoryParams,
     ChannelParams,
     Festival,
     Leak,
-    SimulationParams,
     Skew,
 )
+from aips.simulate.presets import PRESETS
 
 if TYPE_CHECKING:
     from aips.simulate.run import Progress, SimulationResult

@@ -29,7 +29,7 @@ from aips.simulate.journeys import (
     push_exposures,
     run_journeys,
 )
-from aips.simulate.params import CHANNELS, EVENT_TYPES
+from aips.simulate.parts import CHANNELS, EVENT_TYPES
 from aips.simulate.world import DAY, World, block_users, rng_for
 
 METRICS: tuple[str, ...] = (

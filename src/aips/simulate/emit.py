@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from aips.simulate.journeys import Exposures, Outcome, Pairs, Searches, pick_note
-from aips.simulate.params import EVENT_TYPES, FORMATS
+from aips.simulate.parts import EVENT_TYPES, FORMATS
 from aips.simulate.world import Users, World
 
 ET = {name: np.int8(i) for i, name in enumerate(EVENT_TYPES)}

@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aips.simulate.params import CHANNELS
+from aips.simulate.parts import CHANNELS
 from aips.simulate.world import DAY, Users, World
 
 _BIG = np.int64(1) << 62

@@ -16,7 +16,10 @@ Parameters round-trip through plain dicts and YAML, so a world can be described 
     >>> p.replace(users=100).users
     100
 
-The causal model (what "a channel's effect" means) is explained in :mod:`aips.simulate.journeys`.
+The parts a world is made of (categories, channels, festivals, leak and skew knobs) are in
+:mod:`aips.simulate.parts`, their default tables and the preset sizes in
+:mod:`aips.simulate.presets`. The causal model (what "a
+channel's effect" means) is explained in :mod:`aips.simulate.journeys`.
 """
 
 from __future__ import annotations
@@ -28,225 +31,22 @@ from pathlib import Path
 from typing import Any
 
 from aips.exceptions import ConfigError
-
-TRANSITIONS: tuple[str, ...] = ("A->I", "I->TI", "TI->P", "P->S")
-"""The four stage advances a channel can cause, in journey order."""
-
-CHANNELS: tuple[str, ...] = (
-    "feed_ad",
-    "search_ad",
-    "kol_note",
-    "koc_note",
-    "topic_challenge",
-    "organic",
+from aips.simulate.parts import (
+    CHANNELS,
+    FORMATS,
+    TRANSITIONS,
+    CategoryParams,
+    ChannelParams,
+    Festival,
+    Leak,
+    Skew,
 )
-"""Touch-point channels. Every channel but ``organic`` is paid (campaign-delivered)."""
-
-FORMATS: tuple[str, ...] = ("image", "video", "live")
-"""Content formats of notes."""
-
-EVENT_TYPES: tuple[str, ...] = (
-    "impression",
-    "read",
-    "search",
-    "like",
-    "follow",
-    "collect",
-    "comment",
-    "share",
-    "screenshot",
-    "cart",
-    "store_visit",
-    "purchase",
-    "post",
+from aips.simulate.presets import (
+    PRESETS,
+    default_categories,
+    default_channels,
+    default_format_effects,
 )
-"""Canonical event types the simulator writes (DESIGN section 4)."""
-
-LATENT_STAGES: tuple[str, ...] = ("A", "I", "TI", "P", "S")
-"""Latent journey stages, in order; behaviour rates below are keyed by these."""
-
-
-@dataclass(frozen=True)
-class CategoryParams:
-    """A product category, its brands and its decision cycle."""
-
-    name: str
-    """Category name as written in events (``facial_serum``)."""
-    decision_cycle_days: float
-    """Median days from a user's first touch by a brand to their first purchase of it, among
-    users who buy (the x of ROI(T+x)). The simulator honours it exactly by construction: a
-    journey's purchase comes ``tau`` days after its first touch, ``tau`` log-normal with this
-    median, and channels change *whether* users advance, not how fast."""
-    brands: tuple[str, ...]
-    """Brand names (competitors within the category). ``brands_per_category`` of the world
-    takes the first N, inventing ``<category>_brand_<i>`` names beyond the list."""
-    spus: tuple[str, ...]
-    """SPU (product) name suffixes; each brand sells ``spus_per_brand`` of them."""
-    price: tuple[float, float]
-    """Range of SPU list prices in CNY (a brand's price tier picks within it)."""
-    repurchase_prob: float
-    """Probability that a buyer buys again, and again after that (geometric)."""
-    repurchase_interval_days: float
-    """Mean days between two purchases of the same buyer (gamma, shape 3)."""
-    cycle_sigma: float = 0.55
-    """Log-scale spread of the decision time ``tau``. Draws above ``cycle_cap`` x the median
-    are folded back into [0.6, 1] x the cap, which leaves the median unchanged."""
-    cycle_cap: float = 3.0
-    """Longest decision time, in multiples of the median."""
-    keywords: tuple[str, ...] = ()
-    """Category search terms (``serum recommendation``)."""
-    interest: dict[str, float] = field(default_factory=dict)
-    """Logit coefficients of a user's interest in the category: ``intercept``, ``female``,
-    ``age_18_24``, ``age_25_34``, ``age_35_44``, ``age_45_plus``, ``tier1``, ``has_baby``,
-    plus standard-normal noise. Interest scales exposure (targeting) and advance hazards,
-    which is what makes crowd portraits differ between categories and stages."""
-
-
-@dataclass(frozen=True)
-class ChannelParams:
-    """A channel: its true causal effect per exposure, its cost and its delivery plan."""
-
-    effect: tuple[float, float, float, float]
-    """True causal effect of one exposure on each stage advance (A->I, I->TI, TI->P, P->S):
-    the amount added to the cumulative hazard ``H`` of the advance decision when the
-    exposure falls within ``hazard_window_days`` before it (advance probability
-    ``1 - exp(-H)``). Scaled further by the note's format and creator."""
-    paid: bool = True
-    """Paid channels carry a ``campaign_id`` and are never shown to holdout users."""
-    cpm: float = 0.0
-    """Cost per thousand delivered *simulated* impressions (CNY); spend follows delivery.
-    A simulated impression is a brand exposure that registers with the user and stands for
-    several real ones, so these effective CPMs are ~10x RED's list CPMs; they make the
-    campaigns' true incremental ROI land around 1-5x. For KOL/KOC notes they include the
-    creators' fees."""
-    intensity: float = 0.0
-    """Expected impressions per user of average targeting weight per flight day
-    (``search_ad``: probability that a search shows the brand's ad while a flight runs)."""
-    flights_per_90_days: float = 0.0
-    """Campaign flights per brand per 90 simulated days (``search_ad``: consecutive,
-    non-overlapping flights cover the whole horizon)."""
-    flight_days: tuple[int, int] = (14, 30)
-    """Range of a flight's length in days."""
-    formats: dict[str, float] = field(default_factory=lambda: {"image": 1.0})
-    """Content-format mix of the channel's notes."""
-    notes_per_campaign: int = 3
-    """Notes (creatives) per campaign; for ``kol_note``/``koc_note`` per creator."""
-    creators_per_campaign: tuple[int, int] = (0, 0)
-    """Range of creators hired by one campaign (``kol_note``/``koc_note`` only)."""
-
-
-@dataclass(frozen=True)
-class Festival:
-    """A shopping festival: more activity before it and a purchase push on the day."""
-
-    name: str
-    """Festival name (``double_11``)."""
-    month_day: tuple[int, int]
-    """Month and day of the peak (11, 11)."""
-    ramp_days: int = 20
-    """Pre-sale days before the peak during which activity ramps up linearly."""
-    peak_activity: float = 2.2
-    """Activity multiplier on the peak day (1 at the start of the ramp)."""
-    purchase_boost: float = 1.6
-    """Multiplier of the TI->P hazard when the purchase decision falls in the ramp or peak."""
-
-
-@dataclass(frozen=True)
-class Leak:
-    """Issue 7's "leak knob": one brand whose given stage advance is weak."""
-
-    brand: str
-    """Brand with the leak."""
-    transition: str = "I->TI"
-    """The weak advance (one of ``TRANSITIONS``)."""
-    multiplier: float = 0.35
-    """Factor on the whole hazard of that advance (baseline and channel effects)."""
-
-
-@dataclass(frozen=True)
-class Skew:
-    """Issue 8's attribute skew: one segment advances much more easily for one brand."""
-
-    brand: str
-    """Brand whose crowd is skewed."""
-    transition: str = "I->TI"
-    """The advance that is easier for the segment, so the next stage's crowd skews to it."""
-    segment: dict[str, str] = field(
-        default_factory=lambda: {"gender": "F", "age_band": "18-24", "city_tier": "tier1"}
-    )
-    """User attribute values that define the segment (all must match)."""
-    multiplier: float = 3.0
-    """Factor on the hazard of the advance for users in the segment."""
-
-
-def _default_categories() -> tuple[CategoryParams, ...]:
-    young_f = {"intercept": -1.6, "female": 1.8, "age_18_24": 0.9, "age_25_34": 0.4, "tier1": 0.3}
-    return (
-        CategoryParams(
-            "facial_serum", 29, ("Lumiere", "Serava", "Auralis"),
-            ("Glow Serum", "Repair Essence", "Night Ampoule"), (180.0, 680.0), 0.35, 50,
-            keywords=("serum recommendation", "essence for dry skin", "anti-aging serum"),
-            interest={"intercept": -1.5, "female": 1.5, "age_25_34": 0.5, "age_35_44": 0.6,
-                      "tier1": 0.3},
-        ),
-        CategoryParams(
-            "infant_food", 70, ("Nestbloom", "Tinyoak", "Mamavita"),
-            ("Rice Cereal", "Fruit Puree", "Veggie Puffs"), (60.0, 220.0), 0.6, 16,
-            keywords=("first solid food", "baby food brand", "organic baby puree"),
-            interest={"intercept": -3.2, "has_baby": 4.0, "female": 0.5, "age_25_34": 0.3},
-        ),
-        CategoryParams(
-            "lipstick", 14, ("Rougette", "Velvetta", "Kissora"),
-            ("Matte Red", "Velvet Nude", "Gloss Tint"), (120.0, 380.0), 0.2, 60,
-            keywords=("lipstick swatch", "autumn lip color", "long lasting lipstick"),
-            interest=young_f,
-        ),
-        CategoryParams(
-            "sunscreen", 21, ("Solara", "Umbrelle", "Skyshield"),
-            ("Daily SPF50", "Sport Shield", "Tinted Fluid"), (80.0, 260.0), 0.3, 40,
-            keywords=("sunscreen review", "spf50 for oily skin", "face sunscreen"),
-            interest={"intercept": -1.0, "female": 0.9, "age_18_24": 0.3, "tier1": 0.2},
-        ),
-    )
-
-
-def _default_channels() -> dict[str, ChannelParams]:
-    return {
-        "feed_ad": ChannelParams(
-            effect=(0.05, 0.04, 0.04, 0.0), cpm=500.0, intensity=0.05, flights_per_90_days=1.5,
-            flight_days=(14, 35), formats={"image": 0.55, "video": 0.45}, notes_per_campaign=4,
-        ),
-        "search_ad": ChannelParams(
-            effect=(0.0, 0.08, 0.09, 0.0), cpm=2500.0, intensity=0.55, flights_per_90_days=3.0,
-            flight_days=(30, 30), formats={"image": 0.8, "video": 0.2}, notes_per_campaign=3,
-        ),
-        "kol_note": ChannelParams(
-            effect=(0.14, 0.12, 0.07, 0.0), cpm=700.0, intensity=0.045, flights_per_90_days=1.0,
-            flight_days=(21, 35), formats={"image": 0.35, "video": 0.5, "live": 0.15},
-            notes_per_campaign=2, creators_per_campaign=(2, 4),
-        ),
-        "koc_note": ChannelParams(
-            effect=(0.10, 0.09, 0.06, 0.06), cpm=700.0, intensity=0.04, flights_per_90_days=1.5,
-            flight_days=(14, 30), formats={"image": 0.7, "video": 0.3}, notes_per_campaign=1,
-            creators_per_campaign=(8, 15),
-        ),
-        "topic_challenge": ChannelParams(
-            effect=(0.07, 0.04, 0.02, 0.25), cpm=1200.0, intensity=0.07, flights_per_90_days=0.5,
-            flight_days=(10, 14), formats={"video": 0.8, "image": 0.2}, notes_per_campaign=6,
-        ),
-        "organic": ChannelParams(
-            effect=(0.03, 0.03, 0.02, 0.02), paid=False, intensity=0.04,
-            formats={"image": 0.6, "video": 0.35, "live": 0.05}, notes_per_campaign=24,
-        ),
-    }
-
-
-def _default_format_effects() -> dict[str, tuple[float, float, float, float]]:
-    return {
-        "image": (1.0, 1.1, 0.9, 1.0),
-        "video": (1.3, 0.9, 1.0, 1.2),
-        "live": (0.7, 1.0, 1.8, 0.8),
-    }
 
 
 @dataclass(frozen=True)
@@ -280,16 +80,16 @@ class SimulationParams:
     """Share of users never shown paid ads (``users.holdout``), for incrementality."""
 
     # --- world --------------------------------------------------------------------------
-    categories: tuple[CategoryParams, ...] = field(default_factory=_default_categories)
+    categories: tuple[CategoryParams, ...] = field(default_factory=default_categories)
     """Categories (decision cycles, brands, SPUs, prices, keywords, audiences)."""
     brands_per_category: int = 3
     """Competing brands per category."""
     spus_per_brand: int = 3
     """SPUs (products) per brand."""
-    channels: dict[str, ChannelParams] = field(default_factory=_default_channels)
+    channels: dict[str, ChannelParams] = field(default_factory=default_channels)
     """Channels by name (``CHANNELS``): true effects, costs and delivery plans."""
     format_effects: dict[str, tuple[float, float, float, float]] = field(
-        default_factory=_default_format_effects
+        default_factory=default_format_effects
     )
     """True multiplier of a note's effect by content format and transition: formats differ
     by stage (video seeds awareness, live converts)."""
@@ -500,7 +300,7 @@ class SimulationParams:
         if "categories" in data:
             data["categories"] = tuple(_build(CategoryParams, c) for c in data["categories"])
         if "channels" in data:
-            defaults = _default_channels()
+            defaults = default_channels()
             given = {
                 k: dataclasses.replace(defaults[k], **_tuples(v)) if k in defaults
                 else _build(ChannelParams, v)
@@ -542,15 +342,6 @@ class SimulationParams:
         import yaml
 
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
-
-
-PRESETS: dict[str, dict[str, Any]] = {
-    "demo": {"users": 4000, "days": 120},
-    "small": {"users": 80_000, "days": 180, "blocks_per_file": 2},
-    "large": {"users": 7_000_000, "days": 180},
-}
-"""Preset sizes: a user yields ~100 events over 120 days and ~150 over 180 days, so
-``demo`` is ~0.4M events, ``small`` ~12M and ``large`` ~1.05B."""
 
 
 def _plain(value: Any) -> Any:

@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from aips.simulate.block import CYCLE_BIN, METRICS, BlockStats, drops
-from aips.simulate.params import CHANNELS, EVENT_TYPES, FORMATS, LATENT_STAGES, TRANSITIONS
+from aips.simulate.parts import CHANNELS, EVENT_TYPES, FORMATS, LATENT_STAGES, TRANSITIONS
 from aips.simulate.world import AGE_BANDS, World
 
 FORMAT = "aips.simulate.truth/1"
@@ -114,12 +114,12 @@ def _cycle(hist: np.ndarray) -> dict:
 
 
 def build_truth(world: World, stats: BlockStats, spend: np.ndarray, impressions: np.ndarray) -> dict:
-    """The truth document from the summed block aggregates."""
+    """The truth document from the summed block aggregates (sections in the layout's order)."""
     p = world.params
     a = stats.arrays
-    len(world.brand_names)
+    runs = drops(world)
     by_type = a["events_by_type_day"].sum(axis=1)
-    truth: dict = {
+    return {
         "format": FORMAT,
         "seed": p.seed,
         "window": {"start_date": world.dates[0], "end_date": world.dates[-1], "days": p.days, "timezone": p.timezone},
@@ -128,8 +128,27 @@ def build_truth(world: World, stats: BlockStats, spend: np.ndarray, impressions:
             "events_by_type": {t: int(n) for t, n in zip(EVENT_TYPES, by_type, strict=True)},
         },
         "definitions": DEFINITIONS,
+        "categories": _categories(world, a),
+        "brands": _brands(world, a),
+        "channels": _channels(world, a, runs, spend),
+        "paid": _paid(world, a, runs),
+        "campaigns": _campaigns(world, a, runs, spend),
+        "creators": _creators(world, a),
+        "content_formats": _content_formats(world, a),
+        "leaks": _leaks(world, a),
+        "skews": _skews(world, a),
+        "params": p.to_dict(),
     }
 
+
+def _by_brand(knobs: tuple, world: World) -> dict:
+    """The leak or skew knobs of brands in the world, by brand (the last one of a brand wins)."""
+    return {k.brand: k for k in knobs if k.brand in world.brand_names}
+
+
+def _categories(world: World, a: dict) -> dict:
+    """Each category's configured and realised decision cycle."""
+    p = world.params
     cats = {}
     for c, cat in enumerate(p.categories):
         sig = cat.cycle_sigma
@@ -149,13 +168,15 @@ def build_truth(world: World, stats: BlockStats, spend: np.ndarray, impressions:
                            "quantiles_days": {f"{q:.1f}": _r(true_quantile(cat, q), 3) for q in QUANTILES}},
             "realised_cycle": realised,
         }
-    truth["categories"] = cats
+    return cats
 
+
+def _brands(world: World, a: dict) -> dict:
+    """Each brand's SPUs, knobs, latent funnel, factual outcomes and portraits by stage."""
     ng = len(world.genders)
     attr_names = [("gender", list(world.genders), 0), ("age_band", list(AGE_BANDS), ng),
                   ("city_tier", list(world.tiers), ng + 4)]
-    leaks = {lk.brand: lk for lk in p.leaks if lk.brand in world.brand_names}
-    skews = {sk.brand: sk for sk in p.skews if sk.brand in world.brand_names}
+    leaks, skews = _by_brand(world.params.leaks, world), _by_brand(world.params.skews, world)
     brands = {}
     for b, name in enumerate(world.brand_names):
         dec, adv = a["decided"][b], a["advanced"][b]
@@ -178,9 +199,12 @@ def build_truth(world: World, stats: BlockStats, spend: np.ndarray, impressions:
             "first_purchases_on_platform": int(a["on_platform"][b]),
             "portrait": portrait,
         }
-    truth["brands"] = brands
+    return brands
 
-    runs = drops(world)
+
+def _channels(world: World, a: dict, runs: list, spend: np.ndarray) -> dict:
+    """Each channel's true effect, delivery, spend and incremental outcomes."""
+    p = world.params
     delta = a["delta"]
     note_imp, note_reads = a["note_impressions"], a["note_reads"]
     channels = {}
@@ -200,14 +224,18 @@ def build_truth(world: World, stats: BlockStats, spend: np.ndarray, impressions:
             "incremental_per_1k_impressions": per_k,
             "by_brand": {bn: _metrics(delta[d][b]) for b, bn in enumerate(world.brand_names)},
         }
-    truth["channels"] = channels
+    return channels
 
+
+def _paid(world: World, a: dict, runs: list) -> dict:
+    """All paid channels together: incremental outcomes and the holdout comparison."""
+    delta = a["delta"]
     d_paid = next(i for i, r in enumerate(runs) if r.all_paid)
     hu = a["holdout_users"]
     hp = a["holdout_first_purchases"].sum(axis=1)
     hr = a["holdout_revenue"].sum(axis=1)
     est = (hp[0] / hu[0] - hp[1] / hu[1]) * hu[0] if hu[0] and hu[1] else None
-    truth["paid"] = {
+    return {
         "incremental": _metrics(delta[d_paid].sum(axis=0)),
         "by_brand": {bn: _metrics(delta[d_paid][b]) for b, bn in enumerate(world.brand_names)},
         "holdout": {
@@ -218,6 +246,10 @@ def build_truth(world: World, stats: BlockStats, spend: np.ndarray, impressions:
         },
     }
 
+
+def _campaigns(world: World, a: dict, runs: list, spend: np.ndarray) -> dict:
+    """Each campaign's plan, delivery, spend, incremental outcomes and ROI."""
+    delta, note_imp = a["delta"], a["note_impressions"]
     camp_imp = np.bincount(np.maximum(world.note_campaign, 0), weights=note_imp * (world.note_campaign >= 0),
                            minlength=len(world.camp_ids))
     campaigns = {}
@@ -241,8 +273,13 @@ def build_truth(world: World, stats: BlockStats, spend: np.ndarray, impressions:
             "incremental_roi_T_x": _r(rev_tx / spend[k]) if spend[k] > 0 else None,
             "incremental_roi": _r(row[METRICS.index("revenue")] / spend[k]) if spend[k] > 0 else None,
         }
-    truth["campaigns"] = campaigns
+    return campaigns
 
+
+def _creators(world: World, a: dict) -> dict:
+    """Each creator's profile, true effect (seeding included) and delivery."""
+    p = world.params
+    note_imp, note_reads = a["note_impressions"], a["note_reads"]
     creators = {}
     n_kol = p.kol_count
     for i, cid in enumerate(world.creator_ids):
@@ -257,37 +294,50 @@ def build_truth(world: World, stats: BlockStats, spend: np.ndarray, impressions:
             "impressions": int(note_imp[mine].sum()), "reads": int(note_reads[mine].sum()),
             "campaigns": [world.camp_ids[k] for k in range(len(world.camp_ids)) if i in world.camp_creators[k]],
         }
-    truth["creators"] = creators
-    truth["content_formats"] = {
+    return creators
+
+
+def _content_formats(world: World, a: dict) -> dict:
+    """Each content format's effect multipliers and delivery."""
+    p = world.params
+    note_imp, note_reads = a["note_impressions"], a["note_reads"]
+    return {
         f: {"effect_multiplier": dict(zip(TRANSITIONS, p.format_effects[f], strict=True)),
             "impressions": int(note_imp[world.note_format == j].sum()),
             "reads": int(note_reads[world.note_format == j].sum())}
         for j, f in enumerate(FORMATS)
     }
 
-    truth["leaks"] = []
-    for lk in leaks.values():
+
+def _leaks(world: World, a: dict) -> list:
+    """Each leak knob with the brand's realised advance rate and its category peers'."""
+    out = []
+    for lk in _by_brand(world.params.leaks, world).values():
         b = world.brand_names.index(lk.brand)
         k = TRANSITIONS.index(lk.transition)
         peers = [o for o in np.flatnonzero(world.brand_cat == world.brand_cat[b]) if o != b]
         rate = a["advanced"][:, k] / np.maximum(a["decided"][:, k], 1)
-        truth["leaks"].append({
+        out.append({
             "brand": lk.brand, "transition": lk.transition, "multiplier": lk.multiplier,
             "advance_rate": _r(rate[b]),
             "peer_advance_rate": _r(np.mean(rate[peers])) if peers else None,
         })
-    truth["skews"] = []
-    for j, sk in enumerate(s for s in p.skews if s.brand in world.brand_names):
+    return out
+
+
+def _skews(world: World, a: dict) -> list:
+    """Each skew knob with the segment's share and TGI at each latent stage."""
+    out = []
+    for j, sk in enumerate(s for s in world.params.skews if s.brand in world.brand_names):
         counts = a["skew_counts"][j]
         share = {st: (_r(counts[s, 0] / counts[s, 1]) if counts[s, 1] else None) for s, st in enumerate(LATENT_STAGES)}
         base = share["A"]
-        truth["skews"].append({
+        out.append({
             "brand": sk.brand, "transition": sk.transition, "segment": dict(sk.segment), "multiplier": sk.multiplier,
             "segment_share": share,
             "tgi": {st: (_r(100 * v / base, 2) if v is not None and base else None) for st, v in share.items()},
         })
-    truth["params"] = p.to_dict()
-    return truth
+    return out
 
 
 def true_quantile(cat, q: float) -> float:

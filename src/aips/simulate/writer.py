@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from aips.simulate.emit import ET, VIDEO, Events, unpack
-from aips.simulate.params import CHANNELS, EVENT_TYPES, FORMATS
+from aips.simulate.parts import CHANNELS, EVENT_TYPES, FORMATS
 from aips.simulate.world import DAY, World, block_users
 
 _DICT = pa.dictionary(pa.int32(), pa.string())
