@@ -21,6 +21,8 @@ their first argument; :class:`~aips.workspace.Workspace` holds one (``ws.view``)
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+from collections.abc import Sequence
 from typing import Any
 
 import ibis
@@ -28,7 +30,7 @@ import ibis
 from aips.config.model import Model
 from aips.dates import as_date
 from aips.engine.stages import resolve_level
-from aips.exceptions import AipsError
+from aips.exceptions import AipsError, ConfigError
 from aips.store.connect import Store
 
 
@@ -73,6 +75,18 @@ class View:
     def categories(self) -> ibis.Table | None:
         """The store's ``categories`` table (decision cycles per category), or None."""
         return self.optional("categories")
+
+    def require_brands(self, brands: Sequence[str]) -> None:
+        """A :class:`~aips.exceptions.ConfigError` when none of ``brands`` has events, naming
+        them and the closest brands of the store (a brand filter that matches nothing)."""
+        ev = self.events
+        if ev.filter(ev.brand.isin(list(brands))).select("brand").limit(1).to_pyarrow().num_rows:
+            return
+        known = [b for b in ev.select("brand").distinct().to_pyarrow().column(0).to_pylist() if b]
+        closest = dict.fromkeys(c for b in brands for c in difflib.get_close_matches(b, known, 3, 0))
+        names = ", ".join(repr(b) for b in brands)
+        raise ConfigError(f"no events of brand {names} in the store "
+                          f"(closest brands: {', '.join(closest) or 'none, the store has no events'})")
 
     def last_day(self) -> dt.date:
         """The last local date with events (an error when the store has none)."""
