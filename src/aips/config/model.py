@@ -227,6 +227,23 @@ def _check_semantics(model: Model) -> None:
         )
 
 
+def read_yaml(path: Path, what: str, missing_hint: str = "") -> Any:
+    """A YAML file's data; a :class:`ConfigError` naming the file (and the line of a syntax
+    error) when it is missing, unreadable or not YAML. ``what``: e.g. ``"model file"``."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path} does not exist{missing_hint}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read {what} {path}: {err}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+
+
 def load_model(path: str | Path | None = None) -> Model:
     """Load and validate a model from YAML; ``None`` gives the shipped defaults.
 
@@ -240,18 +257,7 @@ def load_model(path: str | Path | None = None) -> Model:
     if path is None:
         return default_model()
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"model file {path} does not exist (create one with `aips init`)") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read model file {path}: {err}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+    data = read_yaml(path, "model file", " (create one with `aips init`)")
     if data is None:
         data = {}
     if not isinstance(data, Mapping):

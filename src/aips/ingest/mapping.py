@@ -66,6 +66,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from aips.config.model import read_yaml
 from aips.exceptions import ConfigError, describe_validation_error
 from aips.store.tables import SCHEMAS
 
@@ -235,21 +236,7 @@ def _validate(data: Any, source: str) -> Mapping:
 def load_mapping(path: str | Path) -> Mapping:
     """Read and validate a mapping YAML file; errors name the file and the key."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"mapping file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read mapping file {path}: {err}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(
-            f"{path}: not valid YAML{where}: {getattr(err, 'problem', err)}"
-        ) from None
-    return _validate(data, str(path))
+    return _validate(read_yaml(path, "mapping file"), str(path))
 
 
 def preset_names() -> list[str]:
