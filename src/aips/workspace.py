@@ -85,7 +85,7 @@ class Workspace:
         """
         from aips.ingest.load import ingest_files
 
-        return ingest_files(self.store, self.model, [Path(p) for p in paths], table=table, **options)
+        return ingest_files(self.store, self.model, paths, table=table, **options)
 
     # --- stage engine (aips.view, aips.engine): unexecuted Ibis tables -------------------------
 
