@@ -21,13 +21,16 @@ their first argument; :class:`~aips.workspace.Workspace` holds one (``ws.view``)
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+from collections.abc import Sequence
 from typing import Any
 
 import ibis
 
 from aips.config.model import Model
 from aips.dates import as_date
-from aips.exceptions import AipsError
+from aips.engine.stages import resolve_level
+from aips.exceptions import AipsError, ConfigError
 from aips.store.connect import Store
 
 
@@ -73,6 +76,18 @@ class View:
         """The store's ``categories`` table (decision cycles per category), or None."""
         return self.optional("categories")
 
+    def require_brands(self, brands: Sequence[str]) -> None:
+        """A :class:`~aips.exceptions.ConfigError` when none of ``brands`` has events, naming
+        them and the closest brands of the store (a brand filter that matches nothing)."""
+        ev = self.events
+        if ev.filter(ev.brand.isin(list(brands))).select("brand").limit(1).to_pyarrow().num_rows:
+            return
+        known = [b for b in ev.select("brand").distinct().to_pyarrow().column(0).to_pylist() if b]
+        closest = dict.fromkeys(c for b in brands for c in difflib.get_close_matches(b, known, 3, 0))
+        names = ", ".join(repr(b) for b in brands)
+        raise ConfigError(f"no events of brand {names} in the store "
+                          f"(closest brands: {', '.join(closest) or 'none, the store has no events'})")
+
     def last_day(self) -> dt.date:
         """The last local date with events (an error when the store has none)."""
         from aips.engine.durations import last_local_day
@@ -102,6 +117,39 @@ class View:
             lambda: snapshot(self.engine_source(), self.model, day, level=level,
                              categories=self.categories),
         )
+
+    def assets(self, at: Any, level: str | None = None, cumulative: bool = False) -> ibis.Table:
+        """Users per entity and stage on ``at`` (``cumulative``: at or above each stage)."""
+        from aips.engine.snapshot import assets
+
+        level = resolve_level(self.model, level)
+        return assets(self.snapshot(at, level=level), level, cumulative=cumulative)
+
+    def seeded_crowd(self, at: Any, level: str | None = None) -> ibis.Table:
+        """The seeded crowd (exclusive I plus TI) per entity: ``stage`` is ``I+TI``."""
+        from aips.engine.stages import entity_keys, seeded_assets
+
+        level = resolve_level(self.model, level)
+        return seeded_assets(self.assets(at, level=level), entity_keys(level))
+
+    def asset_series(
+        self, start: Any, end: Any, freq: str = "day", level: str | None = None
+    ) -> ibis.Table:
+        """Users per entity x stage for each day (``week``: each ISO week's last day) of a range.
+
+        Read from the stored ``asset_history`` when it covers the range and is current, else
+        computed from the engine's input.
+        """
+        from aips.engine.series import asset_series
+        from aips.maintain.history import history_is_current, read_history
+
+        start, end = as_date(start, "start"), as_date(end, "end")
+        if history_is_current(self.store, self.model, level):
+            stored = read_history(self.store, self.model, start, end, freq, level=level)
+            if stored is not None:
+                return stored
+        return asset_series(self.engine_source(), self.model, start, end, freq, level=level,
+                            categories=self.categories)
 
     def timelines(self, level: str | None = None) -> ibis.Table:
         """Per (user, entity) the maximal intervals of constant level."""

@@ -29,7 +29,6 @@ from aips.analytics.attribution import ChainData
 from aips.analytics.attribution import api as _attribution
 from aips.analytics.funnel import FunnelResult
 from aips.config.model import Model, default_model, load_model
-from aips.dates import as_date
 from aips.store.connect import Store, connect
 from aips.view import View
 
@@ -86,7 +85,7 @@ class Workspace:
         """
         from aips.ingest.load import ingest_files
 
-        return ingest_files(self.store, self.model, [Path(p) for p in paths], table=table, **options)
+        return ingest_files(self.store, self.model, paths, table=table, **options)
 
     # --- stage engine (aips.view, aips.engine): unexecuted Ibis tables -------------------------
 
@@ -105,17 +104,11 @@ class Workspace:
         ``by`` (or ``level``, which wins) is ``brand`` or ``spu``; ``cumulative`` counts
         users at or above each stage.
         """
-        from aips.engine.snapshot import assets
-
-        level = level or by
-        return assets(self.snapshot(at, level=level), level, cumulative=cumulative)
+        return self.view.assets(at, level=level or by, cumulative=cumulative)
 
     def seeded_crowd(self, at: Any, level: str | None = None) -> ibis.Table:
         """The seeded crowd (exclusive I plus TI) per entity: ``stage`` is ``I+TI``."""
-        from aips.engine.stages import entity_keys, resolve_level, seeded_assets
-
-        level = resolve_level(self.model, level)
-        return seeded_assets(self.assets(at, level=level), entity_keys(level))
+        return self.view.seeded_crowd(at, level=level)
 
     def timelines(self, level: str | None = None) -> ibis.Table:
         """Per (user, entity) the maximal intervals of constant level.
@@ -134,16 +127,7 @@ class Workspace:
         Read from ``asset_history`` when it covers the range and is current, else computed
         from timelines. Columns ``date``, entity keys, ``stage``, ``users`` (zeros included).
         """
-        from aips.engine.series import asset_series
-        from aips.maintain.history import history_is_current, read_history
-
-        start, end = as_date(start, "start"), as_date(end, "end")
-        if history_is_current(self.store, self.model, level):
-            stored = read_history(self.store, self.model, start, end, freq, level=level)
-            if stored is not None:
-                return stored
-        return asset_series(self.view.engine_source(), self.model, start, end, freq, level=level,
-                            categories=self.view.categories)
+        return self.view.asset_series(start, end, freq, level=level)
 
     def update_series(self, level: str | None = None):
         """Extend the stored ``asset_history`` to the last day with events (idempotent)."""
@@ -155,15 +139,13 @@ class Workspace:
         """Recompute the stored ``asset_history`` for a range (one sweep)."""
         from aips.maintain.history import backfill_history
 
-        return backfill_history(self.store, self.model, as_date(start, "start"), as_date(end, "end"),
-                                level=level)
+        return backfill_history(self.store, self.model, start, end, level=level)
 
     def refresh_counters(self, dates: Any = None):
         """Build or incrementally refresh the stored ``counters_daily`` rollup."""
         from aips.maintain.rollup import refresh_counters
 
-        days = None if dates is None else [as_date(d, "dates") for d in dates]
-        return refresh_counters(self.store, self.model, days)
+        return refresh_counters(self.store, self.model, dates)
 
     # --- flows (aips.analytics.flows) ---------------------------------------------------------
 

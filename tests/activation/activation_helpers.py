@@ -1,51 +1,24 @@
 """Helpers for the activation tests: tiny canonical logs, a workspace class, simulated worlds.
 
-``events_table`` builds canonical events from tuples (as ``tests/engine/engine_helpers.py``
-does); ``load_world`` loads a simulated world into a DuckDB store directly with DuckDB
+``events_table`` (re-exported from ``tests/engine/engine_helpers.py``) builds canonical events
+from tuples; ``load_world`` loads a simulated world into a DuckDB store directly with DuckDB
 (local dates in Asia/Shanghai), without going through ``aips ingest``, so the tests do not
 depend on the ingest layer.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import defaultdict
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+from engine_helpers import D, events_table  # noqa: F401 - one copy, shared with the engine tests
 
 from aips.config.model import Model, default_model
 from aips.store.tables import arrow_schema
 from aips.workspace import Workspace
 
-TZ = ZoneInfo("Asia/Shanghai")
 WS = Workspace
 """The workspace class the tests build (it has every method)."""
-
-
-def D(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
-
-
-def events_table(rows) -> pa.Table:
-    """Canonical events from ``(user, brand, "YYYY-MM-DD HH:MM" local, type, extras)``."""
-    cols = defaultdict(list)
-    for i, row in enumerate(rows):
-        user, brand, local, etype, *rest = row
-        extra = rest[0] if rest else {}
-        when = dt.datetime.fromisoformat(local).replace(tzinfo=TZ)
-        cols["event_id"].append(f"e{i}")
-        cols["ts"].append(when.astimezone(dt.UTC).replace(tzinfo=None))
-        cols["local_date"].append(when.date())
-        cols["user_id"].append(user)
-        cols["brand"].append(brand)
-        cols["event_type"].append(etype)
-        for name in ("spu", "category", "channel", "campaign_id", "creator_id", "note_id",
-                     "content_format", "keyword", "dwell_s", "completion", "amount", "load_id"):
-            cols[name].append(extra.get(name))
-    schema = arrow_schema("events")
-    return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
 
 
 def workspace(store, events: pa.Table, users: pa.Table | None = None, model: Model | None = None):

@@ -11,7 +11,6 @@ a custom one with a sum counter and per-stage windows.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import textwrap
 
 import pytest

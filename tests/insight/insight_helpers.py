@@ -22,22 +22,18 @@ in a world of a few thousand users.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from collections import defaultdict
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.dataset as pds
+from engine_helpers import D, events_table  # noqa: F401 - one copy, shared with the engine tests
 
 from aips.config.model import default_model
 from aips.simulate import SimulationParams
 from aips.store.tables import arrow_schema
 from aips.workspace import Workspace
-
-TZ = ZoneInfo("Asia/Shanghai")
 
 WS = Workspace
 """The workspace class the tests build (it has every method)."""
@@ -47,34 +43,6 @@ def workspace(store, model=None) -> Workspace:
     if isinstance(store, Workspace):
         return store
     return WS(store, model or default_model())
-
-
-def D(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
-
-
-def events_table(rows) -> pa.Table:
-    """Canonical events from tuples ``(user, brand, "YYYY-MM-DD HH:MM" local, type, extras)``.
-
-    ``extras``: any canonical column (category, note_id, content_format, creator_id,
-    keyword, dwell_s, completion, amount, ...).
-    """
-    cols = defaultdict(list)
-    for i, row in enumerate(rows):
-        user, brand, local, etype, *rest = row
-        extra = rest[0] if rest else {}
-        when = dt.datetime.fromisoformat(local).replace(tzinfo=TZ)
-        cols["event_id"].append(f"e{i}")
-        cols["ts"].append(when.astimezone(dt.UTC).replace(tzinfo=None))
-        cols["local_date"].append(when.date())
-        cols["user_id"].append(user)
-        cols["brand"].append(brand)
-        cols["event_type"].append(etype)
-        for name in ("spu", "category", "channel", "campaign_id", "creator_id", "note_id",
-                     "content_format", "keyword", "dwell_s", "completion", "amount", "load_id"):
-            cols[name].append(extra.get(name))
-    schema = arrow_schema("events")
-    return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
 
 
 def users_table(rows: dict[str, dict[str, str]]) -> pa.Table:

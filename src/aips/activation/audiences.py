@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from functools import reduce
-from typing import Any
+from typing import Any, get_args
 
 import ibis
 
@@ -42,6 +42,7 @@ from aips.crowd import (
     parse_attrs,
     validated,
 )
+from aips.dates import as_date
 from aips.exceptions import ConfigError
 from aips.view import View
 
@@ -210,6 +211,13 @@ def overlap(audiences: Sequence[Audience], on: str = "user") -> list[dict]:
     return out
 
 
+def _check_funnel_kind(kind: str) -> None:
+    """The error a funnel cell gives for a bad ``kind`` (raised also without a funnel)."""
+    kinds = get_args(FunnelCell.model_fields["kind"].annotation)
+    if kind not in kinds:
+        raise ConfigError(f"funnel: kind: Input should be {' or '.join(map(repr, kinds))}, got {kind!r}")
+
+
 def audience(
     view: View,
     brand: str | Sequence[str] | None = None,
@@ -254,6 +262,9 @@ def audience(
             and numeric user attributes: ``"read >= 3 and purchase == 0"``.
         name: a name for exports, overlaps and saved specs.
     """
+    # Checked even when unused (no flow, no funnel): a bad value is never silently ignored.
+    t0, t1 = (None if d is None else as_date(d, n) for d, n in ((t0, "t0"), (t1, "t1")))
+    _check_funnel_kind(kind)
     if isinstance(flow, str):
         if t0 is None or (t1 is None and at is None):
             raise ConfigError(f"the flow cell {flow!r} needs t0 (--from) and t1 (--to, or --at)")

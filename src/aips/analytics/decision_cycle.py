@@ -117,6 +117,24 @@ def cycle_quantile(t: np.ndarray, survival: np.ndarray, q: float) -> float | Non
     return t[idx].item() if hasattr(t[idx], "item") else t[idx]
 
 
+def _quantiles(fitter) -> dict[str, Any]:
+    """The cycle's quantiles and converted share, with intervals (both fitters' summaries)."""
+    return {
+        "median_days": fitter.median_days_,
+        "median_days_ci": list(fitter.median_days_ci_),
+        "p80_days": fitter.p80_days_,
+        "p80_days_ci": list(fitter.p80_days_ci_),
+        "converted_share": fitter.converted_share_,
+        "converted_share_ci": list(fitter.converted_share_ci_),
+    }
+
+
+def _counts(fitter) -> dict[str, Any]:
+    """The sample behind a fitted cycle (both fitters' summaries)."""
+    return {"n": fitter.n_, "purchases": fitter.purchases_, "censored": fitter.censored_,
+            "t_max": fitter.t_max_}
+
+
 class DecisionCycleFitter(Fitter):
     """Kaplan-Meier decision cycle on an aggregated KM table.
 
@@ -252,26 +270,16 @@ class DecisionCycleFitter(Fitter):
         """The headline numbers as a dict (no curve)."""
         return {
             "method": "km",
-            "median_days": self.median_days_,
-            "median_days_ci": list(self.median_days_ci_),
-            "p80_days": self.p80_days_,
-            "p80_days_ci": list(self.p80_days_ci_),
-            "converted_share": self.converted_share_,
-            "converted_share_ci": list(self.converted_share_ci_),
+            **_quantiles(self),
             "km_median_days": self.km_median_days_,
-            "n": self.n_,
-            "purchases": self.purchases_,
-            "censored": self.censored_,
-            "t_max": self.t_max_,
+            **_counts(self),
             "flattened": self.flattened_,
             "note": self.note_,
         }
 
     def asdict(self) -> dict[str, Any]:
         """:attr:`summary_` plus the curve as a list of records."""
-        out = dict(self.summary_)
-        out["curve"] = self.curve_.to_dict(orient="records")
-        return out
+        return {**self.summary_, "curve": self.curve_.to_dict(orient="records")}
 
     def __str__(self) -> str:
         if not self.is_fitted():
@@ -416,25 +424,15 @@ class CureCycleFitter(Fitter):
             "method": f"cure ({self.base_})",
             "km_median_days": self.km_.km_median_days_,
             "km_cycle_median_days": self.km_.median_days_,
-            "median_days": self.median_days_,
-            "median_days_ci": list(self.median_days_ci_),
-            "p80_days": self.p80_days_,
-            "p80_days_ci": list(self.p80_days_ci_),
-            "converted_share": self.converted_share_,
-            "converted_share_ci": list(self.converted_share_ci_),
-            "n": self.n_,
-            "purchases": self.purchases_,
-            "censored": self.censored_,
-            "t_max": self.t_max_,
+            **_quantiles(self),
+            **_counts(self),
             "flattened": self.km_.flattened_,
             "aic": self.aic_,
         }
 
     def asdict(self) -> dict[str, Any]:
         """:attr:`summary_` plus the KM curve with the fitted ``cure_survival``."""
-        out = dict(self.summary_)
-        out["curve"] = self.curve_.to_dict(orient="records")
-        return out
+        return {**self.summary_, "curve": self.curve_.to_dict(orient="records")}
 
     def __str__(self) -> str:
         if not self.is_fitted():

@@ -182,7 +182,7 @@ class FlowCell(_Strict):
             raise ConfigError(f"bad flow cell {text!r}: FROM:TO, e.g. TI:!P or I:I or A,I:TI")
         sides = [_cell_side(side) for side in text.split(":")]
         try:
-            return cls(from_stages=sides[0], to_stages=sides[1], t0=_date(t0, "t0"), t1=_date(t1, "t1"))
+            return cls(from_stages=sides[0], to_stages=sides[1], t0=as_date(t0, "t0"), t1=as_date(t1, "t1"))
         except ValidationError as err:
             raise describe_validation_error(err, f"flow cell {text!r}") from None
 
@@ -292,7 +292,7 @@ class AudienceSpec(_Strict):
 
     def shifted(self, at: Any) -> AudienceSpec:
         """The same definition on another as-of date: every date moves by ``at - as_of()``."""
-        new = _date(at, "at")
+        new = as_date(at, "at")
         old = self.as_of()
         if old is None:
             return self.model_copy(update={"at": new})
@@ -405,10 +405,6 @@ def validated(cls: type[BaseModel], data: dict, source: str) -> Any:
         raise describe_validation_error(err, source) from None
 
 
-def _date(value: Any, name: str) -> dt.date:
-    return as_date(value, name)
-
-
 # --- the short form: insight crowd dicts -------------------------------------------------------
 
 CROWD_KEYS = frozenset({"brand", "at", "stage", "from", "to", "from_stage", "to_stage", "movement",
@@ -450,15 +446,15 @@ def from_crowd_dict(data: dict[str, Any]) -> AudienceSpec:
                  for k in ("from_stage", "to_stage")}
         spec["flow"] = validated(FlowCell, {
             "from_stages": sides["from_stage"], "to_stages": sides["to_stage"],
-            "t0": _date(data.get("from"), "from"), "t1": _date(data.get("to"), "to"),
+            "t0": as_date(data.get("from"), "from"), "t1": as_date(data.get("to"), "to"),
             "movements": as_list(data.get("movement"))}, "crowd")
     elif "at" not in data:
         raise ConfigError("a crowd spec needs 'at' (a date), or 'from' and 'to' for a flow cell")
     else:
-        spec["at"] = _date(data["at"], "at")
+        spec["at"] = as_date(data["at"], "at")
         spec["stages"] = crowd_stages(data.get("stage"))
     return AudienceSpec.from_data(spec, "crowd")
 
 
 def _opt_date(value: Any, name: str) -> dt.date | None:
-    return None if value is None else _date(value, name)
+    return None if value is None else as_date(value, name)

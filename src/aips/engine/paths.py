@@ -454,15 +454,28 @@ def chain_cells(
         ``conversions``/``value`` are the target's conversions of those pairs (every
         purchase for ``purchase``). Exposures are labels joined by ``" + "``, sorted.
     """
-    chain = CHAINS[target]
-    K = len(chain)
-    keys = ["user_id", "brand"]
+    K = len(CHAINS[target])
     times = stage_times(events, model, target, timeline=timeline, categories=categories)
+    times = _with_step_durations(times, events, K, quantile)
+    exposures = _step_exposures(events, model, times, by, K)
+    if conversions is None:
+        conversions = purchase_conversions(events, model.purchase_event) if target == "purchase" else None
+    units = _units(times, exposures, conversions, users, K)
+    steps = _step_cells(units, K)
+    if users is not None:
+        steps = _with_untouched(steps, events, users)
+    steps = steps.select("step", "exposure", "holdout", "units", "advances").order_by(
+        ["step", "exposure", "holdout"])
+    return steps, _profiles(units, K)
+
+
+def _with_step_durations(times: ibis.Table, events: ibis.Table, K: int, quantile: float) -> ibis.Table:
+    """``times`` with the brand's category ``_cat`` and ``_D1 .. _DK``: each step's typical
+    duration (the ``quantile`` of the time advancers took) in that category."""
     cats = events.group_by("brand").aggregate(_cat=events.category.max())
     cats = cats.rename(_bb="brand")
     times = times.left_join(cats, times.brand == cats._bb).drop("_bb")
     times = times.mutate(_cat=times._cat.fill_null(""))
-    # D_k per category: the step's typical duration among advancers
     durs = []
     for k in range(1, K + 1):
         adv = times.filter(times[f"t{k}"].notnull() & times[f"t{k - 1}"].notnull())
@@ -472,6 +485,12 @@ def chain_cells(
     for dur in durs:
         dd = dur.rename(_c2="_cat")
         times = times.left_join(dd, times._cat == dd._c2).drop("_c2")
+    return times
+
+
+def _step_exposures(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int) -> ibis.Table:
+    """Per pair, ``e1 .. eK``: the labels touched in each step's window (sorted, ``" + "``)."""
+    keys = ["user_id", "brand"]
     t = touches(events, by=by, exclude=non_touch_types(model))
     t = t.mutate(_e=_epoch(t.ts))
     tt = times.rename(_u="user_id", _b="brand")
@@ -486,12 +505,17 @@ def chain_cells(
         **{f"_w{k}": j[f"_w{k}"].cast("int32").max() for k in range(1, K + 1)})
     per_pair = per_label.group_by(keys).aggregate(**{
         f"e{k}": per_label.label.collect(where=per_label[f"_w{k}"] == 1) for k in range(1, K + 1)})
-    per_pair = per_pair.select(*keys, **{f"e{k}": per_pair[f"e{k}"].sort().join(" + ")
-                                         for k in range(1, K + 1)})
-    pp = per_pair.rename(_u="user_id", _b="brand")
+    return per_pair.select(*keys, **{f"e{k}": per_pair[f"e{k}"].sort().join(" + ")
+                                     for k in range(1, K + 1)})
+
+
+def _units(times: ibis.Table, exposures: ibis.Table, conversions: ibis.Table | None,
+           users: ibis.Table | None, K: int) -> ibis.Table:
+    """One row per pair: ``holdout, t0 .. tK, e1 .. eK`` and its conversions ``_n``, ``_v``
+    (without a conversions table: one per pair that completed the chain)."""
+    keys = ["user_id", "brand"]
+    pp = exposures.rename(_u="user_id", _b="brand")
     units = times.left_join(pp, [times.user_id == pp._u, times.brand == pp._b])
-    if conversions is None:
-        conversions = purchase_conversions(events, model.purchase_event) if target == "purchase" else None
     if conversions is not None:
         conv = conversions.group_by(keys).aggregate(_n=conversions.count(),
                                                     _v=conversions.value.cast("float64").sum())
@@ -506,35 +530,44 @@ def chain_cells(
         hold = units._h.fill_null(False)
     else:
         hold = ibis.literal(False)
-    units = units.select(
+    return units.select(
         holdout=hold, **{f"t{k}": f"t{k}" for k in range(0, K + 1)},
         **{f"e{k}": units[f"e{k}"].fill_null("") for k in range(1, K + 1)},
         _n=units._n.fill_null(0), _v=units._v.fill_null(0.0),
     )
+
+
+def _step_cells(units: ibis.Table, K: int) -> ibis.Table:
+    """Per step, exposure and holdout: the pairs at risk (``units``) and those that advanced."""
     parts = []
     for k in range(1, K + 1):
         risk = units if k == 1 else units.filter(units[f"t{k - 1}"].notnull())
         part = risk.group_by([risk[f"e{k}"].name("exposure"), "holdout"]).aggregate(
             units=risk.count(), advances=risk.count(where=risk[f"t{k}"].notnull()))
         parts.append(part.mutate(step=ibis.literal(k, "int64")))
-    steps = parts[0].union(*parts[1:]) if K > 1 else parts[0]
-    if users is not None:
-        n_brands = events.brand.nunique().as_scalar()
-        pop = users.group_by(holdout=users.holdout.fill_null(False)).aggregate(_users=users.count())
-        s1 = steps.filter(steps.step == 1)
-        seen = s1.group_by("holdout").aggregate(_seen=s1.units.sum())
-        gap = pop.left_join(seen, pop.holdout == seen.holdout)
-        gap = gap.select(exposure=ibis.literal(""), holdout=gap.holdout,
-                         units=(gap._users * n_brands - gap._seen.fill_null(0)).cast("int64"),
-                         advances=ibis.literal(0, "int64"), step=ibis.literal(1, "int64"))
-        both = steps.union(gap.filter(gap.units > 0).cast(steps.schema()))
-        steps = both.group_by(["step", "exposure", "holdout"]).aggregate(
-            units=both.units.sum(), advances=both.advances.sum())
-    steps = steps.select("step", "exposure", "holdout", "units", "advances").order_by(
-        ["step", "exposure", "holdout"])
+    return parts[0].union(*parts[1:]) if K > 1 else parts[0]
+
+
+def _with_untouched(steps: ibis.Table, events: ibis.Table, users: ibis.Table) -> ibis.Table:
+    """``steps`` with step 1's untouched pairs: every user x brand not seen, exposure ``""``."""
+    n_brands = events.brand.nunique().as_scalar()
+    pop = users.group_by(holdout=users.holdout.fill_null(False)).aggregate(_users=users.count())
+    s1 = steps.filter(steps.step == 1)
+    seen = s1.group_by("holdout").aggregate(_seen=s1.units.sum())
+    gap = pop.left_join(seen, pop.holdout == seen.holdout)
+    gap = gap.select(exposure=ibis.literal(""), holdout=gap.holdout,
+                     units=(gap._users * n_brands - gap._seen.fill_null(0)).cast("int64"),
+                     advances=ibis.literal(0, "int64"), step=ibis.literal(1, "int64"))
+    both = steps.union(gap.filter(gap.units > 0).cast(steps.schema()))
+    return both.group_by(["step", "exposure", "holdout"]).aggregate(
+        units=both.units.sum(), advances=both.advances.sum())
+
+
+def _profiles(units: ibis.Table, K: int) -> ibis.Table:
+    """Pairs that completed the chain, per exposure sequence and holdout."""
     done = units.filter(units[f"t{K}"].notnull())
     ecols = [f"e{k}" for k in range(1, K + 1)]
     profiles = done.group_by([*ecols, "holdout"]).aggregate(
         converters=done.count(), conversions=done._n.sum(), value=done._v.sum())
     profiles = profiles.mutate(conversions=ibis.greatest(profiles.conversions, profiles.converters))
-    return steps, profiles.order_by([*ecols, "holdout"])
+    return profiles.order_by([*ecols, "holdout"])

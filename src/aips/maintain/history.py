@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 
 from aips.config.model import Model
+from aips.dates import as_date
 from aips.engine.series import (
     asset_series,
     check_range,
@@ -99,10 +101,11 @@ def _categories(store) -> ibis.Table | None:
 
 
 def backfill_history(
-    store, model: Model, start: dt.date, end: dt.date, *, level: str | None = None,
+    store, model: Model, start: Any, end: Any, *, level: str | None = None,
     refresh: bool = True,
 ) -> HistoryResult:
-    """Recompute ``asset_history`` for ``[start, end]`` with one sweep over the rollup."""
+    """Recompute ``asset_history`` for ``[start, end]`` (dates or ISO text) with one sweep."""
+    start, end = as_date(start, "start"), as_date(end, "end")
     level = resolve_level(model, level)
     counters = str(refresh_counters(store, model)) if refresh else ""
     series = asset_series(store.table(COUNTERS_TABLE), model, start, end, level=level,

@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aips.config.model import Model
+from aips.dates import as_date
 from aips.engine.counters import daily_counters
 from aips.maintain.publish import publish, replace_rows
 from aips.maintain.state import dates_of_loads, event_loads, fingerprint, read_state, write_state
@@ -59,19 +61,20 @@ def rollup_is_current(store, model: Model) -> bool:
     return state.get("events_rows") == [str(_count(store.table("events")))]
 
 
-def refresh_counters(store, model: Model, dates: Iterable[dt.date] | None = None) -> RefreshResult:
+def refresh_counters(store, model: Model, dates: Iterable[Any] | None = None) -> RefreshResult:
     """Build or incrementally refresh the stored ``counters_daily`` rollup.
 
     Args:
         store: a :class:`~aips.store.Store` with an ``events`` table.
         model: the model (a change of its counters forces a full rebuild).
-        dates: local dates to recompute. ``None``: the dates touched by loads not yet
+        dates: local dates (dates or ISO text) to recompute. ``None``: the dates touched by loads not yet
             rolled up (from the ``loads`` table); without a ``loads`` table, a full rebuild
             when the number of events changed.
 
     Returns:
         A :class:`RefreshResult`. Re-running with nothing new changes nothing.
     """
+    dates = None if dates is None else [as_date(d, "dates") for d in dates]
     events = store.table("events")
     state = read_state(store)
     fp = fingerprint(model)

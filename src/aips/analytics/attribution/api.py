@@ -141,6 +141,8 @@ def attribute(
     """
     _paths._check("target", target, _paths.TARGETS)
     _paths._check("by", by, tuple(_paths.BY))
+    if paths is None and brand is not None:
+        view.require_brands(_brands(brand))
     params = {"order": order, "half_life": half_life, "organic": view.model.organic_channels, **params}
     if compare:
         names = ([*PATH_MODELS, "incremental"] if compare is True else list(compare))
