@@ -39,6 +39,19 @@ ConfigOpt = Annotated[
 ]
 
 
+def choices(name: str, *values: str) -> type[StrEnum]:
+    """A ``StrEnum`` whose members are ``values`` (each named like its value): a flag's choices.
+
+    >>> list(choices("Case", "lower", "upper"))
+    [<Case.lower: 'lower'>, <Case.upper: 'upper'>]
+    """
+    return StrEnum(name, {v: v for v in values})
+
+
+Lang = choices("Lang", "en", "zh")
+"""The languages of texts: the report, the dashboard, the playbook."""
+
+
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
