@@ -143,6 +143,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return _plain(value)
+
+
+def print_json(obj: Any) -> None:
+    """Print one result object as JSON (nested dicts and lists; dates ISO, NaN as null)."""
+    sys.stdout.write(json.dumps(_jsonable(obj), ensure_ascii=False, indent=1) + "\n")
+
+
 def records_of(data: Any) -> list[dict[str, Any]]:
     """Plain records from an Ibis table, a pyarrow table, a pandas frame or a list of dicts."""
     if hasattr(data, "to_pyarrow"):
