@@ -14,7 +14,8 @@ import pandas as pd
 from aips.config.model import STAGE_ORDER
 from aips.dashboard.layout import PANELS, cards, placeholder, table
 from aips.reporting import charts
-from aips.reporting.labels import fmt_count, fmt_pct, stage_label, t
+from aips.reporting.html import audience_rows, content_rows, creator_rows
+from aips.reporting.labels import fmt_count, stage_label, t
 
 _PICKERS = (("brand", "value"), ("dates", "start_date"), ("dates", "end_date"), ("level", "value"))
 
@@ -157,24 +158,20 @@ def _diagnosis_view(d, diag: dict | None, why: str | None, brand: str, lg: str):
 
 
 def _creators_table(d, creators: dict, lg: str):
-    rows = [[r["creator_id"], r.get("tier"), fmt_count(r.get("followers"), lg), fmt_count(r.get("target_reach"), lg),
-             fmt_pct(r.get("seeding_rate"), 1, lg), f"{r.get('expected_seeded') or 0:.1f}"]
-            for r in creators["frame"].to_dict(orient="records")]
+    rows = [[r["creator"], r["tier"], r["followers"], r["reach"], r["rate"], r["expected"]]
+            for r in creator_rows(creators, lg)]
     return table(d, [t(k, lg) for k in ("col.creator", "col.tier", "col.followers", "col.reach",
                                         "col.seeding_rate", "col.expected")], rows)
 
 
 def _audiences_table(d, auds: list[dict], period: Any, lg: str):
-    rows = [[t(f"aud.{a['key']}", lg, stage=a.get("stage") or "", t0=str(period.t0)), fmt_count(a["size"], lg),
-             d.html.Code(a["command"])] for a in auds]
+    rows = [[r["name"], r["size"], d.html.Code(r["command"])] for r in audience_rows(auds, period.t0, lg)]
     return table(d, [t("col.audience", lg), t("col.size", lg), t("col.command", lg)], rows)
 
 
 def _content_table(d, content: dict, lg: str):
-    rows = [[stage_label(r.get("stage"), lg), str(r.get("advance", "")).replace("->", " → "), r.get("dimension"),
-             r.get("value"), fmt_count(r.get("touched"), lg), fmt_pct(r.get("rate"), 1, lg),
-             f"{r.get('lift'):.2f}" if r.get("lift") is not None else ""]
-            for r in content["frame"].to_dict(orient="records")]
+    rows = [[r["stage"], r["advance"], r["dimension"], r["value"], r["touched"], r["rate"], r["lift"]]
+            for r in content_rows(content, lg)]
     return table(d, [t(k, lg) for k in ("col.stage", "col.advance", "col.dimension", "col.value",
                                         "col.touched_users", "col.rate")] + ["Lift"], rows)
 

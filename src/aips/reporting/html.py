@@ -145,7 +145,8 @@ def _roi_rows(roi: dict, data: ReportData, lang: str, cur: str) -> list[dict]:
     return rows
 
 
-def _creator_rows(creators: dict, data: ReportData, lang: str, cur: str) -> list[dict]:
+def creator_rows(creators: dict, lang: str, cur: str = CURRENCY) -> list[dict]:
+    """The creators section's rows, formatted (the report's table and the dashboard's)."""
     return [
         {"creator": r.get("creator_id"), "tier": r.get("tier"), "followers": fmt_count(r.get("followers"), lang),
          "reach": fmt_count(r.get("target_reach"), lang), "rate": fmt_pct(r.get("seeding_rate"), 1, lang),
@@ -156,15 +157,17 @@ def _creator_rows(creators: dict, data: ReportData, lang: str, cur: str) -> list
     ]
 
 
-def _audience_rows(audiences: list[dict], data: ReportData, lang: str, cur: str) -> list[dict]:
+def audience_rows(audiences: list[dict], t0: Any, lang: str) -> list[dict]:
+    """The audiences section's rows (names read with the period's ``t0``; the report's and the dashboard's)."""
     return [
-        {"name": t(f"aud.{a['key']}", lang, stage=a.get("stage") or "", t0=_date(data.period.t0)),
+        {"name": t(f"aud.{a['key']}", lang, stage=a.get("stage") or "", t0=_date(t0)),
          "size": fmt_count(a["size"], lang), "raw": a["size"], "command": a["command"], "key": a["key"]}
         for a in audiences
     ]
 
 
-def _content_rows(content: dict, data: ReportData, lang: str, cur: str) -> list[dict]:
+def content_rows(content: dict, lang: str) -> list[dict]:
+    """The content section's rows, formatted (the report's table and the dashboard's)."""
     return [
         {"stage": stage_label(r.get("stage"), lang), "advance": str(r.get("advance", "")).replace("->", " → "),
          "dimension": r.get("dimension"), "value": r.get("value"), "touched": fmt_count(r.get("touched"), lang),
@@ -206,9 +209,9 @@ _TABLES = (  # (section, the template's table name, the function formatting its 
     ("competitors", "competitors", _competitor_rows),
     ("cycles", "cycles", _cycle_rows),
     ("roi", "roi", _roi_rows),
-    ("creators", "creators", _creator_rows),
-    ("audiences", "audiences", _audience_rows),
-    ("content", "content", _content_rows),
+    ("creators", "creators", lambda section, data, lang, cur: creator_rows(section, lang, cur)),
+    ("audiences", "audiences", lambda section, data, lang, cur: audience_rows(section, data.period.t0, lang)),
+    ("content", "content", lambda section, data, lang, cur: content_rows(section, lang)),
     ("stages", "stages", _stage_table),
     ("portrait", "portrait", _portrait_rows),
 )
