@@ -154,6 +154,62 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _id_table(audience, method: str, salt: str | None, case: str, normalize: str) -> ibis.Table:
+    """The audience's distinct non-empty ids, normalised and hashed, sorted (one column ``id``)."""
+    users = audience.table.select("user_id").distinct()
+    value = id_expression(users.user_id, method, salt, case, normalize)
+    ids = users.select(id=value)
+    good = ids.filter(ids.id.notnull() & (ids.id != ""))
+    return good.distinct().order_by("id")
+
+
+def _write_parts(good: ibis.Table, tmp: Path, name: str, stem: str, ext: str, fmt: str, column: str,
+                 max_size: int | None, batch_rows: int, parts: list[_Part]) -> None:
+    """Stream the ids into ``tmp``: one file ``name``, or packs of ``max_size`` (appended to ``parts``)."""
+
+    def new_part() -> _Part:
+        part_name = f"{stem}-{len(parts) + 1:05d}{ext}" if max_size else name
+        part = _Part(tmp / part_name, fmt, column)
+        parts.append(part)
+        return part
+
+    current = new_part()
+    for batch in _batches(good, batch_rows):
+        values = batch.column(0).cast(pa.string())
+        start = 0
+        while start < len(values):
+            if max_size and current.rows >= max_size:
+                current.close()
+                current = new_part()
+            room = len(values) - start if not max_size else max_size - current.rows
+            current.write(values.slice(start, room))
+            start += room
+    current.close()
+
+
+def _manifest(audience, files: list[dict], by_brand: dict, total_users: int, *, method: str,
+              salt: str | None, case: str, normalize: str, fmt: str, max_size: int | None) -> dict[str, Any]:
+    """The manifest of the written ``files`` (see the module docstring)."""
+    written = sum(f["rows"] for f in files)
+    return {
+        "format": FORMAT,
+        "name": audience.name,
+        "definition": audience.spec.to_dict(),
+        "description": audience.spec.describe(),
+        "as_of": audience.at.isoformat() if audience.at else None,
+        "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "counts": {"pairs": sum(by_brand.values()), "ids": written, "dropped_empty_ids": total_users - written,
+                   "files": len(files), "by_brand": by_brand},
+        "ids": {"source": "user_id", "normalize": normalize, "method": method,
+                "salted": bool(salt) and method != "raw", "case": case if method != "raw" else None,
+                "input": "raw id after normalisation" if method == "raw"
+                else f"{method}(salt + id) over UTF-8 bytes, hex" if salt else f"{method}(id) over UTF-8 bytes, hex"},
+        "file_format": fmt,
+        "max_size": max_size,
+        "files": files,
+    }
+
+
 def export_audience(audience, path: str | Path, *, id: str = "raw", salt: str | None = None,
                     case: str = "lower", max_size: int | None = None, format: str | None = None,
                     normalize: str = "trim", batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
@@ -179,14 +235,8 @@ def export_audience(audience, path: str | Path, *, id: str = "raw", salt: str | 
     stem = path.name[: -len(path.suffix)] if path.suffix else path.name
     manifest_name = f"{stem}.manifest.json"
 
-    t = audience.table
-    users = t.select("user_id").distinct()
-    value = id_expression(users.user_id, id, salt, case, normalize)
-    ids = users.select(id=value)
-    good = ids.filter(ids.id.notnull() & (ids.id != ""))
-    good = good.distinct().order_by("id")
+    good = _id_table(audience, id, salt, case, normalize)
     by_brand = {r["brand"]: int(r["users"]) for r in audience.counts()}
-    pairs = sum(by_brand.values())
     total_users = audience.size("user")
 
     parent = path.parent if str(path.parent) else Path(".")
@@ -194,46 +244,13 @@ def export_audience(audience, path: str | Path, *, id: str = "raw", salt: str | 
     tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.export-", dir=parent))
     parts: list[_Part] = []
     try:
-        def new_part() -> _Part:
-            name = f"{stem}-{len(parts) + 1:05d}{ext}" if max_size else path.name
-            part = _Part(tmp / name, fmt, column)
-            parts.append(part)
-            return part
-
-        current = new_part()
-        for batch in _batches(good, batch_rows):
-            values = batch.column(0).cast(pa.string())
-            start = 0
-            while start < len(values):
-                if max_size and current.rows >= max_size:
-                    current.close()
-                    current = new_part()
-                room = len(values) - start if not max_size else max_size - current.rows
-                current.write(values.slice(start, room))
-                start += room
-        current.close()
+        _write_parts(good, tmp, path.name, stem, ext, fmt, column, max_size, batch_rows, parts)
         files = [
             {"name": p.path.name, "rows": p.rows, "bytes": p.path.stat().st_size, "sha256": _sha256(p.path)}
             for p in parts
         ]
-        written = sum(f["rows"] for f in files)
-        manifest = {
-            "format": FORMAT,
-            "name": audience.name,
-            "definition": audience.spec.to_dict(),
-            "description": audience.spec.describe(),
-            "as_of": audience.at.isoformat() if audience.at else None,
-            "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-            "counts": {"pairs": pairs, "ids": written, "dropped_empty_ids": total_users - written,
-                       "files": len(files), "by_brand": by_brand},
-            "ids": {"source": "user_id", "normalize": normalize, "method": id,
-                    "salted": bool(salt) and id != "raw", "case": case if id != "raw" else None,
-                    "input": "raw id after normalisation" if id == "raw"
-                    else f"{id}(salt + id) over UTF-8 bytes, hex" if salt else f"{id}(id) over UTF-8 bytes, hex"},
-            "file_format": fmt,
-            "max_size": max_size,
-            "files": files,
-        }
+        manifest = _manifest(audience, files, by_brand, total_users, method=id, salt=salt, case=case,
+                             normalize=normalize, fmt=fmt, max_size=max_size)
         (tmp / manifest_name).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
                                          encoding="utf-8")
     except BaseException:

@@ -39,6 +39,19 @@ ConfigOpt = Annotated[
 ]
 
 
+def choices(name: str, *values: str) -> type[StrEnum]:
+    """A ``StrEnum`` whose members are ``values`` (each named like its value): a flag's choices.
+
+    >>> list(choices("Case", "lower", "upper"))
+    [<Case.lower: 'lower'>, <Case.upper: 'upper'>]
+    """
+    return StrEnum(name, {v: v for v in values})
+
+
+Lang = choices("Lang", "en", "zh")
+"""The languages of texts: the report, the dashboard, the playbook."""
+
+
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
@@ -128,6 +141,19 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return _plain(value.item())
     return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return _plain(value)
+
+
+def print_json(obj: Any) -> None:
+    """Print one result object as JSON (nested dicts and lists; dates ISO, NaN as null)."""
+    sys.stdout.write(json.dumps(_jsonable(obj), ensure_ascii=False, indent=1) + "\n")
 
 
 def records_of(data: Any) -> list[dict[str, Any]]:

@@ -54,18 +54,94 @@ def _world(dest: Path) -> tuple[Path, str]:
     return dest, f"cached demo world {source}"
 
 
+def _ingest(ws, world: Path, quarantine: Path, status) -> tuple[int, int]:
+    """The world's events and side tables into ``ws``: (events loaded, rows quarantined)."""
+    status.update("demo: ingesting the events")
+    files = sorted((world / "events").rglob("*.parquet"))
+    rep = ws.ingest(*files, table="events", preset="canonical", quarantine_dir=quarantine)
+    loaded, quarantined = rep.loaded, rep.quarantined
+    for name in SIDE_TABLES:
+        path = world / f"{name}.csv"
+        if path.is_file():
+            status.update(f"demo: ingesting {name}")
+            r = ws.ingest(path, table=name, quarantine_dir=quarantine)
+            quarantined += r.quarantined
+    return loaded, quarantined
+
+
+def _compute(ws, console, status) -> None:
+    """The counters rollup and the daily asset history (the report works without them)."""
+    status.update("demo: counters and the daily asset history")
+    for name, compute in (("refresh_counters", ws.refresh_counters),
+                          ("update_series", ws.update_series)):
+        try:
+            compute()
+        except Exception as err:  # noqa: BLE001 - the report still works without them
+            console.print(f"[yellow]{name} skipped: {err}[/yellow]")
+
+
+def _stage_table(data, brand: str):
+    """The brand's stage counts on the period's end and its previous end (``None`` at SPU level)."""
+    from rich.table import Table
+
+    from aips.config.model import STAGE_ORDER
+    from aips.reporting.labels import fmt_count, stage_label
+
+    p = data.period
+    stages = data.sections.get("stages")
+    if stages is None or stages["level"] != "brand":
+        return None
+    table = Table(title=f"{brand}: crowd asset on {p.end}", show_edge=False)
+    for col in ("stage", "exclusive", "cumulative", f"on {p.prev_end}"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    frame = stages["frame"].set_index("stage")
+    for s in [x for x in STAGE_ORDER if x in frame.index]:
+        r = frame.loc[s]
+        prev = fmt_count(r["previous"]) if "previous" in frame else ""
+        table.add_row(stage_label(s), fmt_count(r["exclusive"]), fmt_count(r["cumulative"]), prev)
+    return table
+
+
+def _summary(console, data, brand: str, how: str, loaded: int, quarantined: int) -> None:
+    """The one-screen summary: world, period, stage counts, headline cards, the diagnosis, omissions."""
+    from aips.reporting.labels import fmt_count, fmt_pct
+
+    p = data.period
+    console.rule(f"[bold]aips demo[/bold]: {brand}" + (f" ({data.category})" if data.category else ""))
+    console.print(f"world: {how}; {fmt_count(loaded)} events loaded, {quarantined} rows quarantined")
+    console.print(f"period {p.start} .. {p.end} ({p.days} days), compared with {p.prev_start} .. {p.prev_end}")
+    table = _stage_table(data, brand)
+    if table is not None:
+        console.print(table)
+    cards = {c["metric"]: c for c in data.sections.get("cards") or []}
+    line = []
+    if "new_ti" in cards:
+        line.append(f"new TI {fmt_count(cards['new_ti']['value'])}")
+    if "penetration" in cards:
+        line.append(f"penetration {fmt_pct(cards['penetration']['value'])}")
+    if "roi" in cards:
+        roi = cards["roi"]["value"]
+        line.append(f"ROI(T+x) of the period's campaigns {'n/a' if roi is None else f'{roi:.2f}'} (attributed)")
+    if line:
+        console.print("; ".join(line))
+    diag = data.sections.get("diagnosis")
+    if diag and diag.get("focus"):
+        word = "leaking stage" if diag["is_leak"] else "weakest stage (no significant leak)"
+        summary = (diag.get("summary") or {}).get("en", "")
+        console.print(f"[bold red]{word}: {diag['focus']}[/bold red] {summary}")
+    if data.omitted:
+        console.print("sections omitted: " + "; ".join(f"{k} ({v})" for k, v in data.omitted.items()))
+
+
 def demo_command(
     out: Annotated[Path, typer.Option("--out", help="Output folder: world/, aips.duckdb, report.html, report_zh.html.")] = Path("out/demo"),
 ) -> None:
     """Simulate the demo world, ingest it, compute, and write the brand report (en + zh)."""
     from rich.console import Console
-    from rich.table import Table
 
     import aips
-    from aips.config.model import STAGE_ORDER
     from aips.reporting.data import collect
     from aips.reporting.html import write_report
-    from aips.reporting.labels import fmt_count, fmt_pct, stage_label
 
     console = Console()
     started = time.perf_counter()
@@ -87,24 +163,9 @@ def demo_command(
         shutil.rmtree(out / "quarantine", ignore_errors=True)
         ws = aips.open(str(store))
         try:
-            status.update("demo: ingesting the events")
-            files = sorted((world / "events").rglob("*.parquet"))
-            rep = ws.ingest(*files, table="events", preset="canonical", quarantine_dir=out / "quarantine")
-            loaded, quarantined = rep.loaded, rep.quarantined
-            for name in SIDE_TABLES:
-                path = world / f"{name}.csv"
-                if path.is_file():
-                    status.update(f"demo: ingesting {name}")
-                    r = ws.ingest(path, table=name, quarantine_dir=out / "quarantine")
-                    quarantined += r.quarantined
+            loaded, quarantined = _ingest(ws, world, out / "quarantine", status)
             step("ingest")
-            status.update("demo: counters and the daily asset history")
-            for name, compute in (("refresh_counters", ws.refresh_counters),
-                                  ("update_series", ws.update_series)):
-                try:
-                    compute()
-                except Exception as err:  # noqa: BLE001 - the report still works without them
-                    console.print(f"[yellow]{name} skipped: {err}[/yellow]")
+            _compute(ws, console, status)
             step("compute")
             brand = _main_brand(ws, world)
 
@@ -121,39 +182,7 @@ def demo_command(
             ws.close()
     total = time.perf_counter() - started
 
-    p = data.period
-    console.rule(f"[bold]aips demo[/bold]: {brand}" + (f" ({data.category})" if data.category else ""))
-    console.print(f"world: {how}; {fmt_count(loaded)} events loaded, {quarantined} rows quarantined")
-    console.print(f"period {p.start} .. {p.end} ({p.days} days), compared with {p.prev_start} .. {p.prev_end}")
-    stages = data.sections.get("stages")
-    if stages is not None and stages["level"] == "brand":
-        table = Table(title=f"{brand}: crowd asset on {p.end}", show_edge=False)
-        for col in ("stage", "exclusive", "cumulative", f"on {p.prev_end}"):
-            table.add_column(col, justify="left" if col == "stage" else "right")
-        frame = stages["frame"].set_index("stage")
-        for s in [x for x in STAGE_ORDER if x in frame.index]:
-            r = frame.loc[s]
-            prev = fmt_count(r["previous"]) if "previous" in frame else ""
-            table.add_row(stage_label(s), fmt_count(r["exclusive"]), fmt_count(r["cumulative"]), prev)
-        console.print(table)
-    cards = {c["metric"]: c for c in data.sections.get("cards") or []}
-    line = []
-    if "new_ti" in cards:
-        line.append(f"new TI {fmt_count(cards['new_ti']['value'])}")
-    if "penetration" in cards:
-        line.append(f"penetration {fmt_pct(cards['penetration']['value'])}")
-    if "roi" in cards:
-        roi = cards["roi"]["value"]
-        line.append(f"ROI(T+x) of the period's campaigns {'n/a' if roi is None else f'{roi:.2f}'} (attributed)")
-    if line:
-        console.print("; ".join(line))
-    diag = data.sections.get("diagnosis")
-    if diag and diag.get("focus"):
-        word = "leaking stage" if diag["is_leak"] else "weakest stage (no significant leak)"
-        summary = (diag.get("summary") or {}).get("en", "")
-        console.print(f"[bold red]{word}: {diag['focus']}[/bold red] {summary}")
-    if data.omitted:
-        console.print("sections omitted: " + "; ".join(f"{k} ({v})" for k, v in data.omitted.items()))
+    _summary(console, data, brand, how, loaded, quarantined)
     console.print("time: " + ", ".join(f"{name} {sec:.1f} s" for name, sec in steps) + f"; total [bold]{total:.1f} s[/bold]")
     console.print(f"report: [bold]{en.resolve()}[/bold]")
     console.print(f"报告（中文）: [bold]{zh.resolve()}[/bold]")

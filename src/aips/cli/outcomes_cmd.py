@@ -9,8 +9,6 @@ loyalty rows.
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -26,19 +24,8 @@ from aips.cli.common import (
     _plain,
     emit,
     open_ws,
+    print_json,
 )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return _plain(value)
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(_jsonable(obj), ensure_ascii=False, indent=1) + "\n")
 
 
 def _key_values(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,7 +77,7 @@ def funnel_command(
             emit(result.users(int(step), kind or "converted").order_by("user_id"), fmt)
             return
         if OutputFormat(fmt) is OutputFormat.json:
-            _print_json(result.asdict())
+            print_json(result.asdict())
             return
         rows = [
             {k: s[k] for k in ("index", "step", "count", "conversion_rate", "avg_conversion_s", "median_conversion_s")}
@@ -125,7 +112,7 @@ def cycle_command(
         out = {"category": category, "start": start, **fit.asdict()}
         curve = out.pop("curve", None)
         if OutputFormat(fmt) is OutputFormat.json:
-            _print_json({**out, "curve": curve})
+            print_json({**out, "curve": curve})
         elif OutputFormat(fmt) is OutputFormat.csv:
             emit(curve if curve is not None else [out], fmt)
         else:
@@ -144,7 +131,7 @@ def roi_command(
         res = ws.roi(campaign, x=x)
         out = res.asdict()
         if OutputFormat(fmt) is OutputFormat.json:
-            _print_json(out)
+            print_json(out)
             return
         if OutputFormat(fmt) is OutputFormat.csv:
             emit(out["curve"], fmt)

@@ -7,18 +7,12 @@ Registered by the main app as ``app.command("report")(report_command)`` and
 from __future__ import annotations
 
 import os
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from aips.cli.common import BrandOpt, ConfigOpt, FromOpt, LevelOpt, StoreOpt, ToOpt, open_ws
-
-
-class Lang(StrEnum):
-    en = "en"
-    zh = "zh"
+from aips.cli.common import BrandOpt, ConfigOpt, FromOpt, Lang, LevelOpt, StoreOpt, ToOpt, open_ws
 
 
 def report_command(

@@ -97,97 +97,135 @@ def _date(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _flow_rate_rows(flows: dict, data: ReportData, lang: str, cur: str) -> list[dict]:
+    rates = flows["rates"]
+    rates = rates[rates["stage"].isin(STAGE_ORDER[:-1])]  # stages with an onward flow
+    return [
+        {"stage": stage_label(r.stage, lang), "at_t0": fmt_count(r.at_t0, lang),
+         "moved_up": fmt_count(r.moved_up, lang), "rate": fmt_pct(r.flow_rate, 1, lang)}
+        for r in rates.set_index("stage").reindex([x for x in STAGE_ORDER if x in set(rates.stage)]).reset_index().itertuples()
+    ]
+
+
+def _competitor_rows(competitors: dict, data: ReportData, lang: str, cur: str) -> list[dict]:
+    return [
+        {"brand": r["brand"], "mine": r["brand"] == data.brand, "aips": fmt_count(r.get("aips_users"), lang),
+         "i_ti": fmt_count(r.get("i_ti_users"), lang), "ti": fmt_count(r.get("ti_users"), lang),
+         "ti_share": fmt_pct(r.get("ti_share"), 1, lang),
+         "penetration": fmt_pct(r.get("penetration"), 1, lang)}
+        for r in competitors["frame"].to_dict(orient="records")
+    ]
+
+
+def _cycle_rows(cycles: list[dict], data: ReportData, lang: str, cur: str) -> list[dict]:
+    rows = []
+    for c in cycles:
+        lo, hi = (c.get("median_ci") or (None, None))[:2]
+        ci = f" [{lo}–{hi}]" if lo is not None and hi is not None else ""
+        rows.append({"category": c["category"], "mine": c.get("is_brand_category"),
+                     "median": ("" if c["median"] is None else str(c["median"])) + ci,
+                     "p80": "" if c["p80"] is None else str(c["p80"]), "x": c["configured_x"],
+                     "converted": fmt_pct(c["converted_share"], 1, lang), "n": fmt_count(c["n"], lang),
+                     "note": c.get("note") or ""})
+    return rows
+
+
+def _roi_rows(roi: dict, data: ReportData, lang: str, cur: str) -> list[dict]:
+    rows = []
+    for c in roi["campaigns"]:
+        inc = c.get("incremental") or {}
+        ci = inc.get("ci") or [None, None]
+        iroi = fmt_ratio(inc.get("roi"), lang) if inc.get("roi") is not None else "—"
+        if inc.get("roi") is not None and ci[0] is not None:
+            iroi += f" [{fmt_ratio(ci[0], lang)}, {fmt_ratio(ci[1], lang)}]"
+        rows.append({"campaign": c["campaign"], "channel": c["channel"], "T": _date(c["T"]), "x": c["x"],
+                     "spend": fmt_money(c["spend"], lang, cur), "revenue": fmt_money(c["revenue"], lang, cur),
+                     "roi": fmt_ratio(c["roi"], lang), "iroi": iroi, "touched": fmt_count(c["touched"], lang),
+                     "new_ti": fmt_count(c["new_ti"], lang), "complete": "✓" if c["complete"] else "…"})
+    return rows
+
+
+def creator_rows(creators: dict, lang: str, cur: str = CURRENCY) -> list[dict]:
+    """The creators section's rows, formatted (the report's table and the dashboard's)."""
+    return [
+        {"creator": r.get("creator_id"), "tier": r.get("tier"), "followers": fmt_count(r.get("followers"), lang),
+         "reach": fmt_count(r.get("target_reach"), lang), "rate": fmt_pct(r.get("seeding_rate"), 1, lang),
+         "lift": "—" if r.get("seeding_lift") is None or r.get("seeding_lift") != r.get("seeding_lift")
+         else f"{r['seeding_lift']:.2f}",
+         "expected": f"{r.get('expected_seeded') or 0:.1f}", "fee": fmt_money(r.get("fee"), lang, cur)}
+        for r in creators["frame"].to_dict(orient="records")
+    ]
+
+
+def audience_rows(audiences: list[dict], t0: Any, lang: str) -> list[dict]:
+    """The audiences section's rows (names read with the period's ``t0``; the report's and the dashboard's)."""
+    return [
+        {"name": t(f"aud.{a['key']}", lang, stage=a.get("stage") or "", t0=_date(t0)),
+         "size": fmt_count(a["size"], lang), "raw": a["size"], "command": a["command"], "key": a["key"]}
+        for a in audiences
+    ]
+
+
+def content_rows(content: dict, lang: str) -> list[dict]:
+    """The content section's rows, formatted (the report's table and the dashboard's)."""
+    return [
+        {"stage": stage_label(r.get("stage"), lang), "advance": str(r.get("advance", "")).replace("->", " → "),
+         "dimension": r.get("dimension"), "value": r.get("value"), "touched": fmt_count(r.get("touched"), lang),
+         "rate": fmt_pct(r.get("rate"), 1, lang), "lift": f"{r.get('lift'):.2f}" if r.get("lift") is not None else "",
+         "significant": bool(r.get("significant"))}
+        for r in content["frame"].to_dict(orient="records")
+    ]
+
+
+def _stage_table(stages: dict, data: ReportData, lang: str, cur: str) -> dict:
+    df = stages["frame"].set_index("stage")
+    df = df.reindex([x for x in STAGE_ORDER if x in df.index])
+    rows = []
+    for stage, r in df.iterrows():
+        prev = r.get("previous") if "previous" in df else None
+        rows.append({"stage": stage_label(stage, lang), "exclusive": fmt_count(r["exclusive"], lang),
+                     "cumulative": fmt_count(r["cumulative"], lang),
+                     "previous": "" if prev is None else fmt_count(prev, lang),
+                     "change": "" if prev is None else L.fmt_delta(r["exclusive"], prev, "count", lang)})
+    return {"rows": rows, "has_prev": "previous" in df,
+            "prev_label": t("col.previous", lang, date=_date(stages["prev_at"]))}
+
+
+def _portrait_rows(portrait: dict, data: ReportData, lang: str, cur: str) -> list[dict]:
+    df = portrait["frame"]
+    df = df[df["crowd_users"] > 0].sort_values(["dimension", "tgi"], ascending=[True, False])
+    if "interest" in df and df["interest"].any() and (~df["interest"]).any():
+        df = df[df["interest"]]
+    return [
+        {"dimension": r["dimension"], "value": r["value"], "crowd": fmt_pct(r["crowd_share"], 1, lang),
+         "base": fmt_pct(r["baseline_share"], 1, lang), "tgi": f"{r['tgi']:.0f}" if r["tgi"] == r["tgi"] else "",
+         "supported": bool(r.get("supported"))}
+        for r in df.groupby("dimension").head(3).to_dict(orient="records")
+    ]
+
+
+_TABLES = (  # (section, the template's table name, the function formatting its rows)
+    ("flows", "flow_rates", _flow_rate_rows),
+    ("competitors", "competitors", _competitor_rows),
+    ("cycles", "cycles", _cycle_rows),
+    ("roi", "roi", _roi_rows),
+    ("creators", "creators", lambda section, data, lang, cur: creator_rows(section, lang, cur)),
+    ("audiences", "audiences", lambda section, data, lang, cur: audience_rows(section, data.period.t0, lang)),
+    ("content", "content", lambda section, data, lang, cur: content_rows(section, lang)),
+    ("stages", "stages", _stage_table),
+    ("portrait", "portrait", _portrait_rows),
+)
+
+
 def _tables(data: ReportData, lang: str) -> dict[str, Any]:
-    s = data.sections
-    out: dict[str, Any] = {}
+    """The formatted rows of each section's table, by the template's table name (absent sections: none)."""
     cur = data.meta.get("currency", CURRENCY)
-    if s.get("flows") is not None:
-        rates = s["flows"]["rates"]
-        rates = rates[rates["stage"].isin(STAGE_ORDER[:-1])]  # stages with an onward flow
-        out["flow_rates"] = [
-            {"stage": stage_label(r.stage, lang), "at_t0": fmt_count(r.at_t0, lang),
-             "moved_up": fmt_count(r.moved_up, lang), "rate": fmt_pct(r.flow_rate, 1, lang)}
-            for r in rates.set_index("stage").reindex([x for x in STAGE_ORDER if x in set(rates.stage)]).reset_index().itertuples()
-        ]
-    if s.get("competitors") is not None:
-        out["competitors"] = [
-            {"brand": r["brand"], "mine": r["brand"] == data.brand, "aips": fmt_count(r.get("aips_users"), lang),
-             "i_ti": fmt_count(r.get("i_ti_users"), lang), "ti": fmt_count(r.get("ti_users"), lang),
-             "ti_share": fmt_pct(r.get("ti_share"), 1, lang),
-             "penetration": fmt_pct(r.get("penetration"), 1, lang)}
-            for r in s["competitors"]["frame"].to_dict(orient="records")
-        ]
-    if s.get("cycles") is not None:
-        rows = []
-        for c in s["cycles"]:
-            lo, hi = (c.get("median_ci") or (None, None))[:2]
-            ci = f" [{lo}–{hi}]" if lo is not None and hi is not None else ""
-            rows.append({"category": c["category"], "mine": c.get("is_brand_category"),
-                         "median": ("" if c["median"] is None else str(c["median"])) + ci,
-                         "p80": "" if c["p80"] is None else str(c["p80"]), "x": c["configured_x"],
-                         "converted": fmt_pct(c["converted_share"], 1, lang), "n": fmt_count(c["n"], lang),
-                         "note": c.get("note") or ""})
-        out["cycles"] = rows
-    if s.get("roi") is not None:
-        rows = []
-        for c in s["roi"]["campaigns"]:
-            inc = c.get("incremental") or {}
-            ci = inc.get("ci") or [None, None]
-            iroi = fmt_ratio(inc.get("roi"), lang) if inc.get("roi") is not None else "—"
-            if inc.get("roi") is not None and ci[0] is not None:
-                iroi += f" [{fmt_ratio(ci[0], lang)}, {fmt_ratio(ci[1], lang)}]"
-            rows.append({"campaign": c["campaign"], "channel": c["channel"], "T": _date(c["T"]), "x": c["x"],
-                         "spend": fmt_money(c["spend"], lang, cur), "revenue": fmt_money(c["revenue"], lang, cur),
-                         "roi": fmt_ratio(c["roi"], lang), "iroi": iroi, "touched": fmt_count(c["touched"], lang),
-                         "new_ti": fmt_count(c["new_ti"], lang), "complete": "✓" if c["complete"] else "…"})
-        out["roi"] = rows
-    if s.get("creators") is not None:
-        out["creators"] = [
-            {"creator": r.get("creator_id"), "tier": r.get("tier"), "followers": fmt_count(r.get("followers"), lang),
-             "reach": fmt_count(r.get("target_reach"), lang), "rate": fmt_pct(r.get("seeding_rate"), 1, lang),
-             "lift": "—" if r.get("seeding_lift") is None or r.get("seeding_lift") != r.get("seeding_lift")
-             else f"{r['seeding_lift']:.2f}",
-             "expected": f"{r.get('expected_seeded') or 0:.1f}", "fee": fmt_money(r.get("fee"), lang, cur)}
-            for r in s["creators"]["frame"].to_dict(orient="records")
-        ]
-    if s.get("audiences") is not None:
-        out["audiences"] = [
-            {"name": t(f"aud.{a['key']}", lang, stage=a.get("stage") or "", t0=_date(data.period.t0)),
-             "size": fmt_count(a["size"], lang), "raw": a["size"], "command": a["command"], "key": a["key"]}
-            for a in s["audiences"]
-        ]
-    if s.get("content") is not None:
-        df = s["content"]["frame"]
-        out["content"] = [
-            {"stage": stage_label(r.get("stage"), lang), "advance": str(r.get("advance", "")).replace("->", " → "),
-             "dimension": r.get("dimension"), "value": r.get("value"), "touched": fmt_count(r.get("touched"), lang),
-             "rate": fmt_pct(r.get("rate"), 1, lang), "lift": f"{r.get('lift'):.2f}" if r.get("lift") is not None else "",
-             "significant": bool(r.get("significant"))}
-            for r in df.to_dict(orient="records")
-        ]
-    if s.get("stages") is not None and s["stages"]["level"] == "brand":
-        df = s["stages"]["frame"].set_index("stage")
-        df = df.reindex([x for x in STAGE_ORDER if x in df.index])
-        rows = []
-        for stage, r in df.iterrows():
-            prev = r.get("previous") if "previous" in df else None
-            rows.append({"stage": stage_label(stage, lang), "exclusive": fmt_count(r["exclusive"], lang),
-                         "cumulative": fmt_count(r["cumulative"], lang),
-                         "previous": "" if prev is None else fmt_count(prev, lang),
-                         "change": "" if prev is None else L.fmt_delta(r["exclusive"], prev, "count", lang)})
-        out["stages"] = {"rows": rows, "has_prev": "previous" in df,
-                         "prev_label": t("col.previous", lang, date=_date(s["stages"]["prev_at"]))}
-    if s.get("portrait") is not None:
-        df = s["portrait"]["frame"]
-        df = df[df["crowd_users"] > 0].sort_values(["dimension", "tgi"], ascending=[True, False])
-        if "interest" in df and df["interest"].any() and (~df["interest"]).any():
-            df = df[df["interest"]]
-        out["portrait"] = [
-            {"dimension": r["dimension"], "value": r["value"], "crowd": fmt_pct(r["crowd_share"], 1, lang),
-             "base": fmt_pct(r["baseline_share"], 1, lang), "tgi": f"{r['tgi']:.0f}" if r["tgi"] == r["tgi"] else "",
-             "supported": bool(r.get("supported"))}
-            for r in df.groupby("dimension").head(3).to_dict(orient="records")
-        ]
+    out: dict[str, Any] = {}
+    for section, name, rows in _TABLES:
+        value = data.sections.get(section)
+        if value is None or (section == "stages" and value["level"] != "brand"):  # stage table: brand level only
+            continue
+        out[name] = rows(value, data, lang, cur)
     return out
 
 
