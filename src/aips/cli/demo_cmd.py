@@ -139,7 +139,7 @@ def demo_command(
     """Simulate the demo world, ingest it, compute, and write the brand report (en + zh)."""
     from rich.console import Console
 
-    import aips
+    from aips.cli.common import open_ws
     from aips.reporting.data import collect
     from aips.reporting.html import write_report
 
@@ -161,8 +161,7 @@ def demo_command(
         for old in (store, Path(f"{store}.wal")):
             old.unlink(missing_ok=True)
         shutil.rmtree(out / "quarantine", ignore_errors=True)
-        ws = aips.open(str(store))
-        try:
+        with open_ws(str(store), None) as ws:
             loaded, quarantined = _ingest(ws, world, out / "quarantine", status)
             step("ingest")
             _compute(ws, console, status)
@@ -178,8 +177,6 @@ def demo_command(
             en = write_report(data, out / "report.html", "en")
             zh = write_report(data, out / "report_zh.html", "zh")
             step("write")
-        finally:
-            ws.close()
     total = time.perf_counter() - started
 
     _summary(console, data, brand, how, loaded, quarantined)
