@@ -84,3 +84,26 @@ def test_playbook_is_data_and_overridable(tmp_path, monkeypatch):
     bad.write_text("stages:\n  I: {strategy: []}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown key"):
         load_playbook(bad)
+
+
+HOSTILE = "b1 $(touch x); '<script>x</script>"
+
+
+def test_suggested_commands_quote_user_values_for_the_shell(duckdb_store):
+    """Issue 16 item 10: a brand name is user data; the suggested command must run as typed."""
+    import shlex
+
+    rows = []
+    for i in range(4):
+        for day in ("02-18", "03-05"):
+            rows += [(f"u{i}", HOSTILE, f"2024-{day} 12:00", "read", {"category": "serum"}),
+                     (f"v{i}", "b2", f"2024-{day} 12:00", "read", {"category": "serum"})]
+        if i < 3:
+            rows.append((f"v{i}", "b2", "2024-03-10 12:00", "collect", {"category": "serum"}))
+    ws = workspace(duckdb_store, events_table(rows))
+    d = ws.diagnose(HOSTILE, "2024-03-20", period=30, min_base=1)
+    argv = shlex.split(d.actions["audience"]["command"])
+    assert argv[argv.index("--brand") + 1] == HOSTILE
+    out = argv[argv.index("--out") + 1]
+    assert out.endswith("_i_stuck.txt") and out.startswith(HOSTILE.lower().replace(" ", "_"))
+    assert argv[:2] == ["aips", "audience"] and argv[-2:] == ["--id", "sha256"]

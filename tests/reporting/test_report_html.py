@@ -194,3 +194,31 @@ def test_the_models_currency_shows_in_the_report(report_data, world, tmp_path):
     assert re.search(r"\$[0-9]", html) and not re.search(r"¥[0-9]", html)
     card = {"metric": "revenue", "kind": "money", "value": 1234.0, "previous": 1000.0}
     assert card_views([card], "en", "$")[0]["value"] == "$1,234"
+
+
+def test_suggested_audience_commands_are_shell_quoted_and_html_escaped():
+    """Issue 16 item 10: a brand is user data: quoted for the shell, escaped in the HTML."""
+    import shlex
+    from types import SimpleNamespace
+
+    from aips.reporting.html import _env
+    from aips.reporting.sections_activation import _audience_specs
+
+    brand = "=Acme $(rm -rf ~); '<script>x</script>"
+    period = SimpleNamespace(t0=dt.date(2024, 3, 1), t1=dt.date(2024, 3, 31), end=dt.date(2024, 3, 31))
+    ctx = SimpleNamespace(period=period, brand=brand, memo={"diagnosis_focus": "I->TI"})
+    specs = _audience_specs(ctx)
+    assert len(specs) == 6
+    for spec in specs:
+        argv = shlex.split(spec["command"])
+        assert argv[:4] == ["aips", "audience", "--brand", brand]
+        out = argv[argv.index("--out") + 1]
+        assert out.startswith(brand.lower().replace(" ", "_")) and out.endswith(".csv")
+    import jinja2
+
+    env = _env()
+    assert env.autoescape("report.html.j2") is True
+    probe = jinja2.Environment(autoescape=env.autoescape,
+                               loader=jinja2.DictLoader({"report.html.j2": "<code>{{ c }}</code>"}))
+    row = probe.get_template("report.html.j2").render(c=specs[1]["command"])
+    assert "<script>" not in row and "&lt;script&gt;" in row

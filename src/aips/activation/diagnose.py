@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -393,8 +394,9 @@ def _actions(view: View, book: Playbook, brand: str, transition: str, t0: dt.dat
                         flow=FlowCell(from_stages=[stuck], to_stages=[stuck], t0=t0, t1=at))
     audience = Audience(view, spec)
     size = audience.size()
-    cmd = (f"aips audience --brand {brand} --at {at} --flow {stuck}:{stuck} --from {t0} --to {at} "
-           f"--out {brand.lower().replace(' ', '_')}_{stuck.lower()}_stuck.txt --id sha256")
+    out_name = f"{brand.lower().replace(' ', '_')}_{stuck.lower()}_stuck.txt"
+    cmd = (f"aips audience --brand {shlex.quote(brand)} --at {at} --flow {stuck}:{stuck} --from {t0} --to {at} "
+           f"--out {shlex.quote(out_name)} --id sha256")
     out: dict[str, Any] = {"audience": {"spec": spec.to_dict(), "size": size, "command": cmd,
                                         "text": w["audience"].format(size=size, stage=stuck, t0=t0, cmd=cmd)}}
     # creators reaching the stuck crowd

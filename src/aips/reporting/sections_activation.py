@@ -6,6 +6,7 @@ The section functions follow the contract of :mod:`aips.reporting.sections`.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import pandas as pd
@@ -148,25 +149,29 @@ def section_diagnosis(ctx: Context) -> dict | None:
 def _audience_specs(ctx: Context) -> list[dict]:
     p, b = ctx.period, ctx.brand
     slug = b.lower().replace(" ", "_")
-    base = f"aips audience --brand {b}"
+    base = f"aips audience --brand {shlex.quote(b)}"  # brands are user data: quoted for the shell
+
+    def out(name: str) -> str:
+        return shlex.quote(f"{slug}_{name}.csv")
+
     flow = f"--from {p.t0} --to {p.t1}"
     specs = []
     focus = ctx.memo.get("diagnosis_focus")
     if focus in FROM_STAGE:
         s = FROM_STAGE[focus]
         specs.append({"key": "stuck", "stage": s, "from": [s], "to": [s],
-                      "command": f"{base} --flow {s}:{s} {flow} --out {slug}_{s.lower()}_stuck.csv --id sha256"})
+                      "command": f"{base} --flow {s}:{s} {flow} --out {out(s.lower() + '_stuck')} --id sha256"})
     specs += [
         {"key": "ti_not_bought", "stages": ["TI"],
-         "command": f"{base} --at {p.end} --stage TI --out {slug}_ti.csv --id sha256"},
+         "command": f"{base} --at {p.end} --stage TI --out {out('ti')} --id sha256"},
         {"key": "seeded", "stages": ["I", "TI"],
-         "command": f"{base} --at {p.end} --stage I+TI --out {slug}_seeded.csv --id sha256"},
+         "command": f"{base} --at {p.end} --stage I+TI --out {out('seeded')} --id sha256"},
         {"key": "new_ti", "from": ["none", "A", "I"], "to": ["TI"],
-         "command": f"{base} --flow none,A,I:TI {flow} --out {slug}_new_ti.csv --id sha256"},
+         "command": f"{base} --flow none,A,I:TI {flow} --out {out('new_ti')} --id sha256"},
         {"key": "lapsed_ti", "from": ["TI"], "to": ["none", "A", "I"],
-         "command": f"{base} --flow TI:none,A,I {flow} --out {slug}_lapsed_ti.csv --id sha256"},
+         "command": f"{base} --flow TI:none,A,I {flow} --out {out('lapsed_ti')} --id sha256"},
         {"key": "competitor_ti", "competitors": True,
-         "command": f"{base} --competitors --at {p.end} --stage TI --out {slug}_competitor_ti.csv --id sha256"},
+         "command": f"{base} --competitors --at {p.end} --stage TI --out {out('competitor_ti')} --id sha256"},
     ]
     return specs
 
