@@ -181,3 +181,58 @@ def test_password_and_token_are_checked_on_every_request(data_service):
         assert _get(url + "?token=bad")[0] == 401
     finally:
         running.stop()
+
+
+def test_token_is_never_logged_and_travels_in_a_header_or_a_cookie(caplog):
+    """Issue 16 item 9: the access log masks ?token=; Bearer header, login form and cookie pass."""
+    flask = pytest.importorskip("flask")
+    import logging
+    import urllib.parse
+
+    from aips.dashboard.security import COOKIE, LOGIN, install_auth
+    from aips.dashboard.server import start
+
+    app = flask.Flask("t")
+    app.add_url_rule("/", "index", lambda: "ok")
+    app.add_url_rule("/data", "data", lambda: "data")
+    app.aips_token = "s3cr3t-tk"
+    install_auth(app, token="s3cr3t-tk")
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    running = start(app, "127.0.0.1", 0)
+    try:
+        url = running.url
+        status, headers = _get(url + "?token=s3cr3t-tk")
+        assert status == 200
+        cookie = headers.get("Set-Cookie", "")
+        assert f"{COOKIE}=s3cr3t-tk" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert _get(url + "data", {"Authorization": "Bearer s3cr3t-tk"})[0] == 200
+        assert _get(url + "data", {"Authorization": "Bearer nope"})[0] == 401
+        assert _get(url + "data?token=wrong")[0] == 401
+        assert _get(url + "data")[0] == 401
+        status, headers = _get(url, {"Accept": "text/html"})
+        assert status == 401 and "text/html" in headers.get("Content-Type", "")
+        # the login form: a POST sets the session cookie and redirects to the page (no token in a URL)
+        body = urllib.parse.urlencode({"token": "s3cr3t-tk"}).encode()
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            opener.open(urllib.request.Request(url.rstrip("/") + LOGIN, data=body), timeout=60)
+            raise AssertionError("expected a redirect")
+        except urllib.error.HTTPError as err:
+            assert err.code == 303 and err.headers["Location"].endswith("/")
+            assert f"{COOKIE}=s3cr3t-tk" in err.headers.get("Set-Cookie", "")
+        bad = urllib.parse.urlencode({"token": "x"}).encode()
+        try:
+            opener.open(urllib.request.Request(url.rstrip("/") + LOGIN, data=bad), timeout=60)
+            raise AssertionError("expected a 401")
+        except urllib.error.HTTPError as err:
+            assert err.code == 401 and "Set-Cookie" not in err.headers
+    finally:
+        running.stop()
+    logged = caplog.text
+    assert "GET /?token=*** " in logged and "GET /data?token=*** " in logged
+    assert "s3cr3t-tk" not in logged and "wrong" not in logged
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None

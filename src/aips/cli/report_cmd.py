@@ -54,7 +54,7 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to bind. Anything but loopback (127.0.0.1, ::1, localhost) needs --password or --token.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free port).")] = 8050,
     password: Annotated[str | None, typer.Option("--password", envvar="AIPS_DASHBOARD_PASSWORD", help="Require HTTP basic auth with this password (any user name).")] = None,
-    token: Annotated[str | None, typer.Option("--token", envvar="AIPS_DASHBOARD_TOKEN", help="Require this token (?token=..., or header X-AIPS-Token).")] = None,
+    token: Annotated[str | None, typer.Option("--token", envvar="AIPS_DASHBOARD_TOKEN", help="Require this token (header Authorization: Bearer T, the login form, or ?token=T once; never logged).")] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="Default language of the dashboard.")] = Lang.en,
     brand: BrandOpt = None,
     store: StoreOpt = None,

@@ -1,7 +1,8 @@
 """Run the dashboard's WSGI app on a host and port (werkzeug's threaded server).
 
 :func:`serve` blocks until Ctrl+C; :func:`start` runs the server in a daemon thread and
-returns a handle with ``url`` and ``stop()`` (tests and notebooks).
+returns a handle with ``url`` and ``stop()`` (tests and notebooks). The access log never
+holds a token: its lines are redacted (``?token=***``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,27 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
+def _handler():
+    """werkzeug's request handler whose log lines pass through :func:`~aips.dashboard.security.redact`."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    from aips.dashboard.security import redact
+
+    class RedactingHandler(WSGIRequestHandler):
+        def log(self, type: str, message: str, *args: Any) -> None:
+            args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+            super().log(type, redact(message), *args)
+
+    return RedactingHandler
+
+
 def _make(app: Any, host: str, port: int):
     from werkzeug.serving import make_server
 
     from aips.dashboard.security import check_bind
 
     check_bind(host, getattr(app, "aips_password", None), getattr(app, "aips_token", None))
-    return make_server(host, port, _wsgi(app), threaded=True)
+    return make_server(host, port, _wsgi(app), threaded=True, request_handler=_handler())
 
 
 def serve(app: Any, host: str = "127.0.0.1", port: int = 8050,
