@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 
 import ibis
 import pyarrow as pa
@@ -138,3 +140,95 @@ def test_empty_ids_dropped_and_bad_options(duckdb_store, tmp_path):
         aud.export(tmp_path / "e.txt", max_size=0)
     with pytest.raises(ConfigError, match="hex case"):
         id_expression(ibis.literal("x"), "md5", case="title")
+
+
+def _state(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def _set_is_whole(folder, stem):
+    """The manifest beside the packs lists exactly this stem's packs, each with its sha256."""
+    import hashlib
+
+    m = folder / f"{stem}.manifest.json"
+    packs = sorted(p.name for p in folder.iterdir() if p.name.startswith(f"{stem}-"))
+    if not m.exists():
+        return None
+    files = json.loads(m.read_text())["files"]
+    assert sorted(f["name"] for f in files) == packs
+    for f in files:
+        assert hashlib.sha256((folder / f["name"]).read_bytes()).hexdigest() == f["sha256"]
+    return [f["name"] for f in files]
+
+
+def test_multi_pack_export_is_published_as_a_set(ws, tmp_path, monkeypatch):
+    """Issue 16 item 12: a failure between any two renames leaves the old set intact, no temp dirs."""
+    aud = ws.audience(at=AT, stages="TI")
+    aud.export(tmp_path / "s.txt", max_size=3)  # old set: 3 packs
+    before = _state(tmp_path)
+    real = os.replace
+    calls = {"n": 0, "fail_at": 0}
+
+    def flaky(src, dst):
+        calls["n"] += 1
+        if calls["n"] == calls["fail_at"]:
+            raise OSError("killed between renames")
+        return real(src, dst)
+
+    monkeypatch.setattr(export_mod.os, "replace", flaky)
+    for fail_at in range(1, 12):
+        calls.update(n=0, fail_at=fail_at)
+        try:
+            aud.export(tmp_path / "s.txt", id="md5", max_size=2)  # new set: 4 packs
+        except OSError:
+            assert _state(tmp_path) == before, f"old set changed after a failure at rename {fail_at}"
+        else:
+            assert _set_is_whole(tmp_path, "s") == [f"s-0000{i}.txt" for i in range(1, 5)]
+            break
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    else:
+        raise AssertionError("the export never succeeded")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_kill_between_renames_never_mixes_two_sets(ws, tmp_path):
+    """A process killed at any rename leaves the old set, the new set or no manifest; the next
+    export sweeps the dead process's temporary folder."""
+    aud = ws.audience(at=AT, stages="TI")
+    aud.export(tmp_path / "k.txt", max_size=3)
+    old = _set_is_whole(tmp_path, "k")
+    staged = tmp_path / "staged"
+    aud.export(staged / "k.txt", id="md5", max_size=2)
+    new_files = _set_is_whole(staged, "k")
+    seen = set()
+    for kill_at in range(1, 12):
+        folder = tmp_path / f"run{kill_at}"
+        shutil.copytree(tmp_path, folder, ignore=lambda d, n: [x for x in n if x.startswith(("run", "staged"))])
+        tmp = folder / f".k.export-999999999-x{kill_at}"
+        shutil.copytree(staged, tmp)
+        pid = os.fork()
+        if pid == 0:  # the child publishes and dies at the kill_at-th rename
+            def dying(src, dst, real=os.replace, n=[0], kill_at=kill_at):  # noqa: B006 - a counter
+                n[0] += 1
+                if n[0] == kill_at:
+                    os._exit(9)
+                real(src, dst)
+
+            export_mod.os.replace = dying
+            try:
+                export_mod._publish(tmp, folder, new_files, "k.manifest.json")
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        visible = [p for p in folder.iterdir() if not p.name.startswith(".")]
+        if (folder / "k.manifest.json").exists():
+            listed = _set_is_whole(folder, "k")
+            assert listed in (old, new_files)
+            seen.add("old" if listed == old else "new")
+        else:
+            seen.add("none")
+            assert all(p.name.startswith("k-") for p in visible)
+        aud.export(folder / "k.txt", max_size=3)  # the next export: whole, and sweeps the dead folder
+        assert _set_is_whole(folder, "k") == old
+        assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+    assert seen == {"old", "none", "new"}

@@ -32,11 +32,14 @@ the path given.
      "file_format", "max_size",
      "files": [{"name", "rows", "bytes", "sha256"}]}
 
-**Atomicity.** Every file is first written into a hidden temporary directory beside the
-target; only when all of them are complete are they renamed into place (packs first, the
-manifest last), so an export that fails leaves no partial file. Files of an earlier export
-under the same name that the new one does not replace (packs beyond the new count) are
-removed once the new files are in place.
+**Atomicity (a set of files).** Every file is first written into a hidden temporary folder
+beside the target (``.<stem>.export-<pid>-*``). Only when all of them are complete is the
+set published: the old manifest is moved aside first, then the old set's packs (including
+packs beyond the new count), then the new packs come in and the new manifest last. A
+failure at any step puts the old set back; the temporary folder is always removed (one
+left by a killed process is swept by the next export of the name). The manifest is what
+readers trust: a pack is part of an export only if the manifest beside it lists it with
+its ``sha256``; a kill midway leaves either the old set, the new set, or no manifest.
 
 Ids are streamed from the backend in batches (``to_pyarrow_batches``): an audience is an
 output, so its ids may pass through Python; events never do.
@@ -49,6 +52,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -241,7 +245,8 @@ def export_audience(audience, path: str | Path, *, id: str = "raw", salt: str | 
 
     parent = path.parent if str(path.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.export-", dir=parent))
+    _sweep(parent, stem)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.export-{os.getpid()}-", dir=parent))
     parts: list[_Part] = []
     try:
         _write_parts(good, tmp, path.name, stem, ext, fmt, column, max_size, batch_rows, parts)
@@ -263,29 +268,71 @@ def export_audience(audience, path: str | Path, *, id: str = "raw", salt: str | 
     return manifest
 
 
-def _publish(tmp: Path, parent: Path, names: list[str], manifest_name: str) -> None:
-    """Rename the finished files into place (manifest last); drop stale packs of the name."""
+def _old_set(parent: Path, manifest_name: str) -> list[str]:
+    """The files of an earlier export of the name: those its manifest lists (of this stem
+    only), and packs named as this module names them (``<stem>-00001.csv``), which a killed
+    export may have left without a manifest."""
     old_manifest = parent / manifest_name
-    stale: list[str] = []
+    stem = manifest_name[: -len(".manifest.json")]
+    pack = re.compile(re.escape(stem) + r"-\d{5}\.(?:" + "|".join(FILE_FORMATS) + ")")
+    names = sorted(p.name for p in parent.iterdir() if pack.fullmatch(p.name))
     if old_manifest.exists():
         with contextlib.suppress(Exception):
             old = json.loads(old_manifest.read_text(encoding="utf-8"))
-            stale = [f["name"] for f in old.get("files", []) if isinstance(f, dict)
-                     and isinstance(f.get("name"), str) and "/" not in f["name"]
-                     and "\\" not in f["name"] and f["name"] not in names
-                     and f["name"].startswith(manifest_name[: -len(".manifest.json")])]
-    moved: list[Path] = []
+            names += [f["name"] for f in old.get("files", []) if isinstance(f, dict)
+                      and isinstance(f.get("name"), str) and "/" not in f["name"]
+                      and "\\" not in f["name"] and f["name"].startswith(stem)]
+    return names
+
+
+def _sweep(parent: Path, stem: str) -> None:
+    """Remove temporary folders of earlier exports of ``stem`` whose process is gone (killed)."""
+    for d in parent.glob(f".{stem}.export-*"):
+        try:
+            pid = int(d.name.split("-")[-2])
+        except (ValueError, IndexError):
+            continue
+        if pid == os.getpid() or not d.is_dir():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _publish(tmp: Path, parent: Path, names: list[str], manifest_name: str) -> None:
+    """Replace the old set of files (manifest and packs) by the new one in ``tmp``, as a set.
+
+    The old manifest is moved aside first (from then on no manifest vouches for the old
+    packs), then the old packs; the new packs come in, the new manifest last. A failure
+    moves the new files out and the old set back; the temporary folder (with the old set)
+    is removed at the end either way. A process killed midway leaves either the old set,
+    the new set, or no manifest at all, never a manifest beside packs of another export.
+    """
+    backup = tmp / ".previous"
+    backup.mkdir()
+    old = [n for n in dict.fromkeys([*_old_set(parent, manifest_name), *names]) if (parent / n).exists()]
+    aside: list[str] = []
+    moved: list[str] = []
     try:
+        if (parent / manifest_name).exists():
+            os.replace(parent / manifest_name, backup / manifest_name)
+            aside.append(manifest_name)
+        for name in old:
+            os.replace(parent / name, backup / name)
+            aside.append(name)
         for name in [*names, manifest_name]:
             os.replace(tmp / name, parent / name)
-            moved.append(parent / name)
+            moved.append(name)
     except BaseException:
-        for p in moved:
+        for name in reversed(moved):
             with contextlib.suppress(FileNotFoundError):
-                p.unlink()
+                (parent / name).unlink()
+        for name in [n for n in aside if n != manifest_name] + [n for n in aside if n == manifest_name]:
+            with contextlib.suppress(OSError):
+                os.replace(backup / name, parent / name)
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    for name in stale:
-        with contextlib.suppress(FileNotFoundError):
-            (parent / name).unlink()
