@@ -232,3 +232,28 @@ def test_a_kill_between_renames_never_mixes_two_sets(ws, tmp_path):
         assert _set_is_whole(folder, "k") == old
         assert not [p for p in folder.iterdir() if p.name.startswith(".")]
     assert seen == {"old", "none", "new"}
+
+
+def test_csv_export_neutralises_formula_cells(duckdb_store, tmp_path):
+    """Issue 16 item 11: a raw id a spreadsheet would run (=, +, -, @, tab) gets a leading '."""
+    import csv
+
+    ids = ["=1+2", '=HYPERLINK("http://x")', "@SUM(A1)", "+x", "\tA", "-42", "u1", "a=b"]
+    ws = workspace(duckdb_store, events_table([(u, "b", "2024-01-10 12:00", "collect") for u in ids]))
+    aud = ws.audience("b", AT, "TI")
+
+    def cells(path):
+        with open(path, newline="", encoding="utf-8") as f:
+            return sorted(r[0] for r in list(csv.reader(f))[1:])
+
+    m = aud.export(tmp_path / "safe.csv", normalize="none")
+    assert m["csv_formula_guard"] is True
+    assert cells(tmp_path / "safe.csv") == sorted(
+        ["'=1+2", "'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "'+x", "'\tA", "-42", "u1", "a=b"])
+    m = aud.export(tmp_path / "raw.csv", normalize="none", raw_csv=True)
+    assert m["csv_formula_guard"] is False and cells(tmp_path / "raw.csv") == sorted(ids)
+    m = aud.export(tmp_path / "raw.txt", normalize="none")
+    assert m["csv_formula_guard"] is None
+    assert sorted((tmp_path / "raw.txt").read_text().splitlines()) == sorted(ids)
+    aud.export(tmp_path / "hashed.csv", id="sha256", normalize="none")
+    assert cells(tmp_path / "hashed.csv") == sorted(hashlib.sha256(u.encode()).hexdigest() for u in ids)

@@ -106,3 +106,13 @@ def test_people_selecting_flags_mean_the_same_everywhere(env):
     two = json.loads(run(env, "audience", "--brand", "Serava,Lumiere", "--at", at, "--stage", "TI",
                          "--format", "json"))
     assert {b["brand"] for b in two["by_brand"]} == {"Serava", "Lumiere"}
+
+
+def test_audience_csv_guards_formula_cells_unless_raw_csv(env):
+    """Issue 16 item 11: CSV exports are for spreadsheets (guarded); --raw-csv keeps raw values."""
+    base = ["audience", "--brand", "Serava", "--at", env["at"], "--stage", "TI", "--format", "json"]
+    guarded = json.loads(run(env, *base, "--out", str(env["root"] / "csv" / "g.csv")))
+    raw = json.loads(run(env, *base, "--out", str(env["root"] / "csv" / "r.csv"), "--raw-csv"))
+    assert guarded["csv_formula_guard"] is True and raw["csv_formula_guard"] is False
+    # ordinary ids are untouched either way
+    assert (env["root"] / "csv" / "g.csv").read_bytes() == (env["root"] / "csv" / "r.csv").read_bytes()

@@ -165,7 +165,7 @@ class Audience:
 
     def export(self, path, id: str = "raw", salt: str | None = None, case: str = "lower",
                max_size: int | None = None, format: str | None = None,
-               normalize: str = "trim"):
+               normalize: str = "trim", raw_csv: bool = False):
         """Write the audience's ids; see :func:`aips.activation.export.export_audience`.
 
         Returns the manifest (a dict, also written beside the files).
@@ -173,7 +173,7 @@ class Audience:
         from aips.activation.export import export_audience
 
         return export_audience(self, path, id=id, salt=salt, case=case, max_size=max_size,
-                               format=format, normalize=normalize)
+                               format=format, normalize=normalize, raw_csv=raw_csv)
 
     def save(self, path) -> None:
         """Save the definition (YAML, or JSON for ``.json``) to re-run it later."""

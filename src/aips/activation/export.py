@@ -3,7 +3,10 @@
 **What is written.** The audience's distinct user ids (an audience over several brands holds
 a user once), sorted, one per row, as
 
-* ``csv``: a header (``user_id``, ``sha256`` or ``md5``) then one id per line;
+* ``csv``: a header (``user_id``, ``sha256`` or ``md5``) then one id per line; CSV is meant
+  for spreadsheets, so a raw id a spreadsheet would run as a formula (``=1+2``, ``@x``; see
+  :func:`aips.io.csv_safe`) is written with a leading ``'`` unless ``raw_csv=True`` (the
+  manifest's ``csv_formula_guard`` says which; hex hashes never change);
 * ``txt``: one id per line, no header (the format DMP uploads take);
 * ``parquet``: one string column named like the CSV header.
 
@@ -29,7 +32,8 @@ the path given.
      "counts": {"pairs", "ids", "dropped_empty_ids", "files", "by_brand": {brand: pairs}},
      "ids": {"source": "user_id", "normalize", "method", "salted", "case",
              "input": "method(salt + id) as UTF-8"},
-     "file_format", "max_size",
+     "file_format", "max_size", "csv_formula_guard" (csv only: true when formula cells were
+     prefixed with ', false with raw_csv),
      "files": [{"name", "rows", "bytes", "sha256"}]}
 
 **Atomicity (a set of files).** Every file is first written into a hidden temporary folder
@@ -62,6 +66,7 @@ import ibis
 import pyarrow as pa
 
 from aips.exceptions import ConfigError
+from aips.io import FORMULA_PATTERN, PLAIN_NUMBER_PATTERN
 
 FORMAT = "aips.audience-export/1"
 ID_METHODS = ("raw", "sha256", "md5")
@@ -122,8 +127,9 @@ def _batches(expr: ibis.Table, rows: int):
 class _Part:
     """One output file being written."""
 
-    def __init__(self, path: Path, fmt: str, column: str):
+    def __init__(self, path: Path, fmt: str, column: str, guard: bool = False):
         self.path, self.fmt, self.column, self.rows = path, fmt, column, 0
+        self.guard = guard and fmt == "csv"
         self.schema = pa.schema([(column, pa.string())])
         if fmt == "csv":
             import pyarrow.csv as pcsv
@@ -140,6 +146,8 @@ class _Part:
     def write(self, values: pa.Array) -> None:
         if len(values) == 0:
             return
+        if self.guard:
+            values = _neutralise(values)
         if self.fmt == "txt":
             self.writer.write("\n".join(values.to_pylist()) + "\n")
         else:
@@ -148,6 +156,17 @@ class _Part:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def _neutralise(values: pa.Array) -> pa.Array:
+    """:func:`aips.io.csv_safe` over a string array (in Arrow)."""
+    import pyarrow.compute as pc
+
+    risky = pc.and_(pc.match_substring_regex(values, FORMULA_PATTERN),
+                    pc.invert(pc.match_substring_regex(values, PLAIN_NUMBER_PATTERN))).fill_null(False)
+    if not pc.any(risky).as_py():
+        return values
+    return pc.if_else(risky, pc.binary_join_element_wise(pa.scalar("'"), values, pa.scalar("")), values)
 
 
 def _sha256(path: Path) -> str:
@@ -168,12 +187,12 @@ def _id_table(audience, method: str, salt: str | None, case: str, normalize: str
 
 
 def _write_parts(good: ibis.Table, tmp: Path, name: str, stem: str, ext: str, fmt: str, column: str,
-                 max_size: int | None, batch_rows: int, parts: list[_Part]) -> None:
+                 max_size: int | None, batch_rows: int, parts: list[_Part], guard: bool = False) -> None:
     """Stream the ids into ``tmp``: one file ``name``, or packs of ``max_size`` (appended to ``parts``)."""
 
     def new_part() -> _Part:
         part_name = f"{stem}-{len(parts) + 1:05d}{ext}" if max_size else name
-        part = _Part(tmp / part_name, fmt, column)
+        part = _Part(tmp / part_name, fmt, column, guard)
         parts.append(part)
         return part
 
@@ -192,7 +211,8 @@ def _write_parts(good: ibis.Table, tmp: Path, name: str, stem: str, ext: str, fm
 
 
 def _manifest(audience, files: list[dict], by_brand: dict, total_users: int, *, method: str,
-              salt: str | None, case: str, normalize: str, fmt: str, max_size: int | None) -> dict[str, Any]:
+              salt: str | None, case: str, normalize: str, fmt: str, max_size: int | None,
+              raw_csv: bool = False) -> dict[str, Any]:
     """The manifest of the written ``files`` (see the module docstring)."""
     written = sum(f["rows"] for f in files)
     return {
@@ -210,13 +230,14 @@ def _manifest(audience, files: list[dict], by_brand: dict, total_users: int, *, 
                 else f"{method}(salt + id) over UTF-8 bytes, hex" if salt else f"{method}(id) over UTF-8 bytes, hex"},
         "file_format": fmt,
         "max_size": max_size,
+        "csv_formula_guard": (not raw_csv) if fmt == "csv" else None,
         "files": files,
     }
 
 
 def export_audience(audience, path: str | Path, *, id: str = "raw", salt: str | None = None,
                     case: str = "lower", max_size: int | None = None, format: str | None = None,
-                    normalize: str = "trim", batch_rows: int = BATCH_ROWS) -> dict[str, Any]:
+                    normalize: str = "trim", batch_rows: int = BATCH_ROWS, raw_csv: bool = False) -> dict[str, Any]:
     """Write an audience's ids (see the module docstring) and return the manifest.
 
     Args:
@@ -228,6 +249,7 @@ def export_audience(audience, path: str | Path, *, id: str = "raw", salt: str | 
         max_size: at most this many ids per file (packs).
         format: ``csv``, ``txt`` or ``parquet`` (default: from the path's extension).
         normalize: ``trim``, ``lower`` or ``none``.
+        raw_csv: write CSV cells as they are (no ``'`` before a formula-like raw id).
     """
     check_options(id, case, normalize)
     path = Path(path)
@@ -249,13 +271,14 @@ def export_audience(audience, path: str | Path, *, id: str = "raw", salt: str | 
     tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.export-{os.getpid()}-", dir=parent))
     parts: list[_Part] = []
     try:
-        _write_parts(good, tmp, path.name, stem, ext, fmt, column, max_size, batch_rows, parts)
+        _write_parts(good, tmp, path.name, stem, ext, fmt, column, max_size, batch_rows, parts,
+                     guard=not raw_csv)
         files = [
             {"name": p.path.name, "rows": p.rows, "bytes": p.path.stat().st_size, "sha256": _sha256(p.path)}
             for p in parts
         ]
         manifest = _manifest(audience, files, by_brand, total_users, method=id, salt=salt, case=case,
-                             normalize=normalize, fmt=fmt, max_size=max_size)
+                             normalize=normalize, fmt=fmt, max_size=max_size, raw_csv=raw_csv)
         (tmp / manifest_name).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
                                          encoding="utf-8")
     except BaseException:

@@ -76,6 +76,7 @@ def audience_command(
     normalize: Annotated[Normalize, typer.Option("--normalize", help="trim, lower (trim + lower-case) or none, before hashing.")] = Normalize.trim,
     max_size: Annotated[int | None, typer.Option("--max-size", help="At most N ids per file (packs NAME-00001.EXT ...).")] = None,
     file_format: Annotated[FileFormat | None, typer.Option("--file-format", help="csv, txt or parquet (default: from --out's extension).")] = None,
+    raw_csv: Annotated[bool, typer.Option("--raw-csv", help="Write CSV ids as they are (by default an id a spreadsheet would run as a formula, =... +... -... @..., gets a leading ').")] = False,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
@@ -119,6 +120,7 @@ def audience_command(
             manifest = audience.export(
                 out, id=id_method.value, salt=salt, case=case.value, max_size=max_size,
                 format=file_format.value if file_format else None, normalize=normalize.value,
+                raw_csv=raw_csv,
             )
             if OutputFormat(fmt) is OutputFormat.json:
                 print_json(manifest)

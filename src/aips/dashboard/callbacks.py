@@ -13,6 +13,7 @@ import pandas as pd
 
 from aips.config.model import STAGE_ORDER
 from aips.dashboard.layout import PANELS, cards, placeholder, table
+from aips.io import csv_safe
 from aips.reporting import charts
 from aips.reporting.html import audience_rows, content_rows, creator_rows
 from aips.reporting.labels import fmt_count, stage_label, t
@@ -213,8 +214,8 @@ def register_drilldown(app, d, svc) -> None:
             return d.no_update
         ids = svc.audience(brand, start, end, level, sel)
         out = pd.DataFrame({"sha256": hash_ids(ids["user_id"])})
-        if "spu" in ids:
-            out["spu"] = ids["spu"]
+        if "spu" in ids:  # SPU names are user data: a spreadsheet must not run them as formulas
+            out["spu"] = ids["spu"].map(csv_safe)
         name = sel["stage"] if sel["kind"] == "stage" else f"{sel['from']}_to_{sel['to']}"
         return dcc.send_data_frame(out.to_csv, f"{brand}_{name}.csv".replace(" ", "_"), index=False)
 
