@@ -35,8 +35,14 @@ system-deps:
 	    ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing) >/dev/null \
 	      || echo "warning: could not install$$missing; the tests that need them will be skipped"; fi
 
-demo: setup
+# The demo installs the dashboard's extra too, so `aips serve` works on its store.
+$(VENV)/.stamp-app: pyproject.toml $(VENV)/.stamp-base
+	$(PIP) install $(PIP_FLAGS) -e '.[app]'
+	@touch $@
+
+demo: setup $(VENV)/.stamp-app
 	$(BIN)/aips demo --out $(DEMO_DIR)
+	@echo "the dashboard on this store: $(BIN)/aips serve --store $(DEMO_DIR)/aips.duckdb"
 
 test: setup-dev
 	$(BIN)/python -m pytest

@@ -46,6 +46,11 @@ class StoreError(AipsError):
     """The store cannot be opened, or lacks a table the call needs."""
 
 
+class StoreLockedError(StoreError):
+    """Another process held the store's file (a writer, or readers when writing) for
+    longer than the lock timeout (``--lock-timeout``, ``$AIPS_LOCK_TIMEOUT``)."""
+
+
 class MissingDependencyError(AipsError, ImportError):
     """An optional dependency is not installed; the message gives the pip command."""
 

@@ -439,12 +439,18 @@ class Workspace:
         self.close()
 
 
-def open_workspace(store: Any = None, config: Any = None) -> Workspace:
-    """Open a workspace: ``aips.open(store=None, config=None)``.
+def open_workspace(store: Any = None, config: Any = None, *, read_only: bool = False,
+                   lock_timeout: float | None = None) -> Workspace:
+    """Open a workspace: ``aips.open(store=None, config=None, read_only=False)``.
 
     Args:
         store: see :func:`aips.store.connect` (default ``$AIPS_STORE`` or ``./aips.duckdb``).
         config: a YAML path or a :class:`Model` (default ``./aips.yaml`` or the shipped model).
+        read_only: open an existing DuckDB store read-only (notebooks beside the CLI or the
+            dashboard: many read-only processes may share a file, a writer waits for them).
+        lock_timeout: seconds to wait for another process to release the file (default
+            ``$AIPS_LOCK_TIMEOUT`` or 60).
     """
-    return Workspace(connect(store), resolve_model(config))
+    model = resolve_model(config)
+    return Workspace(connect(store, read_only=read_only, timeout=lock_timeout), model)
 

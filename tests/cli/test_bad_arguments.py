@@ -151,6 +151,9 @@ def test_missing_store(name, inputs):
     code, output = run_main(_base(name, missing, inputs))
     assert code != 0, f"aips {name} with a missing store exited 0:\n{output}"
     assert missing in output.replace("\n", ""), f"aips {name}: the message does not name the store:\n{output}"
+    # a read command never creates a store (nor its folder): item 17 of issue 16
+    assert not (inputs / "nonexistent").exists(), f"aips {name} created {missing}'s folder"
+    assert "no store at" in output, f"aips {name}: the message does not say there is no store:\n{output}"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -80,7 +80,7 @@ def service(world: World):
 
 def plain_workspace(store: Path):
     """A workspace without the report's cache: the independent oracle."""
-    return aips.open(str(store))
+    return aips.open(str(store), read_only=True)  # beside the dashboard's read-only service
 
 
 def engine_cards(world: World, brand: str) -> dict[str, float | None]:

@@ -94,7 +94,7 @@ def test_failing_sections_are_omitted_with_a_note(world, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(S, "section_stages", boom)
-    with aips.open(str(world.store)) as ws:
+    with aips.open(str(world.store), read_only=True) as ws:
         data = collect(ws, world.brand, sections=("cards", "stages", "flows", "methods"))
     assert data.omitted["stages"] == "RuntimeError: boom"
     assert data.has("flows") and data.has("cards")
@@ -106,7 +106,7 @@ def test_failing_sections_are_omitted_with_a_note(world, monkeypatch):
 def test_unknown_brand_names_the_known_ones(world):
     from aips.exceptions import ConfigError
 
-    with aips.open(str(world.store)) as ws, pytest.raises(ConfigError, match=world.brand):
+    with aips.open(str(world.store), read_only=True) as ws, pytest.raises(ConfigError, match=world.brand):
         collect(ws, "NoSuchBrand", sections=("methods",))
 
 
@@ -161,7 +161,7 @@ def test_cli_report_unknown_brand_fails_cleanly(tmp_path):
 
 
 def test_spu_level_crowd_sections(world):
-    with aips.open(str(world.store)) as ws:
+    with aips.open(str(world.store), read_only=True) as ws:
         data = collect(ws, world.brand, level="spu", sections=("stages", "trend", "flows"))
         spus = ws.events.filter((ws.events.brand == world.brand) & ws.events.spu.notnull()).spu.nunique()
         n_spus = int(spus.to_pyarrow().as_py())
@@ -185,7 +185,7 @@ def test_the_models_currency_shows_in_the_report(report_data, world, tmp_path):
     config = tmp_path / "aips.yaml"
     config.write_text("currency: $\n", encoding="utf-8")
     assert default_model().with_overrides(currency="$").currency == "$"
-    with aips.open(str(world.store), str(config)) as ws:
+    with aips.open(str(world.store), str(config), read_only=True) as ws:
         meta = collect(ws, world.brand, sections=("methods",)).meta
     assert meta["currency"] == "$"
     dollars = dataclasses.replace(report_data, meta={**report_data.meta, "currency": "$"})

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 
 from aips.exceptions import MissingDependencyError
 
-INSTALL_HINT = 'the dashboard needs Dash: pip install "aips[app]"'
+INSTALL_HINT = ("the dashboard needs Dash: pip install 'aips[app]' "
+                "(in a clone of the repository: pip install -e '.[app]', or make demo)")
 
 
 def load_dash() -> SimpleNamespace:

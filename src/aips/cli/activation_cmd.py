@@ -89,7 +89,7 @@ def audience_command(
     from aips.activation.audiences import Audience, overlap
     from aips.crowd import AudienceSpec
 
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         if spec is not None:
             audience = Audience.from_spec(ws, spec, at=at)
         else:
@@ -161,7 +161,7 @@ def creators_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Rank KOL/KOC creators by reach into a target crowd and seeding; recommend a mix under a budget."""
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         brands, competitors_of = crowd_brands(brand, competitors)
         result = ws.creators(
             target, at=at, brand=brands, category=category, competitors_of=competitors_of,
@@ -205,7 +205,7 @@ def diagnose_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Find a brand's leaking stage against its category, with the evidence, the playbook and next actions."""
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         result = ws.diagnose(brand, at, period=period, lang=lang.value, playbook=playbook,
                              tolerance=tolerance, actions=actions)
         if OutputFormat(fmt) is OutputFormat.json:

@@ -81,7 +81,7 @@ def attribute_command(
         emit(_readable(table, fmt), fmt, title=title)
         _footnote(fmt, model.value, compare, getattr(table, "attrs", {}))
         return
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         table = ws.attribute(
             model.value, target.value, by.value, lookback, order, brand=split_list(brand),
             transform=steps, half_life=half_life,

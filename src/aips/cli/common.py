@@ -39,6 +39,13 @@ ConfigOpt = Annotated[
 ]
 
 
+LockTimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--lock-timeout", envvar="AIPS_LOCK_TIMEOUT", min=0,
+                 help="Seconds to wait while other processes use the store (default 60)."),
+]
+
+
 def choices(name: str, *values: str) -> type[StrEnum]:
     """A ``StrEnum`` whose members are ``values`` (each named like its value): a flag's choices.
 
@@ -126,11 +133,18 @@ def crowd_brands(values: list[str] | None, competitors: bool) -> tuple[list[str]
     return None, brands[0]
 
 
-def open_ws(store: str | None, config: str | None):
-    """The workspace of a command; use it as ``with open_ws(store, config) as ws:`` (closed on exit)."""
+def open_ws(store: str | None, config: str | None, *, read_only: bool = False,
+            lock_timeout: float | None = None):
+    """The workspace of a command; use it as ``with open_ws(store, config) as ws:`` (closed on exit).
+
+    Commands that only read pass ``read_only=True``: the store must exist (nothing is
+    created) and any number of them may run side by side. A writer waits up to
+    ``lock_timeout`` seconds (``--lock-timeout``, ``$AIPS_LOCK_TIMEOUT``, default 60) for
+    readers to finish, and a reader as long for a writer.
+    """
     from aips.workspace import open_workspace
 
-    return open_workspace(store, config)
+    return open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout)
 
 
 def _plain(value: Any) -> Any:

@@ -14,6 +14,7 @@ from aips.cli.common import (
     FormatOpt,
     FromOpt,
     LevelOpt,
+    LockTimeoutOpt,
     OutputFormat,
     SpuOpt,
     StoreOpt,
@@ -65,7 +66,7 @@ def assets_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Users per brand (or SPU) and stage on a day: exclusive levels A, I, TI, P, S."""
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         lvl = level.value if level else ws.model.level
         table = filter_entities(ws.assets(at, cumulative=cumulative, level=lvl), brand, spu, lvl, ws.events)
         keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
@@ -86,13 +87,14 @@ def series_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lock_timeout: LockTimeoutOpt = None,
 ) -> None:
     """Users per brand (or SPU) x stage for every day or week of a range.
 
     With --update (daily production run) or --backfill the stored series is written first;
     without --from/--to, --update only reports what it did.
     """
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=not (update or backfill), lock_timeout=lock_timeout) as ws:
         lvl = level.value if level else ws.model.level
         if backfill:
             if not (start and end):

@@ -46,7 +46,7 @@ def flows_command(
 
     --brand keeps a brand's rows (the brand column; at --level spu its SPUs), --spu one SPU's.
     """
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         entity = level.value if level else ws.model.level
         table = {
             FlowView.matrix: ws.flow_matrix,
@@ -78,7 +78,7 @@ def competitors_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Brands ranked by TI and by I+TI within each category, with their share of the TI crowd."""
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         emit(ws.competitors(at, category=category), fmt, title=f"competitors at {at}")
 
 
@@ -89,5 +89,5 @@ def penetration_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Per brand: AIPS users / category audience (users active in the category in the window)."""
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         emit(ws.penetration(at), fmt, title=f"penetration at {at}")

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from aips.cli.common import ConfigOpt, StoreOpt, open_ws
+from aips.cli.common import ConfigOpt, LockTimeoutOpt, StoreOpt, open_ws
 
 
 class ReportFormat(StrEnum):
@@ -72,10 +72,11 @@ def ingest_command(
     ] = ReportFormat.table,
     store: StoreOpt = None,
     config: ConfigOpt = None,
+    lock_timeout: LockTimeoutOpt = None,
 ) -> None:
     """Load files into the store: every row is loaded, a duplicate, ignored or quarantined with a reason."""
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, lock_timeout=lock_timeout) as ws:
         report = ws.ingest(
             *paths,
             table=table.value if table else None,

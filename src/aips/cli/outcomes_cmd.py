@@ -65,7 +65,7 @@ def funnel_command(
     """
     from aips.exceptions import ConfigError
 
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         result = ws.funnel(
             steps, window=window, order=order, exclude=exclude or None, breakdown=breakdown,
             attribution=attribution, start=date_from, end=date_to, brand=brand,
@@ -107,7 +107,7 @@ def cycle_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Decision cycle of a category: converters' time to purchase from Kaplan-Meier."""
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         fit = ws.decision_cycle(category, start=start, method=method, brand=brand)
         out = {"category": category, "start": start, **fit.asdict()}
         curve = out.pop("curve", None)
@@ -127,7 +127,7 @@ def roi_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """ROI(T+x) of a campaign: attributed, and incremental where a holdout exists."""
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         res = ws.roi(campaign, x=x)
         out = res.asdict()
         if OutputFormat(fmt) is OutputFormat.json:
@@ -157,6 +157,6 @@ def loyalty_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Repurchase rate, P-crowd retention and TI -> P conversion per brand."""
-    with open_ws(store, config) as ws:
+    with open_ws(store, config, read_only=True) as ws:
         table = ws.loyalty(t0=t0, t1=t1, x=x, brand=brand)
         emit(table.order_by("brand"), fmt, title="loyalty")

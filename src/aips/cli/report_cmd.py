@@ -36,7 +36,7 @@ def report_command(
     from aips.reporting.html import write_report
 
     console = Console(stderr=True)
-    with open_ws(store, config) as ws, console.status("collecting the report") as status:
+    with open_ws(store, config, read_only=True) as ws, console.status("collecting the report") as status:
 
         def progress(section: str, done: int, total: int) -> None:
             status.update(f"collecting the report: {section} ({done}/{total})")

@@ -13,9 +13,11 @@ link) at the report's level; their ids are hashed (SHA-256) unless asked otherwi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -23,9 +25,24 @@ import pandas as pd
 from aips.reporting.data import ReportData, assemble, brands, run_section
 from aips.reporting.period import Period, data_range, resolve_period
 from aips.reporting.sections import Context
+from aips.store.connect import writer_waiting
 
 MAX_CONTEXTS = 24
 """Picker combinations whose sections stay cached."""
+IDLE_CLOSE = 1.0
+"""Seconds without a request after which the dashboard releases the store's file."""
+
+
+def _reopenable(store: Any) -> bool:
+    """True when ``store`` names a DuckDB file (which the service may close and reopen)."""
+    import os
+
+    if store is None:
+        return True
+    if isinstance(store, str | os.PathLike):
+        text = str(store)
+        return text != ":memory:" and not text.startswith("spark://")
+    return False
 
 
 def hash_ids(ids: pd.Series) -> pd.Series:
@@ -38,14 +55,27 @@ def hash_ids(ids: pd.Series) -> pd.Series:
 
 
 class DataService:
-    """Cached sections and audiences of one store for the dashboard."""
+    """Cached sections and audiences of one store for the dashboard.
 
-    def __init__(self, store: Any = None, config: Any = None, workspace: Any = None):
+    On a DuckDB file the store is opened read-only for a burst of requests and closed
+    again after ``idle`` seconds without one, or at once when a writer waits for the file
+    (:func:`aips.store.connect.writer_waiting`): a daily ingest or ``series --update`` runs
+    while the dashboard serves, and the next request (a new data version) shows its rows.
+    Computed sections are kept per data version across bursts.
+    """
+
+    def __init__(self, store: Any = None, config: Any = None, workspace: Any = None, *,
+                 idle: float = IDLE_CLOSE):
         self.store_arg = store
         self.config = config
+        self.idle = idle
         self._ws = workspace
+        self._own = workspace is None and _reopenable(store)
+        self._model = None
         self._api = None
         self._version: tuple | None = None
+        self._timer: threading.Timer | None = None
+        self._depth = 0
         self.lock = threading.RLock()
         self._contexts: OrderedDict[tuple, tuple[Context, dict]] = OrderedDict()
 
@@ -53,11 +83,55 @@ class DataService:
 
     @property
     def ws(self):
-        if self._ws is None:
-            import aips
+        """The open workspace (opened read-only on a DuckDB file; closed again when idle)."""
+        with self.lock:
+            if self._ws is None:
+                import aips
 
-            self._ws = aips.open(self.store_arg, self.config)
-        return self._ws
+                self._ws = aips.open(self.store_arg, self._model or self.config, read_only=self._own)
+                self._model = self._ws.model
+                self._api = None
+            if self._own and self._depth == 0:
+                self._arm_timer()
+            return self._ws
+
+    @contextlib.contextmanager
+    def _burst(self) -> Iterator[None]:
+        """One request: the lock held, the store kept open until it ends; a writer waiting
+        for the file is let in first (the store is closed and reopened after it)."""
+        with self.lock:
+            if self._depth == 0 and self._own and self._ws is not None and writer_waiting(self._ws.store.location):
+                self.close()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._own and self._ws is not None:
+                    self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(self.idle, self._close_idle)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _close_idle(self) -> None:
+        with self.lock:
+            if self._timer is threading.current_thread():
+                self.close()
+
+    def close(self) -> None:
+        """Release the store's file (a DuckDB file this service opened); reopened on the next request."""
+        with self.lock:
+            if self._timer is not None and self._timer is not threading.current_thread():
+                self._timer.cancel()
+            self._timer = None
+            if self._own and self._ws is not None:
+                self._ws.close()
+                self._ws = None
+                self._api = None
 
     def _data_version(self) -> tuple:
         store = self.ws.store
@@ -69,38 +143,47 @@ class DataService:
         return (row["n"], str(row["last"]))
 
     def api(self):
-        """The API workspace for the current data version (rebuilt when data was loaded)."""
-        with self.lock:
+        """The API workspace for the current data version (rebuilt when data was loaded or
+        the store reopened; sections already computed for this version are kept)."""
+        with self._burst():
+            ws = self.ws
+            if self._api is not None and self._own:
+                return self._api  # the file was held since: the data cannot have changed
             version = self._data_version()
-            if self._api is None or version != self._version:
-                self._api = self.ws.cached()
-                self._version = version
+            if self._api is not None and version == self._version:
+                return self._api
+            if version != self._version:
                 self._contexts.clear()
+            self._api = ws.cached()
+            self._version = version
+            for key, (ctx, results) in list(self._contexts.items()):
+                self._contexts[key] = (Context(self._api, ctx.brand, ctx.period, level=ctx.level,
+                                               langs=ctx.langs), results)
             return self._api
 
     def key(self) -> tuple:
-        model = self.ws.model
+        model = self._model or self.ws.model
         fingerprint = hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:12]
         return (str(getattr(self.ws.store, "location", "")), self._version, fingerprint)
 
     # --- pickers ---------------------------------------------------------------------------------
 
     def brands(self) -> list[str]:
-        with self.lock:
+        with self._burst():
             return brands(self.api())
 
     def data_range(self):
-        with self.lock:
+        with self._burst():
             return data_range(self.api())
 
     def period(self, start: Any = None, end: Any = None) -> Period:
-        with self.lock:
+        with self._burst():
             return resolve_period(self.api(), start, end)
 
     # --- sections ---------------------------------------------------------------------------------
 
     def context(self, brand: str, start: Any, end: Any, level: str) -> tuple[Context, dict]:
-        with self.lock:
+        with self._burst():
             api = self.api()
             period = resolve_period(api, start, end)
             key = (*self.key(), brand, period.start, period.end, level)
@@ -115,7 +198,7 @@ class DataService:
 
     def section(self, name: str, brand: str, start: Any, end: Any, level: str) -> tuple[Any, str | None]:
         """``(data, None)`` or ``(None, why it is missing)``; computed once per pickers."""
-        with self.lock:
+        with self._burst():
             ctx, results = self.context(brand, start, end, level)
             if name not in results:
                 omitted: dict[str, str] = {}
@@ -126,7 +209,7 @@ class DataService:
     def report_data(self, brand: str, start: Any = None, end: Any = None, level: str = "brand") -> ReportData:
         """Every section for these pickers as a :class:`~aips.reporting.data.ReportData`
         (cached sections are reused; the HTML report of the dashboard's state)."""
-        with self.lock:
+        with self._burst():
             ctx, results = self.context(brand, start, end, level)
 
             def run(c, name, omitted):
@@ -148,7 +231,7 @@ class DataService:
     def audience(self, brand: str, start: Any, end: Any, level: str, selection: dict) -> pd.DataFrame:
         """The ids behind a clicked stage bar (``{"kind": "stage", "stage"}``) or Sankey link
         (``{"kind": "flow", "from", "to"}``): ``user_id`` (and ``spu`` at SPU level)."""
-        with self.lock:
+        with self._burst():
             api = self.api()
             period = resolve_period(api, start, end)
             entity = ["spu"] if level == "spu" else []

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 
 from aips._compat import spark as spark_compat
-from aips.exceptions import StoreError
+from aips.exceptions import StoreError, StoreLockedError
 from aips.store.capabilities import CAPABILITIES, Capabilities
 from aips.store.tables import SCHEMAS
 
@@ -30,6 +32,11 @@ BACKUP_SUFFIX = "__aips_old"
 """Spark keeps the replaced table under this suffix until the new one is in place."""
 DEFAULT_STORE = "aips.duckdb"
 STORE_ENV = "AIPS_STORE"
+LOCK_TIMEOUT_ENV = "AIPS_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 60.0
+"""Seconds a command waits for another process to release the store's file."""
+LOCK_RETRY = 0.25
+"""Seconds between two attempts to open a locked store."""
 
 
 class Store:
@@ -174,6 +181,14 @@ class Store:
         """Release the connection (DuckDB file lock); Spark sessions are left running."""
         if self.kind == "duckdb":
             with contextlib.suppress(Exception):
+                # cached (temporary) tables die with the connection: their finalizers must
+                # not try to drop them from a closed one later
+                entries = getattr(self.backend, "_cache_name_to_entry", {})
+                for entry in list(entries.values()):
+                    entry.finalizer.detach()
+                entries.clear()
+                getattr(self.backend, "_cache_op_to_entry", {}).clear()
+            with contextlib.suppress(Exception):
                 self.backend.disconnect()
 
 
@@ -185,16 +200,120 @@ def _literal(value: Any) -> sge.Expression:
     return sge.Literal.number(value)
 
 
-def connect(store: Any = None) -> Store:
+def lock_timeout(value: float | None = None) -> float:
+    """The lock timeout in seconds: ``value``, else ``$AIPS_LOCK_TIMEOUT``, else 60.
+
+    >>> lock_timeout(5)
+    5.0
+    """
+    if value is None:
+        text = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+        if not text:
+            return DEFAULT_LOCK_TIMEOUT
+        try:
+            value = float(text)
+        except ValueError:
+            raise StoreError(f"${LOCK_TIMEOUT_ENV} must be a number of seconds, got {text!r}") from None
+    value = float(value)
+    if value < 0 or value != value:
+        raise StoreError(f"the lock timeout must be 0 or more seconds, got {value}")
+    return value
+
+
+def _is_lock_error(err: Exception) -> bool:
+    text = str(err)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+WAIT_SUFFIX = ".aips-writer-waiting"
+"""A writer waiting for readers touches ``<store>`` + this suffix; readers let it go first."""
+WAIT_FRESH = 2.0
+"""Seconds a waiting writer's mark counts (it is touched at every retry; a killed writer's
+mark goes stale on its own)."""
+
+
+def writer_waiting(path: str | Path) -> bool:
+    """True while a writer is waiting for the readers of the DuckDB file ``path``."""
+    try:
+        age = time.time() - Path(f"{path}{WAIT_SUFFIX}").stat().st_mtime
+    except OSError:
+        return False
+    return age < WAIT_FRESH
+
+
+def _mark_waiting(path: str) -> None:
+    with contextlib.suppress(OSError):
+        Path(f"{path}{WAIT_SUFFIX}").touch()
+
+
+def _unmark_waiting(path: str) -> None:
+    with contextlib.suppress(OSError):
+        Path(f"{path}{WAIT_SUFFIX}").unlink()
+
+
+def _open_duckdb(path: str, *, read_only: bool, timeout: float) -> Any:
+    """``ibis.duckdb.connect``, retried while another process holds a conflicting lock
+    (a writer blocks everyone; readers block a writer), for at most ``timeout`` seconds,
+    with one progress line on stderr while waiting.
+
+    Writers go first: a waiting writer marks the file (:func:`writer_waiting`) and a
+    reader does not take the file while the mark is fresh, so a stream of readers (the
+    dashboard) cannot starve a writer (a daily ingest).
+    """
+    deadline = time.monotonic() + timeout
+    told = marked = False
+    try:
+        while True:
+            err: Exception | None = None
+            if read_only and writer_waiting(path):
+                err = StoreError("a writer is waiting: Could not set lock")
+            else:
+                try:
+                    return ibis.duckdb.connect(path, read_only=read_only)
+                except Exception as exc:  # duckdb raises IOException on a locked or corrupt file
+                    err = exc
+                if "different configuration" in str(err):  # this process has the file open already
+                    if read_only:  # read through this process's read-write connection
+                        return ibis.duckdb.connect(path)
+                    raise StoreError(f"cannot open store {path} for writing: this process has it open "
+                                     "read-only (close that workspace first)") from None
+            if not _is_lock_error(err):
+                raise StoreError(f"cannot open store {path}: {err}") from None
+            if not read_only:
+                _mark_waiting(path)
+                marked = True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                held = "a process writing to it" if read_only else "another process (reading or writing)"
+                raise StoreLockedError(
+                    f"the store {path} is in use by {held}; waited {timeout:g} s for it "
+                    f"(wait longer with --lock-timeout SECONDS or ${LOCK_TIMEOUT_ENV})") from None
+            if not told:
+                what = "a writer to finish" if read_only else "other processes to release it"
+                print(f"aips: the store {path} is in use; waiting up to {timeout:g} s for {what}...",
+                      file=sys.stderr, flush=True)
+                told = True
+            time.sleep(min(LOCK_RETRY, left))
+    finally:
+        if marked:
+            _unmark_waiting(path)
+
+
+def connect(store: Any = None, *, read_only: bool = False, timeout: float | None = None) -> Store:
     """Open a store.
 
     Args:
         store: ``None`` (``$AIPS_STORE`` or ``./aips.duckdb``), a DuckDB file path,
             ``":memory:"``, ``"spark://local[2]"`` (a local Spark session), a
             ``SparkSession``, an Ibis backend, or a :class:`Store`.
+        read_only: open a DuckDB file read-only: it must exist (nothing is created), and
+            any number of read-only processes may hold it at once (but no writer).
+        timeout: seconds to wait while another process holds a conflicting lock on the
+            file (default ``$AIPS_LOCK_TIMEOUT`` or 60).
 
     Raises:
-        StoreError: the file cannot be opened (e.g. locked by another process).
+        StoreError: the file cannot be opened, or (``read_only``) does not exist.
+        StoreLockedError: another process held the file for longer than ``timeout``.
         MissingDependencyError: Spark was asked for but pyspark is not installed.
     """
     if isinstance(store, Store):
@@ -213,14 +332,15 @@ def connect(store: Any = None) -> Store:
         master = text.removeprefix("spark://") or "local[2]"
         session = spark_compat.get_or_create_session(master)
         return Store(ibis.pyspark.connect(session), "pyspark", master)
-    if text != ":memory:":
-        path = Path(text).expanduser()
-        if path.is_dir():
-            raise StoreError(f"store {path} is a directory; give a DuckDB file such as {path / DEFAULT_STORE}")
+    if text == ":memory:":
+        return Store(ibis.duckdb.connect(text), "duckdb", text)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise StoreError(f"store {path} is a directory; give a DuckDB file such as {path / DEFAULT_STORE}")
+    if read_only and not path.exists():
+        raise StoreError(f"no store at {text} (load data first: aips ingest FILE --store {text})")
+    if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = str(path)
-    try:
-        backend = ibis.duckdb.connect(text)
-    except Exception as err:  # duckdb raises IOException on a locked or corrupt file
-        raise StoreError(f"cannot open store {text}: {err}") from None
+    text = str(path)
+    backend = _open_duckdb(text, read_only=read_only, timeout=lock_timeout(timeout))
     return Store(backend, "duckdb", text)
