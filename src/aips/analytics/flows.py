@@ -29,8 +29,10 @@ def flows(view: View, t0: Any, t1: Any, level: str | None = None) -> ibis.Table:
     """Each (user, entity) with a level at t0 or t1: ``from_stage``, ``to_stage``, ``movement``.
 
     ``movement`` is ``new``, ``up``, ``stay``, ``down`` or ``churned``; a missing level
-    is ``none``. See :mod:`aips.engine.flows`.
+    is ``none``. See :mod:`aips.engine.flows`. A ``ConfigError`` when ``t0`` is after ``t1``
+    or both lie outside the data (:meth:`~aips.view.View.require_dates`).
     """
+    view.require_dates(start=t0, end=t1)
     entity = level or view.model.level
     s0 = view.snapshot(as_date(t0), level=entity)
     s1 = view.snapshot(as_date(t1), level=entity)
