@@ -137,7 +137,8 @@ class View:
         ev = self.events
         if ev.filter(ev.category == category).select("brand").limit(1).to_pyarrow().num_rows:
             return
-        known = [c for c in self.known("category") if c] + ([NO_CATEGORY] if None in self.known("category") else [])
+        values = self.known("category")
+        known = [c for c in values if c] + ([NO_CATEGORY] if None in values else [])
         closest = difflib.get_close_matches(category, known, 3, 0)
         raise ConfigError(f"no events of category {category!r} in the store "
                           f"(closest categories: {', '.join(closest) or 'none, the store has no events'})")

@@ -108,7 +108,7 @@ WRONG = [
     (["creators", "--brand", "glowlb", "--at", "2024-10-10"], "closest brands: glowlab"),
     (["creators", "--category", "serum", "--at", "2024-10-10"], "closest categories:"),
     (["diagnose", "--brand", "glowlb", "--at", "2024-10-10"], "closest brands: glowlab"),
-    (["diagnose", "--brand", "glowlab", "--at", "2024-11-11"], RANGE),
+    (["diagnose", "--brand", "glowlab", "--at", "2025-06-01"], RANGE),
     (["portrait", "--brand", "glowlb", "--at", "2024-10-10"], "closest brands: glowlab"),
     (["portrait", "--brand", "glowlab", "--at", "2024-11-11"], RANGE),
     (["content", "--brand", "glowlb"], "closest brands: glowlab"),

@@ -258,7 +258,7 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
     t0 = at - dt.timedelta(days=period)
     book = load_playbook(playbook)
     notes: list[str] = []
-    view.require(at=at, brands=[brand])
+    view.require(start=t0, end=at, brands=[brand])  # the period must hold data
     cats = {r["brand"]: r["category"] for r in _rows(brand_categories(view.events, view.model, at))}
     if brand not in cats:
         raise ConfigError(f"brand {brand!r} has no events in the 30 days before {at}")
