@@ -27,7 +27,7 @@ from typing import Any
 
 import ibis
 
-from aips.config.model import Model
+from aips.config.model import NO_CATEGORY, Model
 from aips.dates import as_date
 from aips.engine.stages import resolve_level
 from aips.exceptions import AipsError, ConfigError
@@ -88,6 +88,113 @@ class View:
         raise ConfigError(f"no events of brand {names} in the store "
                           f"(closest brands: {', '.join(closest) or 'none, the store has no events'})")
 
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        """The first and last local date with events (None when the store has none)."""
+        ev = self.events
+        row = ev.aggregate(lo=ev.local_date.min(), hi=ev.local_date.max()).to_pyarrow().to_pylist()[0]
+        return None if row["lo"] is None else (row["lo"], row["hi"])
+
+    def require_dates(self, *days: Any, start: Any = None, end: Any = None,
+                      names: tuple[str, str] = ("from", "to")) -> None:
+        """A :class:`~aips.exceptions.ConfigError` when a day (``at``) lies outside the data's
+        date range, when ``start`` is after ``end``, or when ``start..end`` holds no data day;
+        the message names the data's range (``names``: how to call ``start`` and ``end`` in it)."""
+        named = [(as_date(d, "at"), "at") for d in days if d is not None]
+        lo_hi = [as_date(d, n) if d is not None else None for d, n in zip((start, end), names, strict=True)]
+        if lo_hi[0] and lo_hi[1] and lo_hi[0] > lo_hi[1]:
+            raise ConfigError(f"--{names[0]} {lo_hi[0]} is after --{names[1]} {lo_hi[1]} "
+                              "(give the earlier day first)")
+        if not named and not any(lo_hi):
+            return
+        rng = self.date_range()
+        if rng is None:
+            raise AipsError("the store has no events yet (load data first: aips ingest FILE)")
+        first, last = rng
+        where = f"the data runs from {first} to {last}"
+        for day, name in named:
+            if not first <= day <= last:
+                raise ConfigError(f"no events on {day} ({name}): {where}")
+        lo, hi = lo_hi
+        if (lo or first) > last or (hi or last) < first:
+            raise ConfigError(f"no events between {lo or '...'} and {hi or '...'}: {where}")
+
+    def known(self, column: str) -> list:
+        """The distinct values of an ``events`` column (an aggregate; nulls as None)."""
+        ev = self.events
+        return ev.select(column).distinct().to_pyarrow().column(0).to_pylist()
+
+    def require_category(self, category: str | None) -> None:
+        """A :class:`~aips.exceptions.ConfigError` when ``category`` has no events, naming the
+        closest categories (``None`` or ``NO_CATEGORY`` is the null category)."""
+        if category is None or category == NO_CATEGORY:
+            if category is None:
+                return
+            ev = self.events
+            if ev.filter(ev.category.isnull()).select("brand").limit(1).to_pyarrow().num_rows:
+                return
+            raise ConfigError(f"no events without a category in the store: name one with --category "
+                              f"(categories: {', '.join(sorted(c for c in self.known('category') if c)) or 'none'})")
+        ev = self.events
+        if ev.filter(ev.category == category).select("brand").limit(1).to_pyarrow().num_rows:
+            return
+        values = self.known("category")
+        known = [c for c in values if c] + ([NO_CATEGORY] if None in values else [])
+        closest = difflib.get_close_matches(category, known, 3, 0)
+        raise ConfigError(f"no events of category {category!r} in the store "
+                          f"(closest categories: {', '.join(closest) or 'none, the store has no events'})")
+
+    def require_spus(self, level: str | None) -> None:
+        """A :class:`~aips.exceptions.ConfigError` when ``level`` is ``spu`` and no event has an SPU."""
+        if resolve_level(self.model, level) != "spu":
+            return
+        ev = self.events
+        if ev.filter(ev.spu.notnull()).select("spu").limit(1).to_pyarrow().num_rows:
+            return
+        raise ConfigError("--level spu: no event of the store has an SPU (the spu column is empty); "
+                          "use --level brand")
+
+    def require(self, *, at: Any = None, start: Any = None, end: Any = None,
+                brands: Sequence[str] | str | None = None, category: str | None = None,
+                level: str | None = None, names: tuple[str, str] = ("from", "to")) -> None:
+        """Every check of a command's filters at once (each given filter must match data):
+        :meth:`require_dates`, :meth:`require_brands`, :meth:`require_category`,
+        :meth:`require_spus`."""
+        self.require_dates(at, start=start, end=end, names=names)
+        if brands:
+            self.require_brands([brands] if isinstance(brands, str) else list(brands))
+        self.require_category(category)
+        self.require_spus(level)
+
+    def summary(self, top: int = 5) -> dict[str, Any]:
+        """What the store holds, from aggregates only: rows per table, the events' date range,
+        brands and categories (counts and the ``top`` names by events), loads and quarantine
+        counts by reason. A :class:`~aips.exceptions.StoreError` when the store has no events
+        table (nothing was loaded: never an empty summary)."""
+        self.store.table("events")  # the error naming the store when nothing was loaded
+        tables = {name: self.store.table(name).count().to_pyarrow().as_py()
+                  for name in sorted(self.store.backend.list_tables()) if not name.startswith("_")}
+        out: dict[str, Any] = {"tables": tables, "date_range": None, "brands": None,
+                               "categories": None, "loads": [], "quarantine": []}
+        rng = self.date_range()
+        out["date_range"] = [rng[0].isoformat(), rng[1].isoformat()] if rng else None
+        ev = self.events
+        for key, name in (("brands", ev.brand), ("categories", ev.category.fill_null(NO_CATEGORY))):
+            counts = ev.group_by(name.name("name")).aggregate(events=ev.count())
+            n = counts.count().to_pyarrow().as_py()
+            topn = counts.order_by([ibis.desc("events"), "name"]).limit(top).to_pyarrow().to_pylist()
+            out[key] = {"count": n, "top": topn}
+        if "loads" in tables:
+            lo = self.store.table("loads")
+            out["loads"] = (lo.select("table_name", "source_file", "loaded_at", "rows_read", "loaded",
+                                      "duplicates", "ignored", "quarantined", "min_date", "max_date")
+                            .order_by("loaded_at").to_pyarrow().to_pylist())
+        if "quarantine" in tables:
+            q = self.store.table("quarantine")
+            out["quarantine"] = (q.group_by(["table_name", "reason"]).aggregate(rows=q.count())
+                                 .order_by([ibis.desc("rows"), "table_name", "reason"])
+                                 .to_pyarrow().to_pylist())
+        return out
+
     def last_day(self) -> dt.date:
         """The last local date with events (an error when the store has none)."""
         from aips.engine.durations import last_local_day
@@ -119,9 +226,11 @@ class View:
         )
 
     def assets(self, at: Any, level: str | None = None, cumulative: bool = False) -> ibis.Table:
-        """Users per entity and stage on ``at`` (``cumulative``: at or above each stage)."""
+        """Users per entity and stage on ``at`` (``cumulative``: at or above each stage); a
+        ``ConfigError`` when ``at`` lies outside the data (:meth:`require_dates`)."""
         from aips.engine.snapshot import assets
 
+        self.require_dates(at)
         level = resolve_level(self.model, level)
         return assets(self.snapshot(at, level=level), level, cumulative=cumulative)
 
@@ -138,12 +247,14 @@ class View:
         """Users per entity x stage for each day (``week``: each ISO week's last day) of a range.
 
         Read from the stored ``asset_history`` when it covers the range and is current, else
-        computed from the engine's input.
+        computed from the engine's input. A ``ConfigError`` when ``start`` is after ``end`` or
+        the range holds no data day (:meth:`require_dates`).
         """
         from aips.engine.series import asset_series
         from aips.maintain.history import history_is_current, read_history
 
         start, end = as_date(start, "start"), as_date(end, "end")
+        self.require_dates(start=start, end=end)
         if history_is_current(self.store, self.model, level):
             stored = read_history(self.store, self.model, start, end, freq, level=level)
             if stored is not None:
@@ -167,14 +278,16 @@ class View:
         """Brand-level timelines of some pairs: one brand, one category, and/or some users.
 
         Built from the engine's input filtered first (never cached: each selection differs).
+        ``category`` :data:`~aips.config.model.NO_CATEGORY` selects the events without one.
         """
+        from aips.engine.durations import category_is
         from aips.engine.timelines import timelines
 
         source = self.engine_source()
         if brand is not None:
             source = source.filter(source.brand == brand)
         if category is not None:
-            source = source.filter(source.category == category)
+            source = source.filter(category_is(source.category, category))
         if users is not None:
             source = source.semi_join(users, source.user_id == users.user_id)
         return timelines(source, self.model, level="brand", categories=self.categories)

@@ -87,6 +87,11 @@ class Workspace:
 
         return ingest_files(self.store, self.model, paths, table=table, **options)
 
+    def info(self, top: int = 5) -> dict[str, Any]:
+        """What the store holds (tables, rows, date range, brands, categories, loads,
+        quarantine by reason): :meth:`aips.view.View.summary`."""
+        return self.view.summary(top=top)
+
     # --- stage engine (aips.view, aips.engine): unexecuted Ibis tables -------------------------
 
     def snapshot(self, at: Any, level: str | None = None) -> ibis.Table:

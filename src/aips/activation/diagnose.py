@@ -83,6 +83,7 @@ _WORDS = {
         "channel": "Paid channel moving {target} best ({model} attribution, credits reach not cause): "
                    "{channel} ({share:.0%} of advances)",
         "no_peers": "No other brand in the category: no benchmark.",
+        "no_category": "(no category)",
     },
     "zh": {
         "title": "{brand} 诊断（{at}；品类 {category}；对比 {n} 个竞品；周期 {t0} 至 {at}）",
@@ -99,6 +100,7 @@ _WORDS = {
         "creators": "预约能触达他们的达人：{names}",
         "channel": "最能推动进入 {target} 的付费渠道（{model} 归因，反映触达而非因果）：{channel}（占 {share:.0%}）",
         "no_peers": "品类中没有其他品牌，无法对比。",
+        "no_category": "（无品类）",
     },
 }
 
@@ -160,7 +162,8 @@ class Diagnosis:
 
     def __str__(self) -> str:
         w = _WORDS[self.lang]
-        lines = [w["title"].format(brand=self.brand, at=self.at, category=self.category,
+        category = self.category if self.category is not None else w["no_category"]
+        lines = [w["title"].format(brand=self.brand, at=self.at, category=category,
                                    n=len(self.peers), t0=self.t0)]
         if self.summary:
             lines.append(self.summary)
@@ -256,11 +259,12 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
     t0 = at - dt.timedelta(days=period)
     book = load_playbook(playbook)
     notes: list[str] = []
+    view.require(start=t0, end=at, brands=[brand])  # the period must hold data
     cats = {r["brand"]: r["category"] for r in _rows(brand_categories(view.events, view.model, at))}
     if brand not in cats:
         raise ConfigError(f"brand {brand!r} has no events in the 30 days before {at}")
     category = cats[brand]
-    peers = sorted(b for b, c in cats.items() if c == category and b != brand and c is not None)
+    peers = sorted(b for b, c in cats.items() if c == category and b != brand)  # None: one category too
     if not peers:
         notes.append(_WORDS[lang]["no_peers"])
     per_brand = _per_brand(view, [brand, *peers], t0, at)

@@ -49,6 +49,7 @@ import pandas as pd
 from scipy import stats
 
 from aips.analytics.base import Fitter
+from aips.config.model import NO_CATEGORY
 from aips.exceptions import AipsError, ConfigError
 from aips.view import View
 
@@ -468,7 +469,7 @@ def km_table(view: View, category: str, start: str = "first_touch", brand: str |
 
 def decision_cycle(
     view: View,
-    category: str,
+    category: str | None,
     start: str = "first_touch",
     method: str = "km",
     brand: str | None = None,
@@ -478,7 +479,7 @@ def decision_cycle(
 
     Args:
         view: the store as the model reads it.
-        category: the category.
+        category: the category (None or ``NO_CATEGORY``: the events without a category).
         start: ``first_touch`` (first event of the brand) or ``ti`` (first day at TI or
             above, from the stage timelines).
         method: ``km`` (:class:`DecisionCycleFitter`) or ``cure`` (:class:`CureCycleFitter`).
@@ -488,10 +489,18 @@ def decision_cycle(
     Returns:
         The fitted fitter (``median_days_``, ``p80_days_``, ``asdict()``...).
     """
+    if method not in ("km", "cure"):
+        raise ConfigError(f"unknown method {method!r} (km or cure)")
+    if start not in KM_STARTS:
+        raise ConfigError(f"unknown start {start!r} (first_touch or ti)")
+    view.require_category(NO_CATEGORY if category is None else category)
+    if brand is not None:
+        view.require_brands([brand])
     km = km_table(view, category, start, brand).to_pandas()
     if km.empty:
-        raise AipsError(f"no (user, brand) pairs in category {category!r}: check the name")
-    context = {"category": category, "start": start, "brand": brand}
+        raise AipsError(f"no (user, brand) pairs in category {category or NO_CATEGORY!r}"
+                        + (f" of brand {brand!r}" if brand else ""))
+    context = {"category": category or NO_CATEGORY, "start": start, "brand": brand}
     if method == "km":
         return DecisionCycleFitter(**options).fit(km, context=context)
     if method == "cure":

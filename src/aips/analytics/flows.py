@@ -4,13 +4,18 @@ Each function takes a :class:`~aips.view.View` and builds on its snapshots and t
 the per-pair work is the engine's (:mod:`aips.engine.flows`, :mod:`aips.engine.penetration`).
 All return unexecuted Ibis tables.
 
->>> import aips
+>>> import datetime as dt, pyarrow as pa, aips
 >>> from aips.store.tables import arrow_schema
 >>> from aips.view import View
 >>> view = View(aips.open(":memory:").store, aips.default_model())
->>> _ = view.store.write("events", arrow_schema("events").empty_table())
+>>> row = {"event_id": "e1", "ts": dt.datetime(2024, 1, 5), "local_date": dt.date(2024, 1, 5),
+...        "user_id": "u", "brand": "b", "event_type": "read"}
+>>> _ = view.store.write("events", pa.Table.from_pylist([row], schema=arrow_schema("events")))
 >>> flow_matrix(view, "2024-01-01", "2024-01-31").columns
 ('brand', 'from_stage', 'to_stage', 'movement', 'users')
+>>> flow_matrix(view, "2024-01-31", "2024-01-01")
+Traceback (most recent call last):
+aips.exceptions.ConfigError: --from 2024-01-31 is after --to 2024-01-01 (give the earlier day first)
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ def flows(view: View, t0: Any, t1: Any, level: str | None = None) -> ibis.Table:
     """Each (user, entity) with a level at t0 or t1: ``from_stage``, ``to_stage``, ``movement``.
 
     ``movement`` is ``new``, ``up``, ``stay``, ``down`` or ``churned``; a missing level
-    is ``none``. See :mod:`aips.engine.flows`.
+    is ``none``. See :mod:`aips.engine.flows`. A ``ConfigError`` when ``t0`` is after ``t1``
+    or both lie outside the data (:meth:`~aips.view.View.require_dates`).
     """
+    view.require_dates(start=t0, end=t1)
     entity = level or view.model.level
     s0 = view.snapshot(as_date(t0), level=entity)
     s1 = view.snapshot(as_date(t1), level=entity)

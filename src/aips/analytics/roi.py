@@ -332,7 +332,12 @@ def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | No
     camps = view.table("campaigns")
     found = _rows(camps.filter(camps.campaign_id == campaign))
     if not found:
-        raise AipsError(f"no campaign {campaign!r} in the campaigns table")
+        import difflib
+
+        ids = [r["campaign_id"] for r in _rows(camps.select("campaign_id").distinct()) if r["campaign_id"]]
+        closest = difflib.get_close_matches(campaign, ids, 3, 0)
+        raise AipsError(f"no campaign {campaign!r} in the campaigns table "
+                        f"(closest campaigns: {', '.join(closest) or 'none, the table is empty'})")
     c = found[0]
     T, brand, category = c["start_date"], c["brand"], c["category"]
     if T is None or brand is None:

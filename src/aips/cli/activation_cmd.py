@@ -94,6 +94,8 @@ def audience_command(
             audience = Audience.from_spec(ws, spec, at=at)
         else:
             brands, competitors_of = crowd_brands(brand, competitors)
+            ws.view.require(at=at, start=t0, end=t1, brands=brands or competitors_of, category=category,
+                            names=("t0", "t1"))
             audience = ws.audience(
                 brand=brands, at=at, stages=stage or None, flow=flow, t0=t0, t1=t1,
                 funnel=funnel, step=funnel_step, kind=funnel_kind, window=funnel_window,
@@ -163,6 +165,7 @@ def creators_command(
     """Rank KOL/KOC creators by reach into a target crowd and seeding; recommend a mix under a budget."""
     with open_ws(store, config, read_only=True) as ws:
         brands, competitors_of = crowd_brands(brand, competitors)
+        ws.view.require(at=at, brands=brands or competitors_of, category=category)
         result = ws.creators(
             target, at=at, brand=brands, category=category, competitors_of=competitors_of,
             lookback=lookback, k=k, budget=budget, top=top,
@@ -215,4 +218,7 @@ def diagnose_command(
             emit(result.metrics, fmt)
             return
         typer.echo(str(result))
-        emit(result.metrics, fmt, title=f"{brand} vs the other brands of {result.category}")
+        from aips.config.model import NO_CATEGORY
+
+        category = result.category if result.category is not None else NO_CATEGORY
+        emit(result.metrics, fmt, title=f"{brand} vs the other brands of {category}")

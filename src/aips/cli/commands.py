@@ -11,6 +11,7 @@ from aips.cli.attribution_cmd import attribute_command
 from aips.cli.demo_cmd import demo_command
 from aips.cli.engine_cmd import assets_command, series_command
 from aips.cli.flows_cmd import competitors_command, flows_command, penetration_command
+from aips.cli.info_cmd import info_command
 from aips.cli.ingest_cmd import ingest_command
 from aips.cli.insight_cmd import content_command, engagement_command, portrait_command
 from aips.cli.outcomes_cmd import cycle_command, funnel_command, loyalty_command, roi_command
@@ -21,6 +22,7 @@ COMMANDS: list[tuple[str, object]] = [
     ("demo", demo_command),
     ("simulate", simulate_command),
     ("ingest", ingest_command),
+    ("info", info_command),
     ("assets", assets_command),
     ("series", series_command),
     ("flows", flows_command),

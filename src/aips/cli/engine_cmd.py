@@ -68,6 +68,7 @@ def assets_command(
     """Users per brand (or SPU) and stage on a day: exclusive levels A, I, TI, P, S."""
     with open_ws(store, config, read_only=True) as ws:
         lvl = level.value if level else ws.model.level
+        ws.view.require(at=at, brands=brand, level=lvl)
         table = filter_entities(ws.assets(at, cumulative=cumulative, level=lvl), brand, spu, lvl, ws.events)
         keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
         table = table.select(*keys, "stage", "users")
@@ -96,6 +97,7 @@ def series_command(
     """
     with open_ws(store, config, read_only=not (update or backfill), lock_timeout=lock_timeout) as ws:
         lvl = level.value if level else ws.model.level
+        ws.view.require(start=start, end=end, brands=brand, level=lvl)
         if backfill:
             if not (start and end):
                 raise ConfigError("--backfill needs --from and --to")

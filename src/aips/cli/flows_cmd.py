@@ -48,6 +48,7 @@ def flows_command(
     """
     with open_ws(store, config, read_only=True) as ws:
         entity = level.value if level else ws.model.level
+        ws.view.require(start=t0, end=t1, brands=brand, level=entity)
         table = {
             FlowView.matrix: ws.flow_matrix,
             FlowView.rates: ws.flow_rates,
@@ -79,6 +80,7 @@ def competitors_command(
 ) -> None:
     """Brands ranked by TI and by I+TI within each category, with their share of the TI crowd."""
     with open_ws(store, config, read_only=True) as ws:
+        ws.view.require(at=at, category=category)
         emit(ws.competitors(at, category=category), fmt, title=f"competitors at {at}")
 
 
@@ -90,4 +92,5 @@ def penetration_command(
 ) -> None:
     """Per brand: AIPS users / category audience (users active in the category in the window)."""
     with open_ws(store, config, read_only=True) as ws:
+        ws.view.require(at=at)
         emit(ws.penetration(at), fmt, title=f"penetration at {at}")

@@ -52,6 +52,7 @@ def portrait_command(
 
         raise ConfigError("--reached takes one --stage (users at that stage or above)")
     with open_ws(store, config, read_only=True) as ws:
+        ws.view.require(at=at, brands=brand)
         day = at or ws.view.last_day().isoformat()
         spec = {"brand": brand, "reached": stage, "end": day} if reached else {"brand": brand, "at": day, "stage": stage}
         crowd = f"reached {stage} by {day}" if reached else f"{stage} on {day}"
@@ -110,6 +111,7 @@ def content_command(
     with events minus --horizon); for --view sov the searches' days.
     """
     with open_ws(store, config, read_only=True) as ws:
+        ws.view.require(start=start, end=end, brands=brand)
         if view is ContentView.sov:
             emit(ws.search_share(brand, start=start, end=end), fmt, title=f"search share of voice ({brand}'s category)")
             return
@@ -144,6 +146,7 @@ def engagement_command(
 ) -> None:
     """Engagement depth: dwell per reader, deep-read rate and interactions per reader, per period and reader stage."""
     with open_ws(store, config, read_only=True) as ws:
+        ws.view.require(start=start, end=end, brands=brand)
         table = ws.engagement(brand, start, end, freq=freq.value)
         keep = ["period", "stage", "readers", "reads", "deep_read_rate", "dwell_per_reader", "dwell_per_read",
                 "interactions_per_reader"]

@@ -66,6 +66,7 @@ def funnel_command(
     from aips.exceptions import ConfigError
 
     with open_ws(store, config, read_only=True) as ws:
+        ws.view.require(start=date_from, end=date_to, brands=brand)
         result = ws.funnel(
             steps, window=window, order=order, exclude=exclude or None, breakdown=breakdown,
             attribution=attribution, start=date_from, end=date_to, brand=brand,
@@ -98,7 +99,7 @@ def funnel_command(
 
 
 def cycle_command(
-    category: Annotated[str, typer.Option("--category", help="The category.")],
+    category: Annotated[str | None, typer.Option("--category", help="The category (default, or 'none': the events without one).")] = None,
     start: Annotated[str, typer.Option("--start", help="first_touch (first event of the brand) or ti (first TI day).")] = "first_touch",
     method: Annotated[str, typer.Option("--method", help="km (Kaplan-Meier) or cure (parametric mixture-cure).")] = "km",
     brand: BrandOpt = None,
@@ -107,6 +108,10 @@ def cycle_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """Decision cycle of a category: converters' time to purchase from Kaplan-Meier."""
+    from aips.config.model import NO_CATEGORY
+
+    if category is None or category.lower() == "none":
+        category = NO_CATEGORY
     with open_ws(store, config, read_only=True) as ws:
         fit = ws.decision_cycle(category, start=start, method=method, brand=brand)
         out = {"category": category, "start": start, **fit.asdict()}
@@ -158,5 +163,6 @@ def loyalty_command(
 ) -> None:
     """Repurchase rate, P-crowd retention and TI -> P conversion per brand."""
     with open_ws(store, config, read_only=True) as ws:
+        ws.view.require(start=t0, end=t1, brands=brand, names=("t0", "t1"))
         table = ws.loyalty(t0=t0, t1=t1, x=x, brand=brand)
         emit(table.order_by("brand"), fmt, title="loyalty")

@@ -37,6 +37,7 @@ def report_command(
 
     console = Console(stderr=True)
     with open_ws(store, config, read_only=True) as ws, console.status("collecting the report") as status:
+        ws.view.require(start=start, end=end, brands=brand, level=level.value if level else None)
 
         def progress(section: str, done: int, total: int) -> None:
             status.update(f"collecting the report: {section} ({done}/{total})")

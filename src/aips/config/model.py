@@ -27,6 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from aips.config.rules import Rule, parse_rule
 from aips.exceptions import ConfigError, describe_validation_error
 
+NO_CATEGORY = "(no category)"
+"""The name of the null category: events without a category are one category (``--category
+'(no category)'`` or ``none`` selects it)."""
+
 STAGE_ORDER: tuple[str, ...] = ("A", "I", "TI", "P", "S")
 """Stage names in journey (display) order, A first: the one place the stages are listed."""
 

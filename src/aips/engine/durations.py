@@ -34,12 +34,20 @@ import datetime as dt
 
 import ibis
 
-from aips.config.model import PURCHASE_EVENT
+from aips.config.model import NO_CATEGORY, PURCHASE_EVENT
 
 
 def last_local_day(events: ibis.Table) -> ibis.Scalar:
     """The last local day with any event in the store (the censoring day)."""
     return events.local_date.max()
+
+
+def category_is(column: ibis.Column, category: str | None) -> ibis.BooleanColumn:
+    """``column == category``; the null category when ``category`` is None or
+    :data:`~aips.config.model.NO_CATEGORY` (events without a category are one category)."""
+    if category is None or category == NO_CATEGORY:
+        return column.isnull()
+    return column == category
 
 
 def cycle_durations(
@@ -66,7 +74,7 @@ def cycle_durations(
         ``user_id``, ``brand``, ``start_date``, ``end_date`` (first purchase on or after the
         start, null when none), ``duration`` (int64 days), ``purchased`` (bool).
     """
-    ev = events.filter(events.category == category)
+    ev = events.filter(category_is(events.category, category))
     if brand is not None:
         ev = ev.filter(ev.brand == brand)
     if last_day is None:
