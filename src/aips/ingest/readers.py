@@ -11,7 +11,8 @@ A reader yields :class:`Chunk` objects: the source columns of a block of rows, t
 
 Blank lines (rows whose fields are all empty) are skipped and are not counted as rows.
 A file that cannot be read at all raises :class:`~aips.exceptions.IngestError` naming the
-file and what is wrong. :class:`Chunk` and :class:`Reject` live in :mod:`aips.ingest.chunk`,
+file and what is wrong; so does a file whose size or modification time changed between
+opening it and reading its end (it was written or truncated during the load). :class:`Chunk` and :class:`Reject` live in :mod:`aips.ingest.chunk`,
 the CSV/TSV machinery in :mod:`aips.ingest.delimited` (JSON Lines blocks in
 :mod:`aips.ingest.jsonl`, worksheets in :mod:`aips.ingest.excel`); this module opens a file
 and picks the reader.
@@ -85,7 +86,9 @@ class Source:
     def __init__(self, path: Path, mapping: Mapping, encoding: str | None = None, sheet=None):
         self.path = path
         self.mapping = mapping
-        self.size = path.stat().st_size
+        stat = path.stat()
+        self.size = stat.st_size
+        self._stamp = (stat.st_size, stat.st_mtime_ns)
         self.format = mapping.format or guess_format(path)
         self.encoding: str | None = None
         self.sha256: str | None = None
@@ -109,6 +112,24 @@ class Source:
             "xlsx": self._excel,
         }[self.format]
         yield from reader()
+        self._check_unchanged()
+
+    def _check_unchanged(self) -> None:
+        """A file that changed (written, appended, truncated) while it was read fails the load:
+        what was read matches neither version."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            stat = None
+        now = (stat.st_size, stat.st_mtime_ns) if stat else None
+        if now != self._stamp:
+            was = f"{self._stamp[0]:,} bytes"
+            became = f"{now[0]:,} bytes" if now else "gone"
+            raise IngestError(
+                f"{self.path}: the file changed while it was read ({was} before, {became} "
+                "after, or a new modification time); nothing of it is loaded. Load it again "
+                "once whatever writes it has finished"
+            )
 
     # --- delimited text ------------------------------------------------------------------
 
