@@ -3,7 +3,9 @@ block that has a broken line or mixed types.
 
 A block is a run of whole lines; blank lines are skipped (but counted in line numbers);
 a line that is not a JSON object is quarantined as ``malformed json``; nested values
-(objects, arrays) become their JSON text.
+(objects, arrays) become their JSON text. A whole-number float becomes its integer text
+(``1.0`` -> ``1``) on both the fast and the per-line path, as :func:`aips.ingest.validate.text_of`
+does for typed columns, so ids ``1.0`` and ``1`` are one id.
 """
 
 from __future__ import annotations
@@ -79,4 +81,6 @@ def _json_text(value):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**63 else repr(value)
+    return str(value)

@@ -1,0 +1,127 @@
+"""Issue 16, loss and bad input: every case here failed (or lost rows silently) before."""
+
+from __future__ import annotations
+
+import pytest
+
+from aips.exceptions import IngestError
+
+HEAD = "ts,user_id,brand,event_type,amount\n"
+
+
+def _events(ws):
+    return ws.store.table("events").to_pyarrow().to_pylist()
+
+
+def _quarantine(ws):
+    return ws.store.table("quarantine").to_pyarrow().to_pylist()
+
+
+# --- item 2: huge amounts are not stored as +inf ---------------------------------------------
+
+
+def test_overflowing_amount_is_quarantined_not_inf(ws, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text(
+        HEAD
+        + "2024-01-02 10:00,u1,b,purchase,1e309\n"
+        + "2024-01-02 10:00,u2,b,purchase,"
+        + "9" * 400
+        + "\n"
+        + "2024-01-02 10:00,u3,b,purchase,12.5\n"
+    )
+    report = ws.ingest(path, quarantine_dir=tmp_path / "q")
+    assert (report.loaded, report.quarantined) == (1, 2)
+    assert report.reasons == {"non-finite amount": 2}
+    assert [r["amount"] for r in _events(ws)] == [12.5]
+    assert {r["source_line"] for r in _quarantine(ws)} == {2, 3}
+
+
+# --- item 3: JSON ids 1.0 and 1 are one id whichever parse path is taken ---------------------
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_json_integral_float_ids_equal_integer_ids(ws, tmp_path, broken):
+    lines = [
+        '{"event_id": 1.0, "ts": "2024-01-02 10:00", "user_id": 7.0, "brand": "b", "event_type": "read"}',
+        '{"event_id": 1, "ts": "2024-01-02 10:00", "user_id": 7, "brand": "b", "event_type": "read"}',
+        '{"event_id": 2.5, "ts": "2024-01-02 10:00", "user_id": 8, "brand": "b", "event_type": "read"}',
+    ]
+    if broken:  # a malformed line sends the block down the per-line path
+        lines.append("{not json")
+    path = tmp_path / "e.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    report = ws.ingest(path, quarantine_dir=tmp_path / "q")
+    assert (report.loaded, report.duplicates) == (2, 1)
+    assert sorted((r["event_id"], r["user_id"]) for r in _events(ws)) == [("1", "7"), ("2.5", "8")]
+    path2 = tmp_path / "again.jsonl"  # the other parse path finds the same ids
+    path2.write_text("\n".join(lines[:2] if broken else [*lines[:2], "{not json"]) + "\n")
+    assert ws.ingest(path2, quarantine_dir=tmp_path / "q").loaded == 0
+
+
+# --- item 4: derived ids do not collide when a field holds the separator ----------------------
+
+
+def test_derived_ids_do_not_collide_on_separator(ws, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "ts,user_id,brand,spu,event_type\n"
+        "2024-01-02 10:00,u\x1fb1,c,,read\n"
+        "2024-01-02 10:00,u,b1\x1fc,,read\n"
+    )
+    report = ws.ingest(path, quarantine_dir=tmp_path / "q")
+    assert (report.loaded, report.duplicates) == (2, 0)
+    assert len({r["event_id"] for r in _events(ws)}) == 2
+
+
+def test_derived_ids_without_separator_keep_their_old_value(ws, tmp_path):
+    """Rows whose fields hold no separator keep the id the earlier scheme gave them, so an
+    old file re-loaded into an old store adds nothing."""
+    import hashlib
+
+    path = tmp_path / "e.csv"
+    path.write_text(HEAD + "2024-01-02 10:00,u1,b,purchase,1.5\n")
+    ws.ingest(path, quarantine_dir=tmp_path / "q", tz="UTC")
+    ts = 1704189600000000
+    old = "\x1f".join([str(ts), "u1", "b", "", "", "purchase", *[""] * 8, "1.5"])
+    assert _events(ws)[0]["event_id"] == hashlib.sha256(old.encode()).hexdigest()[:32]
+
+
+# --- item 5: a file that changes during the load fails the load -------------------------------
+
+
+def test_file_changed_while_read_fails_and_loads_nothing(ws, tmp_path, monkeypatch):
+    from aips.ingest import readers
+
+    path = tmp_path / "e.csv"
+    path.write_text(HEAD + "".join(f"2024-01-02 10:00,u{i},b,read,\n" for i in range(50)))
+    real = readers.Source.chunks
+
+    def chunks(self):
+        for chunk in real(self):
+            yield chunk
+            with open(self.path, "a") as f:  # someone appends while aips reads
+                f.write("2024-01-03 10:00,late,b,read,\n")
+
+    monkeypatch.setattr(readers.Source, "chunks", chunks)
+    with pytest.raises(IngestError, match="changed while it was read"):
+        ws.ingest(path, quarantine_dir=tmp_path / "q")
+    assert not ws.store.has("events") or _events(ws) == []
+
+
+def test_file_truncated_while_read_fails(ws, tmp_path, monkeypatch):
+    from aips.ingest import readers
+
+    path = tmp_path / "e.csv"
+    path.write_text(HEAD + "".join(f"2024-01-02 10:00,u{i},b,read,\n" for i in range(50)))
+    real = readers.Source.chunks
+
+    def chunks(self):
+        for chunk in real(self):
+            yield chunk
+            with open(self.path, "r+") as f:
+                f.truncate(40)
+
+    monkeypatch.setattr(readers.Source, "chunks", chunks)
+    with pytest.raises(IngestError, match="changed while it was read"):
+        ws.ingest(path, quarantine_dir=tmp_path / "q")
