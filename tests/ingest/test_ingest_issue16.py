@@ -125,3 +125,66 @@ def test_file_truncated_while_read_fails(ws, tmp_path, monkeypatch):
     monkeypatch.setattr(readers.Source, "chunks", chunks)
     with pytest.raises(IngestError, match="changed while it was read"):
         ws.ingest(path, quarantine_dir=tmp_path / "q")
+
+
+# --- item 1: a stray quote does not swallow rows silently --------------------------------------
+
+
+def _stray_quote_file(path, rows, bad_row):
+    lines = ["ts,user_id,brand,event_type,keyword"]
+    for i in range(1, rows + 1):
+        keyword = '"glow serum' if i == bad_row else "kw"
+        lines.append(f"2024-01-02 10:00,u{i},b,read,{keyword}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(("rows", "bad_row"), [(10_000, 100), (300_000, 3)])
+def test_unclosed_quote_fails_naming_line_and_column(ws, tmp_path, rows, bad_row):
+    path = tmp_path / "e.csv"
+    _stray_quote_file(path, rows, bad_row)
+    with pytest.raises(IngestError) as err:
+        ws.ingest(path, quarantine_dir=tmp_path / "q")
+    message = str(err.value)
+    assert f"e.csv: line {bad_row + 1}: column keyword: a quoted field spans" in message
+    assert "max_field_lines" in message
+    assert not ws.store.has("events") or _events(ws) == []
+
+
+def test_long_quoted_field_within_raised_limit_loads(ws, tmp_path):
+    path = tmp_path / "e.csv"
+    text = "\n".join(f"line {i}" for i in range(20))
+    path.write_text(f'{HEAD.strip()},keyword\n2024-01-02 10:00,u1,b,read,,"{text}"\n')
+    with pytest.raises(IngestError, match="line 2: column keyword"):
+        ws.ingest(path, quarantine_dir=tmp_path / "q")
+    mapping = {"csv": {"max_field_lines": 50}}
+    assert ws.ingest(path, mapping=mapping, quarantine_dir=tmp_path / "q").loaded == 1
+
+
+def test_lines_not_accounted_for_fail_the_load(ws, tmp_path, monkeypatch):
+    """The safety net: if the reader ever drops rows unseen, the line count catches it."""
+    from aips.ingest import readers
+
+    path = tmp_path / "e.csv"
+    path.write_text(HEAD + "".join(f"2024-01-02 10:00,u{i},b,read,\n" for i in range(5)))
+    real = readers.read_batches
+
+    def lossy(reader, p):
+        for batch in real(reader, p):
+            yield batch.slice(0, batch.num_rows - 1)
+
+    monkeypatch.setattr(readers, "read_batches", lossy)
+    with pytest.raises(IngestError, match="the file has 6 lines but its rows account for 5"):
+        ws.ingest(path, quarantine_dir=tmp_path / "q")
+
+
+# --- item 7 (ingest): clear messages instead of tracebacks ------------------------------------
+
+
+def test_cr_only_line_ends_are_read(ws, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_bytes(
+        b"ts,user_id,brand,event_type\r2024-01-02 10:00,u1,b,read\r2024-01-02 10:00,,b,read\r"
+    )
+    report = ws.ingest(path, quarantine_dir=tmp_path / "q")
+    assert (report.loaded, report.quarantined) == (1, 1)
+    assert [q["source_line"] for q in _quarantine(ws)] == [3]

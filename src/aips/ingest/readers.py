@@ -40,7 +40,10 @@ from aips.ingest.chunk import (
 )
 from aips.ingest.delimited import (
     CSV_BLOCK,
+    FieldLimits,
+    LineCounter,
     LineState,
+    check_line_count,
     csv_chunk,
     csv_layout,
     open_csv,
@@ -150,12 +153,17 @@ class Source:
 
     def _csv(self) -> Iterator[Chunk]:
         opts = self.mapping.csv
-        layout = csv_layout(self.path, self._text_setup(), opts, self.format)
+        sample = self._text_setup()
+        layout = csv_layout(self.path, sample, opts, self.format)
+        cr_only = "\r" in sample and "\n" not in sample
         _check_names(self.path, layout.names, layout.delimiter)
         self.columns = layout.names
         transcoded = not enc.is_utf8(self.encoding)
         rejects: list[tuple[int | None, str]] = []
+        limits = FieldLimits(self.path, opts.max_field_lines, opts.max_field_kib)
         raw, stream = self._open_text()
+        counter = LineCounter(stream, b"\r" if cr_only else b"\n")
+        stream = pa.PythonFile(counter, mode="r")
         try:
             reader = open_csv(stream, self.path, opts, layout, rejects)
             state = LineState(
@@ -164,13 +172,17 @@ class Source:
             )
             for batch in read_batches(reader, self.path):
                 table = pa.Table.from_batches([batch]).rename_columns(layout.names)
-                chunk = csv_chunk(table, rejects, state, False, transcoded)
+                chunk = csv_chunk(table, rejects, state, False, transcoded, limits)
                 self.position = chunk.position = raw.position
                 yield chunk
             if rejects:  # rejects after the last good row
-                chunk = csv_chunk(empty_table(layout.names), rejects, state, True, transcoded)
+                chunk = csv_chunk(
+                    empty_table(layout.names), rejects, state, True, transcoded, limits
+                )
                 self.position = chunk.position = raw.position
                 yield chunk
+            self._check_unchanged()  # first: a changed file explains a line mismatch
+            check_line_count(self.path, counter, state)
             self.sha256 = raw.drain()
         finally:
             raw.close()
@@ -306,5 +318,3 @@ def _check_names(path: Path, names: list[str], delimiter: str | None) -> None:
                 f"{path}: line 1: column {i + 1}: duplicate column name {name!r} in the header"
             )
         seen.add(name)
-
-
