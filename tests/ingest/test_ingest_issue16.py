@@ -145,7 +145,7 @@ def test_unclosed_quote_fails_naming_line_and_column(ws, tmp_path, rows, bad_row
     with pytest.raises(IngestError) as err:
         ws.ingest(path, quarantine_dir=tmp_path / "q")
     message = str(err.value)
-    assert f"e.csv: line {bad_row + 1}: column keyword: a quoted field spans" in message
+    assert f"e.csv: line {bad_row + 1}: column keyword: a field spans" in message
     assert "max_field_lines" in message
     assert not ws.store.has("events") or _events(ws) == []
 
@@ -188,3 +188,62 @@ def test_cr_only_line_ends_are_read(ws, tmp_path):
     report = ws.ingest(path, quarantine_dir=tmp_path / "q")
     assert (report.loaded, report.quarantined) == (1, 1)
     assert [q["source_line"] for q in _quarantine(ws)] == [3]
+
+
+def test_json_nested_100k_deep_is_quarantined(ws, tmp_path):
+    good = '{"ts": "2024-01-02 10:00", "user_id": "u1", "brand": "b", "event_type": "read"}'
+    deep = '{"ts": "2024-01-02 10:00", "user_id": "u2", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path = tmp_path / "e.jsonl"
+    path.write_text(good + "\n" + deep + "\n")
+    report = ws.ingest(path, quarantine_dir=tmp_path / "q")
+    assert (report.loaded, report.quarantined, report.reasons) == (1, 1, {"malformed json": 1})
+    assert _quarantine(ws)[0]["source_line"] == 2
+
+
+@pytest.mark.parametrize("what", ["mapping", "model"])
+def test_yaml_nested_20k_deep_is_a_clear_error(ws, tmp_path, what):
+    from aips.config.model import load_model
+    from aips.exceptions import ConfigError
+
+    path = tmp_path / f"{what}.yaml"
+    path.write_text("columns: " + "{a: " * 20_000 + "1" + "}" * 20_000 + "\n")
+    with pytest.raises(ConfigError, match=f"{what}.yaml: the YAML is nested too deeply"):
+        if what == "model":
+            load_model(path)
+        else:
+            data = tmp_path / "e.csv"
+            data.write_text(HEAD + "2024-01-02 10:00,u1,b,read,\n")
+            ws.ingest(data, mapping=path, quarantine_dir=tmp_path / "q")
+
+
+def test_a_20mb_line_names_an_option_that_exists(ws, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text(f"{HEAD.strip()},keyword\n2024-01-02 10:00,u1,b,read,,{'x' * 20_000_000}\n")
+    with pytest.raises(IngestError, match="longer than the reader's block") as err:
+        ws.ingest(path, quarantine_dir=tmp_path / "q")
+    assert "block_mib: 64" in str(err.value)
+    mapping = {"csv": {"block_mib": 64}}  # the option exists: the row now reaches the field limit
+    with pytest.raises(IngestError, match="line 2: column keyword: a field spans 1 line"):
+        ws.ingest(path, mapping=mapping, quarantine_dir=tmp_path / "q")
+    mapping = {"csv": {"block_mib": 64, "max_field_kib": 30_000}}
+    assert ws.ingest(path, mapping=mapping, quarantine_dir=tmp_path / "q").loaded == 1
+
+
+def test_readme_in_a_data_folder_is_skipped_with_a_note(ws, tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "e.csv").write_text(HEAD + "2024-01-02 10:00,u1,b,read,\n")
+    (folder / "README.txt").write_text("Events of the spring campaign.\nColumns: ts, user_id\n")
+    (folder / "notes.txt").write_text("exported by hand\n")
+    report = ws.ingest(folder, quarantine_dir=tmp_path / "q")
+    assert report.loaded == 1
+    assert sorted(report.skipped) == [str(folder / "README.txt"), str(folder / "notes.txt")]
+    assert f"skipped {folder / 'README.txt'}: not a data file" in str(report)
+    assert report.asdict()["skipped"] == report.skipped
+
+
+def test_columns_differing_only_in_case_are_ambiguous(ws, tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("ts,user_id,BRAND,Brand,event_type\n2024-01-02 10:00,u1,b,c,read\n")
+    with pytest.raises(IngestError, match="columns 'BRAND' and 'Brand' both read as brand"):
+        ws.ingest(path, quarantine_dir=tmp_path / "q")

@@ -125,7 +125,7 @@ def open_csv(stream, path: Path, opts, layout: CsvLayout, rejects: list[tuple[in
         reader = pcsv.open_csv(
             stream,
             read_options=pcsv.ReadOptions(
-                block_size=CSV_BLOCK,
+                block_size=opts.block_mib << 20,
                 use_threads=False,
                 column_names=None if opts.header else layout.names,
             ),
@@ -253,9 +253,9 @@ def check_field_spans(
     line, name, spans, size = worst
     where = f"column {name}: " if name else ""
     raise IngestError(
-        f"{limits.path}: line {line}: {where}a quoted field spans {spans:,} lines "
+        f"{limits.path}: line {line}: {where}a field spans {spans:,} line(s) "
         f"({size / 1024:,.1f} KiB), more than the limit of {limits.max_lines} lines / "
-        f"{limits.max_kib} KiB: most likely a quote that is never closed, which would swallow "
+        f"{limits.max_kib} KiB: most likely a quote that is never closed, which swallows "
         "the rows after it; nothing of the file is loaded. Close the quote, or, if the text is "
         "really that long, raise the limit in the mapping file "
         "(csv: {max_field_lines: N, max_field_kib: K})"

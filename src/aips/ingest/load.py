@@ -97,10 +97,11 @@ def ingest_files(
     started = time.perf_counter()
     store = connect(store)
     mapping, zone, encoding = _options(model, table, preset, mapping, tz, encoding, date_format)
-    paths = _existing_files(paths)
+    skipped: list[Path] = []
+    paths = _existing_files(paths, skipped)
     target = mapping.table
     run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-    report = IngestReport(table=target, timezone=model.timezone)
+    report = IngestReport(table=target, timezone=model.timezone, skipped=[str(p) for p in skipped])
     files = [
         FileReport(str(p), f"{run_id}-{i}" if len(paths) > 1 else run_id)
         for i, p in enumerate(paths, 1)
@@ -155,9 +156,9 @@ def _options(
     return mapping, zone, encoding
 
 
-def _existing_files(paths: Iterable[str | Path]) -> list[Path]:
+def _existing_files(paths: Iterable[str | Path], skipped: list[Path] | None = None) -> list[Path]:
     """The files to read (directories expanded); an error when there are none or one is missing."""
-    paths = expand_paths(paths)
+    paths = expand_paths(paths, skipped)
     if not paths:
         raise IngestError("no files given")
     for path in paths:
@@ -184,11 +185,28 @@ def _add_up(report: IngestReport, files: list[FileReport]) -> None:
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".xlsx")
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+NOT_DATA_NAMES = ("README", "LICENSE", "LICENCE", "NOTICE", "CHANGELOG", "NOTES")
+
+
+def not_data(path: Path) -> bool:
+    """A file in a data folder that is documentation, not data: a README/LICENSE/NOTES...
+    file, or a ``.txt`` file whose first line has no delimiter (``,`` tab ``;`` ``|``)."""
+    if path.name.upper().split(".")[0] in NOT_DATA_NAMES:
+        return True
+    if path.name.lower().removesuffix(".gz").endswith(".txt") and not path.name.endswith(".gz"):
+        with open(path, "rb") as f:
+            first = f.read(4096).lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+        return not any(d in first for d in (b",", b"\t", b";", b"|"))
+    return False
+
+
+def expand_paths(paths: Iterable[str | Path], skipped: list[Path] | None = None) -> list[Path]:
     """Files to read: each directory is replaced by the data files below it (sorted).
 
     A directory such as a simulated world's ``events/`` (hive-partitioned Parquet) loads
-    as all its data files; hidden files and ``_SUCCESS``-style markers are skipped.
+    as all its data files; hidden files and ``_SUCCESS``-style markers are skipped, and so
+    are files that are not data (:func:`not_data`: a README.txt), which are appended to
+    ``skipped`` so the report can say so. A file named explicitly is always read.
 
     >>> expand_paths([])
     []
@@ -203,8 +221,14 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
                 and not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)
                 and f.name.lower().removesuffix(".gz").endswith(DATA_SUFFIXES)
             )
+            docs = [f for f in found if not_data(f)]
+            found = [f for f in found if f not in docs]
+            if skipped is not None:
+                skipped.extend(docs)
             if not found:
-                raise IngestError(f"{path}: a directory with no data files ({', '.join(DATA_SUFFIXES)})")
+                raise IngestError(
+                    f"{path}: a directory with no data files ({', '.join(DATA_SUFFIXES)})"
+                )
             out.extend(found)
         else:
             out.append(path)
@@ -275,8 +299,17 @@ def _plan(
             sources[name] = spec.source
         elif name in mapping.constants:
             sources[name] = None
+        elif name in columns:
+            sources[name] = name
         else:
-            sources[name] = name if name in columns else lower.get(name)
+            alike = [c for c in columns if c.lower().strip() == name]
+            if len(alike) > 1:
+                raise IngestError(
+                    f"{source.path}: line 1: columns {' and '.join(repr(c) for c in alike)} both "
+                    f"read as {name} (names are compared ignoring case); rename one, or say "
+                    f"which to use with --map (columns: {{{name}: {alike[0]}}})"
+                )
+            sources[name] = lower.get(name)
     for name in extras:
         sources[name] = name
     for name in SPECS[table].required:

@@ -24,6 +24,7 @@ commented example. The keys:
     (default 64): a field spanning more lines or kibibytes is almost always a quote that
     was never closed swallowing the rows after it, so the load fails naming the file, the
     line where the field starts and its column (raise the limit for genuinely long text).
+    ``block_mib`` (default 8) is the reader's block: no row may be longer.
 ``sheet``
     The worksheet of an Excel file (name or 0-based index). A workbook with more than one
     non-empty sheet needs it; nothing is guessed.
@@ -96,6 +97,7 @@ class CsvOptions(_Strict):
     quote: str = '"'
     max_field_lines: int = Field(8, ge=1)
     max_field_kib: int = Field(64, ge=1)
+    block_mib: int = Field(8, ge=1, le=1024)
 
     @field_validator("delimiter", "quote")
     @classmethod
