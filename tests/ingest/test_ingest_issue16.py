@@ -247,3 +247,47 @@ def test_columns_differing_only_in_case_are_ambiguous(ws, tmp_path):
     path.write_text("ts,user_id,BRAND,Brand,event_type\n2024-01-02 10:00,u1,b,c,read\n")
     with pytest.raises(IngestError, match="columns 'BRAND' and 'Brand' both read as brand"):
         ws.ingest(path, quarantine_dir=tmp_path / "q")
+
+
+# --- item 6: timestamps far in the future or before a floor are quarantined -------------------
+
+
+def _dated(tmp_path, *days):
+    path = tmp_path / "e.csv"
+    path.write_text(HEAD + "".join(f"{d} 10:00,u{i},b,read,\n" for i, d in enumerate(days)))
+    return path
+
+
+def test_future_and_too_early_timestamps_are_quarantined(ws, tmp_path):
+    import datetime as dt
+
+    soon = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=12)).strftime("%Y-%m-%d")
+    path = _dated(tmp_path, "2024-01-02", "9999-12-31", "1999-12-31", soon)
+    report = ws.ingest(path, quarantine_dir=tmp_path / "q", tz="UTC")
+    assert report.loaded == 2  # 2024 and within the 1-day tolerance
+    assert report.reasons == {"future timestamp": 1, "timestamp before min_date": 1}
+    assert {(q["source_line"], q["column_name"]) for q in _quarantine(ws)} == {(3, "ts"), (4, "ts")}
+
+
+def test_time_window_is_configurable(ws, tmp_path):
+    path = _dated(tmp_path, "2024-01-02", "9999-12-31", "1999-12-31")
+    report = ws.ingest(path, quarantine_dir=tmp_path / "q", max_future="off", min_date="1990-01-01")
+    assert (report.loaded, report.quarantined) == (3, 0)
+
+
+def test_time_window_cli_flags(tmp_path, monkeypatch, capsys):
+    from ingest_helpers import run_cli
+
+    path = _dated(tmp_path, "2024-01-02", "2031-01-01", "1995-06-01")
+    store = str(tmp_path / "s.duckdb")
+    code, out, err = run_cli(
+        ["ingest", str(path), "--store", store, "--min-date", "1990-01-01", "--format", "json"],
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0, err
+    assert '"future timestamp": 1' in out and '"loaded": 2' in out
+    code, out, err = run_cli(
+        ["ingest", str(path), "--store", store, "--max-future", "soon"], monkeypatch, capsys
+    )
+    assert code == 1 and "aips: max_future 'soon': expected a duration" in err

@@ -26,6 +26,8 @@ ROWS = [
     ("events", EV, OK_EV, "2024-01-02 10:00,u1,b,hop,,,\n", "unknown event type", "event_type"),
     ("events", EV, OK_EV, "2024-01-32 10:00,u1,b,read,,,\n", "unparseable timestamp", "ts"),
     ("events", EV, OK_EV, "03/04/2024 10:00,u1,b,read,,,\n", "ambiguous timestamp", "ts"),
+    ("events", EV, OK_EV, "9999-12-31 10:00,u1,b,read,,,\n", "future timestamp", "ts"),
+    ("events", EV, OK_EV, "1999-12-31 10:00,u1,b,read,,,\n", "timestamp before min_date", "ts"),
     ("events", EV, OK_EV, "2024-01-02 10:00,u1,b,purchase,x,,\n", "non-numeric amount", "amount"),
     ("events", EV, OK_EV, "2024-01-02 10:00,u1,b,purchase,-0.01,,\n", "negative amount", "amount"),
     ("events", EV, OK_EV, "2024-01-02 10:00,u1,b,purchase,1e309,,\n", "non-finite amount", "amount"),

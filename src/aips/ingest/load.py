@@ -66,6 +66,8 @@ def ingest_files(
     sheet: str | int | None = None,
     progress: bool = False,
     quarantine_dir: str | Path | None = None,
+    max_future: str | dt.timedelta | None = "1d",
+    min_date: str | dt.date | None = "2000-01-01",
 ) -> IngestReport:
     """Load files into a canonical table; every row is loaded, a duplicate, ignored or quarantined.
 
@@ -86,6 +88,11 @@ def ingest_files(
         progress: show a progress bar (rich) on stderr.
         quarantine_dir: where ``<run id>.csv`` with the quarantined rows is written
             (default: ``quarantine/`` beside a DuckDB store file, else ``./quarantine``).
+        max_future: events later than the load time plus this (``1d``, ``12h``, ``30m``, ``0``
+            or a timedelta) are quarantined as ``future timestamp``; ``None`` or ``"off"``
+            accepts any date (one row dated 9999-12-31 would otherwise stretch every series).
+        min_date: events before this date (UTC) are quarantined as ``timestamp before
+            min_date``; ``None`` or ``"off"`` accepts any date.
 
     Returns:
         An :class:`~aips.ingest.report.IngestReport`.
@@ -97,6 +104,7 @@ def ingest_files(
     started = time.perf_counter()
     store = connect(store)
     mapping, zone, encoding = _options(model, table, preset, mapping, tz, encoding, date_format)
+    window = time_window(max_future, min_date)
     skipped: list[Path] = []
     paths = _existing_files(paths, skipped)
     target = mapping.table
@@ -115,7 +123,9 @@ def ingest_files(
     qwriter = QuarantineFile(quarantine_file)
     try:
         with _progress(progress, sum(p.stat().st_size for p in paths)) as advance:
-            run = _Run(mapping, model, zone, encoding, sheet, extras, scratch, qwriter, advance)
+            run = _Run(
+                mapping, model, zone, encoding, sheet, extras, scratch, qwriter, advance, window
+            )
             for index, (path, fr) in enumerate(zip(paths, files, strict=True)):
                 run.read_file(path, index, fr)
             advance(0, "publishing (dedupe, insert)")
@@ -127,6 +137,43 @@ def ingest_files(
     _add_up(report, files)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def time_window(
+    max_future: str | dt.timedelta | None, min_date: str | dt.date | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(latest, earliest) accepted timestamps, naive UTC; a bad value is a ConfigError.
+
+    >>> time_window(None, "2000-01-01")
+    (None, datetime.datetime(2000, 1, 1, 0, 0))
+    >>> time_window("off", None)
+    (None, None)
+    """
+    latest = earliest = None
+    if isinstance(max_future, str) and max_future.strip().lower() not in ("off", "none", ""):
+        text = max_future.strip().lower()
+        units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+        number, unit = (text[:-1], text[-1]) if text[-1] in units else (text, "d")
+        try:
+            max_future = dt.timedelta(**{units[unit]: float(number)})
+        except ValueError:
+            raise ConfigError(
+                f"max_future {max_future!r}: expected a duration such as 1d, 12h, 30m or off"
+            ) from None
+    if isinstance(max_future, dt.timedelta):
+        latest = dt.datetime.now(dt.UTC).replace(tzinfo=None) + max_future
+    if isinstance(min_date, str) and min_date.strip().lower() not in ("off", "none", ""):
+        try:
+            min_date = dt.date.fromisoformat(min_date.strip())
+        except ValueError:
+            raise ConfigError(
+                f"min_date {min_date!r}: expected a date such as 2000-01-01, or off"
+            ) from None
+    if isinstance(min_date, dt.datetime):
+        earliest = min_date.replace(tzinfo=None)
+    elif isinstance(min_date, dt.date):
+        earliest = dt.datetime.combine(min_date, dt.time())
+    return latest, earliest
 
 
 def _options(
@@ -251,6 +298,7 @@ class _Run:
     scratch: Scratch
     qwriter: QuarantineFile
     advance: Callable[..., None]
+    window: tuple[dt.datetime | None, dt.datetime | None] = (None, None)
 
     def read_file(self, path: Path, index: int, fr: FileReport) -> None:
         """Read, validate and stage one file; fill its report (loaded = staged, for now)."""
@@ -263,6 +311,7 @@ class _Run:
                 plan = _plan(
                     source, self.mapping, self.model, self.zone, index, fr.load_id, self.extras
                 )
+                plan.latest, plan.earliest = self.window
                 fr.unused_columns = _unused(source.columns, plan)
             result = validate(chunk, plan)
             self.scratch.append(result.good, result.quarantine)

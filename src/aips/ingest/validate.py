@@ -19,6 +19,8 @@ reason                          meaning
 ``unparseable timestamp``       see :mod:`aips.ingest.timestamps`
 ``ambiguous timestamp``         ``01/02/2024`` (day or month first?), or a DST fold
 ``nonexistent local time``      a wall time skipped by a DST jump
+``future timestamp``            later than the load time plus ``max_future`` (default 1 day)
+``timestamp before min_date``   earlier than ``min_date`` (default 2000-01-01)
 ``unparseable X``               a date column (start_date, end_date) or boolean (holdout)
                                 that cannot be read
 ``non-numeric X``               a number column (amount, dwell_s, completion, spend,
@@ -36,11 +38,12 @@ Rows whose raw event type is in the mapping's ``ignore`` list are counted as ign
 (after ``undecodable text``, before every other check).
 
 >>> len(REASONS), REASONS["missing brand"]
-(42, 'the required column brand is empty')
+(44, 'the required column brand is empty')
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -53,6 +56,8 @@ from aips.ingest.chunk import MALFORMED_JSON, RAGGED, UNDECODABLE, Chunk
 from aips.store.tables import QUARANTINE, SCHEMAS
 
 UNKNOWN_EVENT_TYPE = "unknown event type"
+FUTURE = "future timestamp"
+TOO_EARLY = "timestamp before min_date"
 LINE_BITS = 40
 """``_pos`` = file index << 40 | line: the order in which duplicates are resolved (first wins)."""
 
@@ -120,6 +125,8 @@ def _vocabulary() -> dict[str, str]:
     out[timestamps.UNPARSEABLE] = "a timestamp in no accepted form, or an impossible date or time"
     out[timestamps.AMBIGUOUS] = "a day/month-first date with two valid readings, or a DST fold"
     out[timestamps.NONEXISTENT] = "a wall time skipped by a daylight-saving jump"
+    out[FUTURE] = "a timestamp later than the load time plus the tolerance (--max-future)"
+    out[TOO_EARLY] = "a timestamp before the earliest date accepted (--min-date)"
     for spec in SPECS.values():
         for col in (*spec.dates, *spec.bools):
             out[f"unparseable {col}"] = f"{col} cannot be read"
@@ -164,6 +171,10 @@ class Plan:
     source_file: str
     load_id: str
     delimiter: str = ","
+    latest: dt.datetime | None = None
+    """Timestamps after this (UTC, naive) are quarantined as ``future timestamp``."""
+    earliest: dt.datetime | None = None
+    """Timestamps before this (UTC, naive) are quarantined as ``timestamp before min_date``."""
 
 
 @dataclass
@@ -218,6 +229,13 @@ def validate(chunk: Chunk, plan: Plan) -> Validated:
             checks.append(
                 (reason, plan.sources.get("ts") or "ts", pc.fill_null(pc.equal(why, reason), False))
             )
+        where = plan.sources.get("ts") or "ts"
+        if plan.latest is not None:
+            late = pc.greater(utc, pa.scalar(plan.latest, utc.type))
+            checks.append((FUTURE, where, pc.fill_null(late, False)))
+        if plan.earliest is not None:
+            early = pc.less(utc, pa.scalar(plan.earliest, utc.type))
+            checks.append((TOO_EARLY, where, pc.fill_null(early, False)))
         cols["ts"] = utc
         cols["local_date"] = timestamps.local_dates(
             pc.fill_null(utc, pa.scalar(0, timestamps.TS)), plan.model_zone
