@@ -67,6 +67,20 @@ def ingest_command(
             "--quarantine-dir", help="Where the quarantine CSV goes (default: beside the store)."
         ),
     ] = None,
+    max_future: Annotated[
+        str,
+        typer.Option(
+            "--max-future",
+            help="Quarantine events later than now plus this (1d, 12h, 30m; off: accept all).",
+        ),
+    ] = "1d",
+    min_date: Annotated[
+        str,
+        typer.Option(
+            "--min-date",
+            help="Quarantine events before this date, UTC (default 2000-01-01; off: accept all).",
+        ),
+    ] = "2000-01-01",
     fmt: Annotated[
         ReportFormat, typer.Option("--format", help="table or json.")
     ] = ReportFormat.table,
@@ -87,6 +101,8 @@ def ingest_command(
             date_format=date_format,
             sheet=sheet_arg,
             quarantine_dir=quarantine_dir,
+            max_future=max_future,
+            min_date=min_date,
             progress=fmt is ReportFormat.table and sys.stderr.isatty(),
         )
     if fmt is ReportFormat.json:

@@ -247,6 +247,11 @@ def read_yaml(path: Path, what: str, missing: str = "") -> Any:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}: {getattr(err, 'problem', err)}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: the YAML is nested too deeply to read (thousands of levels); a {what} "
+            "file is a few levels deep: check that the file is the one you meant"
+        ) from None
 
 
 def load_model(path: str | Path | None = None) -> Model:

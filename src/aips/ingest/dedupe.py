@@ -9,7 +9,15 @@ this order: ``ts`` (integer microseconds since the Unix epoch, UTC), ``user_id``
 ``brand``, ``spu``, ``category``, ``event_type`` (canonical), ``channel``,
 ``campaign_id``, ``creator_id``, ``note_id``, ``content_format``, ``keyword``,
 ``dwell_s``, ``completion``, ``amount`` (numbers in shortest round-trip form: ``1.5``,
-``10``, ``1e+20``); a null is the empty string. The key is built with vectorised pyarrow
+``10``, ``1e+20``); a null is the empty string.
+
+That join is ambiguous when a field itself holds ``\x1f`` (``u\x1fb1`` + ``c`` and
+``u`` + ``b1\x1fc`` join alike), so such a row's key is instead ``v2\x1e`` followed by
+each field as ``<length>:<text>`` (length in characters), joined with ``\x1f``: the
+length prefix makes it unambiguous, and ``\x1e`` (never in a key of the first form,
+which starts with the digits of ``ts``) keeps the two forms apart. Rows without the
+separator in any field (all ordinary data) keep the key, hence the id, they always had:
+stores loaded before this rule and files re-loaded into them stay duplicate-free. The key is built with vectorised pyarrow
 compute; the hash is computed by the backend (DuckDB ``sha256``, Spark ``sha2(.., 256)``;
 they agree byte for byte, which ``tests/ingest/test_parity.py`` checks). The same event
 mapped the same way therefore always gets the same id, and loading a file twice adds
@@ -36,6 +44,7 @@ from aips.ingest.validate import KEY_FIELDS
 
 SEPARATOR = "\x1f"
 ID_DIGITS = 32
+VERSION_2 = "v2\x1e"
 
 
 def key_text(columns: dict[str, pa.Array]) -> pa.Array:
@@ -56,9 +65,33 @@ def key_text(columns: dict[str, pa.Array]) -> pa.Array:
     key = pc.binary_join_element_wise(
         *parts, SEPARATOR, null_handling="replace", null_replacement=""
     )
+    holds_separator = None
+    for part in parts:
+        has = pc.fill_null(pc.match_substring(part, SEPARATOR), False)
+        holds_separator = has if holds_separator is None else pc.or_(holds_separator, has)
+    if pc.any(holds_separator).as_py():
+        key = pc.if_else(holds_separator, _prefixed_key(parts), key)
     if source_id is not None and source_id.null_count < len(source_id):
         key = pc.if_else(pc.is_null(source_id), key, pa.scalar(None, pa.string()))
     return key
+
+
+def _prefixed_key(parts: list[pa.Array]) -> pa.Array:
+    """The unambiguous key: ``v2\x1e`` + ``<length>:<text>`` per field, joined by ``\x1f``.
+
+    >>> _prefixed_key([pa.array(["u\x1fb1"]), pa.array(["c"])]).to_pylist()
+    ['v2\\x1e4:u\\x1fb1\\x1f1:c']
+    """
+    fields = []
+    for part in parts:
+        text = pc.fill_null(part, "")
+        length = pc.cast(pc.utf8_length(text), pa.string())
+        fields.append(pc.binary_join_element_wise(length, text, ":"))
+    return pc.binary_join_element_wise(
+        pa.repeat(pa.scalar(VERSION_2), len(parts[0])),
+        pc.binary_join_element_wise(*fields, SEPARATOR),
+        "",
+    )
 
 
 def with_event_ids(staged: ibis.Table) -> ibis.Table:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +46,60 @@ class LineState:
     extra: int
 
 
+class LineCounter(io.RawIOBase):
+    """A readable stream passed through unchanged, counting its physical lines (``\\n``, or
+    ``\\r`` in a file with CR-only line ends), so the load can check them against the
+    lines its rows account for."""
+
+    def __init__(self, stream, terminator: bytes = b"\n"):
+        self._stream = stream
+        self._terminator = terminator
+        self.ends = 0
+        self.last = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        n = len(data)
+        if n:
+            data = bytes(data)
+            buffer[:n] = data
+            self.ends += data.count(self._terminator)
+            self.last = data[-1:]
+        return n
+
+    def physical_lines(self) -> int:
+        """Lines read so far, after reading what is left (a last line without its end counts)."""
+        while self.read(CSV_BLOCK):
+            pass
+        return self.ends + (1 if self.last and self.last != self._terminator else 0)
+
+
+def check_line_count(path: Path, counter: LineCounter, state: LineState) -> None:
+    """The physical lines read must equal the lines the rows account for (the header's,
+    every record's, quoted newlines): anything else means rows went missing unseen."""
+    physical = counter.physical_lines()
+    accounted = state.next_record - 1 + state.extra
+    if physical != accounted:
+        raise IngestError(
+            f"{path}: the file has {physical:,} lines but its rows account for {accounted:,}: "
+            "some lines were not read as rows (a quote or a line end the reader took "
+            "differently); nothing of the file is loaded. Check the file near the end of its "
+            "last loaded row, or report it with the file's first lines"
+        )
+
+
 def csv_layout(path: Path, text: str, opts, fmt: str) -> CsvLayout:
     """The layout from the file's first text (``opts``: the mapping's ``csv`` options)."""
-    first = text.split("\n", 1)[0]
+    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # CR-only line ends too
     delimiter = opts.delimiter or ("\t" if fmt == "tsv" else sniff_delimiter(first, opts.quote))
-    fields = next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=opts.quote), [])
+    universal = io.StringIO(text, newline=None)  # \r and \r\n read as \n
+    try:
+        fields = next(csv.reader(universal, delimiter=delimiter, quotechar=opts.quote), [])
+    except csv.Error as err:
+        raise IngestError(f"{path}: line 1: cannot read the header: {err}") from None
     if not opts.header:
         names = list(opts.names) if opts.names else [f"column_{i + 1}" for i in range(len(fields))]
         return CsvLayout(delimiter, [], names, 0)
@@ -75,7 +125,7 @@ def open_csv(stream, path: Path, opts, layout: CsvLayout, rejects: list[tuple[in
         reader = pcsv.open_csv(
             stream,
             read_options=pcsv.ReadOptions(
-                block_size=CSV_BLOCK,
+                block_size=opts.block_mib << 20,
                 use_threads=False,
                 column_names=None if opts.header else layout.names,
             ),
@@ -111,8 +161,22 @@ def read_batches(reader, path: Path):
             raise enc.unreadable(path, err) from None
 
 
+@dataclass(frozen=True)
+class FieldLimits:
+    """How far one field may reach before it is taken for an unclosed quote."""
+
+    path: Path
+    max_lines: int = 8
+    max_kib: int = 64
+
+
 def csv_chunk(
-    table: pa.Table, pending: list[tuple[int | None, str]], state: LineState, final: bool, transcoded: bool
+    table: pa.Table,
+    pending: list[tuple[int | None, str]],
+    state: LineState,
+    final: bool,
+    transcoded: bool,
+    limits: FieldLimits | None = None,
 ) -> Chunk:
     """Lines of a batch's rows, and the rejected rows that fall among them.
 
@@ -141,6 +205,8 @@ def csv_chunk(
         newlines[good] = embedded_newlines(table)
     newlines[~good] = [text.count("\n") for _, text in rejects]
     first_line = records + state.extra + np.cumsum(newlines) - newlines
+    if limits is not None:
+        check_field_spans(table, first_line[good], rejects, first_line[~good], limits)
     state.next_record += total
     state.extra += int(newlines.sum())
     columns, undecodable = decode_columns(table, transcoded)
@@ -156,6 +222,44 @@ def csv_chunk(
         for line, (_, text) in zip(first_line[~good], rejects, strict=True)
     ]
     return Chunk(data, lines, undecodable, rows)
+
+
+def check_field_spans(
+    table: pa.Table, lines: np.ndarray, rejects, reject_lines: np.ndarray, limits: FieldLimits
+) -> None:
+    """Fail on the first field (by line) that spans more than ``limits.max_lines`` lines or
+    ``limits.max_kib`` KiB: a quote never closed swallows the rows after it, and loading
+    the rest would lose them silently."""
+    max_bytes = limits.max_kib << 10
+    worst: tuple[int, str, int, int] | None = None  # (line, column, lines spanned, bytes)
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if not len(col) or col.null_count == len(col):
+            continue
+        size = pc.fill_null(pc.binary_length(col), 0).to_numpy(zero_copy_only=False)
+        spans = np.ones(len(col), dtype=np.int64)
+        if _has_byte(col, 10):
+            spans += pc.fill_null(pc.count_substring(col, "\n"), 0).to_numpy(zero_copy_only=False)
+        over = np.flatnonzero((spans > limits.max_lines) | (size > max_bytes))
+        if len(over) and (worst is None or lines[over[0]] < worst[0]):
+            i = over[0]
+            worst = (int(lines[i]), name, int(spans[i]), int(size[i]))
+    for line, (_number, text) in zip(reject_lines, rejects, strict=True):
+        spans, size = text.count("\n") + 1, len(text.encode("utf-8"))
+        if (spans > limits.max_lines or size > max_bytes) and (worst is None or line < worst[0]):
+            worst = (int(line), "", spans, size)
+    if worst is None:
+        return
+    line, name, spans, size = worst
+    where = f"column {name}: " if name else ""
+    raise IngestError(
+        f"{limits.path}: line {line}: {where}a field spans {spans:,} line(s) "
+        f"({size / 1024:,.1f} KiB), more than the limit of {limits.max_lines} lines / "
+        f"{limits.max_kib} KiB: most likely a quote that is never closed, which swallows "
+        "the rows after it; nothing of the file is loaded. Close the quote, or, if the text is "
+        "really that long, raise the limit in the mapping file "
+        "(csv: {max_field_lines: N, max_field_kib: K})"
+    )
 
 
 def sniff_delimiter(first_line: str, quote: str = '"') -> str:

@@ -131,6 +131,14 @@ def _read_up_to(stream, size: int) -> bytes:
 
 def unreadable(path, err: BaseException) -> IngestError:
     """The error for a file whose bytes cannot be read (a truncated gzip stream named so)."""
+    if "straddl" in str(err):  # pyarrow: a row longer than its block
+        return IngestError(
+            f"{path}: a row is longer than the reader's block (csv.block_mib, "
+            "8 MiB unless set): most likely a quote that is never closed or a file that is not "
+            "delimited text; nothing of the file is loaded. If rows really are that long, raise "
+            "it in the mapping file (csv: {block_mib: 64}) and the field limits with it "
+            "(csv: {max_field_kib: ...})"
+        )
     return IngestError(f"{path}: cannot read the file: {gzip_hint(err)}")
 
 

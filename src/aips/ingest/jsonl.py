@@ -2,8 +2,11 @@
 block that has a broken line or mixed types.
 
 A block is a run of whole lines; blank lines are skipped (but counted in line numbers);
-a line that is not a JSON object is quarantined as ``malformed json``; nested values
-(objects, arrays) become their JSON text.
+a line that is not a JSON object (or is nested too deep to read) is quarantined as
+``malformed json``; nested values
+(objects, arrays) become their JSON text. A whole-number float becomes its integer text
+(``1.0`` -> ``1``) on both the fast and the per-line path, as :func:`aips.ingest.validate.text_of`
+does for typed columns, so ids ``1.0`` and ``1`` are one id.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ def json_block(block: bytes, first_line: int) -> Chunk:
     blank = pc.match_substring_regex(lines_arr, r"^\s*$").to_numpy(zero_copy_only=False)
     numbers = np.arange(first_line, first_line + len(blank), dtype=np.int64)[~blank]
     try:
+        if _nesting_bound(block) > MAX_FAST_DEPTH:  # pyarrow's parser overflows its stack
+            raise pa.ArrowInvalid("nested too deep for the fast path")
         table = pj.read_json(
             io.BytesIO(block), read_options=pj.ReadOptions(block_size=max(len(block), 1 << 20))
         )
@@ -40,7 +45,7 @@ def json_block(block: bytes, first_line: int) -> Chunk:
         text = line.decode("utf-8", errors="replace")
         try:
             obj = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested thousands deep
             obj = None
         if not isinstance(obj, dict):
             rejects.append(Reject(int(number), MALFORMED_JSON, text))
@@ -52,6 +57,24 @@ def json_block(block: bytes, first_line: int) -> Chunk:
     chunk = _json_table(table, np.array(lines, dtype=np.int64))
     chunk.rejects = rejects
     return chunk
+
+
+MAX_FAST_DEPTH = 64
+"""Deeper nesting (as :func:`_nesting_bound` sees it) skips pyarrow's JSON reader, which
+crashes the process on values nested thousands deep; Python's parser reports those."""
+
+
+def _nesting_bound(block: bytes) -> int:
+    """An upper bound of the block's bracket nesting (brackets inside strings count too).
+
+    >>> _nesting_bound(b'{"a": [[1]]}\\n{"b": 2}\\n')
+    3
+    """
+    data = np.frombuffer(block, dtype=np.uint8)
+    opening = (data == ord("{")) | (data == ord("["))
+    closing = (data == ord("}")) | (data == ord("]"))
+    depth = np.cumsum(opening.astype(np.int32) - closing.astype(np.int32))
+    return int(depth.max()) if len(depth) else 0
 
 
 def _json_table(table: pa.Table, lines: np.ndarray) -> Chunk:
@@ -79,4 +102,6 @@ def _json_text(value):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**63 else repr(value)
+    return str(value)

@@ -66,6 +66,8 @@ def ingest_files(
     sheet: str | int | None = None,
     progress: bool = False,
     quarantine_dir: str | Path | None = None,
+    max_future: str | dt.timedelta | None = "1d",
+    min_date: str | dt.date | None = "2000-01-01",
 ) -> IngestReport:
     """Load files into a canonical table; every row is loaded, a duplicate, ignored or quarantined.
 
@@ -86,6 +88,11 @@ def ingest_files(
         progress: show a progress bar (rich) on stderr.
         quarantine_dir: where ``<run id>.csv`` with the quarantined rows is written
             (default: ``quarantine/`` beside a DuckDB store file, else ``./quarantine``).
+        max_future: events later than the load time plus this (``1d``, ``12h``, ``30m``, ``0``
+            or a timedelta) are quarantined as ``future timestamp``; ``None`` or ``"off"``
+            accepts any date (one row dated 9999-12-31 would otherwise stretch every series).
+        min_date: events before this date (UTC) are quarantined as ``timestamp before
+            min_date``; ``None`` or ``"off"`` accepts any date.
 
     Returns:
         An :class:`~aips.ingest.report.IngestReport`.
@@ -97,10 +104,12 @@ def ingest_files(
     started = time.perf_counter()
     store = connect(store)
     mapping, zone, encoding = _options(model, table, preset, mapping, tz, encoding, date_format)
-    paths = _existing_files(paths)
+    window = time_window(max_future, min_date)
+    skipped: list[Path] = []
+    paths = _existing_files(paths, skipped)
     target = mapping.table
     run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-    report = IngestReport(table=target, timezone=model.timezone)
+    report = IngestReport(table=target, timezone=model.timezone, skipped=[str(p) for p in skipped])
     files = [
         FileReport(str(p), f"{run_id}-{i}" if len(paths) > 1 else run_id)
         for i, p in enumerate(paths, 1)
@@ -114,7 +123,9 @@ def ingest_files(
     qwriter = QuarantineFile(quarantine_file)
     try:
         with _progress(progress, sum(p.stat().st_size for p in paths)) as advance:
-            run = _Run(mapping, model, zone, encoding, sheet, extras, scratch, qwriter, advance)
+            run = _Run(
+                mapping, model, zone, encoding, sheet, extras, scratch, qwriter, advance, window
+            )
             for index, (path, fr) in enumerate(zip(paths, files, strict=True)):
                 run.read_file(path, index, fr)
             advance(0, "publishing (dedupe, insert)")
@@ -126,6 +137,43 @@ def ingest_files(
     _add_up(report, files)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def time_window(
+    max_future: str | dt.timedelta | None, min_date: str | dt.date | None
+) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(latest, earliest) accepted timestamps, naive UTC; a bad value is a ConfigError.
+
+    >>> time_window(None, "2000-01-01")
+    (None, datetime.datetime(2000, 1, 1, 0, 0))
+    >>> time_window("off", None)
+    (None, None)
+    """
+    latest = earliest = None
+    if isinstance(max_future, str) and max_future.strip().lower() not in ("off", "none", ""):
+        text = max_future.strip().lower()
+        units = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+        number, unit = (text[:-1], text[-1]) if text[-1] in units else (text, "d")
+        try:
+            max_future = dt.timedelta(**{units[unit]: float(number)})
+        except ValueError:
+            raise ConfigError(
+                f"max_future {max_future!r}: expected a duration such as 1d, 12h, 30m or off"
+            ) from None
+    if isinstance(max_future, dt.timedelta):
+        latest = dt.datetime.now(dt.UTC).replace(tzinfo=None) + max_future
+    if isinstance(min_date, str) and min_date.strip().lower() not in ("off", "none", ""):
+        try:
+            min_date = dt.date.fromisoformat(min_date.strip())
+        except ValueError:
+            raise ConfigError(
+                f"min_date {min_date!r}: expected a date such as 2000-01-01, or off"
+            ) from None
+    if isinstance(min_date, dt.datetime):
+        earliest = min_date.replace(tzinfo=None)
+    elif isinstance(min_date, dt.date):
+        earliest = dt.datetime.combine(min_date, dt.time())
+    return latest, earliest
 
 
 def _options(
@@ -155,9 +203,9 @@ def _options(
     return mapping, zone, encoding
 
 
-def _existing_files(paths: Iterable[str | Path]) -> list[Path]:
+def _existing_files(paths: Iterable[str | Path], skipped: list[Path] | None = None) -> list[Path]:
     """The files to read (directories expanded); an error when there are none or one is missing."""
-    paths = expand_paths(paths)
+    paths = expand_paths(paths, skipped)
     if not paths:
         raise IngestError("no files given")
     for path in paths:
@@ -184,11 +232,28 @@ def _add_up(report: IngestReport, files: list[FileReport]) -> None:
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".ndjson", ".json", ".parquet", ".xlsx")
 
 
-def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+NOT_DATA_NAMES = ("README", "LICENSE", "LICENCE", "NOTICE", "CHANGELOG", "NOTES")
+
+
+def not_data(path: Path) -> bool:
+    """A file in a data folder that is documentation, not data: a README/LICENSE/NOTES...
+    file, or a ``.txt`` file whose first line has no delimiter (``,`` tab ``;`` ``|``)."""
+    if path.name.upper().split(".")[0] in NOT_DATA_NAMES:
+        return True
+    if path.name.lower().removesuffix(".gz").endswith(".txt") and not path.name.endswith(".gz"):
+        with open(path, "rb") as f:
+            first = f.read(4096).lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+        return not any(d in first for d in (b",", b"\t", b";", b"|"))
+    return False
+
+
+def expand_paths(paths: Iterable[str | Path], skipped: list[Path] | None = None) -> list[Path]:
     """Files to read: each directory is replaced by the data files below it (sorted).
 
     A directory such as a simulated world's ``events/`` (hive-partitioned Parquet) loads
-    as all its data files; hidden files and ``_SUCCESS``-style markers are skipped.
+    as all its data files; hidden files and ``_SUCCESS``-style markers are skipped, and so
+    are files that are not data (:func:`not_data`: a README.txt), which are appended to
+    ``skipped`` so the report can say so. A file named explicitly is always read.
 
     >>> expand_paths([])
     []
@@ -203,8 +268,14 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
                 and not any(part.startswith((".", "_")) for part in f.relative_to(path).parts)
                 and f.name.lower().removesuffix(".gz").endswith(DATA_SUFFIXES)
             )
+            docs = [f for f in found if not_data(f)]
+            found = [f for f in found if f not in docs]
+            if skipped is not None:
+                skipped.extend(docs)
             if not found:
-                raise IngestError(f"{path}: a directory with no data files ({', '.join(DATA_SUFFIXES)})")
+                raise IngestError(
+                    f"{path}: a directory with no data files ({', '.join(DATA_SUFFIXES)})"
+                )
             out.extend(found)
         else:
             out.append(path)
@@ -227,6 +298,7 @@ class _Run:
     scratch: Scratch
     qwriter: QuarantineFile
     advance: Callable[..., None]
+    window: tuple[dt.datetime | None, dt.datetime | None] = (None, None)
 
     def read_file(self, path: Path, index: int, fr: FileReport) -> None:
         """Read, validate and stage one file; fill its report (loaded = staged, for now)."""
@@ -239,6 +311,7 @@ class _Run:
                 plan = _plan(
                     source, self.mapping, self.model, self.zone, index, fr.load_id, self.extras
                 )
+                plan.latest, plan.earliest = self.window
                 fr.unused_columns = _unused(source.columns, plan)
             result = validate(chunk, plan)
             self.scratch.append(result.good, result.quarantine)
@@ -275,8 +348,17 @@ def _plan(
             sources[name] = spec.source
         elif name in mapping.constants:
             sources[name] = None
+        elif name in columns:
+            sources[name] = name
         else:
-            sources[name] = name if name in columns else lower.get(name)
+            alike = [c for c in columns if c.lower().strip() == name]
+            if len(alike) > 1:
+                raise IngestError(
+                    f"{source.path}: line 1: columns {' and '.join(repr(c) for c in alike)} both "
+                    f"read as {name} (names are compared ignoring case); rename one, or say "
+                    f"which to use with --map (columns: {{{name}: {alike[0]}}})"
+                )
+            sources[name] = lower.get(name)
     for name in extras:
         sources[name] = name
     for name in SPECS[table].required:

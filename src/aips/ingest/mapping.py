@@ -19,7 +19,12 @@ commented example. The keys:
 ``csv``
     ``delimiter`` (default: sniffed from the first line among ``,`` tab ``;`` ``|``),
     ``header`` (default true; false means the first line is data), ``names`` (column
-    names when there is no header, or to rename the header's columns) and ``quote``.
+    names when there is no header, or to rename the header's columns), ``quote``, and
+    the limits on one quoted field, ``max_field_lines`` (default 8) and ``max_field_kib``
+    (default 64): a field spanning more lines or kibibytes is almost always a quote that
+    was never closed swallowing the rows after it, so the load fails naming the file, the
+    line where the field starts and its column (raise the limit for genuinely long text).
+    ``block_mib`` (default 8) is the reader's block: no row may be longer.
 ``sheet``
     The worksheet of an Excel file (name or 0-based index). A workbook with more than one
     non-empty sheet needs it; nothing is guessed.
@@ -90,6 +95,9 @@ class CsvOptions(_Strict):
     header: bool = True
     names: list[str] | None = None
     quote: str = '"'
+    max_field_lines: int = Field(8, ge=1)
+    max_field_kib: int = Field(64, ge=1)
+    block_mib: int = Field(8, ge=1, le=1024)
 
     @field_validator("delimiter", "quote")
     @classmethod

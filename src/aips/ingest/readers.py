@@ -11,7 +11,8 @@ A reader yields :class:`Chunk` objects: the source columns of a block of rows, t
 
 Blank lines (rows whose fields are all empty) are skipped and are not counted as rows.
 A file that cannot be read at all raises :class:`~aips.exceptions.IngestError` naming the
-file and what is wrong. :class:`Chunk` and :class:`Reject` live in :mod:`aips.ingest.chunk`,
+file and what is wrong; so does a file whose size or modification time changed between
+opening it and reading its end (it was written or truncated during the load). :class:`Chunk` and :class:`Reject` live in :mod:`aips.ingest.chunk`,
 the CSV/TSV machinery in :mod:`aips.ingest.delimited` (JSON Lines blocks in
 :mod:`aips.ingest.jsonl`, worksheets in :mod:`aips.ingest.excel`); this module opens a file
 and picks the reader.
@@ -39,7 +40,10 @@ from aips.ingest.chunk import (
 )
 from aips.ingest.delimited import (
     CSV_BLOCK,
+    FieldLimits,
+    LineCounter,
     LineState,
+    check_line_count,
     csv_chunk,
     csv_layout,
     open_csv,
@@ -85,7 +89,9 @@ class Source:
     def __init__(self, path: Path, mapping: Mapping, encoding: str | None = None, sheet=None):
         self.path = path
         self.mapping = mapping
-        self.size = path.stat().st_size
+        stat = path.stat()
+        self.size = stat.st_size
+        self._stamp = (stat.st_size, stat.st_mtime_ns)
         self.format = mapping.format or guess_format(path)
         self.encoding: str | None = None
         self.sha256: str | None = None
@@ -109,6 +115,24 @@ class Source:
             "xlsx": self._excel,
         }[self.format]
         yield from reader()
+        self._check_unchanged()
+
+    def _check_unchanged(self) -> None:
+        """A file that changed (written, appended, truncated) while it was read fails the load:
+        what was read matches neither version."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            stat = None
+        now = (stat.st_size, stat.st_mtime_ns) if stat else None
+        if now != self._stamp:
+            was = f"{self._stamp[0]:,} bytes"
+            became = f"{now[0]:,} bytes" if now else "gone"
+            raise IngestError(
+                f"{self.path}: the file changed while it was read ({was} before, {became} "
+                "after, or a new modification time); nothing of it is loaded. Load it again "
+                "once whatever writes it has finished"
+            )
 
     # --- delimited text ------------------------------------------------------------------
 
@@ -129,12 +153,17 @@ class Source:
 
     def _csv(self) -> Iterator[Chunk]:
         opts = self.mapping.csv
-        layout = csv_layout(self.path, self._text_setup(), opts, self.format)
+        sample = self._text_setup()
+        layout = csv_layout(self.path, sample, opts, self.format)
+        cr_only = "\r" in sample and "\n" not in sample
         _check_names(self.path, layout.names, layout.delimiter)
         self.columns = layout.names
         transcoded = not enc.is_utf8(self.encoding)
         rejects: list[tuple[int | None, str]] = []
+        limits = FieldLimits(self.path, opts.max_field_lines, opts.max_field_kib)
         raw, stream = self._open_text()
+        counter = LineCounter(stream, b"\r" if cr_only else b"\n")
+        stream = pa.PythonFile(counter, mode="r")
         try:
             reader = open_csv(stream, self.path, opts, layout, rejects)
             state = LineState(
@@ -143,13 +172,17 @@ class Source:
             )
             for batch in read_batches(reader, self.path):
                 table = pa.Table.from_batches([batch]).rename_columns(layout.names)
-                chunk = csv_chunk(table, rejects, state, False, transcoded)
+                chunk = csv_chunk(table, rejects, state, False, transcoded, limits)
                 self.position = chunk.position = raw.position
                 yield chunk
             if rejects:  # rejects after the last good row
-                chunk = csv_chunk(empty_table(layout.names), rejects, state, True, transcoded)
+                chunk = csv_chunk(
+                    empty_table(layout.names), rejects, state, True, transcoded, limits
+                )
                 self.position = chunk.position = raw.position
                 yield chunk
+            self._check_unchanged()  # first: a changed file explains a line mismatch
+            check_line_count(self.path, counter, state)
             self.sha256 = raw.drain()
         finally:
             raw.close()
@@ -285,5 +318,3 @@ def _check_names(path: Path, names: list[str], delimiter: str | None) -> None:
                 f"{path}: line 1: column {i + 1}: duplicate column name {name!r} in the header"
             )
         seen.add(name)
-
-

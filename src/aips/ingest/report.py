@@ -62,6 +62,8 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     timezone: str | None = None
     seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+    """Files of a data folder that are not data (a README.txt), not read."""
 
     @property
     def balanced(self) -> bool:
@@ -92,6 +94,7 @@ class IngestReport:
             "timezone": self.timezone,
             "seconds": round(self.seconds, 3),
             "files": files,
+            **({"skipped": list(self.skipped)} if self.skipped else {}),
         }
 
     def __str__(self) -> str:
@@ -122,6 +125,8 @@ class IngestReport:
                 f"  hint: rows with undecodable text were read as {', '.join(encodings) or 'detected'}; "
                 "if the file uses another encoding, load it again with --encoding (e.g. gbk)"
             )
+        for name in self.skipped:
+            lines.append(f"  skipped {name}: not a data file")
         if self.quarantine_file:
             lines.append(f"  quarantine file: {self.quarantine_file}")
         return "\n".join(lines)

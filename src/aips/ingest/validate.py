@@ -19,10 +19,15 @@ reason                          meaning
 ``unparseable timestamp``       see :mod:`aips.ingest.timestamps`
 ``ambiguous timestamp``         ``01/02/2024`` (day or month first?), or a DST fold
 ``nonexistent local time``      a wall time skipped by a DST jump
+``future timestamp``            later than the load time plus ``max_future`` (default 1 day)
+``timestamp before min_date``   earlier than ``min_date`` (default 2000-01-01)
 ``unparseable X``               a date column (start_date, end_date) or boolean (holdout)
                                 that cannot be read
 ``non-numeric X``               a number column (amount, dwell_s, completion, spend,
                                 followers, fee, decision_cycle_days) that is not a number
+                                (``inf`` and ``nan`` included)
+``non-finite X``                a number too large for a float (``1e309``, 400 digits):
+                                never stored as infinity
 ``negative X``                  a number below zero where that makes no sense
 ``X out of range``              completion outside 0..1; decision_cycle_days < 1;
                                 a whole-number column with a fraction
@@ -33,11 +38,12 @@ Rows whose raw event type is in the mapping's ``ignore`` list are counted as ign
 (after ``undecodable text``, before every other check).
 
 >>> len(REASONS), REASONS["missing brand"]
-(35, 'the required column brand is empty')
+(44, 'the required column brand is empty')
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -50,6 +56,8 @@ from aips.ingest.chunk import MALFORMED_JSON, RAGGED, UNDECODABLE, Chunk
 from aips.store.tables import QUARANTINE, SCHEMAS
 
 UNKNOWN_EVENT_TYPE = "unknown event type"
+FUTURE = "future timestamp"
+TOO_EARLY = "timestamp before min_date"
 LINE_BITS = 40
 """``_pos`` = file index << 40 | line: the order in which duplicates are resolved (first wins)."""
 
@@ -117,11 +125,14 @@ def _vocabulary() -> dict[str, str]:
     out[timestamps.UNPARSEABLE] = "a timestamp in no accepted form, or an impossible date or time"
     out[timestamps.AMBIGUOUS] = "a day/month-first date with two valid readings, or a DST fold"
     out[timestamps.NONEXISTENT] = "a wall time skipped by a daylight-saving jump"
+    out[FUTURE] = "a timestamp later than the load time plus the tolerance (--max-future)"
+    out[TOO_EARLY] = "a timestamp before the earliest date accepted (--min-date)"
     for spec in SPECS.values():
         for col in (*spec.dates, *spec.bools):
             out[f"unparseable {col}"] = f"{col} cannot be read"
         for col, (_lo, _hi, below) in spec.numbers.items():
             out[f"non-numeric {col}"] = f"{col} is not a number"
+            out[f"non-finite {col}"] = f"{col} overflows a float (1e309, a 400-digit number)"
             out[f"{below} {col}" if below == "negative" else f"{col} out of range"] = (
                 f"{col} outside its range"
             )
@@ -160,6 +171,10 @@ class Plan:
     source_file: str
     load_id: str
     delimiter: str = ","
+    latest: dt.datetime | None = None
+    """Timestamps after this (UTC, naive) are quarantined as ``future timestamp``."""
+    earliest: dt.datetime | None = None
+    """Timestamps before this (UTC, naive) are quarantined as ``timestamp before min_date``."""
 
 
 @dataclass
@@ -214,6 +229,13 @@ def validate(chunk: Chunk, plan: Plan) -> Validated:
             checks.append(
                 (reason, plan.sources.get("ts") or "ts", pc.fill_null(pc.equal(why, reason), False))
             )
+        where = plan.sources.get("ts") or "ts"
+        if plan.latest is not None:
+            late = pc.greater(utc, pa.scalar(plan.latest, utc.type))
+            checks.append((FUTURE, where, pc.fill_null(late, False)))
+        if plan.earliest is not None:
+            early = pc.less(utc, pa.scalar(plan.earliest, utc.type))
+            checks.append((TOO_EARLY, where, pc.fill_null(early, False)))
         cols["ts"] = utc
         cols["local_date"] = timestamps.local_dates(
             pc.fill_null(utc, pa.scalar(0, timestamps.TS)), plan.model_zone
@@ -232,9 +254,10 @@ def validate(chunk: Chunk, plan: Plan) -> Validated:
         checks.append((f"unparseable {name}", plan.sources.get(name) or name, bad))
         cols[name] = values
     for name, (lo, hi, below) in spec.numbers.items():
-        values, bad = _number(cols[name])
+        values, bad, overflow = _number(cols[name])
         where = plan.sources.get(name) or name
         checks.append((f"non-numeric {name}", where, bad))
+        checks.append((f"non-finite {name}", where, overflow))
         out = pc.less(values, lo) if lo is not None else _false(n)
         if hi is not None:
             out = pc.or_(out, pc.greater(values, hi))
@@ -295,7 +318,7 @@ def _column(data: pa.Table, plan: Plan, name: str, n: int) -> pa.Array:
     if pa.types.is_boolean(typ):
         return col if name in SPECS[plan.table].bools else pc.cast(col, pa.string())
     if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
-        col = pc.cast(col, pa.string())
+        col = text_of(col)
     text = pc.ascii_trim_whitespace(col)
     empty = pc.equal(text, "")
     if pc.any(empty).as_py():
@@ -305,30 +328,54 @@ def _column(data: pa.Table, plan: Plan, name: str, n: int) -> pa.Array:
     return text
 
 
+def text_of(col: pa.Array) -> pa.Array:
+    """A typed column as text; a whole-number float as its integer text (``1.0`` -> ``1``,
+    ``1e16`` -> ``10000000000000000``) so an id reads the same whether it came as ``1`` or
+    ``1.0``, through pyarrow's JSON reader or the per-line path.
+
+    >>> text_of(pa.array([1.0, 2.5, 1e16, None])).to_pylist()
+    ['1', '2.5', '10000000000000000', None]
+    """
+    if not pa.types.is_floating(col.type):
+        return pc.cast(col, pa.string())
+    col = pc.cast(col, pa.float64())
+    whole = pc.fill_null(
+        pc.and_(pc.equal(pc.floor(col), col), pc.less(pc.abs(col), 2.0**63)), False
+    )
+    if not pc.any(whole).as_py():
+        return pc.cast(col, pa.string())
+    as_int = pc.cast(pc.cast(pc.if_else(whole, col, 0.0), pa.int64()), pa.string())
+    return pc.if_else(whole, as_int, pc.cast(col, pa.string()))
+
+
 def _lookup(raw: pa.Array, table: dict[str, str]) -> pa.Array:
     keys = pa.array(list(table), pa.string())
     values = pa.array(list(table.values()), pa.string())
     return pc.take(values, pc.index_in(raw, value_set=keys))
 
 
-def _number(col: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """float64 values and a 'non-numeric' mask."""
+def _number(col: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """float64 values, a 'non-numeric' mask and a 'non-finite' mask (a number written in
+    digits that overflows a float: ``1e309``; never stored as infinity)."""
+    n = len(col)
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
         values = pc.cast(col, pa.float64())
         bad = pc.fill_null(pc.invert(pc.is_finite(values)), False)
-        return pc.if_else(bad, pa.scalar(None, pa.float64()), values), bad
+        return pc.if_else(bad, pa.scalar(None, pa.float64()), values), bad, _false(n)
     if pa.types.is_null(col.type):
-        return pa.nulls(len(col), pa.float64()), _false(len(col))
+        return pa.nulls(n, pa.float64()), _false(n), _false(n)
     try:  # fast path: every value is a plain number
         values = pc.cast(col, pa.float64())
         if pc.all(pc.fill_null(pc.is_finite(values), True)).as_py():
-            return values, _false(len(col))
+            return values, _false(n), _false(n)
     except pa.ArrowInvalid:
         pass
     ok = pc.match_substring_regex(col, _NUMBER)
     bad = pc.fill_null(pc.invert(ok), False)
     values = pc.cast(pc.if_else(bad, pa.scalar(None, pa.string()), col), pa.float64())
-    return values, bad
+    overflow = pc.fill_null(pc.invert(pc.is_finite(values)), False)
+    values = pc.if_else(overflow, pa.scalar(None, pa.float64()), values)
+    return values, bad, overflow
 
 
 def _boolean(col: pa.Array) -> tuple[pa.Array, pa.Array]:
