@@ -24,7 +24,7 @@ import aips
 from aips.exceptions import StoreError
 
 SRC = str(Path(aips.__file__).resolve().parents[1])
-AT = "2024-01-03"
+AT = "2024-01-01"  # the first file's rows all fall on this local day
 
 
 def _csv(path: Path, n: int, *, start: str = "2024-01-01", days: int = 5, brand: str | None = None,
