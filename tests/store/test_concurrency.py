@@ -104,6 +104,33 @@ def test_writer_waits_for_readers(tmp_path):
     assert _events(store) == 5000
 
 
+def test_ingest_reads_its_files_without_the_write_lock(tmp_path, monkeypatch):
+    """An ingest into an existing store reads and stages its files holding only a read lock:
+    a read command run meanwhile answers at once (no wait); the write lock is taken for the
+    final transaction, and every row lands."""
+    import aips.ingest.load as load
+
+    store = _store(tmp_path)
+    more = _csv(tmp_path / "more.csv", 3000, start="2024-01-06", offset=10_000)
+    seen: dict = {}
+    read_file = load._Run.read_file
+
+    def read_while_staging(self, path, index, fr):
+        proc = _aips("assets", "--at", AT, "--store", str(store), "--format", "csv",
+                     AIPS_LOCK_TIMEOUT="0")
+        seen["rc"], seen["err"] = proc.returncode, proc.communicate(timeout=120)[1]
+        seen["rc"] = proc.returncode
+        return read_file(self, path, index, fr)
+
+    monkeypatch.setattr(load._Run, "read_file", read_while_staging)
+    with aips.open(str(store), read_only=True) as ws:
+        report = ws.ingest(more, quarantine_dir=tmp_path / "q")
+        assert ws.store.read_only  # back to reading after the final transaction
+    assert seen["rc"] == 0, seen["err"]
+    assert report.loaded == 3000
+    assert _events(store) == 5000
+
+
 def test_lock_timeout_is_a_clear_error(tmp_path):
     """A reader that cannot get the store within the timeout: ``aips: ...``, exit 1, no traceback."""
     store = _store(tmp_path)

@@ -90,7 +90,9 @@ def ingest_command(
 ) -> None:
     """Load files into the store: every row is loaded, a duplicate, ignored or quarantined with a reason."""
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
-    with open_ws(store, config, lock_timeout=lock_timeout) as ws:
+    # An existing store is read only while the files are read and staged: the write lock is
+    # taken for the final transaction (other commands and the dashboard read meanwhile).
+    with open_ws(store, config, read_only=_exists(store), lock_timeout=lock_timeout) as ws:
         report = ws.ingest(
             *paths,
             table=table.value if table else None,
@@ -109,3 +111,14 @@ def ingest_command(
         sys.stdout.write(json.dumps(report.asdict(), ensure_ascii=False, indent=1) + "\n")
     else:
         typer.echo(str(report))
+
+
+def _exists(store: str | None) -> bool:
+    """True when ``store`` names an existing DuckDB file (a new one is created read-write)."""
+    import os
+    from pathlib import Path
+
+    from aips.store.connect import DEFAULT_STORE, STORE_ENV
+
+    text = store or os.environ.get(STORE_ENV) or DEFAULT_STORE
+    return not text.startswith("spark://") and text != ":memory:" and Path(text).expanduser().is_file()

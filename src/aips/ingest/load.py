@@ -129,7 +129,8 @@ def ingest_files(
             for index, (path, fr) in enumerate(zip(paths, files, strict=True)):
                 run.read_file(path, index, fr)
             advance(0, "publishing (dedupe, insert)")
-            publish(store, scratch, target, files, model, extras, tables)
+            with store.writing():  # the write lock for the final transaction only
+                publish(store, scratch, target, files, model, extras, tables)
         report.quarantine_file = qwriter.commit()
     finally:
         qwriter.discard()

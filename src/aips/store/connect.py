@@ -49,11 +49,14 @@ class Store:
         capabilities: the backend's :class:`Capabilities`.
     """
 
-    def __init__(self, backend: Any, kind: str, location: str):
+    def __init__(self, backend: Any, kind: str, location: str, *, read_only: bool = False,
+                 timeout: float | None = None):
         self.backend = backend
         self.kind = kind
         self.location = location
         self.capabilities: Capabilities = CAPABILITIES[kind]
+        self.read_only = read_only
+        self.timeout = timeout
 
     def __repr__(self) -> str:
         return f"Store({self.kind}, {self.location!r})"
@@ -176,6 +179,31 @@ class Store:
             raise
         else:
             raw.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the file's write lock for this block only.
+
+        A DuckDB file opened read-only is reopened read-write for the block (waiting, within
+        the store's lock timeout, for readers to let go) and read-only again after it, so a
+        long load reads and stages its files while other processes still read the store and
+        takes the write lock only for its final transaction. A store opened read-write (or
+        in memory, or Spark) is used as it is.
+        """
+        if not self.read_only:
+            yield
+            return
+        self._reopen(read_only=False)
+        try:
+            yield
+        finally:
+            self._reopen(read_only=True)
+
+    def _reopen(self, *, read_only: bool) -> None:
+        self.close()
+        self.backend = _open_duckdb(self.location, read_only=read_only,
+                                    timeout=lock_timeout(self.timeout))
+        self.read_only = read_only
 
     def close(self) -> None:
         """Release the connection (DuckDB file lock); Spark sessions are left running."""
@@ -343,4 +371,4 @@ def connect(store: Any = None, *, read_only: bool = False, timeout: float | None
         path.parent.mkdir(parents=True, exist_ok=True)
     text = str(path)
     backend = _open_duckdb(text, read_only=read_only, timeout=lock_timeout(timeout))
-    return Store(backend, "duckdb", text)
+    return Store(backend, "duckdb", text, read_only=read_only, timeout=timeout)
