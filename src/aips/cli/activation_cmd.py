@@ -213,4 +213,4 @@ def diagnose_command(
             emit(result.metrics, fmt)
             return
         typer.echo(str(result))
-        emit(result.metrics, fmt, title=f"{brand} vs the other brands of {result.category}")
+        emit(result.metrics, fmt, title=f"{brand} vs the other brands of {result.category}", lang=lang.value)
