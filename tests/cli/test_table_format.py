@@ -84,3 +84,23 @@ def test_stage_sort_keeps_other_keys_first():
     assert [(r["brand"], r["stage"]) for r in stage_sorted(rows, ["brand", "stage"])] == [
         (b, s) for b in ("A", "B") for s in ("A", "I", "TI", "S")
     ]
+
+
+def test_key_value_tables_format_each_row_by_its_name(demo_store):
+    out = _table(demo_store, "cycle", "--category", "facial_serum")
+    assert re.search(r"converted_share\s+│ \d+\.\d%", out)
+    assert re.search(r"converted_share_ci\s+│ \[\d+\.\d%, \d+\.\d%\]", out)
+    assert re.search(r"flattened\s+│ (yes|no)", out)
+    assert "0.0366" not in out
+
+
+def test_cells_are_data_not_rich_markup():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from aips.cli.format import render_table
+
+    buf = StringIO()
+    render_table([{"name": "[bold]x[/bold]", "n": 1}], ["name", "n"], console=Console(file=buf, width=80))
+    assert "[bold]x[/bold]" in buf.getvalue()

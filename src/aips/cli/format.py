@@ -141,15 +141,30 @@ def format_cell(column: str, value: Any, lang: str = "en", kind: str | None = No
         return number(value)
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        items = [format_cell(column, v, lang, kind) for v in value]
+        numeric = all(isinstance(v, (int, float)) or v is None for v in value)
+        return f"[{', '.join(items)}]" if numeric and items else ", ".join(items)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_cell(str(k), v, lang)}" for k, v in value.items())
     return str(value)
 
 
+_ROW_KEYS = ("metric", "measure")
+_COUNT_COLUMNS = {"n", "x"}
+
+
 def _row_kind(row: dict[str, Any], column: str) -> str | None:
-    """In a table of ``metric`` rows, the plain value columns of a rate metric are rates."""
-    metric = row.get("metric")
-    if not isinstance(metric, str) or column_kind(column) != "number" or column in ("n", "x"):
+    """In a table of ``metric`` or ``measure`` rows (one quantity a row), the row's name
+    decides how its plain value columns look (``converted_share`` a percentage, ``A->I
+    advance rate`` a rate, ``complete`` yes/no); count columns (``n``, ``x``) stay counts."""
+    key = next((row[k] for k in _ROW_KEYS if k in row), None)
+    if not isinstance(key, str) or column in _ROW_KEYS or column in _COUNT_COLUMNS:
         return None
-    return "percent" if any(w in _PERCENT_WORDS for w in _words(metric)) else None
+    if column_kind(column) != "number":
+        return None
+    kind = column_kind(key)
+    return None if kind in ("number", "id") else kind
 
 
 def stage_sorted(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, Any]]:
@@ -192,14 +207,16 @@ def render_table(rows: list[dict[str, Any]], columns: list[str], title: str | No
     """Print rows as one or more rich tables that fit the console without cutting headers."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = console or Console()
     rows = stage_sorted(rows, columns)
     cells = [
         {c: format_cell(c, row[c], lang, _row_kind(row, c)) for c in columns} for row in rows
     ]
-    numeric = {
-        c: any(isinstance(r[c], (int, float)) and not isinstance(r[c], bool) for r in rows)
+    numeric = {  # right-aligned: columns of numbers only
+        c: any(r[c] is not None for r in rows)
+        and all(r[c] is None or (isinstance(r[c], (int, float)) and not isinstance(r[c], bool)) for r in rows)
         for c in columns
     }
     natural = {c: max([len(c), *(len(r[c]) for r in cells)]) for c in columns}
@@ -234,5 +251,5 @@ def render_table(rows: list[dict[str, Any]], columns: list[str], title: str | No
                 overflow="fold",
             )
         for r in cells:
-            table.add_row(*(r[c] for c in part))
+            table.add_row(*(Text(r[c]) for c in part))  # data, never rich markup
         console.print(table)
