@@ -101,3 +101,39 @@ def test_fuzz_arbitrary_unicode(text):
         parse_rule(text, known=["read", "like"])
     except AipsError:
         pass
+
+
+@pytest.mark.parametrize("op", ["+", "-"])
+def test_long_sum_is_refused_not_a_recursion_error(op):
+    text = op.join(["a"] * 1991) + " >= 1"
+    with pytest.raises(RuleError, match="more than 200 terms"):
+        parse_rule(text)
+
+
+def test_long_boolean_chain_is_refused():
+    text = " or ".join(["a>0"] * 300)
+    with pytest.raises(RuleError, match="more than 200 terms"):
+        parse_rule(text)
+
+
+def test_200_terms_still_parse_and_compile():
+    rule = parse_rule(" + ".join(["a"] * 200) + " >= 1")
+    assert evaluate(rule, {"a": 1})
+    t = ibis.memtable({"a": [0, 1]})
+    assert t.select(ok=compile_rule(rule, {"a": t.a})).to_pyarrow()["ok"].to_pylist() == [
+        False,
+        True,
+    ]
+
+
+@pytest.mark.parametrize("literal", ["99999999999999999999", "9223372036854775808"])
+def test_integer_literal_out_of_range_is_a_rule_error(literal):
+    with pytest.raises(RuleError, match="out of range") as err:
+        parse_rule(f"read >= {literal}")
+    assert err.value.position == len("read >= ")
+
+
+def test_largest_int64_literal_compiles():
+    t = ibis.memtable({"read": [1]})
+    expr = compile_rule("read >= 9223372036854775807", {"read": t.read})
+    assert t.select(ok=expr).to_pyarrow()["ok"].to_pylist() == [False]

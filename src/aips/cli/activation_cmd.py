@@ -221,4 +221,4 @@ def diagnose_command(
         from aips.config.model import NO_CATEGORY
 
         category = result.category if result.category is not None else NO_CATEGORY
-        emit(result.metrics, fmt, title=f"{brand} vs the other brands of {category}")
+        emit(result.metrics, fmt, title=f"{brand} vs the other brands of {category}", lang=lang.value)

@@ -183,8 +183,11 @@ def records_of(data: Any) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in row.items()} for row in rows]
 
 
-def emit(data: Any, fmt: OutputFormat | str = OutputFormat.table, title: str | None = None) -> None:
-    """Print results as a rich table, CSV or JSON (a list of records)."""
+def emit(
+    data: Any, fmt: OutputFormat | str = OutputFormat.table, title: str | None = None, lang: str = "en"
+) -> None:
+    """Print results as a table for people (numbers formatted by :mod:`aips.cli.format`, fit
+    to the terminal), or raw as CSV or JSON (a list of records)."""
     fmt = OutputFormat(fmt)
     rows = records_of(data)
     if fmt is OutputFormat.json:
@@ -198,23 +201,9 @@ def emit(data: Any, fmt: OutputFormat | str = OutputFormat.table, title: str | N
         writer.writerows(rows)
         sys.stdout.write(buf.getvalue())
         return
-    from rich.console import Console
-    from rich.table import Table
+    from aips.cli.format import render_table
 
-    table = Table(title=title)
-    for col in columns:
-        table.add_column(col, justify="right" if rows and isinstance(rows[0][col], (int, float)) else "left")
-    for row in rows:
-        table.add_row(*("" if row[c] is None else _fmt_cell(row[c]) for c in columns))
-    Console().print(table)
-
-
-def _fmt_cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
+    render_table(rows, columns, title=title, lang=lang)
 
 
 def _columns_of(data: Any) -> list[str]:

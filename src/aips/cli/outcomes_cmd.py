@@ -21,7 +21,6 @@ from aips.cli.common import (
     OutputFormat,
     StoreOpt,
     ToOpt,
-    _plain,
     emit,
     open_ws,
     print_json,
@@ -29,19 +28,8 @@ from aips.cli.common import (
 
 
 def _key_values(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for key, value in summary.items():
-        if isinstance(value, bool):
-            value = "yes" if value else "no"
-        elif isinstance(value, (list, tuple)):
-            items = ["" if v is None else f"{_plain(v):.4g}" if isinstance(v, float) else str(v) for v in value]
-            numeric = all(isinstance(v, (int, float)) or v is None for v in value)
-            # numbers as [lo, hi]; names bare (rich would read "[name]" as markup)
-            value = f"[{', '.join(items)}]" if numeric and items else ", ".join(items)
-        elif isinstance(value, dict):
-            value = ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in value.items())
-        rows.append({"measure": key, "value": "" if value is None else value})
-    return rows
+    """A summary as ``measure, value`` rows (formatted for people by ``emit``)."""
+    return [{"measure": key, "value": value} for key, value in summary.items()]
 
 
 def funnel_command(

@@ -42,6 +42,9 @@ from aips.exceptions import RuleError
 
 MAX_RULE_LENGTH = 4000
 MAX_DEPTH = 60
+MAX_TERMS = 200  # operands joined by one chain of + - / and / or
+# Integer literals must fit a signed 64-bit column; larger ones cannot be compared in SQL.
+MAX_INT = 2**63 - 1
 
 _TOKEN = re.compile(
     r"""
@@ -232,8 +235,10 @@ class _Parser:
         first = self.tok
         operands = [sub()]
         while self.tok.kind == "kw" and self.tok.text == op:
-            self.take()
+            token = self.take()
             operands.append(sub())
+            if len(operands) > MAX_TERMS:
+                raise self.error(f"more than {MAX_TERMS} terms joined by {op!r}", token)
         if len(operands) == 1:
             return operands[0]
         return BoolOp(op, tuple(operands), first.pos)
@@ -259,8 +264,12 @@ class _Parser:
 
     def sum_(self) -> Node:
         left = self.unary()
+        terms = 1
         while self.tok.kind == "op" and self.tok.text in ("+", "-"):
             token = self.take()
+            terms += 1
+            if terms > MAX_TERMS:
+                raise self.error(f"more than {MAX_TERMS} terms joined by '+'/'-'", token)
             right = self.unary()
             left = BinOp(token.text, left, right, token.pos)
         return left
@@ -282,6 +291,10 @@ class _Parser:
             if not math.isfinite(value):
                 raise self.error(f"number {token.text!r} is out of range", token)
             is_int = re.fullmatch(r"\d+", token.text) is not None
+            if is_int and int(token.text) > MAX_INT:
+                raise self.error(
+                    f"number {token.text} is out of range (integers go up to {MAX_INT})", token
+                )
             return Num(int(token.text) if is_int else value, token.pos)
         if token.kind == "name":
             self.take()
