@@ -10,6 +10,7 @@ machine that alone takes minutes); it overlaps the request loop by many seconds.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -183,3 +184,77 @@ def test_dashboard_serves_while_an_ingest_lands(tmp_path, monkeypatch):
     assert str(svc.data_range()[1]) == "2024-01-10"
     svc.close()
     assert _events(store) == 2000 + n
+
+
+@pytest.mark.parametrize("backfill", [False, True], ids=["update", "backfill"])
+def test_series_update_computes_without_the_write_lock(tmp_path, monkeypatch, backfill):
+    """``aips series --update`` (and ``--backfill``) on an existing store computes the
+    rollup and the history holding only a read lock: a read command run between compute
+    and publish answers at once (no wait); the write lock is taken for the final writes,
+    and the history lands (the same rows as a series computed from the events)."""
+    from typer.testing import CliRunner
+
+    import aips.maintain.history as history
+    from aips.cli.app import app
+    from aips.engine.series import asset_series
+
+    store = _store(tmp_path)
+    seen: dict = {}
+    history_rows = history.history_rows
+
+    def read_while_computing(*args, **kwargs):  # the rollup is computed; nothing written yet
+        rows = history_rows(*args, **kwargs)
+        proc = _aips("assets", "--at", AT, "--store", str(store), "--format", "csv",
+                     AIPS_LOCK_TIMEOUT="0")
+        seen["err"] = proc.communicate(timeout=120)[1]
+        seen["rc"] = proc.returncode
+        return rows
+
+    monkeypatch.setattr(history, "history_rows", read_while_computing)
+    args = (["--backfill", "--from", AT, "--to", AT] if backfill
+            else ["--update"])
+    result = CliRunner().invoke(app, ["series", *args, "--store", str(store), "--lock-timeout", "5"])
+    assert result.exit_code == 0, result.output
+    assert seen.get("rc") == 0, seen.get("err")
+    with aips.open(str(store), read_only=True) as ws:
+        day = dt.date.fromisoformat(AT)
+        assert history.covered_days(ws.store, ws.model.level) == (day, day)
+        stored = history.read_history(ws.store, ws.model, day, day).to_pyarrow().to_pylist()
+        fresh = asset_series(ws.store.table("counters_daily"), ws.model, day, day,
+                             level=ws.model.level).to_pyarrow().to_pylist()
+    assert stored
+    key = lambda r: (str(r["date"]), r["brand"], r["stage"])  # noqa: E731
+    assert sorted(stored, key=key) == sorted(fresh, key=key)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".aips-maintain-")]
+
+
+def test_series_update_on_a_read_only_store_matches_a_read_write_one(tmp_path):
+    """Opened read-only, an update stages the refreshed rollup (full, then incremental
+    after a late load) and writes the same tables as an update on a read-write store."""
+    from aips.maintain.history import HISTORY_TABLE
+    from aips.maintain.rollup import COUNTERS_TABLE
+
+    def tables(path: Path) -> dict:
+        with aips.open(str(path), read_only=True) as ws:
+            out = {name: sorted(map(str, ws.store.table(name).to_pyarrow().to_pylist()))
+                   for name in (COUNTERS_TABLE, HISTORY_TABLE, "asset_history_days")}
+            state = ws.store.table("counters_state").to_pyarrow().to_pylist()
+            out["state"] = sorted(str(r) for r in state if r["key"] != "load")  # load ids differ
+            return out
+
+    more = _csv(tmp_path / "more.csv", 3000, start="2024-01-02", days=3, offset=10_000)
+    results = []
+    for name, read_only in (("ro", True), ("rw", False)):
+        (tmp_path / name).mkdir()
+        store = _store(tmp_path / name)
+        with aips.open(str(store), read_only=read_only) as ws:
+            first = ws.update_series().asdict()
+        with aips.open(str(store)) as ws:
+            ws.ingest(more, quarantine_dir=tmp_path / name / "q")
+        with aips.open(str(store), read_only=read_only) as ws:
+            second = ws.update_series().asdict()
+            assert ws.store.read_only is read_only
+        results.append((first, second, tables(store)))
+    assert results[0] == results[1]
+    assert results[0][1]["counters"].startswith("counters_daily: recomputed")
+    assert results[0][1]["appended"]

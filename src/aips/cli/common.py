@@ -147,6 +147,22 @@ def open_ws(store: str | None, config: str | None, *, read_only: bool = False,
     return open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout)
 
 
+def store_exists(store: str | None) -> bool:
+    """True when ``store`` (or the default) names an existing DuckDB file.
+
+    A command that writes opens such a store read-only and takes the write lock only for
+    its final writes (:meth:`aips.store.connect.Store.writing`); a new file is created
+    read-write, and ``:memory:`` and Spark stores are opened as they are.
+    """
+    import os
+    from pathlib import Path
+
+    from aips.store.connect import DEFAULT_STORE, STORE_ENV
+
+    text = store or os.environ.get(STORE_ENV) or DEFAULT_STORE
+    return not text.startswith("spark://") and text != ":memory:" and Path(text).expanduser().is_file()
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()

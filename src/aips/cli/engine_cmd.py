@@ -21,6 +21,7 @@ from aips.cli.common import (
     ToOpt,
     emit,
     open_ws,
+    store_exists,
 )
 from aips.exceptions import ConfigError
 
@@ -95,7 +96,10 @@ def series_command(
     With --update (daily production run) or --backfill the stored series is written first;
     without --from/--to, --update only reports what it did.
     """
-    with open_ws(store, config, read_only=not (update or backfill), lock_timeout=lock_timeout) as ws:
+    # An existing store is read while the series is computed: the write lock is taken for
+    # the final writes only (other commands and the dashboard read meanwhile).
+    writes = update or backfill
+    with open_ws(store, config, read_only=not writes or store_exists(store), lock_timeout=lock_timeout) as ws:
         lvl = level.value if level else ws.model.level
         ws.view.require(start=start, end=end, brands=brand, level=lvl)
         if backfill:

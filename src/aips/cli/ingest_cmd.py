@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from aips.cli.common import ConfigOpt, LockTimeoutOpt, StoreOpt, open_ws
+from aips.cli.common import ConfigOpt, LockTimeoutOpt, StoreOpt, open_ws, store_exists
 
 
 class ReportFormat(StrEnum):
@@ -92,7 +92,7 @@ def ingest_command(
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
     # An existing store is read only while the files are read and staged: the write lock is
     # taken for the final transaction (other commands and the dashboard read meanwhile).
-    with open_ws(store, config, read_only=_exists(store), lock_timeout=lock_timeout) as ws:
+    with open_ws(store, config, read_only=store_exists(store), lock_timeout=lock_timeout) as ws:
         report = ws.ingest(
             *paths,
             table=table.value if table else None,
@@ -112,13 +112,3 @@ def ingest_command(
     else:
         typer.echo(str(report))
 
-
-def _exists(store: str | None) -> bool:
-    """True when ``store`` names an existing DuckDB file (a new one is created read-write)."""
-    import os
-    from pathlib import Path
-
-    from aips.store.connect import DEFAULT_STORE, STORE_ENV
-
-    text = store or os.environ.get(STORE_ENV) or DEFAULT_STORE
-    return not text.startswith("spark://") and text != ":memory:" and Path(text).expanduser().is_file()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+import pyarrow as pa
 
 from aips.config.model import Model
 from aips.dates import as_date
@@ -28,8 +29,15 @@ from aips.engine.series import (
 from aips.engine.snapshot import assets, snapshot
 from aips.engine.stages import resolve_level
 from aips.maintain.publish import publish, replace_many
-from aips.maintain.rollup import COUNTERS_TABLE, refresh_counters, rollup_is_current
-from aips.maintain.state import clear_pending, pending_since
+from aips.maintain.rollup import (
+    COUNTERS_TABLE,
+    CountersPlan,
+    RefreshResult,
+    plan_counters,
+    rollup_is_current,
+    scratch,
+)
+from aips.maintain.state import clear_pending, pending_since, read_state
 
 HISTORY_TABLE = "asset_history"
 HISTORY_DAYS_TABLE = "asset_history_days"
@@ -73,17 +81,25 @@ class HistoryResult:
         return "; ".join(parts)
 
 
-def _store_history(store, level: str, lo: dt.date, hi: dt.date, rows: ibis.Table) -> None:
-    """Replace the rows of ``[lo, hi]`` at ``level``, then record the days as covered."""
+def _store_history(store, level: str, lo: dt.date, hi: dt.date, rows: Any) -> None:
+    """Replace the rows of ``[lo, hi]`` at ``level``, then record the days as covered.
+
+    ``rows``: an expression, or the rows already materialised as an Arrow table.
+    """
     if not store.has(HISTORY_TABLE):
         publish(store, HISTORY_TABLE, schema=HISTORY_SCHEMA)
     # History is aggregate-sized: materialise the new rows before touching the table.
-    data = rows.to_pyarrow().cast(HISTORY_SCHEMA.to_pyarrow())
+    data = _materialised(rows)
     where = {"level": [level], "date": (lo, hi)}
     days = days_between(lo, hi)
     covered = ibis.memtable({"date": days, "level": [level] * len(days)}, schema=DAYS_SCHEMA)
     replace_many(store, [(HISTORY_TABLE, where, ibis.memtable(data)),
                          (HISTORY_DAYS_TABLE, where, covered)])
+
+
+def _materialised(rows: Any) -> pa.Table:
+    data = rows if isinstance(rows, pa.Table) else rows.to_pyarrow()
+    return data.cast(HISTORY_SCHEMA.to_pyarrow())
 
 
 def covered_days(store, level: str) -> tuple[dt.date | None, dt.date | None]:
@@ -104,14 +120,33 @@ def backfill_history(
     store, model: Model, start: Any, end: Any, *, level: str | None = None,
     refresh: bool = True,
 ) -> HistoryResult:
-    """Recompute ``asset_history`` for ``[start, end]`` (dates or ISO text) with one sweep."""
+    """Recompute ``asset_history`` for ``[start, end]`` (dates or ISO text) with one sweep.
+
+    On a store opened read-only everything is computed holding the read lock only; the
+    write lock is taken (:meth:`Store.writing`) for the final writes.
+    """
     start, end = as_date(start, "start"), as_date(end, "end")
     level = resolve_level(model, level)
-    counters = str(refresh_counters(store, model)) if refresh else ""
-    series = asset_series(store.table(COUNTERS_TABLE), model, start, end, level=level,
-                          categories=_categories(store))
-    _store_history(store, level, start, end, history_rows(series, level))
-    return HistoryResult(level, recomputed=(start, end), counters=counters)
+    with scratch(store) as folder:
+        plan = plan_counters(store, model, folder=folder) if refresh else CountersPlan(RefreshResult("none"))
+        rows = _sweep(store, plan.rollup(store), model, start, end, level)
+        with store.writing():
+            plan.apply(store)
+            _store_history(store, level, start, end, rows)
+    return HistoryResult(level, recomputed=(start, end), counters=str(plan.result) if refresh else "")
+
+
+def _sweep(store, rollup, model: Model, start: dt.date, end: dt.date, level: str) -> pa.Table:
+    """The history rows of ``[start, end]`` from one sweep of ``rollup``."""
+    series = asset_series(rollup, model, start, end, level=level, categories=_categories(store))
+    return _materialised(history_rows(series, level))
+
+
+def _day(store, rollup, model: Model, day: dt.date, level: str) -> pa.Table:
+    """The history rows of one day from one snapshot of ``rollup``."""
+    snap = snapshot(rollup, model, day, level=level, categories=_categories(store))
+    counts = assets(snap, level).mutate(date=ibis.literal(day))
+    return _materialised(history_rows(counts, level))
 
 
 def update_history(store, model: Model, *, level: str | None = None) -> HistoryResult:
@@ -121,35 +156,47 @@ def update_history(store, model: Model, *, level: str | None = None) -> HistoryR
     update (a late load, a changed model) are recomputed from the first changed day with
     one sweep; each new day costs one snapshot of the rollup (more than
     :data:`APPEND_BY_SNAPSHOT_MAX_DAYS` new days: one sweep). Re-running with nothing new
-    changes nothing.
+    changes nothing. On a store opened read-only everything is computed holding the read
+    lock only (the refreshed rollup staged to Parquet beside the store, the history rows
+    in memory); the write lock is taken (:meth:`Store.writing`) for the final writes.
     """
     level = resolve_level(model, level)
-    refreshed = refresh_counters(store, model)
-    result = HistoryResult(level, counters=str(refreshed))
-    rollup = store.table(COUNTERS_TABLE)
-    span = rollup.aggregate(lo=rollup.local_date.min(), hi=rollup.local_date.max())
-    span = span.to_pyarrow().to_pylist()[0]
-    if span["hi"] is None:
-        return result
-    first, last = span["lo"], span["hi"]
-    lo, hi = covered_days(store, level)
-    pending = pending_since(store, level)
-    if hi is None:
-        backfill_history(store, model, first, last, level=level, refresh=False)
-        result.recomputed = (first, last)
-    else:
-        if pending is not None and pending <= hi:
-            redo = max(pending, lo)
-            backfill_history(store, model, redo, hi, level=level, refresh=False)
-            result.recomputed = (redo, hi)
-        new_days = days_between(hi + dt.timedelta(days=1), last) if last > hi else []
-        if len(new_days) > APPEND_BY_SNAPSHOT_MAX_DAYS:
-            backfill_history(store, model, new_days[0], new_days[-1], level=level, refresh=False)
+    with scratch(store) as folder:
+        plan = plan_counters(store, model, folder=folder)
+        result = HistoryResult(level, counters=str(plan.result))
+        rollup = plan.rollup(store)
+        span = rollup.aggregate(lo=rollup.local_date.min(), hi=rollup.local_date.max())
+        span = span.to_pyarrow().to_pylist()[0]
+        if span["hi"] is None:
+            with store.writing():
+                plan.apply(store)
+            return result
+        first, last = span["lo"], span["hi"]
+        lo, hi = covered_days(store, level)
+        state = plan.state if plan.state is not None else read_state(store)
+        pending = state.get(f"pending:{level}")
+        pending = dt.date.fromisoformat(pending[0]) if pending else None
+        writes: list[tuple[dt.date, dt.date, pa.Table]] = []
+        if hi is None:
+            writes.append((first, last, _sweep(store, rollup, model, first, last, level)))
+            result.recomputed = (first, last)
         else:
-            for day in new_days:
-                append_day(store, model, day, level=level)
-        result.appended = new_days
-    clear_pending(store, level)
+            if pending is not None and pending <= hi:
+                redo = max(pending, lo)
+                writes.append((redo, hi, _sweep(store, rollup, model, redo, hi, level)))
+                result.recomputed = (redo, hi)
+            new_days = days_between(hi + dt.timedelta(days=1), last) if last > hi else []
+            if len(new_days) > APPEND_BY_SNAPSHOT_MAX_DAYS:
+                writes.append((new_days[0], new_days[-1],
+                               _sweep(store, rollup, model, new_days[0], new_days[-1], level)))
+            else:
+                writes += [(day, day, _day(store, rollup, model, day, level)) for day in new_days]
+            result.appended = new_days
+        with store.writing():  # the write lock for the final writes only
+            plan.apply(store)
+            for start, end, rows in writes:
+                _store_history(store, level, start, end, rows)
+            clear_pending(store, level)
     return result
 
 
@@ -162,10 +209,9 @@ def history_is_current(store, model: Model, level: str | None = None) -> bool:
 def append_day(store, model: Model, day: dt.date, *, level: str | None = None) -> None:
     """Store one day of history from one snapshot of the rollup (no refresh)."""
     level = resolve_level(model, level)
-    snap = snapshot(store.table(COUNTERS_TABLE), model, day, level=level,
-                    categories=_categories(store))
-    counts = assets(snap, level).mutate(date=ibis.literal(day))
-    _store_history(store, level, day, day, history_rows(counts, level))
+    rows = _day(store, store.table(COUNTERS_TABLE), model, day, level)
+    with store.writing():
+        _store_history(store, level, day, day, rows)
 
 
 def read_history(

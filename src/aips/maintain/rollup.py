@@ -9,9 +9,12 @@ last: a crash before it makes the next refresh redo the same (idempotent) work.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aips.config.model import Model
@@ -61,11 +64,84 @@ def rollup_is_current(store, model: Model) -> bool:
     return state.get("events_rows") == [str(_count(store.table("events")))]
 
 
+@dataclass
+class CountersPlan:
+    """A refresh of ``counters_daily`` computed but (on a read-only store) not yet written.
+
+    On a store opened read-only the new rows are streamed to a Parquet file in a scratch
+    folder (:func:`scratch`) and :meth:`apply`, run under :meth:`Store.writing`, reads
+    them back inside the write; elsewhere the rows are written at once (as before).
+    """
+
+    result: RefreshResult
+    rows: Any = None
+    """The new rows: an expression, or the Parquet file they were staged to."""
+    where: dict | None = None
+    """``None``: the rows replace the whole table; else the rows they replace."""
+    state: dict | None = None
+    """The upkeep state to write after the rows."""
+    written: bool = False
+
+    def rollup(self, store) -> Any:
+        """``counters_daily`` as it will be once this plan is applied."""
+        if self.written or self.state is None:
+            return store.table(COUNTERS_TABLE)
+        new = read_staged(store, self.rows)
+        if self.where is None:
+            return new
+        old = store.table(COUNTERS_TABLE)
+        kept = old.filter(~old.local_date.isin(self.where["local_date"]))
+        return kept.union(new.select(*old.columns).cast(old.schema()))
+
+    def apply(self, store) -> None:
+        """Write the rows (if not yet) and then the state; run inside ``store.writing()``."""
+        if self.state is None:
+            return
+        if not self.written:
+            self._write_rows(store)
+        write_state(store, self.state)
+        self.state = None
+
+    def _write_rows(self, store) -> None:
+        rows = read_staged(store, self.rows) if isinstance(self.rows, Path) else self.rows
+        if self.where is None:
+            publish(store, COUNTERS_TABLE, rows)
+        else:
+            replace_rows(store, COUNTERS_TABLE, self.where, rows)
+        self.written = True
+
+
+@contextlib.contextmanager
+def scratch(store) -> Iterator[Path | None]:
+    """A temporary folder beside a read-only store's file for staged rows (None otherwise)."""
+    if not getattr(store, "read_only", False):
+        yield None
+        return
+    parent = Path(store.location).expanduser().resolve().parent
+    with tempfile.TemporaryDirectory(prefix=".aips-maintain-", dir=parent) as folder:
+        yield Path(folder)
+
+
+def stage(rows: Any, folder: Path, name: str) -> Path:
+    """Stream the expression ``rows`` to ``folder/name.parquet`` (read it back with :func:`read_staged`)."""
+    path = folder / f"{name}.parquet"
+    rows.to_parquet(path)
+    return path
+
+
+def read_staged(store, path: Path) -> Any:
+    """The rows staged to ``path``, read by the store's current connection."""
+    text = str(path).replace("'", "''")
+    return store.backend.sql(f"SELECT * FROM read_parquet('{text}')")
+
+
 def refresh_counters(store, model: Model, dates: Iterable[Any] | None = None) -> RefreshResult:
     """Build or incrementally refresh the stored ``counters_daily`` rollup.
 
     Args:
-        store: a :class:`~aips.store.Store` with an ``events`` table.
+        store: a :class:`~aips.store.Store` with an ``events`` table. Opened read-only, the
+            rollup is computed holding the read lock only and written under
+            :meth:`Store.writing`.
         model: the model (a change of its counters forces a full rebuild).
         dates: local dates (dates or ISO text) to recompute. ``None``: the dates touched by loads not yet
             rolled up (from the ``loads`` table); without a ``loads`` table, a full rebuild
@@ -73,6 +149,22 @@ def refresh_counters(store, model: Model, dates: Iterable[Any] | None = None) ->
 
     Returns:
         A :class:`RefreshResult`. Re-running with nothing new changes nothing.
+    """
+    with scratch(store) as folder:
+        plan = plan_counters(store, model, dates, folder=folder)
+        if plan.state is not None:
+            with store.writing():
+                plan.apply(store)
+    return plan.result
+
+
+def plan_counters(store, model: Model, dates: Iterable[Any] | None = None, *,
+                  folder: Path | None = None) -> CountersPlan:
+    """Compute a refresh of ``counters_daily`` (see :func:`refresh_counters`).
+
+    With ``folder`` (a read-only store's :func:`scratch`) the new rows are staged there and
+    nothing is written: :meth:`CountersPlan.apply` writes them. Without it the rows are
+    written at once and only the state is left to :meth:`CountersPlan.apply`.
     """
     dates = None if dates is None else [as_date(d, "dates") for d in dates]
     events = store.table("events")
@@ -86,25 +178,33 @@ def refresh_counters(store, model: Model, dates: Iterable[Any] | None = None) ->
         if loads is not None:
             new = sorted(set(loads) - set(state.get("load", [])))
             if not new:
-                return RefreshResult("none")
+                return CountersPlan(RefreshResult("none"))
             dates = dates_of_loads(store, new)
         else:
             n_events = _count(events)
             if state.get("events_rows") == [str(n_events)]:
-                return RefreshResult("none")
+                return CountersPlan(RefreshResult("none"))
             fresh = False
 
     if not fresh:
-        rollup = publish(store, COUNTERS_TABLE, daily_counters(events, model))
-        mode, days = "full", []
-        first = rollup.local_date.min().to_pyarrow().as_py()
+        plan = CountersPlan(RefreshResult("full"), daily_counters(events, model))
     else:
         days = sorted(set(dates or []))
         if not days:
-            return RefreshResult("none")
+            return CountersPlan(RefreshResult("none"))
         touched = events.filter(events.local_date.isin(days))
-        replace_rows(store, COUNTERS_TABLE, {"local_date": days}, daily_counters(touched, model))
-        mode, first = "incremental", days[0]
+        plan = CountersPlan(RefreshResult("incremental", days), daily_counters(touched, model),
+                            {"local_date": days})
+    if folder is not None:  # computed now, written under the write lock
+        plan.rows = stage(plan.rows, folder, COUNTERS_TABLE)
+    else:
+        plan._write_rows(store)
+    if not fresh:
+        first = read_staged(store, plan.rows) if folder is not None else store.table(COUNTERS_TABLE)
+        first = first.local_date.min().to_pyarrow().as_py()
+    else:
+        first = plan.result.dates[0]
+    plan.result.min_date = first
 
     if n_events is None:
         n_events = _count(events)
@@ -115,5 +215,5 @@ def refresh_counters(store, model: Model, dates: Iterable[Any] | None = None) ->
             new_state[f"pending:{level}"] = [min([first.isoformat(), *(old or [])])]
     else:
         new_state.update({k: v for k, v in state.items() if k.startswith("pending:")})
-    write_state(store, new_state)
-    return RefreshResult(mode, days, first)
+    plan.state = new_state
+    return plan
