@@ -152,12 +152,13 @@ def test_read_only_open_creates_nothing(tmp_path):
 
 def test_dashboard_serves_while_an_ingest_lands(tmp_path, monkeypatch):
     """The dashboard's service answers every request of a loop while another process
-    ingests 200,000 rows; the ingest lands them all and the next request shows the new day."""
+    ingests 3,000,000 rows (the issue's size); the ingest lands them all and the next request
+    shows the new day."""
     from aips.dashboard.service import DataService
 
     monkeypatch.setenv("AIPS_LOCK_TIMEOUT", "120")
     store = _store(tmp_path)
-    n = 200_000
+    n = 3_000_000
     big = _csv(tmp_path / "big.csv", n, start="2024-01-10", days=1, brand="late", offset=100_000)
     svc = DataService(str(store), idle=0.2)
     assert "late" not in svc.brands()
@@ -165,7 +166,7 @@ def test_dashboard_serves_while_an_ingest_lands(tmp_path, monkeypatch):
 
     proc = _aips("ingest", str(big), "--store", str(store), "--lock-timeout", "120")
     answered, during = 0, 0
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 900
     while answered < 2000 and time.monotonic() < deadline:
         running = proc.poll() is None
         brands = svc.brands()  # every request answers (a waiting one answers after the ingest)
@@ -176,7 +177,7 @@ def test_dashboard_serves_while_an_ingest_lands(tmp_path, monkeypatch):
         if not running:
             break
         time.sleep(0.05)
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err
     assert during >= 2, f"only {during} request(s) overlapped the ingest"
     # the next request shows the new data
