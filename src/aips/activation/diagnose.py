@@ -84,6 +84,7 @@ _WORDS = {
                    "{channel} ({share:.0%} of advances)",
         "no_peers": "No other brand in the category: no benchmark.",
         "no_category": "(no category)",
+        "creator": "{id} ({tier}, reach {reach})",
     },
     "zh": {
         "title": "{brand} 诊断（{at}；品类 {category}；对比 {n} 个竞品；周期 {t0} 至 {at}）",
@@ -91,7 +92,7 @@ _WORDS = {
         "leaks_more": "其他流失环节：{ts}",
         "focus": "没有显著流失的环节（低于品类中位数 {tol:.0%} 以上且显著）；最弱环节：{t}",
         "none": "所有环节均不低于品类中位数。",
-        "evidence": "{t} 流转率 {rate}，品类中位数 {median}（前 25% 水平 {top}）；{x}/{n}，p {p}",
+        "evidence": "{t} 推进率 {rate}，品类中位数 {median}（前 25% 水平 {top}）；{x}/{n}，p {p}",
         "flow": "（快照流转率 {rate}，中位数 {median}）",
         "playbook": "策略手册 —— {name}：{goal}",
         "strategies": "策略", "content": "内容类型", "metrics": "关注指标",
@@ -101,6 +102,7 @@ _WORDS = {
         "channel": "最能推动进入 {target} 的付费渠道（{model} 归因，反映触达而非因果）：{channel}（占 {share:.0%}）",
         "no_peers": "品类中没有其他品牌，无法对比。",
         "no_category": "（无品类）",
+        "creator": "{id}（{tier}，触达 {reach}）",
     },
 }
 
@@ -409,7 +411,8 @@ def _actions(view: View, book: Playbook, brand: str, transition: str, t0: dt.dat
 
         ranking = rank_creators(view, audience, lookback=90, k=7, top=5, attribution=None)
         top = ranking.table.head(3)
-        names = [f"{r.creator_id} ({r.tier}, reach {r.target_reach})" for r in top.itertuples()]
+        names = [w["creator"].format(id=r.creator_id, tier=r.tier, reach=r.target_reach)
+                 for r in top.itertuples()]
         out["creators"] = {"creators": top["creator_id"].tolist(),
                            "text": w["creators"].format(names=", ".join(names)) if names else ""}
     except (AipsError, KeyError, ValueError) as err:

@@ -57,6 +57,19 @@ _TOL = 1e-12
 """Tolerance of the ``F(t) >= q F(t_max)`` comparison (floating noise only)."""
 
 
+class CycleNote(str):
+    """A note on a decision-cycle fit: its English text, with ``key`` and ``values`` so a
+    face can say it in another language (``labels.yaml``'s ``cycle.note.<key>``)."""
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, text: str, key: str = "", **values: Any) -> CycleNote:
+        note = super().__new__(cls, text)
+        note.key, note.values = key, values
+        return note
+
+
 def _check_table(km: pd.DataFrame) -> pd.DataFrame:
     if hasattr(km, "to_pandas"):
         km = km.to_pandas()
@@ -253,13 +266,14 @@ class DecisionCycleFitter(Fitter):
             self.tail_gain_ = float((total - before) / total)
             self.flattened_ = bool(self.tail_gain_ <= self.flat_tol)
         if total <= 0:
-            self.note_ = "nobody bought in this scope: no decision cycle"
+            self.note_ = CycleNote("nobody bought in this scope: no decision cycle", "no_buyers")
         elif not self.flattened_:
             share = "" if self.tail_gain_ is None else f" ({self.tail_gain_:.0%} of it in the last {w} days)"
-            self.note_ = (
+            self.note_ = CycleNote(
                 f"follow-up is short against the cycle: the share that bought was still rising "
                 f"when the data end at {self.t_max_} days{share}, so the cycle is understated; "
-                "try --method cure (a mixture-cure model that extrapolates)"
+                "try --method cure (a mixture-cure model that extrapolates)",
+                "short_follow_up", days=self.t_max_, tail=self.tail_gain_, window=w,
             )
         else:
             self.note_ = None

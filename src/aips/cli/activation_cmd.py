@@ -221,4 +221,9 @@ def diagnose_command(
         from aips.config.model import NO_CATEGORY
 
         category = result.category if result.category is not None else NO_CATEGORY
-        emit(result.metrics, fmt, title=f"{brand} vs the other brands of {category}", lang=lang.value)
+        from aips.reporting.labels import metric_label, t
+
+        lg = lang.value
+        headers = {c: t(f"diag.col.{c}", lg) for c in result.metrics.columns} if lg != "en" else None
+        emit(result.metrics, fmt, title=t("diag.title", lg, brand=brand, category=category), lang=lg,
+             headers=headers, names={"metric": lambda m: metric_label(m, lg)})

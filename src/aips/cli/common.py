@@ -200,7 +200,8 @@ def records_of(data: Any) -> list[dict[str, Any]]:
 
 
 def emit(
-    data: Any, fmt: OutputFormat | str = OutputFormat.table, title: str | None = None, lang: str = "en"
+    data: Any, fmt: OutputFormat | str = OutputFormat.table, title: str | None = None, lang: str = "en",
+    headers: dict[str, str] | None = None, names: dict[str, Any] | None = None,
 ) -> None:
     """Print results as a table for people (numbers formatted by :mod:`aips.cli.format`, fit
     to the terminal), or raw as CSV or JSON (a list of records)."""
@@ -219,7 +220,7 @@ def emit(
         return
     from aips.cli.format import render_table
 
-    render_table(rows, columns, title=title, lang=lang)
+    render_table(rows, columns, title=title, lang=lang, headers=headers, names=names)
 
 
 def _columns_of(data: Any) -> list[str]:

@@ -203,8 +203,14 @@ def stage_sorted(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[st
 
 
 def render_table(rows: list[dict[str, Any]], columns: list[str], title: str | None = None,
-                 lang: str = "en", console=None) -> None:
-    """Print rows as one or more rich tables that fit the console without cutting headers."""
+                 lang: str = "en", console=None, headers: dict[str, str] | None = None,
+                 names: dict[str, Any] | None = None) -> None:
+    """Print rows as one or more rich tables that fit the console without cutting headers.
+
+    ``headers`` names columns for people (``{"metric": "指标"}``); ``names`` maps a text
+    column to a function giving its values' display text (``{"metric": metric_label}``):
+    the raw names still decide how each cell is formatted."""
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -214,12 +220,17 @@ def render_table(rows: list[dict[str, Any]], columns: list[str], title: str | No
     cells = [
         {c: format_cell(c, row[c], lang, _row_kind(row, c)) for c in columns} for row in rows
     ]
+    for c, name in (names or {}).items():
+        for row, cell in zip(rows, cells, strict=True):
+            if c in row and isinstance(row[c], str):
+                cell[c] = name(row[c])
+    header = {c: (headers or {}).get(c, c) for c in columns}
     numeric = {  # right-aligned: columns of numbers only
         c: any(r[c] is not None for r in rows)
         and all(r[c] is None or (isinstance(r[c], (int, float)) and not isinstance(r[c], bool)) for r in rows)
         for c in columns
     }
-    natural = {c: max([len(c), *(len(r[c]) for r in cells)]) for c in columns}
+    natural = {c: max([cell_len(header[c]), *(cell_len(r[c]) for r in cells)]) for c in columns}
     # The leading text columns (the row's keys) are repeated in every folded part.
     lead: list[str] = []
     for c in columns:
@@ -245,9 +256,9 @@ def render_table(rows: list[dict[str, Any]], columns: list[str], title: str | No
         table = Table(title=title if i == 0 else None)
         for c in part:
             table.add_column(
-                c,
+                header[c],
                 justify="right" if numeric[c] else "left",
-                min_width=min(len(c), max(8, width // max(len(part), 1) - 3)),
+                min_width=min(cell_len(header[c]), max(8, width // max(len(part), 1) - 3)),
                 overflow="fold",
             )
         for r in cells:

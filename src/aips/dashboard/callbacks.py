@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from aips.config.model import STAGE_ORDER
-from aips.dashboard.layout import PANELS, cards, placeholder, table
+from aips.dashboard.layout import PANELS, cards, level_options, placeholder, table
 from aips.io import csv_safe
 from aips.reporting import charts
 from aips.reporting.html import audience_rows, content_rows, creator_rows
@@ -65,12 +65,12 @@ def register_labels(app, d) -> None:
 
     @app.callback([d.Output(f"t-{pid}", "children") for pid, _ in labelled]
                   + [d.Output(x, "children") for x in ("l-brand", "l-dates", "l-level", "l-lang", "export", "aud-hint",
-                                                       "report-btn")],
+                                                       "report-btn")] + [d.Output("level", "options")],
                   d.Input("lang", "value"))
     def _labels(lg):
         titles = [t(key, lg, category="") for _, key in labelled]
         return titles + [t("dash.brand", lg), t("dash.dates", lg), t("dash.level", lg), t("dash.lang", lg),
-                         t("dash.export", lg), t("dash.click_hint", lg), t("dash.report", lg)]
+                         t("dash.export", lg), t("dash.click_hint", lg), t("dash.report", lg), level_options(lg)]
 
 
 def register_core(app, d, svc) -> None:
@@ -92,7 +92,7 @@ def register_core(app, d, svc) -> None:
             charts.trend_chart(trend, lg) if trend else placeholder(why_t, lg),
             charts.sankey_chart(flows, lg) if flows else placeholder(why_f, lg),
             charts.flow_compare_chart(flows, brand, lg) if compare is not None and len(compare)
-            else placeholder(why_f or "no peers", lg),
+            else placeholder(why_f or t("dash.no_peers", lg), lg),
             t("sec.flows", lg, t0=str(flows["t0"]), t1=str(flows["t1"])) if flows else t("sec.flows", lg, t0="t0", t1="t1"),
             f"{brand}|{start}|{end}|{level}|{dt.datetime.now().timestamp()}",
         )
@@ -139,7 +139,7 @@ def _na(d, why: Any, lg: str):
 
 def _attribution_figure(attr: dict | None, why: str | None, target: str, lg: str):
     if not (attr and target in attr):
-        return placeholder(why or "no data", lg)
+        return placeholder(why or t("dash.no_data", lg), lg)
     fig = charts.attribution_chart(attr[target], lg)
     fig.update_layout(title={"text": t("sec.attribution." + ("purchase" if target == "purchase" else "ti"), lg),
                              "x": 0.01, "y": 0.98, "font": {"size": 13}})
@@ -174,7 +174,7 @@ def _content_table(d, content: dict, lg: str):
     rows = [[r["stage"], r["advance"], r["dimension"], r["value"], r["touched"], r["rate"], r["lift"]]
             for r in content_rows(content, lg)]
     return table(d, [t(k, lg) for k in ("col.stage", "col.advance", "col.dimension", "col.value",
-                                        "col.touched_users", "col.rate")] + ["Lift"], rows)
+                                        "col.touched_users", "col.rate", "col.lift_ratio")], rows)
 
 
 def register_drilldown(app, d, svc) -> None:

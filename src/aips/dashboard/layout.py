@@ -65,6 +65,11 @@ PANELS = [  # (id, title key, graphs)
 ]
 
 
+def level_options(lang: str) -> list[dict[str, str]]:
+    """The level picker's options (brand or SPU), labelled in ``lang``."""
+    return [{"label": t(f"dash.level.{v}", lang), "value": v} for v in ("brand", "spu")]
+
+
 def placeholder(reason: str | None, lang: str):
     """An empty figure saying why a chart is not available."""
     import plotly.graph_objects as go
@@ -128,7 +133,7 @@ def build_layout(d, brands: list[str], brand: str | None, first: Any, last: Any,
             h.Div([h.Label(id="l-dates"), dcc.DatePickerRange(
                 id="dates", min_date_allowed=first, max_date_allowed=last, start_date=period.start,
                 end_date=period.end, display_format="YYYY-MM-DD")], className="ctl"),
-            h.Div([h.Label(id="l-level"), dcc.RadioItems(id="level", options=["brand", "spu"], value="brand",
+            h.Div([h.Label(id="l-level"), dcc.RadioItems(id="level", options=level_options(lang), value="brand",
                                                          inline=True)], className="ctl"),
             h.Div([h.Label(id="l-lang"), dcc.RadioItems(id="lang", options=list(LANGS), value=lang, inline=True)],
                   className="ctl"),

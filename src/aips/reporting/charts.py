@@ -263,8 +263,9 @@ def attribution_chart(long: pd.DataFrame, lang: str = "en") -> go.Figure:
     fig = go.Figure()
     for m in [m for m in MODEL_COLORS if m in set(df["model"])]:
         g = df[df["model"] == m].set_index("channel").reindex(channels)
-        fig.add_bar(x=channels, y=g["share"], name=m, marker_color=MODEL_COLORS[m],
-                    hovertemplate=m + " %{x}: %{y:.1%}<extra></extra>")
+        name = t(f"model.{m}", lang)
+        fig.add_bar(x=channels, y=g["share"], name=name, marker_color=MODEL_COLORS[m],
+                    hovertemplate=name + " %{x}: %{y:.1%}<extra></extra>")
     fig.update_yaxes(title_text=t("axis.share", lang), tickformat=".0%")
     fig.update_layout(barmode="group", bargap=0.18, bargroupgap=0.04)
     return _layout(fig, 340)

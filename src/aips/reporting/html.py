@@ -126,7 +126,7 @@ def _cycle_rows(cycles: list[dict], data: ReportData, lang: str, cur: str) -> li
                      "median": ("" if c["median"] is None else str(c["median"])) + ci,
                      "p80": "" if c["p80"] is None else str(c["p80"]), "x": c["configured_x"],
                      "converted": fmt_pct(c["converted_share"], 1, lang), "n": fmt_count(c["n"], lang),
-                     "note": c.get("note") or ""})
+                     "note": L.cycle_note(c.get("note"), lang)})
     return rows
 
 
@@ -170,7 +170,8 @@ def content_rows(content: dict, lang: str) -> list[dict]:
     """The content section's rows, formatted (the report's table and the dashboard's)."""
     return [
         {"stage": stage_label(r.get("stage"), lang), "advance": str(r.get("advance", "")).replace("->", " → "),
-         "dimension": r.get("dimension"), "value": r.get("value"), "touched": fmt_count(r.get("touched"), lang),
+         "dimension": L.dimension_label(r.get("dimension"), lang), "value": L.value_label(r.get("value"), lang),
+         "touched": fmt_count(r.get("touched"), lang),
          "rate": fmt_pct(r.get("rate"), 1, lang), "lift": f"{r.get('lift'):.2f}" if r.get("lift") is not None else "",
          "significant": bool(r.get("significant"))}
         for r in content["frame"].to_dict(orient="records")
@@ -197,7 +198,8 @@ def _portrait_rows(portrait: dict, data: ReportData, lang: str, cur: str) -> lis
     if "interest" in df and df["interest"].any() and (~df["interest"]).any():
         df = df[df["interest"]]
     return [
-        {"dimension": r["dimension"], "value": r["value"], "crowd": fmt_pct(r["crowd_share"], 1, lang),
+        {"dimension": L.dimension_label(r["dimension"], lang), "value": L.value_label(r["value"], lang),
+         "crowd": fmt_pct(r["crowd_share"], 1, lang),
          "base": fmt_pct(r["baseline_share"], 1, lang), "tgi": f"{r['tgi']:.0f}" if r["tgi"] == r["tgi"] else "",
          "supported": bool(r.get("supported"))}
         for r in df.groupby("dimension").head(3).to_dict(orient="records")

@@ -65,6 +65,42 @@ def stage_label(stage: str, lang: str = "en") -> str:
     return f"{stage} · {name}" if lang == "en" else f"{stage} {name}"
 
 
+def dimension_label(name: Any, lang: str = "en") -> str:
+    """A dimension or user attribute by name (``has_baby`` -> ``是否有宝宝``); unknown names as given."""
+    key = f"dim.{name}"
+    return LABELS.get(lang, _EN).get(key) or _EN.get(key) or str(name)
+
+
+def value_label(value: Any, lang: str = "en") -> str:
+    """A dimension's value: booleans (``true``/``false``) as yes/no; other values as given (data)."""
+    text = "" if value is None else str(value)
+    if text.lower() in ("true", "false"):
+        return t(f"value.{text.lower()}", lang)
+    return text
+
+
+def metric_label(metric: str, lang: str = "en") -> str:
+    """A metric's name (``TI->P advance rate`` -> ``TI->P 推进率``); English names stay as they are."""
+    if lang == "en":
+        return metric
+    for kind in ("advance rate", "flow rate"):
+        if metric.endswith(f" {kind}"):
+            return t(f"metric.{kind.replace(' ', '_')}", lang, t=metric[: -len(kind) - 1])
+    key = f"metric.{metric}"
+    return LABELS.get(lang, {}).get(key) or metric
+
+
+def cycle_note(note: Any, lang: str = "en") -> str:
+    """A decision-cycle fit's note in ``lang`` (its English text when it has no key or in English)."""
+    key = getattr(note, "key", "")
+    if not note or lang == "en" or not key:
+        return "" if note is None else str(note)
+    values = dict(getattr(note, "values", {}))
+    tail = values.get("tail")
+    values["share"] = "" if tail is None else t("cycle.note.share", lang, tail=fmt_pct(tail, 0), window=values.get("window"))
+    return t(f"cycle.note.{key}", lang, **values)
+
+
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
