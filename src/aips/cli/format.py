@@ -32,7 +32,7 @@ import math
 import re
 from typing import Any
 
-from aips.config.model import STAGE_RANK
+from aips.config.model import STAGE_ORDER, STAGE_RANK
 
 STAGE_COLUMNS = ("stage", "from_stage", "to_stage")
 _PERCENT_WORDS = {"rate", "share", "penetration", "gap", "shares", "rates"}
@@ -51,9 +51,11 @@ def column_kind(name: str) -> str:
 
     >>> [column_kind(c) for c in ("ti_share", "median_conversion_time", "leaking", "p_value", "user_id", "users")]
     ['percent', 'duration', 'flag', 'pvalue', 'id', 'number']
+    >>> [column_kind(s) for s in ("P", "S", "TI")]  # stage rows count people
+    ['number', 'number', 'number']
     """
     words = _words(name)
-    if not words:
+    if not words or str(name) in STAGE_ORDER:
         return "number"
     lowered = str(name).lower()
     if lowered in ("p", "p_value", "pvalue"):
