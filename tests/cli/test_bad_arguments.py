@@ -43,7 +43,7 @@ VALID = {
 }
 """A valid value of each required option (``--out`` and ``paths`` are set per test), and of
 the options in :data:`USUAL`."""
-USUAL = ("--at", "--from", "--to", "--brand")
+USUAL = ("--at", "--from", "--to", "--brand", "--category")
 """Options given (valid) even when optional, so that a bad one is the only thing wrong."""
 BAD_VALUES = {
     "--format": "xml", "--level": "nope", "--view": "nope", "--freq": "nope", "--lang": "xx",
@@ -57,9 +57,6 @@ BAD_VALUES = {
 NAMES = [name for name, _ in COMMANDS]
 CREATES_STORE = ("ingest",)
 """Commands that create a missing store (by design: the first load makes it)."""
-KNOWN: dict[tuple[str, str], str] = {}
-"""(command, option) whose bad value is not reported yet, where the fix belongs to a module
-another task of issue 12 is rewriting; :func:`test_known_gaps` runs them (strict xfail)."""
 
 
 @functools.cache
@@ -161,7 +158,7 @@ def test_bad_dates(name, demo_store, inputs):
     options = [o for o in DATE_OPTIONS if o in _options(name)]
     if not options:
         pytest.skip(f"aips {name} takes no date")
-    for opt in [o for o in options if (name, o) not in KNOWN]:
+    for opt in options:
         args = _with(_base(name, demo_store, inputs), opt, BAD_DATE)
         code, output = run_main(args)
         assert code != 0, f"aips {' '.join(args)} exited 0:\n{output}"
@@ -173,7 +170,7 @@ def test_wrong_flag_values(name, demo_store, inputs):
     options = [o for o in BAD_VALUES if o in _options(name)]
     if not options:
         pytest.skip(f"aips {name} has no option with a few known values")
-    for opt in [o for o in options if (name, o) not in KNOWN]:
+    for opt in options:
         args = _with(_base(name, demo_store, inputs), opt, BAD_VALUES[opt])
         code, output = run_main(args)
         assert code != 0, f"aips {' '.join(args)} exited 0:\n{output}"
@@ -185,22 +182,10 @@ def test_wrong_flag_values(name, demo_store, inputs):
 def test_unknown_brand(name, demo_store, inputs):
     if "--brand" not in _options(name):
         pytest.skip(f"aips {name} takes no brand")
-    if (name, "--brand") in KNOWN:
-        pytest.skip("a known gap, see test_known_gaps")
-    run_main(_with(_base(name, demo_store, inputs), "--brand", "NoSuchBrand"))
-
-
-@pytest.mark.parametrize(("name", "opt"), [
-    pytest.param(name, opt, marks=pytest.mark.xfail(reason=reason, strict=True))
-    for (name, opt), reason in KNOWN.items()
-])
-def test_known_gaps(name, opt, demo_store, inputs):
-    """What the modules other tasks are rewriting still get wrong; strict: remove when fixed."""
-    value = {"--brand": "NoSuchBrand", **{o: BAD_DATE for o in DATE_OPTIONS}}.get(opt, BAD_VALUES.get(opt))
-    args = _with(_base(name, demo_store, inputs), opt, value)
+    args = _with(_base(name, demo_store, inputs), "--brand", "NoSuchBrand")
     code, output = run_main(args)
-    if opt != "--brand":
-        assert code != 0 and value in output, f"aips {' '.join(args)} exited {code}:\n{output}"
+    assert code != 0, f"aips {' '.join(args)} exited 0 on a brand with no events:\n{output}"
+    assert "NoSuchBrand" in output, f"aips {' '.join(args)}: the message does not name the brand:\n{output}"
 
 
 MESSAGES = {
