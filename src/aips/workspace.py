@@ -81,10 +81,14 @@ class Workspace:
     def ingest(self, *paths: str | Path, table: str = "events", **options: Any):
         """Load files into the store; see :func:`aips.ingest.load.ingest_files`.
 
+        ``max_future`` and ``min_date`` default to the model's ``ingest:`` section.
+
         Returns an :class:`~aips.ingest.report.IngestReport`.
         """
         from aips.ingest.load import ingest_files
 
+        for name in ("max_future", "min_date"):  # the model file's window, unless given
+            options.setdefault(name, getattr(self.model.ingest, name))
         return ingest_files(self.store, self.model, paths, table=table, **options)
 
     def info(self, top: int = 5) -> dict[str, Any]:

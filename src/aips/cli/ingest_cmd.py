@@ -68,19 +68,21 @@ def ingest_command(
         ),
     ] = None,
     max_future: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--max-future",
-            help="Quarantine events later than now plus this (1d, 12h, 30m; off: accept all).",
+            help="Quarantine events later than now plus this (1d, 12h, 30m; off: accept all). "
+            "Default: the model's ingest.max_future (1d).",
         ),
-    ] = "1d",
+    ] = None,
     min_date: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--min-date",
-            help="Quarantine events before this date, UTC (default 2000-01-01; off: accept all).",
+            help="Quarantine events before this date, UTC (off: accept all). "
+            "Default: the model's ingest.min_date (2000-01-01).",
         ),
-    ] = "2000-01-01",
+    ] = None,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", help="table or json.")
     ] = ReportFormat.table,
@@ -103,8 +105,7 @@ def ingest_command(
             date_format=date_format,
             sheet=sheet_arg,
             quarantine_dir=quarantine_dir,
-            max_future=max_future,
-            min_date=min_date,
+            **{k: v for k, v in (("max_future", max_future), ("min_date", min_date)) if v is not None},
             progress=fmt is ReportFormat.table and sys.stderr.isatty(),
         )
     if fmt is ReportFormat.json:

@@ -13,6 +13,7 @@ The shipped ``defaults.yaml`` reproduces DESIGN.md section 2. Load a user's file
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from functools import cached_property
@@ -98,6 +99,42 @@ class ReportCaps(_Strict):
     max_categories: int = Field(default=8, ge=1)
 
 
+_DURATION = re.compile(r"^\d+(\.\d+)?[dhms]?$")
+
+
+def _off(v: Any) -> Any:
+    """YAML reads a bare ``off`` (or ``no``) as False: both mean the check is off."""
+    return "off" if v is False or v is None else v
+
+
+class IngestWindow(_Strict):
+    """The time window of accepted events at ingest (CLI flags ``--max-future``, ``--min-date``
+    win over it): later than the load time plus ``max_future``, or before ``min_date``
+    (UTC), an event is quarantined with its reason; ``off`` accepts any date."""
+
+    max_future: str = "1d"
+    min_date: str = "2000-01-01"
+
+    @field_validator("max_future", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> str:
+        text = str(_off(v)).strip().lower()
+        if text != "off" and not _DURATION.match(text):
+            raise ValueError(f"max_future {v!r}: a duration such as 1d, 12h, 30m, or off")
+        return text
+
+    @field_validator("min_date", mode="before")
+    @classmethod
+    def _date(cls, v: Any) -> str:
+        text = str(_off(v)).strip()
+        if text.lower() != "off":
+            try:
+                dt.date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"min_date {v!r}: a date such as 2000-01-01, or off") from None
+        return text
+
+
 class Model(_Strict):
     """The whole model. Build it with :func:`load_model` or :func:`default_model`."""
 
@@ -116,6 +153,7 @@ class Model(_Strict):
     currency: str = Field(default=CURRENCY, min_length=1)
     """The symbol before amounts in the report and the dashboard."""
     report: ReportCaps = Field(default_factory=ReportCaps)
+    ingest: IngestWindow = Field(default_factory=IngestWindow)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
