@@ -1,13 +1,15 @@
-"""Chinese output is Chinese throughout (issue 16, item 15): ``aips diagnose --lang zh``
-(table format), the brand report in zh and the dashboard's zh page (its layout and what its
-callbacks fill in, rendered server-side) on the demo world hold no English word outside an
-allow-list: the store's own names (brands, categories, keywords, channels, formats, event
-types, ids), stage letters, ``aips`` command lines and their flags, and technical names."""
+"""Chinese output is Chinese throughout (issue 16, item 15): every command that prints a
+table, run with ``--lang zh`` (table format), the brand report in zh and the dashboard's zh
+page (its layout and what its callbacks fill in, rendered server-side) on the demo world hold
+no English word outside an allow-list: the store's own names (brands, categories, keywords,
+channels, formats, event types, ids, its tables and loaded files), stage letters, ``aips``
+command lines and their flags, and technical names."""
 
 from __future__ import annotations
 
 import html
 import re
+import shlex
 
 import pytest
 from typer.testing import CliRunner
@@ -19,7 +21,7 @@ BRAND, AT = "Serava", "2025-12-29"
 
 ALLOWED = {  # stage letters, technical names and units shared by both languages
     "a", "i", "ti", "p", "s", "aips", "tgi", "roi", "km", "kaplan", "meier", "markov", "shapley", "kol", "koc",
-    "utc", "spu", "csv", "html", "id", "sha", "t", "x", "n", "p80", "en", "zh",
+    "utc", "spu", "csv", "html", "json", "id", "sha", "t", "x", "n", "p80", "en", "zh",
 }
 _COMMAND = re.compile(r"aips [a-z]+(?: [^\s\u3000-\u9fff\uff00-\uffef]+)*")
 _FLAG = re.compile(r"--[a-z][\w-]*(?: [A-Za-z0-9_.:,/+-]+)?")
@@ -40,6 +42,9 @@ def store_words(demo_store) -> set[str]:
                     for value in table.select(col).distinct().limit(100_000).to_pyarrow()[col].to_pylist():
                         words.update(w.lower() for w in _WORD.findall(value or ""))
         words.update(w.lower() for w in _WORD.findall(str(ws.model.timezone)))  # Asia/Shanghai
+        info = ws.info()
+        for name in [*info["tables"], *(r["source_file"].rsplit("/", 1)[-1] for r in info["loads"])]:
+            words.update(w.lower() for w in _WORD.findall(name))  # events, part-00000.parquet
     return words
 
 
@@ -49,8 +54,8 @@ def english_words(text: str, allowed: set[str]) -> list[str]:
     return sorted({w for w in _WORD.findall(text) if w.lower() not in allowed})
 
 
-def _check(text: str, store_words: set[str]) -> None:
-    assert len(re.findall(r"[\u4e00-\u9fff]", text)) > 50, text[:500]
+def _check(text: str, store_words: set[str], min_chinese: int = 50) -> None:
+    assert len(re.findall(r"[\u4e00-\u9fff]", text)) > min_chinese, text[:500]
     found = english_words(text, ALLOWED | store_words)
     assert not found, f"English words in Chinese output: {found}"
 
@@ -62,6 +67,71 @@ def test_diagnose_table_in_chinese(demo_store, store_words):
     _check(result.stdout, store_words)
     assert "推进率" in result.stdout and "流转率" in result.stdout  # advance rate, flow rate: two words
     assert "TI->P 推进率" in result.stdout and "TI->P 流转率" in result.stdout
+
+
+# Every command that prints a table, with arguments that fill it on the demo world (several
+# views where a command has them). ``report`` and ``serve`` are the report and dashboard below.
+ZH_COMMANDS = [
+    "info",
+    f"assets --at {AT}",
+    f"assets --at {AT} --cumulative --brand {BRAND}",
+    f"series --from 2025-10-01 --to {AT} --freq week --brand {BRAND}",
+    f"flows --from 2025-11-29 --to {AT} --brand {BRAND}",
+    f"flows --from 2025-11-29 --to {AT} --view rates --brand {BRAND}",
+    f"flows --from 2025-11-29 --to {AT} --view movements --brand {BRAND}",
+    f"competitors --at {AT}",
+    f"penetration --at {AT}",
+    "funnel --steps read,collect,purchase --window 14d",
+    "funnel --steps read,collect,purchase --window 7d --order strict --breakdown channel",
+    "cycle --category facial_serum",
+    "roi --campaign lumiere-feed-ad-1",
+    "loyalty",
+    "attribute --compare",
+    f"attribute --model incremental --brand {BRAND}",
+    f"attribute --model markov --brand {BRAND}",
+    f"audience --brand {BRAND} --at {AT} --stage TI",
+    f"audience --brand {BRAND} --at {AT} --flow I:TI --from 2025-11-29",
+    f"creators --brand {BRAND} --at {AT} --budget 50000 --attribution none",
+    f"diagnose --brand {BRAND} --at {AT}",
+    f"portrait --brand {BRAND} --at {AT} --stage TI",
+    f"content --brand {BRAND}",
+    f"content --brand {BRAND} --view strategy",
+    f"content --brand {BRAND} --view sov",
+    f"engagement --brand {BRAND} --from 2025-12-01 --to {AT}",
+]
+
+
+def _options(command) -> set[str]:
+    return {o for p in command.params for o in getattr(p, "opts", [])}
+
+
+def test_every_command_that_prints_a_table_takes_lang_and_is_rendered_here():
+    import typer.main
+
+    group = typer.main.get_command(cli_app)
+    tables = {name for name, cmd in group.commands.items() if "--format" in _options(cmd)}
+    with_lang = {name for name, cmd in group.commands.items() if "--lang" in _options(cmd)}
+    assert tables - {"ingest"} <= with_lang  # ingest prints its load report (table or json)
+    assert with_lang - {"report", "serve"} <= {c.split()[0] for c in ZH_COMMANDS}
+
+
+@pytest.mark.parametrize("command", ZH_COMMANDS, ids=lambda c: c.split(" --")[0].replace(" ", "_"))
+def test_command_in_chinese(demo_store, store_words, command):
+    args = [*shlex.split(command), "--lang", "zh", "--store", demo_store]
+    result = CliRunner().invoke(cli_app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    _check(result.stdout + "\n" + result.stderr, store_words, min_chinese=3)
+
+
+def test_lang_leaves_csv_and_json_raw(demo_store):
+    runner = CliRunner()
+    base = ["assets", "--at", AT, "--brand", BRAND, "--store", demo_store]
+    for fmt in ("csv", "json"):
+        en = runner.invoke(cli_app, [*base, "--format", fmt])
+        zh = runner.invoke(cli_app, [*base, "--format", fmt, "--lang", "zh"])
+        assert en.exit_code == zh.exit_code == 0
+        assert zh.stdout == en.stdout
+    assert en.stdout.lstrip().startswith("[") and '"stage"' in en.stdout
 
 
 def _report_text(path, store: str) -> str:
@@ -133,7 +203,7 @@ def test_dashboard_in_chinese(demo_store, store_words):
 
 def test_every_chinese_label_is_chinese():
     """Each zh label of the catalogue (placeholders aside), as the dashboard's ``no peers``."""
-    from aips.reporting.labels import LABELS
+    from aips.config.labels import LABELS
 
     english = {key: english_words(re.sub(r"\{[^}]*\}", " ", text), ALLOWED)
                for key, text in LABELS["zh"].items()}

@@ -58,6 +58,8 @@ import numpy as np
 import pandas as pd
 
 from aips.activation.playbook import TRANSITIONS, Playbook, load_playbook
+from aips.config import labels
+from aips.config.labels import LANGS, check_lang, group
 from aips.config.model import STAGE_ORDER
 from aips.engine.flows import stage_rank
 from aips.exceptions import AipsError, ConfigError
@@ -65,54 +67,17 @@ from aips.view import View
 
 FROM_STAGE = {"A->I": "A", "I->TI": "I", "TI->P": "TI", "P->S": "P"}
 
-_WORDS = {
-    "en": {
-        "title": "Diagnosis of {brand} on {at} (category {category}; vs {n} other brand(s); period {t0} .. {at})",
-        "leak": "Leaking stage: {t} — {summary}",
-        "leaks_more": "Also leaking: {ts}",
-        "focus": "No stage leaks (gap >= {tol:.0%} below the median and significant); weakest: {t}",
-        "none": "No stage is below the category median.",
-        "evidence": "{t} advance rate {rate} vs category median {median} (top quartile {top}); "
-                    "{x}/{n} pairs, p {p}",
-        "flow": "(snapshot flow rate {rate} vs median {median})",
-        "playbook": "Playbook — {name}: {goal}",
-        "strategies": "Strategies", "content": "Content", "metrics": "Watch",
-        "actions": "Next actions",
-        "audience": "Retarget the {size:,} pairs stuck in {stage} since {t0}: {cmd}",
-        "creators": "Book creators reaching them: {names}",
-        "channel": "Paid channel moving {target} best ({model} attribution, credits reach not cause): "
-                   "{channel} ({share:.0%} of advances)",
-        "no_peers": "No other brand in the category: no benchmark.",
-        "no_category": "(no category)",
-        "creator": "{id} ({tier}, reach {reach})",
-    },
-    "zh": {
-        "title": "{brand} 诊断（{at}；品类 {category}；对比 {n} 个竞品；周期 {t0} 至 {at}）",
-        "leak": "流失环节：{t} —— {summary}",
-        "leaks_more": "其他流失环节：{ts}",
-        "focus": "没有显著流失的环节（低于品类中位数 {tol:.0%} 以上且显著）；最弱环节：{t}",
-        "none": "所有环节均不低于品类中位数。",
-        "evidence": "{t} 推进率 {rate}，品类中位数 {median}（前 25% 水平 {top}）；{x}/{n}，p {p}",
-        "flow": "（快照流转率 {rate}，中位数 {median}）",
-        "playbook": "策略手册 —— {name}：{goal}",
-        "strategies": "策略", "content": "内容类型", "metrics": "关注指标",
-        "actions": "下一步行动",
-        "audience": "再营销自 {t0} 起停留在 {stage} 的 {size:,} 个用户-品牌对：{cmd}",
-        "creators": "预约能触达他们的达人：{names}",
-        "channel": "最能推动进入 {target} 的付费渠道（{model} 归因，反映触达而非因果）：{channel}（占 {share:.0%}）",
-        "no_peers": "品类中没有其他品牌，无法对比。",
-        "no_category": "（无品类）",
-        "creator": "{id}（{tier}，触达 {reach}）",
-    },
-}
+_WORDS = {lang: group("diagnose", lang) for lang in LANGS}
+"""The diagnosis's templates by language, from the catalogue (``diagnose.*`` in labels.yaml)."""
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
+def _pct(x: float | None, lang: str = "en") -> str:
+    return labels.t("na", lang) if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.1%}"
 
 
-def _p(x: float | None) -> str:
-    return "n/a" if x is None else ("< 0.001" if x < 0.001 else f"= {x:.3f}")
+def _p(x: float | None, lang: str = "en") -> str:
+    w = _WORDS[lang]
+    return labels.t("na", lang) if x is None else (w["p_below"] if x < 0.001 else w["p_equal"].format(p=x))
 
 
 def _rows(expr) -> list[dict]:
@@ -184,16 +149,17 @@ class Diagnosis:
             for key in ("audience", "creators", "channel"):
                 if self.actions.get(key, {}).get("text"):
                     lines.append("  - " + self.actions[key]["text"])
-        lines += [f"note: {n}" for n in self.notes]
+        lines += [w["note"].format(note=n) for n in self.notes]
         return "\n".join(lines)
 
 
 def _evidence(transition: str, row: Any, lang: str) -> str:
     w = _WORDS[lang]
     return w["evidence"].format(
-        t=transition.replace("->", " -> "), rate=_pct(row["brand"]), median=_pct(row["category_median"]),
-        top=_pct(row["top_quartile"]), x=int(row["x"]) if not pd.isna(row["x"]) else "?",
-        n=int(row["n"]) if not pd.isna(row["n"]) else "?", p=_p(None if pd.isna(row["p_value"]) else row["p_value"]))
+        t=transition.replace("->", " -> "), rate=_pct(row["brand"], lang), median=_pct(row["category_median"], lang),
+        top=_pct(row["top_quartile"], lang), x=int(row["x"]) if not pd.isna(row["x"]) else "?",
+        n=int(row["n"]) if not pd.isna(row["n"]) else "?",
+        p=_p(None if pd.isna(row["p_value"]) else row["p_value"], lang))
 
 
 def _z_test(x: int, n: int, xo: int, no: int) -> float | None:
@@ -253,8 +219,7 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
     from aips.dates import as_date
     from aips.engine.penetration import brand_categories
 
-    if lang not in _WORDS:
-        raise ConfigError(f"unknown language {lang!r} (en or zh)")
+    check_lang(lang)
     if period < 1:
         raise ConfigError("the period must be at least one day")
     at = as_date(at, "at")
@@ -367,7 +332,8 @@ def _leaks(mt: pd.DataFrame, lang: str, min_base: int) -> tuple[list[dict], str 
         ev = _evidence(r.transition, by_metric.loc[r.metric], lang)
         flow = by_metric.loc[f"{r.transition} flow rate"]
         if flow["brand"] is not None and not pd.isna(flow["brand"]):
-            ev += " " + _WORDS[lang]["flow"].format(rate=_pct(flow["brand"]), median=_pct(flow["category_median"]))
+            ev += " " + _WORDS[lang]["flow"].format(rate=_pct(flow["brand"], lang),
+                                                      median=_pct(flow["category_median"], lang))
         leaks.append({"transition": r.transition, "gap": float(r.gap), "p_value": r.p_value, "evidence": ev})
     if leaks:
         return leaks, leaks[0]["transition"]
@@ -416,7 +382,7 @@ def _actions(view: View, book: Playbook, brand: str, transition: str, t0: dt.dat
         out["creators"] = {"creators": top["creator_id"].tolist(),
                            "text": w["creators"].format(names=", ".join(names)) if names else ""}
     except (AipsError, KeyError, ValueError) as err:
-        notes.append(f"creators: {err}")
+        notes.append(w["creators_unavailable"].format(error=err))
     # channel moving the next stage best
     target = spec_t.get("attribution_target")
     if target:
@@ -439,7 +405,7 @@ def _actions(view: View, book: Playbook, brand: str, transition: str, t0: dt.dat
                                   "text": w["channel"].format(target=target, model="Markov",
                                                               channel=best["channel"], share=share)}
         except (AipsError, KeyError, ValueError) as err:
-            notes.append(f"channel: attribution unavailable ({err})")
+            notes.append(w["channel_unavailable"].format(error=err))
     out["_notes"] = notes
     return out
 

@@ -23,6 +23,7 @@ from aips.cli.common import (
     FormatOpt,
     FromOpt,
     Lang,
+    LangOpt,
     OutputFormat,
     StageOpt,
     StoreOpt,
@@ -34,6 +35,7 @@ from aips.cli.common import (
     open_ws,
     print_json,
 )
+from aips.config.labels import metric_label, t
 
 IdMethod = choices("IdMethod", "raw", "sha256", "md5")
 HexCase = choices("HexCase", "lower", "upper")
@@ -80,6 +82,7 @@ def audience_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Select (user, brand) pairs by stage, flow cell, funnel step, crowd and rules; size or export them.
 
@@ -116,7 +119,7 @@ def audience_command(
             if OutputFormat(fmt) is OutputFormat.json:
                 print_json(cells)
             else:
-                emit(rows, fmt, title=f"overlap ({on.value}s in exactly these audiences)")
+                emit(rows, fmt, title=t(f"cli.title.overlap_{on.value}", lang), lang=lang)
             return
         if out is not None:
             manifest = audience.export(
@@ -128,16 +131,17 @@ def audience_command(
                 print_json(manifest)
                 return
             c = manifest["counts"]
-            emit(manifest["files"], fmt, title=f"{audience.name}: {c['ids']:,} ids in {c['files']} file(s) "
-                 f"({manifest['ids']['method']}); manifest beside them")
+            emit(manifest["files"], fmt, title=t("cli.title.export", lang, name=audience.name, ids=c["ids"],
+                                                 files=c["files"], method=manifest["ids"]["method"]), lang=lang)
             return
         summary = audience.summary()
         if OutputFormat(fmt) is OutputFormat.json:
             print_json({**summary, "spec": audience.spec.to_dict()})
             return
-        rows = [*summary["by_brand"], {"brand": "(all pairs)", "users": summary["pairs"]},
-                {"brand": "(distinct users)", "users": summary["users"]}]
-        emit(rows, fmt, title=f"{summary['name']}: {summary['definition']}")
+        rows = [*summary["by_brand"], {"brand": t("cli.audience.all_pairs", lang), "users": summary["pairs"]},
+                {"brand": t("cli.audience.distinct_users", lang), "users": summary["users"]}]
+        name = audience.spec.name or t("cli.audience.unnamed", lang)
+        emit(rows, fmt, title=f"{name}: {audience.spec.describe(lang)}", lang=lang)
 
 
 # --- aips creators -------------------------------------------------------------------------------
@@ -161,6 +165,7 @@ def creators_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Rank KOL/KOC creators by reach into a target crowd and seeding; recommend a mix under a budget."""
     with open_ws(store, config, read_only=True) as ws:
@@ -179,17 +184,22 @@ def creators_command(
             emit(result.table, fmt)
             return
         table = result.table[_CREATOR_COLUMNS]
-        t = result.target
-        emit(table, fmt, title=f"creators for {t['name']} ({t['definition']}): {t['users']:,} users")
+        tg = result.target
+        if lang == "en":
+            title = t("cli.title.creators", lang, name=tg["name"], definition=tg["definition"], users=tg["users"])
+        else:  # the target's name and definition are the ranking's English words: say them from the flags
+            whose = ",".join(brands or []) or (t("crowd.competitors_of", lang, brand=competitors_of) if competitors_of
+                                              else t("crowd.category", lang, category=category))
+            title = t("cli.title.creators_target", lang, target=target, whose=whose, users=tg["users"])
+        emit(table, fmt, title=title, lang=lang)
         if len(result.overlap):
             shared = result.overlap.sort_values("shared", ascending=False).head(10)
-            emit(shared, fmt, title="audience overlap: target users engaged by both creators")
+            emit(shared, fmt, title=t("cli.title.creator_overlap", lang), lang=lang)
         if result.mix is not None:
             s = result.mix_summary()
-            emit(result.mix, fmt, title=f"mix within {s['budget']:,.0f}: {s['kol']} KOL + {s['koc']} KOC, "
-                 f"cost {s['cost']:,.0f}, ~{s['expected_seeded']:.0f} target users seeded")
+            emit(result.mix, fmt, title=t("cli.title.mix", lang, **s), lang=lang)
         for note in result.notes:
-            typer.echo(f"note: {note}")
+            typer.echo(t("cli.note", lang, note=note))
 
 
 # --- aips diagnose -------------------------------------------------------------------------------
@@ -198,7 +208,7 @@ def creators_command(
 def diagnose_command(
     brand: BrandOpt,
     at: AtOpt,
-    lang: Annotated[Lang, typer.Option("--lang", help="Language of texts and the playbook.")] = Lang.en,
+    lang: LangOpt = Lang.en,
     period: Annotated[int, typer.Option("--period", help="Days before --at over which stage advances are measured.")] = 90,
     playbook: Annotated[str | None, typer.Option("--playbook", envvar="AIPS_PLAYBOOK", help="A playbook YAML merged over the shipped one.")] = None,
     tolerance: Annotated[float, typer.Option("--tolerance", help="Relative gap below the category median that counts as a leak.")] = 0.2,
@@ -209,7 +219,7 @@ def diagnose_command(
 ) -> None:
     """Find a brand's leaking stage against its category, with the evidence, the playbook and next actions."""
     with open_ws(store, config, read_only=True) as ws:
-        result = ws.diagnose(brand, at, period=period, lang=lang.value, playbook=playbook,
+        result = ws.diagnose(brand, at, period=period, lang=str(lang), playbook=playbook,
                              tolerance=tolerance, actions=actions)
         if OutputFormat(fmt) is OutputFormat.json:
             print_json(result.asdict())
@@ -221,9 +231,7 @@ def diagnose_command(
         from aips.config.model import NO_CATEGORY
 
         category = result.category if result.category is not None else NO_CATEGORY
-        from aips.reporting.labels import metric_label, t
-
-        lg = lang.value
+        lg = str(lang)
         headers = {c: t(f"diag.col.{c}", lg) for c in result.metrics.columns} if lg != "en" else None
         emit(result.metrics, fmt, title=t("diag.title", lg, brand=brand, category=category), lang=lg,
              headers=headers, names={"metric": lambda m: metric_label(m, lg)})

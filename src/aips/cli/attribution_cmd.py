@@ -12,12 +12,15 @@ from aips.cli.common import (
     BrandsOpt,
     ConfigOpt,
     FormatOpt,
+    Lang,
+    LangOpt,
     OutputFormat,
     StoreOpt,
     emit,
     open_ws,
     split_list,
 )
+from aips.config.labels import t, word
 
 
 class ModelName(StrEnum):
@@ -61,6 +64,7 @@ def attribute_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Which channels, campaigns and creators moved people: to purchase or between stages.
 
@@ -77,9 +81,9 @@ def attribute_command(
             table = compare_models(data, order=order, half_life=half_life, **params)
         else:
             table = attribute_paths(data, model.value, order=order, half_life=half_life, **params)
-        title = _title(model.value, compare, "paths file")
-        emit(_readable(table, fmt), fmt, title=title)
-        _footnote(fmt, model.value, compare, getattr(table, "attrs", {}))
+        title = _title(model.value, compare, t("cli.attr.paths_file", lang), lang)
+        emit(_readable(table, fmt), fmt, title=title, lang=lang)
+        _footnote(fmt, model.value, compare, getattr(table, "attrs", {}), lang)
         return
     with open_ws(store, config, read_only=True) as ws:
         table = ws.attribute(
@@ -87,8 +91,9 @@ def attribute_command(
             transform=steps, half_life=half_life,
             compare=[*_path_models(), "incremental"] if compare else False, **params,
         )
-    emit(_readable(table, fmt), fmt, title=_title(model.value, compare, f"target {target.value}"))
-    _footnote(fmt, model.value, compare, table.attrs)
+    what = t("cli.attr.target", lang, target=word("cli.target", target.value, lang))
+    emit(_readable(table, fmt), fmt, title=_title(model.value, compare, what, lang), lang=lang)
+    _footnote(fmt, model.value, compare, table.attrs, lang)
 
 
 TABLE_COLUMNS = ("conversions", "conversions_low", "conversions_high", "share", "value",
@@ -113,18 +118,27 @@ def _path_models() -> list[str]:
     return list(PATH_MODELS)
 
 
-def _title(model: str, compare: bool, what: str) -> str:
+def _title(model: str, compare: bool, what: str, lang: str = "en") -> str:
     if compare:
-        return f"attribution, all models ({what})"
-    kind = "INCREMENTAL (caused)" if model == "incremental" else "path model: reach, NOT incremental"
-    return f"attribution: {model}, {kind} ({what})"
+        return t("cli.attr.title_compare", lang, what=what)
+    kind = t("cli.attr.incremental" if model == "incremental" else "cli.attr.path_model", lang)
+    return t("cli.attr.title", lang, model=word("model", model, lang), kind=kind, what=what)
 
 
-def _footnote(fmt, model: str, compare: bool, attrs: dict) -> None:
+def _footnote(fmt, model: str, compare: bool, attrs: dict, lang: str = "en") -> None:
     if OutputFormat(fmt) is not OutputFormat.table:
         return
     note = attrs.get("note")
+    if note and lang != "en":  # the English note is the model's own; other languages say it from the catalogue
+        if compare:
+            note = t("cli.attr.note_compare", lang)
+        elif attrs.get("incremental"):
+            cal = attrs.get("calibration")
+            held = t("cli.attr.uncalibrated", lang) if cal is None else t("cli.attr.calibrated", lang, calibration=cal)
+            note = t("cli.attr.note_incremental", lang, held=held)
+        else:
+            note = t("cli.attr.note_path", lang, model=word("model", model, lang))
     if note:
         typer.echo(note, err=True)
     for name, why in attrs.get("skipped", {}).items():
-        typer.echo(f"skipped {name}: {why}", err=True)
+        typer.echo(t("cli.attr.skipped", lang, model=word("model", name, lang), why=why), err=True)

@@ -56,7 +56,14 @@ def choices(name: str, *values: str) -> type[StrEnum]:
 
 
 Lang = choices("Lang", "en", "zh")
-"""The languages of texts: the report, the dashboard, the playbook."""
+"""The languages of texts: the report, the dashboard, the playbook, the terminal tables."""
+
+LangOpt = Annotated[
+    Lang,
+    typer.Option("--lang", help="Language of the table's title, headers and notes: en or zh "
+                 "(--format csv|json stay raw)."),
+]
+"""``--lang`` of the commands that print tables: words from the catalogue (:mod:`aips.config.labels`)."""
 
 
 class OutputFormat(StrEnum):
@@ -204,8 +211,14 @@ def emit(
     headers: dict[str, str] | None = None, names: dict[str, Any] | None = None,
 ) -> None:
     """Print results as a table for people (numbers formatted by :mod:`aips.cli.format`, fit
-    to the terminal), or raw as CSV or JSON (a list of records)."""
+    to the terminal), or raw as CSV or JSON (a list of records).
+
+    In a language other than English the table's headers and the values aips names itself
+    (stages' ``none``, movements, measures, dimensions, yes) come from the catalogue
+    (:func:`aips.config.labels.column_label`, :func:`~aips.config.labels.term_label`);
+    ``headers`` and ``names`` given here win. CSV and JSON keep the raw names."""
     fmt = OutputFormat(fmt)
+    lang = str(getattr(lang, "value", lang))
     rows = records_of(data)
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
@@ -220,6 +233,11 @@ def emit(
         return
     from aips.cli.format import render_table
 
+    if lang != "en":
+        from aips.config.labels import column_label, term_label
+
+        headers = {**{c: column_label(c, lang) for c in columns}, **(headers or {})}
+        names = {**{c: (lambda v, c=c: term_label(c, v, lang)) for c in columns}, **(names or {})}
     render_table(rows, columns, title=title, lang=lang, headers=headers, names=names)
 
 

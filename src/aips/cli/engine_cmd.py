@@ -13,6 +13,8 @@ from aips.cli.common import (
     ConfigOpt,
     FormatOpt,
     FromOpt,
+    Lang,
+    LangOpt,
     LevelOpt,
     LockTimeoutOpt,
     OutputFormat,
@@ -23,6 +25,7 @@ from aips.cli.common import (
     open_ws,
     store_exists,
 )
+from aips.config.labels import t, word
 from aips.exceptions import ConfigError
 
 
@@ -65,6 +68,7 @@ def assets_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Users per brand (or SPU) and stage on a day: exclusive levels A, I, TI, P, S."""
     with open_ws(store, config, read_only=True) as ws:
@@ -73,8 +77,9 @@ def assets_command(
         table = filter_entities(ws.assets(at, cumulative=cumulative, level=lvl), brand, spu, lvl, ws.events)
         keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
         table = table.select(*keys, "stage", "users")
-        kind = "cumulative" if cumulative else "exclusive"
-        emit(table.order_by([*keys, _stage_order(table)]), fmt, title=f"assets at {at} ({kind})")
+        kind = t("cli.cumulative" if cumulative else "cli.exclusive", lang)
+        emit(table.order_by([*keys, _stage_order(table)]), fmt, title=t("cli.title.assets", lang, at=at, kind=kind),
+             lang=lang)
 
 
 def series_command(
@@ -90,6 +95,7 @@ def series_command(
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     lock_timeout: LockTimeoutOpt = None,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Users per brand (or SPU) x stage for every day or week of a range.
 
@@ -117,4 +123,5 @@ def series_command(
         keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
         table = table.select("date", *keys, "stage", "users")
         emit(table.order_by(["date", *keys, _stage_order(table)]), fmt,
-             title=f"asset series {start} .. {end} ({freq.value})")
+             title=t("cli.title.series", lang, start=start, end=end, freq=word("cli.freq", freq.value, lang)),
+             lang=lang)

@@ -13,6 +13,8 @@ from aips.cli.common import (
     ConfigOpt,
     FormatOpt,
     FromOpt,
+    Lang,
+    LangOpt,
     LevelOpt,
     OutputFormat,
     SpuOpt,
@@ -22,6 +24,7 @@ from aips.cli.common import (
     open_ws,
 )
 from aips.cli.engine_cmd import filter_entities
+from aips.config.labels import t
 
 
 class FlowView(StrEnum):
@@ -41,6 +44,7 @@ def flows_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Stage flows between two days: from-stage x to-stage (with `none`), flow rates, movements.
 
@@ -62,7 +66,7 @@ def flows_command(
             FlowView.users: [entity, "user_id"],
             FlowView.movements: [entity, "movement"],
         }[view]
-        emit(table.order_by(order), fmt, title=f"flows {t0} -> {t1}")
+        emit(table.order_by(order), fmt, title=t("cli.title.flows", lang, t0=t0, t1=t1), lang=lang)
 
 
 def _movements(ws, t0, t1, level):
@@ -77,11 +81,12 @@ def competitors_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Brands ranked by TI and by I+TI within each category, with their share of the TI crowd."""
     with open_ws(store, config, read_only=True) as ws:
         ws.view.require(at=at, category=category)
-        emit(ws.competitors(at, category=category), fmt, title=f"competitors at {at}")
+        emit(ws.competitors(at, category=category), fmt, title=t("cli.title.competitors", lang, at=at), lang=lang)
 
 
 def penetration_command(
@@ -89,8 +94,9 @@ def penetration_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Per brand: AIPS users / category audience (users active in the category in the window)."""
     with open_ws(store, config, read_only=True) as ws:
         ws.view.require(at=at)
-        emit(ws.penetration(at), fmt, title=f"penetration at {at}")
+        emit(ws.penetration(at), fmt, title=t("cli.title.penetration", lang, at=at), lang=lang)

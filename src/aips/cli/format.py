@@ -32,6 +32,7 @@ import math
 import re
 from typing import Any
 
+from aips.config.labels import t
 from aips.config.model import STAGE_ORDER, STAGE_RANK
 
 STAGE_COLUMNS = ("stage", "from_stage", "to_stage")
@@ -39,7 +40,6 @@ _PERCENT_WORDS = {"rate", "share", "penetration", "gap", "shares", "rates"}
 _DURATION_WORDS = {"time", "s", "seconds", "sec", "duration"}
 _FLAG_NAMES = {"leaking", "leak", "leaks", "significant"}
 _ID_WORDS = {"id", "ids", "index", "year", "rank", "step"}
-_YES_NO = {"en": ("yes", "no"), "zh": ("是", "否")}
 
 
 def _words(name: str) -> list[str]:
@@ -71,24 +71,25 @@ def column_kind(name: str) -> str:
     return "number"
 
 
-def duration(seconds: float) -> str:
-    """Seconds as days/hours/minutes, the two largest units.
+def duration(seconds: float, lang: str = "en") -> str:
+    """Seconds as days/hours/minutes, the two largest units (their names from the catalogue).
 
-    >>> duration(278330), duration(7800), duration(45), duration(90061)
-    ('3d 5h', '2h 10m', '45s', '1d 1h')
+    >>> duration(278330), duration(7800), duration(45), duration(90061), duration(7800, "zh")
+    ('3d 5h', '2h 10m', '45s', '1d 1h', '2小时 10分')
     """
+    d, h, m, s_ = (t(f"cli.unit.{u}", lang) for u in "dhms")
     sign = "-" if seconds < 0 else ""
     s = int(round(abs(seconds)))
     days, rest = divmod(s, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{sign}{days}d {hours}h"
+        return f"{sign}{days}{d} {hours}{h}"
     if hours:
-        return f"{sign}{hours}h {minutes}m"
+        return f"{sign}{hours}{h} {minutes}{m}"
     if minutes:
-        return f"{sign}{minutes}m {secs}s"
-    return f"{sign}{secs}s"
+        return f"{sign}{minutes}{m} {secs}{s_}"
+    return f"{sign}{secs}{s_}"
 
 
 def number(value: float | int) -> str:
@@ -127,8 +128,7 @@ def format_cell(column: str, value: Any, lang: str = "en", kind: str | None = No
         return ""
     kind = kind or column_kind(column)
     if isinstance(value, bool) or (kind == "flag" and value in (0, 1)):
-        yes, no = _YES_NO.get(lang, _YES_NO["en"])
-        return yes if value else no
+        return t("cli.yes" if value else "cli.no", lang)
     if isinstance(value, float) and not math.isfinite(value):
         return ""
     if isinstance(value, (int, float)):
@@ -137,7 +137,7 @@ def format_cell(column: str, value: Any, lang: str = "en", kind: str | None = No
         if kind == "percent":
             return percent(value)
         if kind == "duration":
-            return duration(value)
+            return duration(value, lang)
         if kind == "pvalue":
             return "< 0.001" if value < 0.001 else f"{value:.3f}"
         return number(value)

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aips.cli.common import ConfigOpt, FormatOpt, OutputFormat, StoreOpt, emit, open_ws, print_json
+from aips.cli.common import (
+    ConfigOpt,
+    FormatOpt,
+    Lang,
+    LangOpt,
+    OutputFormat,
+    StoreOpt,
+    emit,
+    open_ws,
+    print_json,
+)
+from aips.config.labels import t
 
 
 def info_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """What the store holds: rows per table, the events' date range, brands and categories
     (counts and the top names), the loads and the quarantined rows by reason."""
@@ -19,21 +31,23 @@ def info_command(
     if OutputFormat(fmt) is OutputFormat.json:
         print_json(info)
         return
-    emit([{"table": t, "rows": n} for t, n in info["tables"].items()], fmt, title="tables")
+    emit([{"table": name, "rows": n} for name, n in info["tables"].items()], fmt, title=t("cli.title.tables", lang),
+         lang=lang)
     if OutputFormat(fmt) is OutputFormat.csv:
         return  # one table per CSV output: --format json has the rest
     first_last = info["date_range"]
-    emit([{"what": "events from", "value": first_last[0] if first_last else "(no events)"},
-          {"what": "events to", "value": first_last[1] if first_last else "(no events)"},
+    none = t("cli.info.no_events", lang)
+    emit([{"what": "events from", "value": first_last[0] if first_last else none},
+          {"what": "events to", "value": first_last[1] if first_last else none},
           *({"what": key, "value": info[key]["count"]} for key in ("brands", "categories") if info[key])],
-         fmt, title="events")
+         fmt, title=t("cli.title.events", lang), lang=lang)
     for key in ("brands", "categories"):
         if info[key]:
-            emit(info[key]["top"], fmt, title=f"top {key} (by events)")
+            emit(info[key]["top"], fmt, title=t(f"cli.title.top_{key}", lang), lang=lang)
     if info["loads"]:
         emit([{"file": Path(r["source_file"]).name, "table": r["table_name"], "read": r["rows_read"],
                "loaded": r["loaded"], "duplicates": r["duplicates"], "ignored": r["ignored"],
-               "quarantined": r["quarantined"], "days": f"{r['min_date']} .. {r['max_date']}"}
-              for r in info["loads"]], fmt, title="loads")
-    emit(info["quarantine"] or [{"table_name": "", "reason": "(nothing quarantined)", "rows": 0}], fmt,
-         title="quarantine by reason")
+               "quarantined": r["quarantined"], "days": f"{r['min_date']} .. {r['max_date']}" if r["min_date"] else ""}
+              for r in info["loads"]], fmt, title=t("cli.title.loads", lang), lang=lang)
+    emit(info["quarantine"] or [{"table_name": "", "reason": t("cli.info.no_quarantine", lang), "rows": 0}], fmt,
+         title=t("cli.title.quarantine", lang), lang=lang)

@@ -17,6 +17,8 @@ from aips.cli.common import (
     ConfigOpt,
     FormatOpt,
     FromOpt,
+    Lang,
+    LangOpt,
     OutputFormat,
     StageOpt,
     StoreOpt,
@@ -25,6 +27,7 @@ from aips.cli.common import (
     open_ws,
     split_list,
 )
+from aips.config.labels import t, word
 
 
 def portrait_command(
@@ -40,6 +43,7 @@ def portrait_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Crowd portrait: who is in a brand's stage crowd against a baseline, with TGI and z-tests.
 
@@ -55,19 +59,20 @@ def portrait_command(
         ws.view.require(at=at, brands=brand)
         day = at or ws.view.last_day().isoformat()
         spec = {"brand": brand, "reached": stage, "end": day} if reached else {"brand": brand, "at": day, "stage": stage}
-        crowd = f"reached {stage} by {day}" if reached else f"{stage} on {day}"
+        crowd = t("cli.crowd.reached" if reached else "cli.crowd.at", lang, stage=stage, day=day)
+        base = word("cli.baseline", baseline, lang)
         if compare:
             table = ws.portrait_compare(spec, f"brand:{compare}", by=by, baseline=baseline, at=day,
                                         min_support=min_support, top=top)
-            title = f"{brand} vs {compare}: {crowd} (TGI vs {baseline})"
+            title = t("cli.title.portrait_compare", lang, brand=brand, compare=compare, crowd=crowd, baseline=base)
             keep = ["dimension", "value", "crowd_users", "crowd_share", "crowd_tgi", "other_users", "other_share",
                     "other_tgi", "p_value", "significant"]
         else:
             table = ws.portrait(spec, by=by, baseline=baseline, at=day, min_support=min_support, top=top)
-            title = f"{brand} {crowd} vs {baseline}"
+            title = t("cli.title.portrait", lang, brand=brand, crowd=crowd, baseline=base)
             keep = ["dimension", "value", "crowd_users", "crowd_share", "baseline_share", "tgi", "p_value",
                     "significant"]
-        emit(_compact(table, keep, fmt), fmt, title=title)
+        emit(_compact(table, keep, fmt), fmt, title=title, lang=lang)
 
 
 def _compact(table, keep: list[str], fmt: OutputFormat):
@@ -104,6 +109,7 @@ def content_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """The content that moves each stage: advance rate, lift and incremental effect per note, format, creator or keyword; the content-strategy table; search share of voice.
 
@@ -113,19 +119,31 @@ def content_command(
     with open_ws(store, config, read_only=True) as ws:
         ws.view.require(start=start, end=end, brands=brand)
         if view is ContentView.sov:
-            emit(ws.search_share(brand, start=start, end=end), fmt, title=f"search share of voice ({brand}'s category)")
+            emit(ws.search_share(brand, start=start, end=end), fmt, title=t("cli.title.sov", lang, brand=brand),
+                 lang=lang)
             return
         if view is ContentView.strategy:
             table = ws.content_strategy(brand, by=by, within_days=within, top=top, horizon_days=horizon,
                                         start=start, end=end, min_support=min_support)
             keep = ["stage", "advance", "dimension", "value", "touched", "rate", "brand_rate", "lift", "significant"]
-            emit(_compact(table, keep, fmt), fmt, title=f"{brand}: content that moves each stage")
+            emit(_compact(table, keep, fmt), fmt, title=t("cli.title.strategy", lang, brand=brand),
+                 lang=lang)
             return
         table = ws.content_insight(brand, advance, by=by, within_days=within, horizon_days=horizon,
                                    start=start, end=end, min_support=min_support)
         keep = ["advance", "dimension", "value", "touched", "advanced", "rate", "brand_rate", "lift", "incremental",
                 "significant"]
-        emit(_compact(table, keep, fmt), fmt, title=f"{brand}: {advance} by {by}")
+        emit(_compact(table, keep, fmt), fmt, title=t("cli.title.content", lang, brand=brand, advance=advance,
+                                                                 by=_dimensions(by, lang)), lang=lang)
+
+
+def _dimensions(by: str, lang: str) -> str:
+    """``format,keyword`` as people read it (``内容形式、关键词`` in zh)."""
+    from aips.config.labels import dimension_label
+
+    if lang == "en":
+        return by
+    return t("cli.list_separator", lang).join(dimension_label(b.strip(), lang) for b in by.split(","))
 
 
 class Freq(StrEnum):
@@ -143,6 +161,7 @@ def engagement_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Engagement depth: dwell per reader, deep-read rate and interactions per reader, per period and reader stage."""
     with open_ws(store, config, read_only=True) as ws:
@@ -150,4 +169,5 @@ def engagement_command(
         table = ws.engagement(brand, start, end, freq=freq.value)
         keep = ["period", "stage", "readers", "reads", "deep_read_rate", "dwell_per_reader", "dwell_per_read",
                 "interactions_per_reader"]
-        emit(_compact(table, keep, fmt), fmt, title=f"{brand} engagement {start} .. {end}")
+        emit(_compact(table, keep, fmt), fmt, title=t("cli.title.engagement", lang, brand=brand, start=start,
+                                                                 end=end), lang=lang)

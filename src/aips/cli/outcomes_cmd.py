@@ -18,6 +18,8 @@ from aips.cli.common import (
     ConfigOpt,
     FormatOpt,
     FromOpt,
+    Lang,
+    LangOpt,
     OutputFormat,
     StoreOpt,
     ToOpt,
@@ -25,11 +27,31 @@ from aips.cli.common import (
     open_ws,
     print_json,
 )
+from aips.config.labels import dimension_label, t, word
+
+_TEXT_VALUES = {"x_source": "cli.x_source", "roi_kind": "cli.kind", "kind": "cli.kind", "start": "cli.start",
+                "method": "cli.method"}
+"""Measures whose values are words aips names (translated in the table); notes are whole texts."""
 
 
-def _key_values(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """A summary as ``measure, value`` rows (formatted for people by ``emit``)."""
-    return [{"measure": key, "value": value} for key, value in summary.items()]
+def _key_values(summary: dict[str, Any], lang: str = "en") -> list[dict[str, Any]]:
+    """A summary as ``measure, value`` rows (formatted for people by ``emit``); in a language
+    other than English the words and notes aips writes come from the catalogue."""
+    from aips.config.labels import cycle_note
+
+    rows = []
+    for key, value in summary.items():
+        if lang != "en" and isinstance(value, str):
+            if key in _TEXT_VALUES:
+                value = word(_TEXT_VALUES[key], value, lang)
+            elif key == "roi_note":
+                value = t("cli.roi.note_attributed", lang)
+            elif key == "note" and summary.get("kind") == "incremental":
+                value = t("cli.roi.note_incremental", lang)
+            elif key == "note":
+                value = cycle_note(value, lang)
+        rows.append({"measure": key, "value": value})
+    return rows
 
 
 def funnel_command(
@@ -46,6 +68,7 @@ def funnel_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Funnel over event types with a conversion window (PostHog semantics).
 
@@ -63,7 +86,7 @@ def funnel_command(
             step, _, kind = users.partition(":")
             if not step.isdigit():
                 raise ConfigError(f"--users {users!r}: STEP:converted or STEP:dropped, STEP a 0-based index")
-            emit(result.users(int(step), kind or "converted").order_by("user_id"), fmt)
+            emit(result.users(int(step), kind or "converted").order_by("user_id"), fmt, lang=lang)
             return
         if OutputFormat(fmt) is OutputFormat.json:
             print_json(result.asdict())
@@ -80,10 +103,11 @@ def funnel_command(
             if OutputFormat(fmt) is OutputFormat.csv:
                 emit(split, fmt)
                 return
-            emit(rows, fmt, title=f"funnel ({result.spec.order}, window {window})")
-            emit(split, fmt, title=f"by {breakdown} ({attribution})")
-            return
-        emit(rows, fmt, title=f"funnel ({result.spec.order}, window {window})")
+        title = t("cli.title.funnel", lang, order=word("cli.order", result.spec.order, lang), window=window)
+        emit(rows, fmt, title=title, lang=lang)
+        if result.breakdown is not None:
+            emit(split, fmt, title=t("cli.title.breakdown", lang, breakdown=dimension_label(breakdown, lang),
+                                     attribution=word("cli.attribution", attribution, lang)), lang=lang)
 
 
 def cycle_command(
@@ -94,6 +118,7 @@ def cycle_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Decision cycle of a category: converters' time to purchase from Kaplan-Meier."""
     from aips.config.model import NO_CATEGORY
@@ -109,7 +134,7 @@ def cycle_command(
         elif OutputFormat(fmt) is OutputFormat.csv:
             emit(curve if curve is not None else [out], fmt)
         else:
-            emit(_key_values(out), fmt, title=f"decision cycle: {category}")
+            emit(_key_values(out, lang), fmt, title=t("cli.title.cycle", lang, category=category), lang=lang)
 
 
 def roi_command(
@@ -118,6 +143,7 @@ def roi_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """ROI(T+x) of a campaign: attributed, and incremental where a holdout exists."""
     with open_ws(store, config, read_only=True) as ws:
@@ -131,13 +157,13 @@ def roi_command(
             return
         curve = out.pop("curve")
         inc = out.pop("incremental", None)
-        emit(_key_values(out), fmt, title=f"ROI(T+x) of {campaign}: ATTRIBUTED (not causal)")
+        emit(_key_values(out, lang), fmt, title=t("cli.title.roi", lang, campaign=campaign), lang=lang)
         if inc is not None:
-            emit(_key_values(inc), fmt, title="INCREMENTAL ROI (holdout comparison, causal)")
+            emit(_key_values(inc, lang), fmt, title=t("cli.title.roi_incremental", lang), lang=lang)
         else:
-            typer.echo("incremental ROI: not available (no users.holdout in the store)")
+            typer.echo(t("cli.roi.no_holdout", lang))
         step = max(1, len(curve) // 12)
-        emit(curve[::step], fmt, title="attributed ROI curve")
+        emit(curve[::step], fmt, title=t("cli.title.roi_curve", lang), lang=lang)
 
 
 def loyalty_command(
@@ -148,9 +174,10 @@ def loyalty_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Repurchase rate, P-crowd retention and TI -> P conversion per brand."""
     with open_ws(store, config, read_only=True) as ws:
         ws.view.require(start=t0, end=t1, brands=brand, names=("t0", "t1"))
         table = ws.loyalty(t0=t0, t1=t1, x=x, brand=brand)
-        emit(table.order_by("brand"), fmt, title="loyalty")
+        emit(table.order_by("brand"), fmt, title=t("cli.title.loyalty", lang), lang=lang)

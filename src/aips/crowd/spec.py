@@ -45,6 +45,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from aips.config.labels import group, t, word
 from aips.config.model import STAGES
 from aips.dates import as_date
 from aips.engine.flows import MOVEMENTS
@@ -361,40 +362,47 @@ class AudienceSpec(_Strict):
         path = Path(path)
         atomic_write_text(path, self.to_json() if path.suffix.lower() == ".json" else self.to_yaml())
 
-    def describe(self) -> str:
-        """A one-line human description."""
+    def describe(self, lang: str = "en") -> str:
+        """A one-line human description in ``lang`` (the catalogue's ``crowd.*`` words)."""
+        w = group("crowd", lang)
         if self.op:
-            inner = f" {self.op} ".join(f"({o.describe()})" for o in self.operands or [])
-            return inner + (" [by user]" if self.on == "user" else "")
+            op = f" {word('crowd.op', self.op, lang)} "
+            inner = op.join(f"({o.describe(lang)})" for o in self.operands or [])
+            return inner + (w["by_user"] if self.on == "user" else "")
         parts = []
         if self.competitors_of:
-            parts.append(f"competitors of {self.competitors_of}")
+            parts.append(w["competitors_of"].format(brand=self.competitors_of))
         elif self.brands:
             parts.append(",".join(self.brands))
         elif self.category:
-            parts.append(f"category {self.category}")
+            parts.append(w["category"].format(category=self.category))
         else:
-            parts.append("all brands")
+            parts.append(w["all_brands"])
         if self.brands and self.category:
-            parts.append(f"category {self.category}")
+            parts.append(w["category"].format(category=self.category))
         if self.stages:
-            parts.append("stage " + "/".join(self.stages) + (f" on {self.at}" if self.at else ""))
+            stages = "/".join(self.stages)
+            parts.append(w["stage_on"].format(stages=stages, at=self.at) if self.at
+                         else w["stage"].format(stages=stages))
         if self.flow:
             f = self.flow
-            parts.append(f"flow {'/'.join(f.from_stages)} on {f.t0} -> {'/'.join(f.to_stages)} on {f.t1}")
+            parts.append(w["flow"].format(from_stages="/".join(f.from_stages), t0=f.t0,
+                                          to_stages="/".join(f.to_stages), t1=f.t1))
         if self.funnel:
             fn = self.funnel
-            parts.append(f"funnel {' > '.join(fn.steps)} step {fn.step} {fn.kind}")
+            parts.append(w["funnel"].format(steps=" > ".join(fn.steps), step=fn.step,
+                                            kind=word("crowd.kind", fn.kind, lang)))
         if self.reached:
             r = self.reached
-            parts.append(f"reached {r.stage} from {r.start or 'the start'} to {r.end or 'the end'}")
+            parts.append(w["reached"].format(stage=r.stage, start=r.start or w["the_start"],
+                                             end=r.end or w["the_end"]))
         if self.attrs:
             parts.append(" ".join(f"{k}={'|'.join(v)}" for k, v in self.attrs.items()))
         if self.where:
-            parts.append(f"where {self.where}")
+            parts.append(w["where"].format(where=self.where))
         if not (self.stages or self.flow or self.funnel or self.reached):
-            parts.append(f"any stage on {self.at}" if self.at else "any stage")
-        return "; ".join(parts)
+            parts.append(w["any_stage_on"].format(at=self.at) if self.at else w["any_stage"])
+        return t("crowd.separator", lang).join(parts)
 
 
 def validated(cls: type[BaseModel], data: dict, source: str) -> Any:

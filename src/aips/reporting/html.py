@@ -283,7 +283,7 @@ def _methods_view(data: ReportData, lang: str, extra_notes: list[str] = ()) -> d
     rules = []
     for r in m["rules"]:
         w = r["window"]
-        window = t("methods.cycle_window", lang) if w == "cycle" else (f"{w} d" if lang == "en" else f"{w} 天")
+        window = t("methods.cycle_window", lang) if w == "cycle" else t("methods.days", lang, n=w)
         rules.append({"stage": stage_label(r["stage"], lang), "rule": r["rule"], "window": window})
     omitted = [{"section": t(SECTION_TITLES.get(k, k), lang, category=data.category or "", t0=_date(p.t0),
                              t1=_date(p.t1)), "reason": v} for k, v in data.omitted.items()]

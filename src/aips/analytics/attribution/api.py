@@ -160,7 +160,8 @@ def attribute(
     m = make_model(model, **params).fit(data)
     out = _finish(view, m.credits_.copy(), target, by, brand, with_spend=paths is None)
     out.attrs.update(model=model, target=target, by=by, incremental=m.incremental,
-                     note=_note(model, m))
+                     note=_note(model, m), calibration=(getattr(m, "calibration_", 1.0)
+                                                        if getattr(m, "holdout_lift_", None) is not None else None))
     return out
 
 
