@@ -404,6 +404,13 @@ def _strict(stream: ibis.Table, spec: FunnelSpec) -> ibis.Table:
     step k-1's kind keeps it waiting; any other event stops it (an exclusion event that
     covers step k, within the window, also excludes it)."""
     n, W = spec.n, spec.window_s * US
+    # Speed: strict scope is every event. An event that may take no step is a no-op when
+    # tied with another kind (drop it), and otherwise stops every attempt: after one such
+    # event the next ones in a row change nothing (drop them too).
+    any_step = reduce(lambda p, q: p | q, [stream[f"m{j}"] for j in range(1, n)], stream.start)
+    plain = stream.single & ~any_step
+    prev_plain = plain.lag().over(ibis.window(group_by=stream.user_id, order_by=stream.ord))
+    stream = stream.filter(any_step | (plain & ~prev_plain.fill_null(False)))
     after = _after(stream)
     took = [stream.start] + [stream[f"m{j}"] for j in range(1, n)]  # PostHog's step list
     cols = {}
