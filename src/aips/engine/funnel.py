@@ -9,51 +9,58 @@ whose local date is in the funnel's date range starts an *attempt*. The date ran
 users by their first step only: later steps may fall after its end, within the window.
 
 **Window.** Step k belongs to an attempt when its time is at most ``window`` seconds after
-the attempt's **first** step (not after step k-1). Times are compared in whole seconds
-(``ts`` truncated to the second).
+the attempt's **first** step (not after step k-1). Times are compared and subtracted in
+whole microseconds (the store's precision), so conversion times keep their sub-second part.
 
-**Order of events.** A user's events are ordered by ``ts``; events with the same ``ts`` are
-taken in step order (an event of step 0 before one of step 1), then other events, then by
-``event_id``. So two steps at the same instant convert, as in PostHog, which tries every
-order of simultaneous events.
+**Order of events.** A user's events are ordered by ``ts``, then step order (an event of
+step 0 before one of step 1), then other events, then ``event_id``. Events at the same
+instant are taken as PostHog takes them: a group of simultaneous events of one *kind*
+(the same steps and exclusion slots, PostHog's per-event step list) is processed event by
+event; a group mixing kinds is processed by step, and there an exclusion event counts for
+nothing and, in strict order, neither does any other event (it does not break the order).
+So two steps at the same instant convert.
 
 **Orders.**
 
 * ``ordered`` (default): from the attempt's step-0 event, step k is the *earliest* step-k
   event after the attempt's step k-1 (other events may come between). The same event is
   never used for two steps, so ``read, read`` needs two reads.
-* ``strict``: steps must be *consecutive* among all of the user's events in the funnel's
-  scope (every event type, after the ``brand`` filter); any other event between two steps
-  breaks the attempt there. This is PostHog's strict order, which looks at all of the
-  person's events, not only the step events.
+* ``strict``: among all of the user's events in the funnel's scope (every event type,
+  after the ``brand`` filter), an attempt that has done steps 0..k-1 waits for step k: the
+  next event must be a step-k event, or another event of step k-1's kind (it keeps the
+  attempt waiting: PostHog keeps the slots an event matches), or a tied event of a mixed
+  group (skipped); any other event stops the attempt. This is PostHog's strict order,
+  which looks at all of the person's events, not only the step events.
 * ``unordered``: an attempt starts at any step event; it reaches as many *distinct* steps
   as occur (in any order) from that event to the end of the window. Step k is "k+1
   distinct steps done"; the conversion time of step k is the gap between the k-th and the
   (k+1)-th distinct step in time order. Steps must be distinct event types.
 
-**The user's furthest step.** A user counts at every step up to the furthest step reached
-by any attempt (a user who reached step 2 is in the counts of steps 0, 1 and 2). Their
-conversion times come from one attempt: among the attempts reaching the furthest step, the
-one that reached it first (earliest event of that step), and among those the one that
-started last, which is the attempt PostHog's state machine keeps (the most recent step-0
-event before the conversion). Average and median conversion times of step k are over the
-users who reached step k only, in seconds; the median is exact (interpolated between the
-two middle values).
-
 **Exclusions** (``Exclusion(event, from_step, to_step)``, 0-based steps as in PostHog; a
-bare event covers the whole funnel, 0 to the last step). An exclusion event that occurs in
-an attempt *after* its step ``from_step`` and *before* its step ``to_step`` (or, if the
-attempt never reached ``to_step``, anywhere after ``from_step``), within the attempt's
-window, marks the attempt excluded and stops it at the step it had reached. A user whose
-attempts reaching their furthest step are all excluded is **dropped from the whole funnel**
-(from every step, including step 0); an attempt without exclusion reaching the same step
-keeps the user. In ``strict`` order the steps are consecutive, so the exclusion comes after
-the attempt's last step (step j, with FROM <= j < TO), within its window, and it counts
-when the event right before it is a step-j event: the user is at step j when they do it.
-This is what PostHog's state machine does: the strict reset forgets broken attempts, but
-the furthest attempt is kept aside and is marked excluded by any exclusion the user does
-while at its step. In ``unordered`` funnels an exclusion must cover the whole funnel (PostHog
-refuses partial exclusions there), and an exclusion step may not be a step's event type.
+bare event covers the whole funnel, 0 to the last step). An attempt that has done steps
+0..j-1 with FROM < j <= TO and meets the exclusion event (within its window, before its
+step j) is *excluded at step j-1*. In ``ordered`` funnels it stays where it was, marked,
+and its next step-j event still counts as its furthest step (marked): PostHog keeps the
+excluded attempt in its slot, and an advance from an excluded slot is not stored but does
+update the user's furthest step. In ``strict`` order the exclusion event also stops the
+attempt, and it marks any attempt at the same step that has reached the user's furthest
+step before, within that attempt's window (PostHog marks the kept furthest step).
+
+**The user's furthest step.** A user counts at every step up to the furthest step reached
+by any attempt, excluded or not (a user who reached step 2 is in the counts of steps 0, 1
+and 2). For each event at which some attempt reached that step, the attempt that started
+last stands for it (the one PostHog's slots hold). The user is counted by the first of
+those, in time, that is never excluded; when all are excluded the user is **dropped from
+the whole funnel** (from every step, including step 0): a later attempt that gets less far
+does not rescue them, and one that gets as far does. Their conversion times come from the
+counting attempt. Average and median conversion times of step k are over the users who
+reached step k only, in seconds; the median is exact (interpolated between the two middle
+values). In ``unordered`` funnels an exclusion must cover the whole funnel (PostHog refuses
+partial exclusions there), and the counting attempt is the first by (furthest step, not
+excluded, earliest last step, latest start); a user whose counting attempt is excluded is
+dropped. An exclusion step may not be a step's event type.
+
+Where aips still differs from PostHog is listed in ``docs/funnels.md``.
 
 **Breakdowns** (``breakdown=COL``): an events column (``channel``, ``category``,
 ``campaign_id``, ``creator_id``, ...) or, with ``users`` given, a column of the users table.
@@ -77,7 +84,7 @@ whatever the attribution.
 >>> spec = FunnelSpec(("read", "collect", "purchase"), parse_window("14d"))
 >>> per_user = funnel_users(ev, spec)
 >>> per_user.select("reached", "conv_s_1", "conv_s_2").to_pyarrow().to_pylist()
-[{'reached': 3, 'conv_s_1': 3600, 'conv_s_2': 172800}]
+[{'reached': 3, 'conv_s_1': 3600.0, 'conv_s_2': 172800.0}]
 """
 
 from __future__ import annotations
@@ -520,8 +527,9 @@ def funnel_users(
 
     Returns:
         ``user_id``, ``reached`` (number of steps done, 1..n), ``start_s`` (epoch seconds of
-        the counted attempt's first step), ``conv_s_1``..``conv_s_{n-1}`` (seconds from step
-        k-1 to step k, null when step k was not reached) and, with a breakdown, ``value``
+        the counted attempt's first step, float), ``conv_s_1``..``conv_s_{n-1}`` (seconds
+        from step k-1 to step k, float with the sub-second part, null when step k was not
+        reached) and, with a breakdown, ``value``
         (string, null when the user has none). Excluded users are absent.
     """
     step = parse_attribution(attribution, spec.n)  # a wrong name fails even without a breakdown
