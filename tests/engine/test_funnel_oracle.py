@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from aips.engine.funnel import Exclusion, FunnelSpec, funnel_users
 
 BASE = dt.datetime(2024, 3, 1)
-BASE_US = int(BASE.replace(tzinfo=dt.timezone.utc).timestamp()) * 1_000_000
+BASE_US = int(BASE.replace(tzinfo=dt.UTC).timestamp()) * 1_000_000
 TYPES = ["read", "collect", "cart", "purchase", "share", "like"]
 
 
