@@ -1,11 +1,18 @@
 """Plain-Python funnel oracles for the tests.
 
 ``posthog_user`` ports the state machine of PostHog's funnel UDF (``aggregate_funnel``,
-``steps.rs``: per-step ``entered_timestamp`` slots, events processed in time order, each
-event's steps processed from the highest down, a strict reset after each event in strict
-order, ``max_step`` replaced only by a further step or by the same step when the kept one
-is excluded, an excluded ``max_step`` drops the user). It serves ordered and strict
-funnels on events with distinct timestamps.
+``funnel-udf/src/steps.rs``, read at commit 862e672): per-step ``entered_timestamp``
+slots; events grouped by timestamp; a group of one event, or of events with equal step
+lists, is processed event by event (each event's steps from the highest down, exclusions
+first; in strict order every slot the event does not match is cleared afterwards); a group
+of events with different step lists is flattened to (event, step) pairs for its positive
+steps only, sorted by step, processed without the strict reset and without exclusions,
+and an event is not used twice by one attempt. An advance from an excluded slot is not
+stored but still updates ``max_step`` (so the excluded attempt's furthest step is kept and
+marked); ``max_step`` is replaced only by a further step, or by the same step when the
+kept one is excluded; an exclusion also marks ``max_step`` when it is at the excluded
+slot's step and the exclusion is within its window; an excluded ``max_step`` drops the
+user. Processing stops once the last step is reached.
 
 ``unordered_user`` is a direct per-user reading of the unordered semantics documented in
 ``aips.engine.funnel``.
@@ -14,6 +21,7 @@ funnels on events with distinct timestamps.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
 
 
 @dataclass
@@ -21,56 +29,90 @@ class _Entered:
     ts: float = 0.0
     excluded: bool = False
     timings: list = field(default_factory=list)
+    uuids: list = field(default_factory=list)
 
     def copy(self) -> _Entered:
-        return _Entered(self.ts, self.excluded, list(self.timings))
+        return _Entered(self.ts, self.excluded, list(self.timings), list(self.uuids))
 
 
 def posthog_user(events, steps, window, order="ordered", exclusions=(), start=None, end=None):
     """PostHog's result for one user, or None when the user is not in the funnel.
 
     Args:
-        events: list of ``(ts_seconds, event_type, local_day)`` (distinct ``ts``; ts large).
+        events: list of ``(ts_seconds, event_type, local_day)`` (ts large, may be fractional
+            and may tie).
         steps: event types.
         window: seconds.
+        order: ``ordered`` or ``strict``.
         exclusions: ``(event, from_step, to_step)`` (0-based, to_step inclusive bound).
-        start, end: day range for step-0 events.
+        start, end: day range for step-0 events (events before ``start`` are out of scope).
 
     Returns:
         ``(reached, [conversion seconds per step 1..reached-1])`` or None.
     """
     n = len(steps)
+    rows = []
+    for uid, (ts, etype, day) in enumerate(sorted(events, key=lambda e: e[0])):
+        if start is not None and day < start:
+            continue
+        in_range = end is None or day <= end
+        arr = [i + 1 for i, s in enumerate(steps) if s == etype and (i > 0 or in_range)]
+        # exclusion_i (i = 1..n-1) is set when an exclusion covers FROM < i <= TO; it is
+        # passed as step -(i + 1) and checks the slot of attempts that have done i steps
+        arr += [-(i + 1) for i in range(1, n) if any(ev == etype and f < i <= t for ev, f, t in exclusions)]
+        if arr or order == "strict":
+            rows.append((ts, uid, arr))
     ent = [_Entered() for _ in range(n + 1)]
-    max_step = (0, _Entered())
-    for ts, etype, day in sorted(events, key=lambda e: e[0]):
-        in_range = (start is None or day >= start) and (end is None or day <= end)
-        matched = [i + 1 for i, s in enumerate(steps) if s == etype and (i > 0 or in_range)]
-        # exclusion at 0-based step j is an exclusion check of the attempt at UDF slot j + 1
-        excl = [j + 1 for (ev, f, t) in exclusions if ev == etype for j in range(f, t)]
-        ent[0] = _Entered(ts, False, [])
-        work = [(s, False) for s in matched] + [(s + 1, True) for s in excl]
-        for step, is_excl in sorted(work, key=lambda w: w[0], reverse=True):
-            prev = ent[step - 1]
-            in_window = ts - prev.ts <= window
-            already = ent[step].ts == prev.ts and ent[step].ts != 0.0
-            if is_excl:
-                if in_window and not already and not prev.excluded:
-                    prev.excluded = True
-                    if max_step[0] == step - 1 and ts - max_step[1].ts <= window:
-                        max_step[1].excluded = True
+    state = {"max": (0, _Entered())}
+
+    def process(ts, uid, arr, multi):
+        for step in reversed(arr):
+            excl = step < 0
+            step = abs(step)
+            prev_i = step - 1
+            prev_ts = ent[prev_i].ts
+            in_window = prev_ts != 0.0 and ts - prev_ts <= window
+            already = ent[step].ts == prev_ts and ent[step].ts != 0.0
+            if not in_window or already:
                 continue
-            if in_window and not already and not prev.excluded:
-                ent[step] = _Entered(prev.ts, False, prev.timings + [ts])
-                if step > max_step[0] or (step == max_step[0] and max_step[1].excluded):
-                    max_step = (step, ent[step].copy())
-        if order == "strict":
+            prev = ent[prev_i]
+            if excl:
+                if not prev.excluded:
+                    prev.excluded = True
+                    m_step, m_val = state["max"]
+                    if m_step == prev_i and ts - m_val.ts <= window:
+                        m_val.excluded = True
+                continue
+            if multi and uid in prev.uuids:
+                continue
+            new = _Entered(prev.ts, prev.excluded, prev.timings + [ts], prev.uuids + [uid])
+            if not prev.excluded:
+                ent[step] = new.copy()
+            m_step, m_val = state["max"]
+            if step > m_step or (step == m_step and m_val.excluded):
+                state["max"] = (step, new)
+        if not multi and order == "strict":
             for i in range(1, n + 1):
-                if i not in matched:
+                if i not in arr:
                     ent[i] = _Entered()
-    if max_step[0] == 0 or max_step[1].excluded:
+
+    for ts, group in groupby(rows, key=lambda r: r[0]):
+        group = list(group)
+        ent[0] = _Entered(ts)
+        if len(group) == 1 or all(g[2] == group[0][2] for g in group):
+            for _, uid, arr in group:
+                process(ts, uid, arr, False)
+        else:
+            items = sorted(((uid, s) for _, uid, arr in group for s in arr if s > 0), key=lambda it: it[1])
+            for uid, s in items:
+                process(ts, uid, [s], True)
+        if ent[n].ts > 0.0:
+            break
+    m_step, m_val = state["max"]
+    if m_step == 0 or m_val.excluded:
         return None
-    t = max_step[1].timings
-    return max_step[0], [int(t[k] - t[k - 1]) for k in range(1, len(t))]
+    t = m_val.timings
+    return m_step, [t[k] - t[k - 1] for k in range(1, len(t))]
 
 
 def unordered_user(events, steps, window, exclusions=(), start=None, end=None):

@@ -124,6 +124,62 @@ def test_exclusions(store):
     assert {u: r["reached"] for u, r in strict.items()} == {"b": 1, "c": 3, "e": 3, "f": 2}
 
 
+
+M = dt.timedelta(minutes=1)
+
+
+def test_an_excluded_attempt_keeps_its_furthest_step(store):
+    """Issue 15 item 3, PostHog's slots: the excluded attempt's next step is still its
+    furthest step, marked; only an attempt reaching at least as far rescues the user."""
+    rows = [
+        # p: read, share, collect, then read again: the excluded attempt got to step 1 (collect),
+        # the later read only to step 0 -> dropped (aips used to count p at step 0)
+        ev("p", T0, "read"), ev("p", T0 + M, "share"), ev("p", T0 + 2 * M, "collect"), ev("p", T0 + 3 * M, "read"),
+        # q: same, then a clean collect: reaches step 1 as far as the excluded one -> 2 (1 min)
+        ev("q", T0, "read"), ev("q", T0 + M, "share"), ev("q", T0 + 2 * M, "collect"), ev("q", T0 + 3 * M, "read"),
+        ev("q", T0 + 4 * M, "collect"),
+        # r: read, share (no collect), read: the excluded attempt stays at step 0, the later
+        # read's attempt also reaches step 0 and is clean -> 1
+        ev("r", T0, "read"), ev("r", T0 + M, "share"), ev("r", T0 + 3 * M, "read"),
+        # s: the clean attempt converts -> 3 (collect 1 min after its read, purchase 2 min later)
+        ev("s", T0, "read"), ev("s", T0 + M, "share"), ev("s", T0 + 2 * M, "collect"), ev("s", T0 + 3 * M, "read"),
+        ev("s", T0 + 4 * M, "collect"), ev("s", T0 + 6 * M, "purchase"),
+        # t: a share tied with a read that is also a step event: PostHog ignores exclusions in a
+        # group of simultaneous events of different kinds -> 3
+        ev("t", T0, "read"), ev("t", T0 + M, "share"), ev("t", T0 + M, "collect"), ev("t", T0 + 2 * M, "purchase"),
+    ]
+    events = write_events(store, rows)
+    for order in ("ordered", "strict"):
+        got = _reached(store, events, FunnelSpec(STEPS, W14, order, (Exclusion("share"),)))
+        if order == "ordered":
+            assert {u: r["reached"] for u, r in got.items()} == {"q": 2, "r": 1, "s": 3, "t": 3}
+            assert (got["q"]["conv_s_1"], got["s"]["conv_s_1"], got["s"]["conv_s_2"]) == (60, 60, 120)
+        else:  # strict: the share stops the attempt at step 0; p's later read is clean
+            assert {u: r["reached"] for u, r in got.items()} == {"p": 1, "q": 2, "r": 1, "s": 3, "t": 3}
+
+
+def test_strict_ties_and_repeats(store):
+    """Issue 15 item 4: simultaneous events of different kinds are taken by step, without the
+    strict order's reset (PostHog's ``processing_multiple_events``)."""
+    rows = [
+        # a: read 10:00, collect 10:20, read and purchase both at 10:40 -> 3 (20 min, 20 min)
+        ev("a", T0, "read"), ev("a", T0 + 20 * M, "collect"), ev("a", T0 + 40 * M, "read"), ev("a", T0 + 40 * M, "purchase"),
+        # b: a like tied with collect does not break the order -> 3
+        ev("b", T0, "read"), ev("b", T0 + M, "collect"), ev("b", T0 + M, "like"), ev("b", T0 + 2 * M, "purchase"),
+        # c: a like on its own breaks it -> 2
+        ev("c", T0, "read"), ev("c", T0 + M, "collect"), ev("c", T0 + 2 * M, "like"), ev("c", T0 + 3 * M, "purchase"),
+        # d: a second collect keeps the attempt at its step (PostHog keeps the slots the event
+        # matches) -> 3
+        ev("d", T0, "read"), ev("d", T0 + M, "collect"), ev("d", T0 + 2 * M, "collect"), ev("d", T0 + 3 * M, "purchase"),
+        # e: read and collect at the same instant, then purchase: 3 (0 s, 1 min)
+        ev("e", T0, "read"), ev("e", T0, "collect"), ev("e", T0 + M, "purchase"),
+    ]
+    events = write_events(store, rows)
+    got = _reached(store, events, FunnelSpec(STEPS, W14, "strict"))
+    assert {u: r["reached"] for u, r in got.items()} == {"a": 3, "b": 3, "c": 2, "d": 3, "e": 3}
+    assert (got["a"]["conv_s_1"], got["a"]["conv_s_2"]) == (1200, 1200)
+    assert (got["e"]["conv_s_1"], got["e"]["conv_s_2"]) == (0, 60)
+
 def test_breakdown_attribution(store):
     rows = [
         ev("u1", T0, "read"), ev("u1", T0 + H, "read", channel="kol_note"),
@@ -156,7 +212,7 @@ def test_date_range_brand_seconds_and_user_lists(store):
         ev("a", T0 - 2 * D, "read"), ev("a", T0 + H, "collect"),
         # read on the last day of the range, collect after the range (within the window): 2
         ev("b", T0 + 2 * D, "read"), ev("b", T0 + 4 * D, "collect"),
-        # sub-second timestamps: conversion times in whole seconds of the truncated times
+        # sub-second timestamps: conversion times keep the sub-second part (PostHog's too)
         ev("c", T0 + dt.timedelta(microseconds=900_000), "read"),
         ev("c", T0 + dt.timedelta(seconds=2, microseconds=100_000), "collect"),
         # another brand's events are out of scope with brand="b"
@@ -166,7 +222,7 @@ def test_date_range_brand_seconds_and_user_lists(store):
     spec = FunnelSpec(STEPS, W14, start=day, end=day + dt.timedelta(days=2), brand="b")
     got = _reached(store, events, spec)
     assert {u: r["reached"] for u, r in got.items()} == {"b": 2, "c": 2}
-    assert got["c"]["conv_s_1"] == 2
+    assert got["c"]["conv_s_1"] == pytest.approx(1.2, abs=1e-9)
     per_user = funnel_users(events, spec)
     assert [r["user_id"] for r in rows_of(store, funnel_user_list(per_user, 1), "user_id")] == ["b", "c"]
     assert rows_of(store, funnel_user_list(per_user, 2, "dropped"), "user_id") == [{"user_id": "b"}, {"user_id": "c"}]

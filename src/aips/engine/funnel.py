@@ -9,51 +9,58 @@ whose local date is in the funnel's date range starts an *attempt*. The date ran
 users by their first step only: later steps may fall after its end, within the window.
 
 **Window.** Step k belongs to an attempt when its time is at most ``window`` seconds after
-the attempt's **first** step (not after step k-1). Times are compared in whole seconds
-(``ts`` truncated to the second).
+the attempt's **first** step (not after step k-1). Times are compared and subtracted in
+whole microseconds (the store's precision), so conversion times keep their sub-second part.
 
-**Order of events.** A user's events are ordered by ``ts``; events with the same ``ts`` are
-taken in step order (an event of step 0 before one of step 1), then other events, then by
-``event_id``. So two steps at the same instant convert, as in PostHog, which tries every
-order of simultaneous events.
+**Order of events.** A user's events are ordered by ``ts``, then step order (an event of
+step 0 before one of step 1), then other events, then ``event_id``. Events at the same
+instant are taken as PostHog takes them: a group of simultaneous events of one *kind*
+(the same steps and exclusion slots, PostHog's per-event step list) is processed event by
+event; a group mixing kinds is processed by step, and there an exclusion event counts for
+nothing and, in strict order, neither does any other event (it does not break the order).
+So two steps at the same instant convert.
 
 **Orders.**
 
 * ``ordered`` (default): from the attempt's step-0 event, step k is the *earliest* step-k
   event after the attempt's step k-1 (other events may come between). The same event is
   never used for two steps, so ``read, read`` needs two reads.
-* ``strict``: steps must be *consecutive* among all of the user's events in the funnel's
-  scope (every event type, after the ``brand`` filter); any other event between two steps
-  breaks the attempt there. This is PostHog's strict order, which looks at all of the
-  person's events, not only the step events.
+* ``strict``: among all of the user's events in the funnel's scope (every event type,
+  after the ``brand`` filter), an attempt that has done steps 0..k-1 waits for step k: the
+  next event must be a step-k event, or another event of step k-1's kind (it keeps the
+  attempt waiting: PostHog keeps the slots an event matches), or a tied event of a mixed
+  group (skipped); any other event stops the attempt. This is PostHog's strict order,
+  which looks at all of the person's events, not only the step events.
 * ``unordered``: an attempt starts at any step event; it reaches as many *distinct* steps
   as occur (in any order) from that event to the end of the window. Step k is "k+1
   distinct steps done"; the conversion time of step k is the gap between the k-th and the
   (k+1)-th distinct step in time order. Steps must be distinct event types.
 
-**The user's furthest step.** A user counts at every step up to the furthest step reached
-by any attempt (a user who reached step 2 is in the counts of steps 0, 1 and 2). Their
-conversion times come from one attempt: among the attempts reaching the furthest step, the
-one that reached it first (earliest event of that step), and among those the one that
-started last, which is the attempt PostHog's state machine keeps (the most recent step-0
-event before the conversion). Average and median conversion times of step k are over the
-users who reached step k only, in seconds; the median is exact (interpolated between the
-two middle values).
-
 **Exclusions** (``Exclusion(event, from_step, to_step)``, 0-based steps as in PostHog; a
-bare event covers the whole funnel, 0 to the last step). An exclusion event that occurs in
-an attempt *after* its step ``from_step`` and *before* its step ``to_step`` (or, if the
-attempt never reached ``to_step``, anywhere after ``from_step``), within the attempt's
-window, marks the attempt excluded and stops it at the step it had reached. A user whose
-attempts reaching their furthest step are all excluded is **dropped from the whole funnel**
-(from every step, including step 0); an attempt without exclusion reaching the same step
-keeps the user. In ``strict`` order the steps are consecutive, so the exclusion comes after
-the attempt's last step (step j, with FROM <= j < TO), within its window, and it counts
-when the event right before it is a step-j event: the user is at step j when they do it.
-This is what PostHog's state machine does: the strict reset forgets broken attempts, but
-the furthest attempt is kept aside and is marked excluded by any exclusion the user does
-while at its step. In ``unordered`` funnels an exclusion must cover the whole funnel (PostHog
-refuses partial exclusions there), and an exclusion step may not be a step's event type.
+bare event covers the whole funnel, 0 to the last step). An attempt that has done steps
+0..j-1 with FROM < j <= TO and meets the exclusion event (within its window, before its
+step j) is *excluded at step j-1*. In ``ordered`` funnels it stays where it was, marked,
+and its next step-j event still counts as its furthest step (marked): PostHog keeps the
+excluded attempt in its slot, and an advance from an excluded slot is not stored but does
+update the user's furthest step. In ``strict`` order the exclusion event also stops the
+attempt, and it marks any attempt at the same step that has reached the user's furthest
+step before, within that attempt's window (PostHog marks the kept furthest step).
+
+**The user's furthest step.** A user counts at every step up to the furthest step reached
+by any attempt, excluded or not (a user who reached step 2 is in the counts of steps 0, 1
+and 2). For each event at which some attempt reached that step, the attempt that started
+last stands for it (the one PostHog's slots hold). The user is counted by the first of
+those, in time, that is never excluded; when all are excluded the user is **dropped from
+the whole funnel** (from every step, including step 0): a later attempt that gets less far
+does not rescue them, and one that gets as far does. Their conversion times come from the
+counting attempt. Average and median conversion times of step k are over the users who
+reached step k only, in seconds; the median is exact (interpolated between the two middle
+values). In ``unordered`` funnels an exclusion must cover the whole funnel (PostHog refuses
+partial exclusions there), and the counting attempt is the first by (furthest step, not
+excluded, earliest last step, latest start); a user whose counting attempt is excluded is
+dropped. An exclusion step may not be a step's event type.
+
+Where aips still differs from PostHog is listed in ``docs/funnels.md``.
 
 **Breakdowns** (``breakdown=COL``): an events column (``channel``, ``category``,
 ``campaign_id``, ``creator_id``, ...) or, with ``users`` given, a column of the users table.
@@ -77,7 +84,7 @@ whatever the attribution.
 >>> spec = FunnelSpec(("read", "collect", "purchase"), parse_window("14d"))
 >>> per_user = funnel_users(ev, spec)
 >>> per_user.select("reached", "conv_s_1", "conv_s_2").to_pyarrow().to_pylist()
-[{'reached': 3, 'conv_s_1': 3600, 'conv_s_2': 172800}]
+[{'reached': 3, 'conv_s_1': 3600.0, 'conv_s_2': 172800.0}]
 """
 
 from __future__ import annotations
@@ -208,14 +215,31 @@ class FunnelSpec:
 
 # --- the event stream --------------------------------------------------------------------------
 
+US = 1_000_000
+"""Microseconds per second: times are compared and subtracted in whole microseconds."""
+
+
+def _epoch_us(ts: ibis.Value) -> ibis.Value:
+    """Microseconds since the epoch, the same on every backend (``epoch_seconds`` alone
+    truncates on Spark and is fractional on DuckDB; see ENGINE-NOTES)."""
+    whole = ts.truncate("s")
+    return whole.epoch_seconds().cast("int64") * US + ts.delta(whole, unit="microsecond").cast("int64")
+
+
+def _excl_covers(spec: FunnelSpec, k: int) -> list[int]:
+    """Exclusions that apply to an attempt that has done ``k`` steps (FROM < k <= TO)."""
+    return [e for e, x in enumerate(spec.exclusions) if x.from_step < k <= x.to_step]
+
 
 def funnel_stream(events: ibis.Table, spec: FunnelSpec) -> ibis.Table:
     """The funnel's scope, one row per event, with the per-user order and step flags.
 
-    Columns: ``user_id``, ``ord`` (0-based position in the user's event order), ``sec``
-    (epoch seconds), ``local_date``, ``m0``..``m{n-1}`` (matches step i), ``x0``.. (matches
-    exclusion e), ``start`` (may start an attempt) and the events columns kept for
-    breakdowns. Only users with at least one possible start are kept.
+    Columns: ``user_id``, ``ord`` (0-based position in the user's event order), ``us``
+    (epoch microseconds), ``local_date``, ``m0``..``m{n-1}`` (matches step i), ``x0``..
+    (matches exclusion e, and counts: not tied with a different kind of step event),
+    ``start`` (may start an attempt), ``single`` (strict order only: the event is not tied
+    with an event of another kind) and the events columns kept for breakdowns. Only users
+    with at least one possible start are kept.
     """
     ev = events
     if spec.brand is not None:
@@ -239,12 +263,34 @@ def funnel_stream(events: ibis.Table, spec: FunnelSpec) -> ibis.Table:
     ev = ev.mutate(start=in_range, **flags)
     starters = ev.filter(ev.start).select(_u=ev.user_id).distinct()
     ev = ev.semi_join(starters, ev.user_id == starters._u)
+    if spec.order != "unordered" and (spec.order == "strict" or spec.exclusions):
+        ev = _mark_ties(ev, spec)
     tie = ibis.cases(*((ev.event_type == s, i) for i, s in enumerate(spec.steps)), else_=spec.n)
     order = ibis.window(group_by=ev.user_id, order_by=[ev.ts, tie, ev.event_id])
-    return ev.mutate(
-        ord=ibis.row_number().over(order).cast("int64"),
-        sec=ev.ts.truncate("s").epoch_seconds().cast("int64"),
-    )
+    return ev.mutate(ord=ibis.row_number().over(order).cast("int64"), us=_epoch_us(ev.ts))
+
+
+def _mark_ties(ev: ibis.Table, spec: FunnelSpec) -> ibis.Table:
+    """``single``: the event's (user, ts) group holds one kind of event only.
+
+    An event's kind is the set of steps it may take (step 0 only inside the date range) and
+    of the exclusion slots it covers, PostHog's per-event step list. Events tied with an
+    event of another kind are processed by step and ignore exclusions and the strict
+    order's reset (PostHog's ``processing_multiple_events``). Outside strict order, events
+    of no kind are not in PostHog's event list, so they do not make a group mixed.
+    """
+    bits = [ev.start] + [ev[f"m{i}"] for i in range(1, spec.n)]
+    for k in range(1, spec.n):
+        cover = _excl_covers(spec, k)
+        if cover:
+            bits.append(reduce(lambda p, q: p | q, [ev[f"x{e}"] for e in cover]))
+    kind = reduce(lambda p, q: p + q, [b.cast("int64") * (1 << i) for i, b in enumerate(bits)])
+    if spec.order != "strict":
+        kind = ibis.cases((kind != 0, kind))
+    same_ts = ibis.window(group_by=[ev.user_id, ev.ts])
+    single = (kind.min().over(same_ts) == kind.max().over(same_ts)).fill_null(True)
+    ev = ev.mutate(single=single)
+    return ev.mutate(**{f"x{e}": ev[f"x{e}"] & ev.single for e in range(len(spec.exclusions))})
 
 
 # --- attempts ----------------------------------------------------------------------------------
@@ -266,47 +312,83 @@ def _pick(values: list[ibis.Value], index: ibis.Value) -> ibis.Value:
     return ibis.cases(*((index == i, v) for i, v in enumerate(values)))
 
 
-def _finish(a: ibis.Table, spec: FunnelSpec, o: list, s: list, reach, excluded, o_last) -> ibis.Table:
-    """Common tail: conversion times, the chosen attempt per user, excluded users dropped."""
-    conv = {f"conv_s_{k}": ibis.cases((reach > k, s[k] - s[k - 1])) for k in range(1, spec.n)}
-    a = a.select(
-        "user_id", o0=o[0], start_s=s[0], reached=reach, excluded=excluded.cast("int8"),
-        o_last=o_last, **conv,
-    )
-    rank = ibis.row_number().over(
-        group_by=a.user_id, order_by=[ibis.desc(a.reached), a.excluded, a.o_last, ibis.desc(a.o0)]
-    )
-    best = a.mutate(_r=rank)
-    best = best.filter((best._r == 0) & (best.excluded == 0))
-    return best.select("user_id", "reached", "start_s", *conv)
-
-
-def _ordered(stream: ibis.Table, spec: FunnelSpec) -> ibis.Table:
-    n, W = spec.n, spec.window_s
-    after = _after(stream)
-    look = stream.mutate(
-        **{f"n{k}_o": _first(stream[f"m{k}"], stream.ord, after) for k in range(1, n)},
-        **{f"n{k}_s": _first(stream[f"m{k}"], stream.sec, after) for k in range(1, n)},
-        **{f"y{e}_o": _first(stream[f"x{e}"], stream.ord, after) for e in range(len(spec.exclusions))},
-        **{f"y{e}_s": _first(stream[f"x{e}"], stream.sec, after) for e in range(len(spec.exclusions))},
-    )
+def _steps(look: ibis.Table, spec: FunnelSpec, carried_at, ok_at) -> ibis.Table:
+    """Follow each attempt from its start row: the step-(k-1) row holds what the attempt
+    needs to find step k (``carried_at(k)``: column names, suffixed ``@k``); ``ok_at(a, k)``
+    says whether step k is reached; ``o_k``/``s_k`` are its ``ord``/``us`` (null if not)."""
     a = None
-    for k in range(1, n):
-        # the step-(k-1) row of each attempt holds its next step-k and exclusion events
-        want = [f"n{k}_o", f"n{k}_s"] + [
-            f"y{e}_{c}" for e, x in enumerate(spec.exclusions) if x.from_step == k - 1 for c in "os"
-        ]
-        carried = {f"{c}@{k}": look[c] for c in want}
+    for k in range(1, spec.n):
+        carried = {f"{c}@{k}": look[c] for c in carried_at(k)}
         if a is None:  # step 0's row is the attempt's own row: no join
-            a = look.filter(look.start).select("user_id", o_0=look.ord, s_0=look.sec, **carried)
+            a = look.filter(look.start).select("user_id", o_0=look.ord, s_0=look.us, **carried)
         else:
             r = look.select(_u=look.user_id, _o=look.ord, **carried)
             a = a.left_join(r, [a.user_id == r._u, a[f"o_{k - 1}"] == r._o]).drop("_u", "_o")
-        ok = a[f"n{k}_o@{k}"].notnull() & (a[f"n{k}_s@{k}"] - a.s_0 <= W)
-        a = a.mutate(**{f"o_{k}": ibis.cases((ok, a[f"n{k}_o@{k}"])),
-                        f"s_{k}": ibis.cases((ok, a[f"n{k}_s@{k}"]))})
+        ok = ok_at(a, k)
+        a = a.mutate(**{f"o_{k}": ibis.cases((ok, a[f"a{k}_o@{k}"])),
+                        f"s_{k}": ibis.cases((ok, a[f"a{k}_s@{k}"]))})
     if a is None:  # a one-step funnel
-        a = look.filter(look.start).select("user_id", o_0=look.ord, s_0=look.sec)
+        a = look.filter(look.start).select("user_id", o_0=look.ord, s_0=look.us)
+    return a
+
+
+def _finish(a, spec, o, s, reach, excluded, o_last, stops=None, chooser="posthog") -> ibis.Table:
+    """Common tail: conversion times, the counted attempt per user, excluded users dropped.
+
+    ``posthog`` (ordered, strict): the attempts at the user's furthest step; per event that
+    reached it, the one that started last (the one PostHog's slots hold); the user is counted
+    by the first of those never excluded, and dropped when all are. An attempt is excluded
+    when ``excluded`` says so or (``stops``: strict order) when an exclusion stopped an
+    attempt at the same step after it reached it, within its window.
+    ``unordered``: the first attempt by (furthest step, not excluded, o_last, last start);
+    dropped when excluded.
+    """
+    conv = {f"conv_s_{k}": ibis.cases((reach > k, (s[k] - s[k - 1]).cast("float64") / US)) for k in range(1, spec.n)}
+    a = a.select(
+        "user_id", o0=o[0], s0=s[0], reached=reach, excluded=excluded, o_last=o_last, **conv,
+    )
+    if chooser == "unordered" or not spec.exclusions:
+        rank = ibis.row_number().over(
+            group_by=a.user_id, order_by=[ibis.desc(a.reached), a.excluded.cast("int8"), a.o_last, ibis.desc(a.o0)]
+        )
+        best = a.mutate(_r=rank)
+        best = best.filter((best._r == 0) & ~best.excluded)
+    else:
+        top = a.mutate(_top=a.reached.max().over(group_by=a.user_id))
+        top = top.filter(top.reached == top._top)
+        rep = ibis.row_number().over(group_by=[top.user_id, top.o_last], order_by=ibis.desc(top.o0))
+        reps = top.mutate(_rep=rep)
+        reps = reps.filter((reps._rep == 0) & ~reps.excluded)
+        if stops is not None:
+            reps = reps.anti_join(stops, [
+                reps.user_id == stops._u, reps.reached == stops._level,
+                stops._xo > reps.o_last, stops._xs - reps.s0 <= spec.window_s * US,
+            ])
+        best = reps.mutate(_r=ibis.row_number().over(group_by=reps.user_id, order_by=reps.o_last))
+        best = best.filter(best._r == 0)
+    return best.select("user_id", "reached", start_s=best.s0.cast("float64") / US, **conv)
+
+
+def _ordered(stream: ibis.Table, spec: FunnelSpec) -> ibis.Table:
+    n, W = spec.n, spec.window_s * US
+    after = _after(stream)
+    look = stream.mutate(
+        **{f"a{k}_o": _first(stream[f"m{k}"], stream.ord, after) for k in range(1, n)},
+        **{f"a{k}_s": _first(stream[f"m{k}"], stream.us, after) for k in range(1, n)},
+        **{f"y{e}_o": _first(stream[f"x{e}"], stream.ord, after) for e in range(len(spec.exclusions))},
+        **{f"y{e}_s": _first(stream[f"x{e}"], stream.us, after) for e in range(len(spec.exclusions))},
+    )
+
+    def carried_at(k):
+        # the step-(k-1) row of each attempt holds its next step-k and exclusion events
+        return [f"a{k}_o", f"a{k}_s"] + [
+            f"y{e}_{c}" for e, x in enumerate(spec.exclusions) if x.from_step == k - 1 for c in "os"
+        ]
+
+    def ok_at(a, k):
+        return a[f"a{k}_o@{k}"].notnull() & (a[f"a{k}_s@{k}"] - a.s_0 <= W)
+
+    a = _steps(look, spec, carried_at, ok_at)
     o = [a[f"o_{k}"] for k in range(n)]
     s = [a[f"s_{k}"] for k in range(n)]
     raw = reduce(lambda x, y: x + y, [ok.notnull().cast("int64") for ok in o])
@@ -316,43 +398,70 @@ def _ordered(stream: ibis.Table, spec: FunnelSpec) -> ibis.Table:
         limit = o[x.to_step].fill_null(_BIG)
         hit = o[x.from_step].notnull() & x_o.notnull() & (x_s - a.s_0 <= W) & (x_o < limit)
         before = reduce(lambda p, q: p + q, [(oj < x_o).fill_null(False).cast("int64") for oj in o])
-        reach = ibis.cases((hit, ibis.least(reach, before)), else_=reach)
+        # excluded while it had done `before` steps: PostHog keeps the attempt in its slot,
+        # marked, and its next step still counts as its furthest (marked) step
+        reach = ibis.cases((hit, ibis.least(reach, before + 1)), else_=reach)
         excluded = excluded | hit
     return _finish(a, spec, o, s, reach, excluded, _pick(o, reach - 1))
 
 
 def _strict(stream: ibis.Table, spec: FunnelSpec) -> ibis.Table:
-    n, W = spec.n, spec.window_s
-    w = ibis.window(group_by=stream.user_id, order_by=stream.ord)
-    # y{e}_{j}: time of the first exclusion-e event after the row whose previous event is a
-    # step-j event (the user "is at step j" when they do it)
-    levels = sorted({(e, j) for e, x in enumerate(spec.exclusions) for j in range(x.from_step, x.to_step)})
-    if levels:
-        prev = {j: stream[f"m{j}"].lag().over(w).fill_null(False) for _, j in levels}
-        stream = stream.mutate(**{f"p{j}": prev[j] for j in prev})
-        after = _after(stream)
-        stream = stream.mutate(
-            **{f"y{e}_{j}": _first(stream[f"x{e}"] & stream[f"p{j}"], stream.sec, after) for e, j in levels}
-        )
-    cols = {f"L{k}_s": stream.sec.lead(k).over(w) for k in range(1, n)}
-    cols.update({f"L{k}_m": stream[f"m{k}"].lead(k).over(w) for k in range(1, n)})
-    # ... looked up on the attempt's last step (j places after its first)
-    cols.update({f"L{j}_y{e}_{j}": stream[f"y{e}_{j}"].lead(j).over(w) for e, j in levels if j > 0})
-    a = stream.mutate(**cols)
-    a = a.filter(a.start)
-    ok = ibis.literal(True)
-    steps_ok = []
+    """Strict order, as PostHog's slots do it: an attempt that has done k steps waits for
+    step k; events tied with another kind of event (not ``single``) are skipped; an event of
+    step k-1's kind keeps it waiting; any other event stops it (an exclusion event that
+    covers step k, within the window, also excludes it)."""
+    n, W = spec.n, spec.window_s * US
+    # Speed: strict scope is every event. An event that may take no step is a no-op when
+    # tied with another kind (drop it), and otherwise stops every attempt: after one such
+    # event the next ones in a row change nothing (drop them too).
+    any_step = reduce(lambda p, q: p | q, [stream[f"m{j}"] for j in range(1, n)], stream.start)
+    plain = stream.single & ~any_step
+    prev_plain = plain.lag().over(ibis.window(group_by=stream.user_id, order_by=stream.ord))
+    stream = stream.filter(any_step | (plain & ~prev_plain.fill_null(False)))
+    after = _after(stream)
+    took = [stream.start] + [stream[f"m{j}"] for j in range(1, n)]  # PostHog's step list
+    cols = {}
     for k in range(1, n):
-        ok = ok & a[f"L{k}_m"].fill_null(False) & (a[f"L{k}_s"] - a.sec <= W)
-        steps_ok.append(ok)
-    reach = reduce(lambda x, y: x + y, [c.cast("int64") for c in steps_ok], ibis.literal(1, "int64"))
-    excluded = ibis.literal(False)
-    for e, j in levels:
-        y = a[f"y{e}_{j}"] if j == 0 else a[f"L{j}_y{e}_{j}"]
-        excluded = excluded | ((reach == j + 1) & y.notnull() & (y - a.sec <= W))
-    o = [a.ord + k for k in range(n)]
-    s = [a.sec] + [a[f"L{k}_s"] for k in range(1, n)]
-    return _finish(a, spec, o, s, reach, excluded, a.ord + reach - 1)
+        brk = stream.single & ~took[k - 1] & ~stream[f"m{k}"]
+        cols[f"a{k}_o"] = _first(stream[f"m{k}"], stream.ord, after)
+        cols[f"a{k}_s"] = _first(stream[f"m{k}"], stream.us, after)
+        cols[f"b{k}_o"] = _first(brk, stream.ord, after)
+        cover = _excl_covers(spec, k)
+        if cover:
+            xk = reduce(lambda p, q: p | q, [stream[f"x{e}"] for e in cover])
+            cols[f"c{k}_o"] = _first(brk & xk, stream.ord, after)
+            cols[f"c{k}_s"] = _first(brk & xk, stream.us, after)
+    look = stream.mutate(**cols)
+
+    def carried_at(k):
+        return [c for c in (f"a{k}_o", f"a{k}_s", f"b{k}_o", f"c{k}_o", f"c{k}_s") if c in look.columns]
+
+    def ok_at(a, k):
+        a_o, b_o = a[f"a{k}_o@{k}"], a[f"b{k}_o@{k}"]
+        return a_o.notnull() & (b_o.isnull() | (a_o < b_o)) & (a[f"a{k}_s@{k}"] - a.s_0 <= W)
+
+    a = _steps(look, spec, carried_at, ok_at)
+    o = [a[f"o_{k}"] for k in range(n)]
+    s = [a[f"s_{k}"] for k in range(n)]
+    reach = reduce(lambda x, y: x + y, [ok.notnull().cast("int64") for ok in o])
+    stops = None
+    levels = [k for k in range(1, n) if _excl_covers(spec, k)]
+    if levels:
+        # the exclusion event that stopped the attempt at its furthest step, if any
+        stop = []
+        for k in levels:
+            a_o, b_o, c_o, c_s = (a[f"{c}@{k}"] for c in (f"a{k}_o", f"b{k}_o", f"c{k}_o", f"c{k}_s"))
+            by_excl = (reach == k) & (c_o == b_o) & (a_o.isnull() | (b_o < a_o)) & (c_s - a.s_0 <= W)
+            stop.append((by_excl.fill_null(False), k, c_o, c_s))
+        a = a.mutate(
+            _xo=ibis.cases(*((c, xo) for c, _, xo, _ in stop)),
+            _xs=ibis.cases(*((c, xs) for c, _, _, xs in stop)),
+        )
+        stops = a.filter(a._xo.notnull()).select(_u=a.user_id, _level=reach, _xo=a._xo, _xs=a._xs).distinct()
+        o = [a[f"o_{k}"] for k in range(n)]
+        s = [a[f"s_{k}"] for k in range(n)]
+        reach = reduce(lambda x, y: x + y, [ok.notnull().cast("int64") for ok in o])
+    return _finish(a, spec, o, s, reach, ibis.literal(False), _pick(o, reach - 1), stops=stops)
 
 
 def _unordered(stream: ibis.Table, spec: FunnelSpec) -> ibis.Table:
@@ -360,13 +469,13 @@ def _unordered(stream: ibis.Table, spec: FunnelSpec) -> ibis.Table:
 
     (Building the time order with expressions instead would grow the SQL as n**4.)
     """
-    n, W = spec.n, spec.window_s
+    n, W = spec.n, spec.window_s * US
     incl, after = _after(stream, inclusive=True), _after(stream)
     cols = {f"f{i}_o": _first(stream[f"m{i}"], stream.ord, incl) for i in range(n)}
-    cols.update({f"f{i}_s": _first(stream[f"m{i}"], stream.sec, incl) for i in range(n)})
+    cols.update({f"f{i}_s": _first(stream[f"m{i}"], stream.us, incl) for i in range(n)})
     if spec.exclusions:  # all whole-funnel: the first exclusion event after the start
         xany = reduce(lambda p, q: p | q, [stream[f"x{e}"] for e in range(len(spec.exclusions))])
-        cols.update(y_o=_first(xany, stream.ord, after), y_s=_first(xany, stream.sec, after))
+        cols.update(y_o=_first(xany, stream.ord, after), y_s=_first(xany, stream.us, after))
     else:
         cols.update(y_o=ibis.null("int64"), y_s=ibis.null("int64"))
     a = stream.mutate(**cols)
@@ -374,7 +483,7 @@ def _unordered(stream: ibis.Table, spec: FunnelSpec) -> ibis.Table:
     idx = ibis.memtable({"_i": list(range(n))}, schema={"_i": "int64"})
     long = a.cross_join(idx)
     long = long.select(
-        "user_id", "y_o", "y_s", o0=long.ord, s0=long.sec,
+        "user_id", "y_o", "y_s", o0=long.ord, s0=long.us,
         fo=_pick([long[f"f{i}_o"] for i in range(n)], long._i),
         fs=_pick([long[f"f{i}_s"] for i in range(n)], long._i),
     )
@@ -393,7 +502,7 @@ def _unordered(stream: ibis.Table, spec: FunnelSpec) -> ibis.Table:
         **{f"s_{p}": ibis.cases((long.pos == p, long.fs)).max() for p in range(n)},
     )
     s = [per[f"s_{p}"] for p in range(n)]
-    return _finish(per, spec, [per.o0], s, per.reached, per.excluded, per.o_last)
+    return _finish(per, spec, [per.o0], s, per.reached, per.excluded, per.o_last, chooser="unordered")
 
 
 # --- per-user results and counts ---------------------------------------------------------------
@@ -418,8 +527,9 @@ def funnel_users(
 
     Returns:
         ``user_id``, ``reached`` (number of steps done, 1..n), ``start_s`` (epoch seconds of
-        the counted attempt's first step), ``conv_s_1``..``conv_s_{n-1}`` (seconds from step
-        k-1 to step k, null when step k was not reached) and, with a breakdown, ``value``
+        the counted attempt's first step, float), ``conv_s_1``..``conv_s_{n-1}`` (seconds
+        from step k-1 to step k, float with the sub-second part, null when step k was not
+        reached) and, with a breakdown, ``value``
         (string, null when the user has none). Excluded users are absent.
     """
     step = parse_attribution(attribution, spec.n)  # a wrong name fails even without a breakdown
