@@ -91,7 +91,7 @@ ZH_COMMANDS = [
     f"attribute --model markov --brand {BRAND}",
     f"audience --brand {BRAND} --at {AT} --stage TI",
     f"audience --brand {BRAND} --at {AT} --flow I:TI --from 2025-11-29",
-    f"creators --brand {BRAND} --at {AT} --budget 50000 --attribution none",
+    f"creators --brand {BRAND} --at {AT} --budget 50000",
     f"diagnose --brand {BRAND} --at {AT}",
     f"portrait --brand {BRAND} --at {AT} --stage TI",
     f"content --brand {BRAND}",

@@ -70,6 +70,7 @@ import ibis
 import pandas as pd
 
 from aips.activation.audiences import Audience, audience
+from aips.config.labels import Note
 from aips.crowd import AudienceSpec
 from aips.engine.flows import stage_rank
 from aips.exceptions import AipsError, ConfigError
@@ -258,7 +259,7 @@ def rank_creators(view: View, audience, *, lookback: int = 90, k: int = 7, budge
     overlap = creator_overlap(engaged.filter(engaged.event_type != "impression"), candidates)
     mix = recommend_mix(table.head(top), overlap, budget) if budget is not None else None
     if budget is not None and mix is not None and mix.empty:
-        notes.append("no creator fits the budget (or none has a known fee)")
+        notes.append(Note("no creator fits the budget (or none has a known fee)", "creators.note.no_fit"))
     target = {"name": audience.name, "definition": audience.spec.describe(),
               "as_of": at.isoformat(), "users": n_target, "brands": target_brands,
               "credited_brands": credit_brands}
@@ -279,7 +280,8 @@ def _seeding(view: View, by_creator: ibis.Table, start: dt.date, last_touch: dt.
     source = view.engine_source().semi_join(brands, "brand")
     tl = timelines(source, view.model, level="brand", categories=view.categories, end=at)
     if last_touch < start:
-        notes.append(f"no touch has {k} days of follow-up inside the lookback: no seeding rates")
+        notes.append(Note(f"no touch has {k} days of follow-up inside the lookback: no seeding rates",
+                          "creators.note.no_follow_up", k=k))
         return pd.DataFrame(columns=["creator_id", "touches", "seeded", "expected", "seeded_users"]), 0.0
     outcomes = touch_outcomes(view.events.semi_join(brands, "brand"), tl, start, last_touch, k)
     per = outcomes.filter(outcomes.creator_id != "")
@@ -319,7 +321,8 @@ def _with_fees(view: View, table: pd.DataFrame, notes: list[str]) -> pd.DataFram
         if col not in table:
             table[col] = None
     if table["fee"].isna().all():
-        notes.append("no creator fees (creators table): costs and the budgeted mix are unavailable")
+        notes.append(Note("no creator fees (creators table): costs and the budgeted mix are unavailable",
+                          "creators.note.no_fees"))
     table["fee"] = table["fee"].astype(float)
     table["spend"] = table["fee"] * table["brand_notes"]
     return table
@@ -331,7 +334,8 @@ def _new_ti(view: View, table: pd.DataFrame, attribution: str | None, credit_bra
     if not attribution:
         return float("nan")
     if not credit_brands:
-        notes.append("new_ti: the attribution module is not available on this workspace")
+        notes.append(Note("new_ti: the attribution module is not available on this workspace",
+                          "creators.note.no_attribution"))
         return float("nan")
     from aips.analytics.attribution.api import attribute
 
@@ -341,10 +345,11 @@ def _new_ti(view: View, table: pd.DataFrame, attribution: str | None, credit_bra
         credited = credits.set_index(label)["conversions"]
         new_ti = table["creator_id"].map(credited).astype(float).fillna(0.0)
     except (AipsError, KeyError, ValueError) as err:
-        notes.append(f"new_ti: attribution unavailable ({err})")
+        notes.append(Note(f"new_ti: attribution unavailable ({err})", "creators.note.attribution_failed", error=err))
         return float("nan")
-    notes.append(f"new_ti: {attribution} attribution of TI advances on "
-                 f"{', '.join(credit_brands)} (credits reach, not cause)")
+    brands = ", ".join(credit_brands)
+    notes.append(Note(f"new_ti: {attribution} attribution of TI advances on {brands} (credits reach, not cause)",
+                      "creators.note.new_ti", model=attribution, brands=brands))
     return new_ti
 
 

@@ -49,6 +49,7 @@ import pandas as pd
 from scipy import stats
 
 from aips.analytics.base import Fitter
+from aips.config.labels import Note
 from aips.config.model import NO_CATEGORY
 from aips.exceptions import AipsError, ConfigError
 from aips.view import View
@@ -57,17 +58,9 @@ _TOL = 1e-12
 """Tolerance of the ``F(t) >= q F(t_max)`` comparison (floating noise only)."""
 
 
-class CycleNote(str):
-    """A note on a decision-cycle fit: its English text, with ``key`` and ``values`` so a
-    face can say it in another language (``labels.yaml``'s ``cycle.note.<key>``)."""
-
-    key: str
-    values: dict[str, Any]
-
-    def __new__(cls, text: str, key: str = "", **values: Any) -> CycleNote:
-        note = super().__new__(cls, text)
-        note.key, note.values = key, values
-        return note
+class CycleNote(Note):
+    """A note on a decision-cycle fit (:class:`aips.config.labels.Note` whose key is looked up
+    under ``labels.yaml``'s ``cycle.note.<key>``)."""
 
 
 def _check_table(km: pd.DataFrame) -> pd.DataFrame:

@@ -35,7 +35,7 @@ from aips.cli.common import (
     open_ws,
     print_json,
 )
-from aips.config.labels import metric_label, t
+from aips.config.labels import metric_label, note_text, t
 
 IdMethod = choices("IdMethod", "raw", "sha256", "md5")
 HexCase = choices("HexCase", "lower", "upper")
@@ -199,7 +199,7 @@ def creators_command(
             s = result.mix_summary()
             emit(result.mix, fmt, title=t("cli.title.mix", lang, **s), lang=lang)
         for note in result.notes:
-            typer.echo(t("cli.note", lang, note=note))
+            typer.echo(t("cli.note", lang, note=note_text(note, lang)))
 
 
 # --- aips diagnose -------------------------------------------------------------------------------

@@ -173,6 +173,32 @@ def term_label(column: str, value: Any, lang: str = "en") -> str:
     return LABELS.get(lang, {}).get(f"{prefix}.{text}") or text
 
 
+class Note(str):
+    """A note a face shows: its English text, with a catalogue ``key`` and the ``values`` the
+    key's template takes, so any face can say it in another language.
+
+    >>> n = Note("no creator fits the budget", "creators.note.no_fit")
+    >>> str(n), note_text(n, "zh")
+    ('no creator fits the budget', '预算内没有合适的创作者（或没有创作者有已知报价）')
+    """
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, text: str, key: str = "", **values: Any) -> Note:
+        note = super().__new__(cls, text)
+        note.key, note.values = key, values
+        return note
+
+
+def note_text(note: Any, lang: str = "en") -> str:
+    """A :class:`Note` in ``lang``: its English text in English or when it has no key."""
+    key = getattr(note, "key", "")
+    if not note or lang == "en" or not key:
+        return "" if note is None else str(note)
+    return t(key, lang, **getattr(note, "values", {}))
+
+
 def cycle_note(note: Any, lang: str = "en") -> str:
     """A decision-cycle fit's note in ``lang`` (its English text when it has no key or in English)."""
     key = getattr(note, "key", "")
