@@ -50,7 +50,7 @@ COMMANDS: dict[str, str] = {
     "audience": "audience --brand {brand} --at {at} --stage TI",
     "portrait": "portrait --brand {brand} --at {at}",
     "content": "content --brand {brand}",
-    "engagement": "engagement --brand {brand}",
+    "engagement": "engagement --brand {brand} --from {t0} --to {at}",
     "creators": "creators --brand {brand} --at {at}",
     "loyalty": "loyalty",
     "diagnose": "diagnose --brand {brand} --at {at}",
