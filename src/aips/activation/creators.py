@@ -277,8 +277,11 @@ def _seeding(view: View, by_creator: ibis.Table, start: dt.date, last_touch: dt.
     from aips.engine.timelines import timelines
 
     brands = by_creator.select("brand").distinct()
-    source = view.engine_source().semi_join(brands, "brand")
-    tl = timelines(source, view.model, level="brand", categories=view.categories, end=at)
+    if view.cache:  # the report: reuse the run's one timeline build (only days <= at are read)
+        tl = view.timelines(level="brand").semi_join(brands, "brand")
+    else:
+        source = view.engine_source().semi_join(brands, "brand")
+        tl = timelines(source, view.model, level="brand", categories=view.categories, end=at)
     if last_touch < start:
         notes.append(Note(f"no touch has {k} days of follow-up inside the lookback: no seeding rates",
                           "creators.note.no_follow_up", k=k))

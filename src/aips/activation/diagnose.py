@@ -234,7 +234,7 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
     peers = sorted(b for b, c in cats.items() if c == category and b != brand)  # None: one category too
     if not peers:
         notes.append(_WORDS[lang]["no_peers"])
-    per_brand = _per_brand(view, [brand, *peers], t0, at)
+    per_brand = _per_brand(view, [brand, *peers], t0, at, cats)
     mt = _metrics(per_brand, tolerance=tolerance, alpha=alpha, min_base=min_base)
     leaks, focus = _leaks(mt, lang, min_base)
     is_leak = bool(leaks)
@@ -247,47 +247,47 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
                      summary=summary)
 
 
-def _per_brand(view: View, brands: list[str], t0: dt.date, at: dt.date) -> pd.DataFrame:
+def _per_brand(view: View, brands: list[str], t0: dt.date, at: dt.date,
+               cats: dict[str, str | None]) -> pd.DataFrame:
     """One row per brand (the first is the diagnosed one): stage sizes, penetration, new TI,
-    and per transition the pairs at the from-stage, those advancing, the rates."""
-    from aips.engine.flows import flow_rates, user_flows
-    from aips.engine.penetration import penetration
-    from aips.engine.snapshot import snapshot
+    and per transition the pairs at the from-stage, those advancing, the rates.
+
+    Two queries: the counts of :func:`~aips.activation.brand_stages.brand_stage_counts` over
+    the brands' timelines (the view's cached ones when it caches, as in the report), and the
+    category audiences (the penetration's denominators)."""
+    from aips.activation.brand_stages import brand_stage_counts
+    from aips.engine.penetration import category_audience
     from aips.engine.timelines import timelines
 
-    model = view.model
-    source = view.engine_source()
-    source = source.filter(source.brand.isin(brands))
-    categories = view.categories
-    snap = snapshot(source, model, at, level="brand", categories=categories)
-    snap0 = snapshot(source, model, t0, level="brand", categories=categories)
-    size_rows = _rows(snap.group_by(["brand", "stage"]).aggregate(users=snap.count()))
-    pen = {r["brand"]: r["penetration"] for r in _rows(penetration(view.events, snap, model, at))}
-    flows = {(r["brand"], r["stage"]): r["flow_rate"]
-             for r in _rows(flow_rates(user_flows(snap0, snap, "brand"), "brand"))}
-    tl = timelines(source, model, level="brand", categories=categories, end=at)
-    adv = {(r["brand"], r["stage"]): (int(r["n"]), int(r["up"])) for r in _rows(advance_rates(tl, t0, at))}
-    high = tl.filter(tl.stage.isin(["TI", "P", "S"]))
-    first = high.group_by(["user_id", "brand"]).aggregate(first=high.start_date.min())
-    first = first.filter((first["first"] > ibis.literal(t0)) & (first["first"] <= ibis.literal(at)))
-    new_ti = {r["brand"]: int(r["n"]) for r in _rows(first.group_by("brand").aggregate(n=first.count()))}
+    if view.cache:  # the report: one timeline build per run, shared by its sections
+        tl = view.timelines(level="brand")
+        tl = tl.filter(tl.brand.isin(brands))
+    else:
+        source = view.engine_source()
+        source = source.filter(source.brand.isin(brands))
+        tl = timelines(source, view.model, level="brand", categories=view.categories, end=at)
+    counts = {r["brand"]: r for r in _rows(brand_stage_counts(tl, t0, at))}
+    audience = {r["category"]: r["audience"] for r in _rows(category_audience(view.events, view.model, at))}
 
     table = []
     for b in brands:
+        c = counts.get(b, {})
         row: dict[str, Any] = {"brand": b}
         for s in STAGE_ORDER:
-            row[s] = sum(r["users"] for r in size_rows if r["brand"] == b and r["stage"] == s)
+            row[s] = int(c.get(f"size_{s}", 0))
         total = sum(row[s] for s in STAGE_ORDER)
         row["aips_total"] = total
         row["ti_ratio"] = row["TI"] / total if total else None
-        row["penetration"] = pen.get(b)
-        row["new_ti"] = new_ti.get(b, 0)
+        aud = audience.get(cats.get(b)) or 0
+        row["penetration"] = total / float(aud) if total and aud > 0 else None
+        row["new_ti"] = int(c.get("new_ti", 0))
         row["new_ti_rate"] = row["new_ti"] / total if total else None
         for t, x in FROM_STAGE.items():
-            n, up = adv.get((b, x), (0, 0))
+            n, up = int(c.get(f"n_{x}", 0)), int(c.get(f"adv_{x}", 0))
             row[f"{t} n"], row[f"{t} up"] = n, up
             row[f"{t} advance rate"] = up / n if n else None
-            row[f"{t} flow rate"] = flows.get((b, x))
+            at_t0 = int(c.get(f"t0_{x}", 0))
+            row[f"{t} flow rate"] = int(c[f"up0_{x}"]) / at_t0 if at_t0 else None
         table.append(row)
     return pd.DataFrame(table)
 

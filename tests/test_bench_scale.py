@@ -1,0 +1,48 @@
+"""bench/scale.py (run by hand, never timed here): its command list is made of real ``aips``
+commands whose flags parse, and its selection always keeps the snapshot it divides by."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import click
+import pytest
+import typer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def scale():
+    spec = importlib.util.spec_from_file_location("bench_scale", ROOT / "bench" / "scale.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+PARAMS = {"at": "2026-02-27", "t0": "2026-01-01", "start": "2025-09-01", "brand": "Auralis",
+          "category": "facial_serum", "campaign": "c1", "store": "s.duckdb", "scratch": "/tmp/x"}
+
+
+def test_every_command_line_parses(scale):
+    from aips.cli.app import app
+
+    group = typer.main.get_command(app)
+    names = set()
+    for name in scale.COMMANDS:
+        args = scale.argv(name, PARAMS)
+        command = group.get_command(click.Context(group), args[0])
+        assert command is not None, name
+        command.make_context(args[0], args[1:])  # raises on an unknown or malformed flag
+        names.add(args[0])
+    assert {"assets", "series", "attribute", "diagnose", "creators", "report"} <= names
+
+
+def test_selection_keeps_the_snapshot_first(scale):
+    assert scale.select("report,creators") == ["assets", "creators", "report"]
+    assert scale.select(None) == list(scale.COMMANDS)
+    with pytest.raises(SystemExit, match="unknown command"):
+        scale.select("reprot")
