@@ -3,7 +3,7 @@ r"""Incremental (data-driven) attribution: what each channel *caused*, plus a ba
 Path models credit reach: a channel on many converting paths gets credit whether or not it
 changed anything. This model estimates cause, along the AIPS stage chain.
 
-**Data** (aggregated in the backend by :func:`aips.engine.paths.chain_cells`). A target is
+**Data** (aggregated in the backend by :func:`aips.engine.chains.chain_cells`). A target is
 a chain of K stage advances: reaching I, then TI, then P (the purchase); the target ``I``
 is one step, ``TI`` two. For step k the units at risk are the user-brand pairs that
 reached the previous stage (step 1: every pair, including, with a ``users`` table, those
@@ -72,7 +72,7 @@ MAX_LABELS = 62
 
 @dataclass(frozen=True)
 class ChainData:
-    """What :func:`aips.engine.paths.chain_cells` returns, as pandas frames."""
+    """What :func:`aips.engine.chains.chain_cells` returns, as pandas frames."""
 
     steps: pd.DataFrame
     """``step, exposure, holdout, units, advances``."""
@@ -327,7 +327,8 @@ class Incremental(AttributionModel):
             rows = np.flatnonzero(size == m)
             if m == 0:
                 continue
-            members = np.array([np.flatnonzero((union[r] >> np.arange(n)) & 1) for r in rows])
+            # each row has exactly m bits set: row-major nonzero gives them sorted per row
+            members = np.nonzero(_bits(union[rows], n))[1].reshape(len(rows), m)
             subs = np.arange(1 << m, dtype=np.int64)
             R = np.zeros((len(rows), len(subs)), dtype=np.int64)
             for j in range(m):
