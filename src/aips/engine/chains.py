@@ -35,7 +35,7 @@ from __future__ import annotations
 import ibis
 
 from aips.config.model import STAGE_RANK, Model
-from aips.engine.paths import non_touch_types, purchase_conversions, touches
+from aips.engine.paths import main_category, non_touch_types, purchase_conversions, touches
 from aips.engine.reach import first_reach
 
 CHAINS = {"I": ("I",), "TI": ("I", "TI"), "P": ("I", "TI", "P"), "purchase": ("I", "TI", "P")}
@@ -197,10 +197,9 @@ def chain_cells(
 
 
 def _with_step_durations(times: ibis.Table, events: ibis.Table, K: int, quantile: float) -> ibis.Table:
-    """``times`` with the brand's category ``_cat`` and ``_D1 .. _DK``: each step's typical
-    duration (the ``quantile`` of the time advancers took) in that category."""
-    cats = events.group_by("brand").aggregate(_cat=events.category.max())
-    cats = cats.rename(_bb="brand")
+    """``times`` with the brand's main category ``_cat`` and ``_D1 .. _DK``: each step's
+    typical duration (the ``quantile`` of the time advancers took) in that category."""
+    cats = main_category(events).rename(_bb="brand", _cat="category")
     times = times.left_join(cats, times.brand == cats._bb).drop("_bb")
     times = times.mutate(_cat=times._cat.fill_null(""))
     durs = []

@@ -20,7 +20,9 @@ without a campaign (or creator) is labelled by its channel, e.g. ``organic``.
 
 **Lookback**: a journey keeps the touches of the L days ending on the conversion day
 (``conv_date - L + 1 .. conv_date``); L is a number of days, or by default the decision
-cycle of the brand's category.
+cycle of the converting purchase's own category (issue 15: a facial-serum purchase looks
+back 29 days even if the brand also has a sunscreen event); journeys without a category
+of their own (non-converting ones, stage advances) take the brand's main category's.
 
 **Non-converting journeys**: for each pair, the touches after its last conversion (all of
 them if it never converted) within the L days ending on the last day of data. For a
@@ -100,11 +102,11 @@ def non_touch_types(model: Model) -> tuple[str, ...]:
 
 def purchase_conversions(events: ibis.Table, purchase_event: str = PURCHASE_EVENT) -> ibis.Table:
     """Every purchase (``purchase_event`` rows): ``user_id, brand, conv_date, conv_ts,
-    conv_id, value``."""
+    conv_id, value, category`` (the purchase's own category: its lookback's cycle)."""
     p = events.filter(events.event_type == purchase_event)
     return p.select(
         "user_id", "brand", conv_date=p.local_date, conv_ts=p.ts, conv_id=p.event_id,
-        value=p.amount.cast("float64").fill_null(0.0),
+        value=p.amount.cast("float64").fill_null(0.0), category=p.category,
     )
 
 
@@ -136,16 +138,37 @@ def reach_conversions(reach: ibis.Table, stage: str) -> ibis.Table:
     )
 
 
-def brand_lookback(events: ibis.Table, model: Model, categories: ibis.Table | None = None) -> ibis.Table:
-    """``brand, lookback``: the decision cycle of each brand's category (small table).
+def main_category(events: ibis.Table) -> ibis.Table:
+    """``brand, category``: each brand's main category (the one most of its events carry;
+    ties alphabetical, null last), as penetration and loyalty use it."""
+    counts = events.group_by(["brand", "category"]).aggregate(n=events.count())
+    order = [ibis.desc(counts.n), counts.category.isnull(), counts.category]
+    ranked = counts.mutate(_r=ibis.row_number().over(group_by=counts.brand, order_by=order))
+    return ranked.filter(ranked._r == 0).select("brand", "category")
 
-    A brand's category is the largest non-null category of its events (brands rarely span
-    categories); brands without one get the model's default cycle.
+
+def brand_lookback(events: ibis.Table, model: Model, categories: ibis.Table | None = None) -> ibis.Table:
+    """``brand, lookback``: the decision cycle of each brand's main category (small table).
+
+    It is the lookback of journeys without a category of their own: non-converting ones,
+    stage advances and purchases without a category (:func:`own_lookback` gives the rest).
     """
     from aips.engine.cycles import with_cycle_days
 
-    cats = events.group_by("brand").aggregate(category=events.category.max())
-    return with_cycle_days(cats, model, categories).select("brand", lookback="cycle_days")
+    return with_cycle_days(main_category(events), model, categories).select(
+        "brand", lookback="cycle_days")
+
+
+def own_lookback(conversions: ibis.Table, model: Model, categories: ibis.Table | None = None) -> ibis.Table:
+    """``conversions`` plus ``lookback``: the decision cycle of each conversion's own
+    ``category`` (null when it has none, or no ``category`` column: the brand's applies)."""
+    from aips.engine.cycles import with_cycle_days
+
+    if "category" not in conversions.columns:
+        return conversions.mutate(lookback=ibis.null("int64"))
+    t = with_cycle_days(conversions, model, categories)
+    t = t.mutate(lookback=ibis.ifelse(t.category.notnull(), t.cycle_days, ibis.null("int64")))
+    return t.drop("cycle_days")
 
 
 def journey_ends(
@@ -172,10 +195,12 @@ def journey_ends(
         prev_date=conversions.conv_date.lag().over(order),
         prev_ts=conversions.conv_ts.lag().over(order),
     )
+    own = (conv.lookback.cast("int64") if "lookback" in conversions.columns
+           else ibis.null("int64"))
     conv = conv.select(
         *keys, "seq", converted=ibis.literal(True), value=conv.value.cast("float64"),
         end_date=conv.conv_date, end_ts=conv.conv_ts, prev_date=conv.prev_date,
-        prev_ts=conv.prev_ts,
+        prev_ts=conv.prev_ts, _own=own,
     )
     last = conversions.group_by(keys).aggregate(
         _n=conversions.count(), _ld=conversions.conv_date.max(), _lt=conversions.conv_ts.max()
@@ -191,23 +216,26 @@ def journey_ends(
     nul = nul.select(
         *keys, seq=nul._n.fill_null(0) + 1, converted=ibis.literal(False), value=ibis.literal(0.0),
         end_date=last_day, end_ts=ibis.null(ts_type), prev_date=nul._ld, prev_ts=nul._lt,
+        _own=ibis.null("int64"),
     )
     return _with_start(conv.union(nul), lookback)
 
 
 def _with_start(ends: ibis.Table, lookback: int | ibis.Table) -> ibis.Table:
-    """Add ``start_date``: the first day of each journey's lookback."""
+    """Add ``start_date``: the first day of each journey's lookback (a conversion's own
+    lookback ``_own`` first, with a lookback table; a number of days applies to all)."""
     if isinstance(lookback, ibis.Table):
         lb = lookback.select(_b="brand", _lb="lookback")
         ends = ends.left_join(lb, ends.brand == lb._b)
-        days = ends._lb.fill_null(30).cast("int64")
+        days = ibis.coalesce(ends._own, ends._lb.cast("int64"), 30).cast("int64")
         ends = ends.mutate(start_date=ends.end_date - (days - 1).as_interval("D"))
-        return ends.drop("_b", "_lb")
+        return ends.drop("_b", "_lb", "_own")
     if int(lookback) < 1:
         from aips.exceptions import ConfigError
 
         raise ConfigError(f"lookback must be >= 1 day, got {lookback}")
-    return ends.mutate(start_date=ends.end_date - ibis.interval(days=int(lookback) - 1))
+    ends = ends.mutate(start_date=ends.end_date - ibis.interval(days=int(lookback) - 1))
+    return ends.drop("_own")
 
 
 def journey_touches(
@@ -336,7 +364,8 @@ def build_paths(
     if "conv_id" not in conversions.columns:
         conversions = conversions.mutate(conv_id=ibis.null("string"))
     t = touches(events, by=by, exclude=non_touch_types(model))
-    if lookback is None:
+    if lookback is None:  # each conversion its own category's cycle, else the brand's
+        conversions = own_lookback(conversions, model, categories)
         lookback = brand_lookback(events, model, categories)
     if last_day is None:
         last_day = events.local_date.max().as_scalar()
