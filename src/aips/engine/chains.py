@@ -140,8 +140,10 @@ def chain_units(
     K = len(CHAINS[target])
     times = stage_times(events, model, target, timeline=timeline, categories=categories,
                         source=source)
+    if materialise is not None:  # read by each step's duration and the join back
+        times = materialise(times)
     times = _with_step_durations(times, events, K, quantile)
-    if materialise is not None:
+    if materialise is not None:  # read by the exposures and the units
         times = materialise(times)
     exposures = _step_exposures(events, model, times, by, K)
     if conversions is None and target == "purchase":
