@@ -285,7 +285,25 @@ def _note(model: str, fitted) -> str:
         lift = getattr(fitted, "holdout_lift_", None)
         held = (f"paid channels calibrated to the holdout (x{cal:.2f})" if lift is not None
                 else "no holdout: not calibrated")
-        return ("INCREMENTAL: channel rows are conversions caused by the channel (Shapley over "
+        note = ("INCREMENTAL: channel rows are conversions caused by the channel (Shapley over "
                 f"a fitted response model; {held}); 'baseline' would have happened anyway")
+        if getattr(fitted, "held_steps_", None):
+            note += ("; no untouched units in the data (no users table or everyone touched), so "
+                     "the no-exposure rate is extrapolated with channel effects held >= 0")
+        return note + _negative_note(fitted)
     return (f"NOT incremental: {model} credits reach (who was on the paths), not cause; use "
-            "--model incremental for caused conversions")
+            "--model incremental for caused conversions") + _negative_note(fitted)
+
+
+def _negative_note(fitted) -> str:
+    """Names the channels with negative credit and says why (issue 15: shown, never hidden)."""
+    cr = getattr(fitted, "credits_", None)
+    if cr is None or "conversions" not in cr:
+        return ""
+    neg = cr[(cr["conversions"] < -1e-9) & (cr["channel"] != BASELINE)]
+    if neg.empty:
+        return ""
+    names = ", ".join(f"{r.channel} ({r.conversions:.1f})" for r in neg.itertuples())
+    return (f". NEGATIVE credit: {names}: journeys (or units) with this channel converted less "
+            "often than comparable ones without it, so by this model it lowered conversion "
+            "(often a targeting effect: it is shown to people less likely to buy)")
