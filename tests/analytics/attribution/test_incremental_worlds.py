@@ -38,7 +38,7 @@ def _world(kind: str, seed: int, n: int = 200_000, unexposed: bool = False):
         share = np.prod(np.where(b == 1, reach, 1 - reach))
         units = rng.poisson(n * share)
         conv = rng.binomial(units, p(b)) if units else 0
-        rows.append({"exposure": " + ".join(c for c, x in zip(CHANNELS, bits) if x),
+        rows.append({"exposure": " + ".join(c for c, x in zip(CHANNELS, bits, strict=True) if x),
                      "units": units, "converters": conv})
         # the true split of this cell's expected lift: Shapley over the true response
         members = np.flatnonzero(b)
@@ -102,7 +102,7 @@ def test_confounded_exposure_never_gives_negative_credit_or_a_baseline_above_the
                 continue
             units = rng.poisson(n * np.prod(np.where(b == 1, reach, 1 - np.array(reach))))
             conv = rng.binomial(units, min(base + 0.002 * b.sum(), 1.0))
-            key = " + ".join(c for c, x in zip(CHANNELS, bits) if x)
+            key = " + ".join(c for c, x in zip(CHANNELS, bits, strict=True) if x)
             u0, c0 = cells.get(key, (0, 0))
             cells[key] = (u0 + units, c0 + conv)
     table = pd.DataFrame([{"exposure": k, "units": u, "converters": c} for k, (u, c) in cells.items()])
