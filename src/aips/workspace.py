@@ -293,7 +293,7 @@ class Workspace:
         brand: str | Sequence[str] | None = None,
     ) -> ChainData:
         """Stage-chain exposure cells and converter profiles for the incremental model
-        (aggregated in the backend, see :func:`aips.engine.paths.chain_cells`)."""
+        (aggregated in the backend, see :func:`aips.engine.chains.chain_cells`)."""
         return _attribution.attribution_chain(self.view, target, by, brand=brand)
 
     # --- activation ------------------------------------------------------------------------

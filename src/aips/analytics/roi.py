@@ -285,14 +285,31 @@ def _horizon(view: View, category: str | None, x: int | None) -> tuple[int, int,
 
 
 def _new_stages(view: View, touches, brand: str, T: dt.date, win_end: dt.date) -> tuple[int, int]:
-    """Touched users of the brand first reaching TI and P in T..win_end: ``(new_ti, new_p)``."""
-    from aips.engine import durations as du
-    from aips.engine.timelines import first_reached
+    """Touched users of the brand first reaching TI and P in T..win_end: ``(new_ti, new_p)``.
 
-    tl = view.timelines_of(brand=brand, users=touches)
-    new_ti = du.first_reached_in_window(first_reached(tl, "TI"), touches, brand, T, win_end)
-    new_p = du.first_reached_in_window(first_reached(tl, "P"), touches, brand, T, win_end)
-    return tuple(int(v.to_pyarrow().as_py()) for v in (new_ti, new_p))
+    One query: the first days come from :func:`aips.engine.reach.first_reach` over the
+    touched users' rows of the brand (no stage sweep), or from the view's timelines when it
+    caches them (the report, where they are built once for every section).
+    """
+    from aips.engine.reach import first_reach
+
+    source = view.engine_source()
+    source = source.filter(source.brand == brand).semi_join(touches, "user_id")
+    timeline = None
+    if view.cache:
+        tl = view.timelines(level="brand")
+        timeline = tl.filter(tl.brand == brand).semi_join(touches, "user_id")
+    reach = first_reach(source, view.model, ["TI", "P"], categories=view.categories,
+                        timeline=timeline)
+    j = reach.join(touches, "user_id")
+
+    def new(day):  # first reached in the window, on or after the user's first touch
+        return day.between(T, win_end) & (day >= j.first_touch_date)
+
+    counts = j.aggregate(ti=j.user_id.nunique(where=new(j.d_TI)),
+                         p=j.user_id.nunique(where=new(j.d_P)))
+    row = counts.to_pyarrow().to_pylist()[0]
+    return int(row["ti"] or 0), int(row["p"] or 0)
 
 
 def _holdout(view: View, c: dict, win_end: dt.date, lookback_days: int | None):

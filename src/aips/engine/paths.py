@@ -20,16 +20,15 @@ without a campaign (or creator) is labelled by its channel, e.g. ``organic``.
 
 **Lookback**: a journey keeps the touches of the L days ending on the conversion day
 (``conv_date - L + 1 .. conv_date``); L is a number of days, or by default the decision
-cycle of the brand's category.
+cycle of the converting purchase's own category (issue 15: a facial-serum purchase looks
+back 29 days even if the brand also has a sunscreen event); journeys without a category
+of their own (non-converting ones, stage advances) take the brand's main category's.
 
 **Non-converting journeys**: for each pair, the touches after its last conversion (all of
 them if it never converted) within the L days ending on the last day of data. For a
 target that happens once (stages), pairs that converted have no such journey.
 
-**Stage chains** (:func:`chain_cells`, for the incremental model): the target is split
-into its stage advances (first touch -> I -> TI -> P); each step's units are aggregated by
-the set of labels that touched them during the step, with the pairs that completed the
-chain aggregated by their exposure in every step. Both tables are small (cells, not users).
+**Stage chains** (exposure cells for the incremental model) are in :mod:`aips.engine.chains`.
 
 Ordering inside a journey is by ``(ts, event_id)``; paths are built by collecting
 ``(position, label)`` structs and sorting them, which is deterministic on every backend.
@@ -103,11 +102,11 @@ def non_touch_types(model: Model) -> tuple[str, ...]:
 
 def purchase_conversions(events: ibis.Table, purchase_event: str = PURCHASE_EVENT) -> ibis.Table:
     """Every purchase (``purchase_event`` rows): ``user_id, brand, conv_date, conv_ts,
-    conv_id, value``."""
+    conv_id, value, category`` (the purchase's own category: its lookback's cycle)."""
     p = events.filter(events.event_type == purchase_event)
     return p.select(
         "user_id", "brand", conv_date=p.local_date, conv_ts=p.ts, conv_id=p.event_id,
-        value=p.amount.cast("float64").fill_null(0.0),
+        value=p.amount.cast("float64").fill_null(0.0), category=p.category,
     )
 
 
@@ -128,16 +127,48 @@ def stage_conversions(timeline: ibis.Table, stage: str) -> ibis.Table:
     )
 
 
-def brand_lookback(events: ibis.Table, model: Model, categories: ibis.Table | None = None) -> ibis.Table:
-    """``brand, lookback``: the decision cycle of each brand's category (small table).
+def reach_conversions(reach: ibis.Table, stage: str) -> ibis.Table:
+    """:func:`stage_conversions` from first-reach days (``d_<stage>``, as from
+    :func:`aips.engine.reach.first_reach`) instead of timelines."""
+    _check("stage target", stage, [s for s in TARGETS if s != "purchase"])
+    r = reach.filter(reach[f"d_{stage}"].notnull())
+    return r.select(
+        "user_id", "brand", conv_date=r[f"d_{stage}"],
+        conv_ts=ibis.null("timestamp"), conv_id=ibis.null("string"), value=ibis.literal(0.0),
+    )
 
-    A brand's category is the largest non-null category of its events (brands rarely span
-    categories); brands without one get the model's default cycle.
+
+def main_category(events: ibis.Table) -> ibis.Table:
+    """``brand, category``: each brand's main category (the one most of its events carry;
+    ties alphabetical, null last), as penetration and loyalty use it."""
+    counts = events.group_by(["brand", "category"]).aggregate(n=events.count())
+    order = [ibis.desc(counts.n), counts.category.isnull(), counts.category]
+    ranked = counts.mutate(_r=ibis.row_number().over(group_by=counts.brand, order_by=order))
+    return ranked.filter(ranked._r == 0).select("brand", "category")
+
+
+def brand_lookback(events: ibis.Table, model: Model, categories: ibis.Table | None = None) -> ibis.Table:
+    """``brand, lookback``: the decision cycle of each brand's main category (small table).
+
+    It is the lookback of journeys without a category of their own: non-converting ones,
+    stage advances and purchases without a category (:func:`own_lookback` gives the rest).
     """
     from aips.engine.cycles import with_cycle_days
 
-    cats = events.group_by("brand").aggregate(category=events.category.max())
-    return with_cycle_days(cats, model, categories).select("brand", lookback="cycle_days")
+    return with_cycle_days(main_category(events), model, categories).select(
+        "brand", lookback="cycle_days")
+
+
+def own_lookback(conversions: ibis.Table, model: Model, categories: ibis.Table | None = None) -> ibis.Table:
+    """``conversions`` plus ``lookback``: the decision cycle of each conversion's own
+    ``category`` (null when it has none, or no ``category`` column: the brand's applies)."""
+    from aips.engine.cycles import with_cycle_days
+
+    if "category" not in conversions.columns:
+        return conversions.mutate(lookback=ibis.null("int64"))
+    t = with_cycle_days(conversions, model, categories)
+    t = t.mutate(lookback=ibis.ifelse(t.category.notnull(), t.cycle_days, ibis.null("int64")))
+    return t.drop("cycle_days")
 
 
 def journey_ends(
@@ -164,10 +195,12 @@ def journey_ends(
         prev_date=conversions.conv_date.lag().over(order),
         prev_ts=conversions.conv_ts.lag().over(order),
     )
+    own = (conv.lookback.cast("int64") if "lookback" in conversions.columns
+           else ibis.null("int64"))
     conv = conv.select(
         *keys, "seq", converted=ibis.literal(True), value=conv.value.cast("float64"),
         end_date=conv.conv_date, end_ts=conv.conv_ts, prev_date=conv.prev_date,
-        prev_ts=conv.prev_ts,
+        prev_ts=conv.prev_ts, _own=own,
     )
     last = conversions.group_by(keys).aggregate(
         _n=conversions.count(), _ld=conversions.conv_date.max(), _lt=conversions.conv_ts.max()
@@ -183,23 +216,26 @@ def journey_ends(
     nul = nul.select(
         *keys, seq=nul._n.fill_null(0) + 1, converted=ibis.literal(False), value=ibis.literal(0.0),
         end_date=last_day, end_ts=ibis.null(ts_type), prev_date=nul._ld, prev_ts=nul._lt,
+        _own=ibis.null("int64"),
     )
     return _with_start(conv.union(nul), lookback)
 
 
 def _with_start(ends: ibis.Table, lookback: int | ibis.Table) -> ibis.Table:
-    """Add ``start_date``: the first day of each journey's lookback."""
+    """Add ``start_date``: the first day of each journey's lookback (a conversion's own
+    lookback ``_own`` first, with a lookback table; a number of days applies to all)."""
     if isinstance(lookback, ibis.Table):
         lb = lookback.select(_b="brand", _lb="lookback")
         ends = ends.left_join(lb, ends.brand == lb._b)
-        days = ends._lb.fill_null(30).cast("int64")
+        days = ibis.coalesce(ends._own, ends._lb.cast("int64"), 30).cast("int64")
         ends = ends.mutate(start_date=ends.end_date - (days - 1).as_interval("D"))
-        return ends.drop("_b", "_lb")
+        return ends.drop("_b", "_lb", "_own")
     if int(lookback) < 1:
         from aips.exceptions import ConfigError
 
         raise ConfigError(f"lookback must be >= 1 day, got {lookback}")
-    return ends.mutate(start_date=ends.end_date - ibis.interval(days=int(lookback) - 1))
+    ends = ends.mutate(start_date=ends.end_date - ibis.interval(days=int(lookback) - 1))
+    return ends.drop("_own")
 
 
 def journey_touches(
@@ -299,6 +335,7 @@ def build_paths(
     timeline: ibis.Table | None = None,
     categories: ibis.Table | None = None,
     last_day=None,
+    materialise=None,
 ) -> ibis.Table:
     """Aggregated paths of a target, from events: the whole pipeline above.
 
@@ -310,6 +347,8 @@ def build_paths(
         organic: labels the ``drop_organic`` transform removes (default: the model's).
         conversions: the target's conversions, overriding ``target``'s default source.
         timeline: stage timelines, needed for stage targets unless ``conversions`` is given.
+        materialise: a function ``Table -> Table`` applied to the journey ends (read twice),
+            e.g. ``lambda t: t.cache()`` from a caller that may execute; None: inline.
     """
     _check("target", target, TARGETS)
     model = model or _default_model()
@@ -325,12 +364,15 @@ def build_paths(
     if "conv_id" not in conversions.columns:
         conversions = conversions.mutate(conv_id=ibis.null("string"))
     t = touches(events, by=by, exclude=non_touch_types(model))
-    if lookback is None:
+    if lookback is None:  # each conversion its own category's cycle, else the brand's
+        conversions = own_lookback(conversions, model, categories)
         lookback = brand_lookback(events, model, categories)
     if last_day is None:
         last_day = events.local_date.max().as_scalar()
     ends = journey_ends(conversions, t, lookback=lookback, last_day=last_day,
                         repeatable=target == "purchase")
+    if materialise is not None:
+        ends = materialise(ends)
     organic = model.organic_channels if organic is None else organic
     jt = journey_touches(t, ends, transform=transform, organic=organic)
     return aggregate_paths(ends, jt, half_life=half_life)
@@ -342,232 +384,15 @@ def _default_model() -> Model:
     return default_model()
 
 
-# --- stage chains (incremental attribution of purchases and stage advances) ----------------
+# --- stage chains moved to aips.engine.chains (kept importable from here) -----------------
 
-CHAINS = {"I": ("I",), "TI": ("I", "TI"), "P": ("I", "TI", "P"), "purchase": ("I", "TI", "P")}
-"""The stage advances a target is made of: reaching I, then TI, then P (the purchase)."""
-
-
-def stage_event_types(model: Model, stage: str) -> list[str]:
-    """Event types counted by the rules of ``stage`` and every higher stage: one of them
-    happened on the day a pair's level first rose to ``stage``."""
-    names: set[str] = set()
-    for s, rank in STAGE_RANK.items():
-        if rank >= STAGE_RANK[stage]:
-            names |= set(model.rules[s].names)
-    return sorted({e for n in names if n in model.counters for e in model.counters[n].events})
+_CHAIN_NAMES = ("CHAINS", "chain_cells", "chain_units", "chain_tables", "stage_times",
+                "stage_event_types")
 
 
-def _epoch(ts: ibis.Value) -> ibis.Value:
-    return ts.truncate("s").epoch_seconds().cast("int64")
+def __getattr__(name: str):
+    if name in _CHAIN_NAMES:  # lazy: chains imports this module
+        from aips.engine import chains
 
-
-def stage_times(
-    events: ibis.Table,
-    model: Model,
-    target: str,
-    *,
-    timeline: ibis.Table | None = None,
-    categories: ibis.Table | None = None,
-) -> ibis.Table:
-    """When each pair first reached each stage of the target's chain, in epoch seconds.
-
-    Returns ``user_id, brand, t0, t1, .., tK`` (null when never reached): ``t0`` is the
-    pair's first touch, ``tk`` the first event, on the day its level first rose to the
-    k-th stage of :data:`CHAINS`, of a type that stage's rule (or a higher one) counts; for
-    ``purchase`` the last one is the first purchase.
-    """
-    chain = CHAINS[target]
-    keys = ["user_id", "brand"]
-    t = touches(events, exclude=non_touch_types(model))
-    first = t.group_by(keys).aggregate(t0=_epoch(t.ts.min()))
-    stages = [s for s in chain if not (target == "purchase" and s == "P")]
-    if stages:
-        if timeline is None:
-            from aips.engine.timelines import timelines
-
-            timeline = timelines(events, model, level="brand", categories=categories)
-        high = {s: [x for x, r in STAGE_RANK.items() if r >= STAGE_RANK[s]] for s in stages}
-        days = timeline.group_by(keys).aggregate(**{
-            f"_d{s}": timeline.start_date.min(where=timeline.stage.isin(high[s])) for s in stages
-        })
-        types = sorted({e for s in stages for e in stage_event_types(model, s)})
-        ev = events.filter(events.event_type.isin(types))
-        d = days.rename(_u="user_id", _b="brand")
-        j = ev.join(d, [ev.user_id == d._u, ev.brand == d._b])
-        reach = j.group_by(keys).aggregate(**{
-            f"_t{s}": j.ts.min(where=(j.local_date == j[f"_d{s}"])
-                               & j.event_type.isin(stage_event_types(model, s)))
-            for s in stages
-        })
-        reach = reach.mutate(**{f"_t{s}": _epoch(reach[f"_t{s}"]) for s in stages})
-    sources = [first.select(*keys, _s=first.t0)]
-    for s in chain:
-        if target == "purchase" and s == "P":
-            p = events.filter(events.event_type == model.purchase_event)
-            sources.append(p.group_by(keys).aggregate(_s=_epoch(p.ts.min())))
-        else:
-            sources.append(reach.select(*keys, _s=reach[f"_t{s}"]))
-    base = sources[0].select(*keys)
-    for src in sources[1:]:
-        base = base.union(src.select(*keys))
-    out = base.distinct()
-    for k, src in enumerate(sources):
-        src = src.rename(**{"_u": "user_id", "_b": "brand", f"t{k}": "_s"})
-        out = out.left_join(src, [out.user_id == src._u, out.brand == src._b]).drop("_u", "_b")
-    # a stage is never reached before the previous one (same-day ties)
-    cols = ["t0"] + [f"t{k}" for k in range(1, len(chain) + 1)]
-    fixed = {}
-    prev = None
-    for c in cols:
-        fixed[c] = out[c] if prev is None else ibis.ifelse(
-            prev.notnull() & out[c].notnull() & (out[c] < prev), prev, out[c])
-        prev = fixed[c] if prev is None else ibis.coalesce(fixed[c], prev)
-    return out.select(*keys, **fixed)
-
-
-def chain_cells(
-    events: ibis.Table,
-    model: Model,
-    target: str = "purchase",
-    *,
-    users: ibis.Table | None = None,
-    by: str = "channel",
-    conversions: ibis.Table | None = None,
-    timeline: ibis.Table | None = None,
-    categories: ibis.Table | None = None,
-    quantile: float = 0.5,
-) -> tuple[ibis.Table, ibis.Table]:
-    """Exposure cells of each step of the target's stage chain, and converters' profiles.
-
-    Step k (reaching the k-th stage of :data:`CHAINS` from the previous one; step 1 starts
-    at the first touch) has at risk the pairs that reached the previous stage. A pair's
-    exposure in step k is the set of labels it touched from reaching the previous stage up
-    to reaching this one (timestamps, both ends included); for a pair that did not advance,
-    up to the previous stage plus ``D_k``, the ``quantile`` (median) of the advancers' time
-    for the step in its brand's category, so that both sides are watched for as long.
-    With a ``users`` table, step 1 also holds every user-brand pair without any touch.
-
-    Returns:
-        ``steps``: ``step, exposure, holdout, units, advances``; ``profiles`` (pairs that
-        completed the chain): ``e1 .. eK, holdout, converters, conversions, value``, where
-        ``conversions``/``value`` are the target's conversions of those pairs (every
-        purchase for ``purchase``). Exposures are labels joined by ``" + "``, sorted.
-    """
-    K = len(CHAINS[target])
-    times = stage_times(events, model, target, timeline=timeline, categories=categories)
-    times = _with_step_durations(times, events, K, quantile)
-    exposures = _step_exposures(events, model, times, by, K)
-    if conversions is None:
-        conversions = purchase_conversions(events, model.purchase_event) if target == "purchase" else None
-    units = _units(times, exposures, conversions, users, K)
-    steps = _step_cells(units, K)
-    if users is not None:
-        steps = _with_untouched(steps, events, users)
-    steps = steps.select("step", "exposure", "holdout", "units", "advances").order_by(
-        ["step", "exposure", "holdout"])
-    return steps, _profiles(units, K)
-
-
-def _with_step_durations(times: ibis.Table, events: ibis.Table, K: int, quantile: float) -> ibis.Table:
-    """``times`` with the brand's category ``_cat`` and ``_D1 .. _DK``: each step's typical
-    duration (the ``quantile`` of the time advancers took) in that category."""
-    cats = events.group_by("brand").aggregate(_cat=events.category.max())
-    cats = cats.rename(_bb="brand")
-    times = times.left_join(cats, times.brand == cats._bb).drop("_bb")
-    times = times.mutate(_cat=times._cat.fill_null(""))
-    durs = []
-    for k in range(1, K + 1):
-        adv = times.filter(times[f"t{k}"].notnull() & times[f"t{k - 1}"].notnull())
-        dur = adv.group_by("_cat").aggregate(
-            **{f"_D{k}": (adv[f"t{k}"] - adv[f"t{k - 1}"]).quantile(quantile).cast("int64")})
-        durs.append(dur)
-    for dur in durs:
-        dd = dur.rename(_c2="_cat")
-        times = times.left_join(dd, times._cat == dd._c2).drop("_c2")
-    return times
-
-
-def _step_exposures(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int) -> ibis.Table:
-    """Per pair, ``e1 .. eK``: the labels touched in each step's window (sorted, ``" + "``)."""
-    keys = ["user_id", "brand"]
-    t = touches(events, by=by, exclude=non_touch_types(model))
-    t = t.mutate(_e=_epoch(t.ts))
-    tt = times.rename(_u="user_id", _b="brand")
-    j = t.join(tt, [t.user_id == tt._u, t.brand == tt._b])
-    flags = {}
-    for k in range(1, K + 1):
-        lo, hi, D = j[f"t{k - 1}"], j[f"t{k}"], j[f"_D{k}"].fill_null(0)
-        end = ibis.coalesce(hi, lo + D)
-        flags[f"_w{k}"] = lo.notnull() & (j._e >= lo) & (j._e <= end)
-    j = j.mutate(**flags)
-    per_label = j.group_by([*keys, "label"]).aggregate(
-        **{f"_w{k}": j[f"_w{k}"].cast("int32").max() for k in range(1, K + 1)})
-    per_pair = per_label.group_by(keys).aggregate(**{
-        f"e{k}": per_label.label.collect(where=per_label[f"_w{k}"] == 1) for k in range(1, K + 1)})
-    return per_pair.select(*keys, **{f"e{k}": per_pair[f"e{k}"].sort().join(" + ")
-                                     for k in range(1, K + 1)})
-
-
-def _units(times: ibis.Table, exposures: ibis.Table, conversions: ibis.Table | None,
-           users: ibis.Table | None, K: int) -> ibis.Table:
-    """One row per pair: ``holdout, t0 .. tK, e1 .. eK`` and its conversions ``_n``, ``_v``
-    (without a conversions table: one per pair that completed the chain)."""
-    keys = ["user_id", "brand"]
-    pp = exposures.rename(_u="user_id", _b="brand")
-    units = times.left_join(pp, [times.user_id == pp._u, times.brand == pp._b])
-    if conversions is not None:
-        conv = conversions.group_by(keys).aggregate(_n=conversions.count(),
-                                                    _v=conversions.value.cast("float64").sum())
-    else:
-        conv = times.filter(times[f"t{K}"].notnull()).select(*keys, _n=ibis.literal(1, "int64"),
-                                                            _v=ibis.literal(0.0))
-    cv = conv.rename(_u2="user_id", _b2="brand")
-    units = units.left_join(cv, [units.user_id == cv._u2, units.brand == cv._b2])
-    if users is not None:
-        u = users.select(_uu="user_id", _h="holdout")
-        units = units.left_join(u, units.user_id == u._uu)
-        hold = units._h.fill_null(False)
-    else:
-        hold = ibis.literal(False)
-    return units.select(
-        holdout=hold, **{f"t{k}": f"t{k}" for k in range(0, K + 1)},
-        **{f"e{k}": units[f"e{k}"].fill_null("") for k in range(1, K + 1)},
-        _n=units._n.fill_null(0), _v=units._v.fill_null(0.0),
-    )
-
-
-def _step_cells(units: ibis.Table, K: int) -> ibis.Table:
-    """Per step, exposure and holdout: the pairs at risk (``units``) and those that advanced."""
-    parts = []
-    for k in range(1, K + 1):
-        risk = units if k == 1 else units.filter(units[f"t{k - 1}"].notnull())
-        part = risk.group_by([risk[f"e{k}"].name("exposure"), "holdout"]).aggregate(
-            units=risk.count(), advances=risk.count(where=risk[f"t{k}"].notnull()))
-        parts.append(part.mutate(step=ibis.literal(k, "int64")))
-    return parts[0].union(*parts[1:]) if K > 1 else parts[0]
-
-
-def _with_untouched(steps: ibis.Table, events: ibis.Table, users: ibis.Table) -> ibis.Table:
-    """``steps`` with step 1's untouched pairs: every user x brand not seen, exposure ``""``."""
-    n_brands = events.brand.nunique().as_scalar()
-    pop = users.group_by(holdout=users.holdout.fill_null(False)).aggregate(_users=users.count())
-    s1 = steps.filter(steps.step == 1)
-    seen = s1.group_by("holdout").aggregate(_seen=s1.units.sum())
-    gap = pop.left_join(seen, pop.holdout == seen.holdout)
-    gap = gap.select(exposure=ibis.literal(""), holdout=gap.holdout,
-                     units=(gap._users * n_brands - gap._seen.fill_null(0)).cast("int64"),
-                     advances=ibis.literal(0, "int64"), step=ibis.literal(1, "int64"))
-    both = steps.union(gap.filter(gap.units > 0).cast(steps.schema()))
-    return both.group_by(["step", "exposure", "holdout"]).aggregate(
-        units=both.units.sum(), advances=both.advances.sum())
-
-
-def _profiles(units: ibis.Table, K: int) -> ibis.Table:
-    """Pairs that completed the chain, per exposure sequence and holdout."""
-    done = units.filter(units[f"t{K}"].notnull())
-    ecols = [f"e{k}" for k in range(1, K + 1)]
-    profiles = done.group_by([*ecols, "holdout"]).aggregate(
-        converters=done.count(), conversions=done._n.sum(), value=done._v.sum())
-    profiles = profiles.mutate(conversions=ibis.greatest(profiles.conversions, profiles.converters))
-    return profiles.order_by([*ecols, "holdout"])
+        return getattr(chains, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

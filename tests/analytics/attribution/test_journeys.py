@@ -132,3 +132,28 @@ def test_chain_cells_hand_derived(store):
     prof = profiles.to_pyarrow().to_pylist()
     assert prof == [{"e1": "feed_ad", "e2": "feed_ad + organic", "e3": "organic", "holdout": False,
                      "converters": 1, "conversions": 1, "value": 80.0}]
+
+
+CYCLE_LOG = [
+    # u: a facial-serum purchase after a sunscreen read of the same brand
+    ("u", "b", "2024-01-01 10:00", "impression", "feed_ad", {"category": "facial_serum"}),
+    ("u", "b", "2024-01-05 10:00", "read", "organic", {"category": "sunscreen"}),
+    ("u", "b", "2024-01-26 10:00", "purchase", None, {"category": "facial_serum", "amount": 10.0}),
+    # v: a sunscreen purchase looks back 21 days only
+    ("v", "b", "2024-01-01 10:00", "impression", "feed_ad", {"category": "facial_serum"}),
+    ("v", "b", "2024-01-26 11:00", "purchase", None, {"category": "sunscreen", "amount": 5.0}),
+    # w: never buys: the brand's main category (facial_serum: 4 events of 6) applies
+    ("w", "b", "2024-01-01 10:00", "impression", "feed_ad", {"category": "facial_serum"}),
+]
+
+
+def test_lookback_is_the_converting_purchase_category(store):
+    """Issue 15 item 5. Cycles: facial_serum 29 days, sunscreen 21. u's purchase (Jan 26,
+    facial_serum) looks back to Dec 29: both touches. v's (sunscreen) to Jan 6: none. w's
+    non-converting journey ends on Jan 26 with the brand's main category: its Jan 1
+    impression counts. The old ``category.max()`` gave every journey 21 days (sunscreen
+    sorts last): ``{"": (2, 15.0, 0)}``."""
+    store.write("events", events_table(CYCLE_LOG), overwrite=True)
+    model = default_model().with_overrides(categories={"facial_serum": 29, "sunscreen": 21})
+    got = _rows(P.build_paths(store.table("events"), model))
+    assert got == {"": (1, 5.0, 0), "feed_ad": (0, 0.0, 1), "feed_ad > organic": (1, 10.0, 0)}

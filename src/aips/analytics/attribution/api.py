@@ -23,7 +23,9 @@ import pandas as pd
 from aips.analytics.attribution import PATH_MODELS, compare_models, make_model, read_paths
 from aips.analytics.attribution.base import NO_TOUCH
 from aips.analytics.attribution.incremental import BASELINE, ChainData, Incremental
+from aips.engine import chains as _chains
 from aips.engine import paths as _paths
+from aips.engine.reach import first_reach
 from aips.view import View
 
 LABEL_COLUMN = {"channel": "channel", "campaign": "campaign", "creator": "creator"}
@@ -50,10 +52,21 @@ def _timeline(view: View, events: ibis.Table) -> ibis.Table:
     return tl.semi_join(events.select("brand").distinct(), "brand")
 
 
-def _conversions(view: View, events: ibis.Table, target: str, timeline: ibis.Table | None = None) -> ibis.Table:
+def _source(view: View, brand: Brands) -> ibis.Table:
+    """The engine's input (rollup or events) of the brands."""
+    source = view.engine_source()
+    return source if brand is None else source.filter(source.brand.isin(_brands(brand)))
+
+
+def _conversions(view: View, events: ibis.Table, target: str, brand: Brands = None) -> ibis.Table:
+    """The target's conversions: every purchase, or the first day at a stage (read off the
+    view's timelines when it caches them, else found without the stage sweep)."""
     if target == "purchase":
         return _paths.purchase_conversions(events, view.model.purchase_event)
-    return _paths.stage_conversions(timeline if timeline is not None else _timeline(view, events), target)
+    timeline = _timeline(view, events) if view.cache else None
+    reach = first_reach(_source(view, brand), view.model, [target], categories=view.categories,
+                        timeline=timeline)
+    return _paths.reach_conversions(reach, target)
 
 
 def attribution_paths(
@@ -67,7 +80,10 @@ def attribution_paths(
     half_life: float | None = None,
     organic: Sequence[str] | None = None,
 ) -> ibis.Table:
-    """The aggregated paths of a target (unexecuted): ``path, conversions, value, nulls``.
+    """The aggregated paths of a target: ``path, conversions, value, nulls``.
+
+    The journey ends (read twice by the query) are materialised in the backend first; the
+    returned table itself is unexecuted.
 
     See :func:`aips.engine.paths.build_paths` for journeys, lookback and transforms.
     """
@@ -75,8 +91,8 @@ def attribution_paths(
     ev = _events(view, brand)
     return _paths.build_paths(
         ev, view.model, target=target, by=by, lookback=lookback, transform=transform,
-        organic=organic, half_life=half_life, conversions=_conversions(view, ev, target),
-        categories=view.categories,
+        organic=organic, half_life=half_life, conversions=_conversions(view, ev, target, brand),
+        categories=view.categories, materialise=_materialise,
     )
 
 
@@ -84,14 +100,32 @@ def attribution_chain(
     view: View, target: str = "purchase", by: str = "channel", *, brand: Brands = None,
 ) -> ChainData:
     """Stage-chain exposure cells and converter profiles for the incremental model
-    (aggregated in the backend, see :func:`aips.engine.paths.chain_cells`)."""
+    (aggregated in the backend, see :func:`aips.engine.chains.chain_cells`).
+
+    The per-pair units are materialised once in the backend (both tables read them); stage
+    days come from the view's timelines when it caches them (the report), else from the
+    rollup directly (:func:`aips.engine.reach.first_reach`, no stage sweep).
+    """
     ev = _events(view, brand)
-    timeline = _timeline(view, ev)
-    conv = _conversions(view, ev, target, timeline)
-    steps, profiles = _paths.chain_cells(
-        ev, view.model, target, users=view.optional("users"), by=by, conversions=conv,
-        timeline=timeline, categories=view.categories)
+    source = _source(view, brand)
+    timeline = _timeline(view, ev) if view.cache else None
+    conv = _conversions(view, ev, target, brand)
+    users = view.optional("users")
+    units = _chains.chain_units(ev, view.model, target, users=users, by=by, conversions=conv,
+                                timeline=timeline, categories=view.categories, source=source,
+                                materialise=_materialise)
+    units = _materialise(units)
+    steps, profiles = _chains.chain_tables(units, len(_chains.CHAINS[target]), events=ev,
+                                           users=users)
     return ChainData(steps.to_pyarrow().to_pandas(), profiles.to_pyarrow().to_pandas())
+
+
+def _materialise(table: ibis.Table) -> ibis.Table:
+    """``table`` computed once in the backend (a temporary table), when it can be."""
+    try:
+        return table.cache()
+    except Exception:  # noqa: BLE001 - a backend without caching still works, slower
+        return table
 
 
 # --- the verb ----------------------------------------------------------------------------------
@@ -252,7 +286,25 @@ def _note(model: str, fitted) -> str:
         lift = getattr(fitted, "holdout_lift_", None)
         held = (f"paid channels calibrated to the holdout (x{cal:.2f})" if lift is not None
                 else "no holdout: not calibrated")
-        return ("INCREMENTAL: channel rows are conversions caused by the channel (Shapley over "
+        note = ("INCREMENTAL: channel rows are conversions caused by the channel (Shapley over "
                 f"a fitted response model; {held}); 'baseline' would have happened anyway")
+        if getattr(fitted, "held_steps_", None):
+            note += ("; no untouched units in the data (no users table or everyone touched), so "
+                     "the no-exposure rate is extrapolated with channel effects held >= 0")
+        return note + _negative_note(fitted)
     return (f"NOT incremental: {model} credits reach (who was on the paths), not cause; use "
-            "--model incremental for caused conversions")
+            "--model incremental for caused conversions") + _negative_note(fitted)
+
+
+def _negative_note(fitted) -> str:
+    """Names the channels with negative credit and says why (issue 15: shown, never hidden)."""
+    cr = getattr(fitted, "credits_", None)
+    if cr is None or "conversions" not in cr:
+        return ""
+    neg = cr[(cr["conversions"] < -1e-9) & (cr["channel"] != BASELINE)]
+    if neg.empty:
+        return ""
+    names = ", ".join(f"{r.channel} ({r.conversions:.1f})" for r in neg.itertuples())
+    return (f". NEGATIVE credit: {names}: journeys (or units) with this channel converted less "
+            "often than comparable ones without it, so by this model it lowered conversion "
+            "(often a targeting effect: it is shown to people less likely to buy)")

@@ -3,7 +3,7 @@ r"""Incremental (data-driven) attribution: what each channel *caused*, plus a ba
 Path models credit reach: a channel on many converting paths gets credit whether or not it
 changed anything. This model estimates cause, along the AIPS stage chain.
 
-**Data** (aggregated in the backend by :func:`aips.engine.paths.chain_cells`). A target is
+**Data** (aggregated in the backend by :func:`aips.engine.chains.chain_cells`). A target is
 a chain of K stage advances: reaching I, then TI, then P (the purchase); the target ``I``
 is one step, ``TI`` two. For step k the units at risk are the user-brand pairs that
 reached the previous stage (step 1: every pair, including, with a ``users`` table, those
@@ -16,6 +16,12 @@ their exposure in every step (``profiles``), with their conversions and value.
 ``f_k(S) = P(advance k | exposed to S)``, fitted on the weighted cells: ``saturated`` (the
 default: the cell's own rate when it has ``min_units`` units, else the logistic fit),
 ``logistic`` (log-odds additive in the channels) or ``additive`` (probability additive).
+When step 1 has no unexposed units (no ``users`` table and no untouched pair: e.g. a log
+of impressions then purchases), the rate of no exposure is not in the data, only an
+extrapolation: step 1's channel effects are then held >= 0 (active-set fit, no saturated
+cells), so the baseline stays between 0 and the total and no credit turns negative; the
+output's note says so (``held_steps_``). With unexposed units the data may say a channel
+lowers conversion: its negative credit is shown and the note explains it.
 A converter with step exposures :math:`S_1..S_K` converts with probability
 :math:`v(S_1..S_K) = \prod_k f_k(S_k)`.
 
@@ -72,7 +78,7 @@ MAX_LABELS = 62
 
 @dataclass(frozen=True)
 class ChainData:
-    """What :func:`aips.engine.paths.chain_cells` returns, as pandas frames."""
+    """What :func:`aips.engine.chains.chain_cells` returns, as pandas frames."""
 
     steps: pd.DataFrame
     """``step, exposure, holdout, units, advances``."""
@@ -198,16 +204,20 @@ class _Response(Fitter):
     """``f(S)`` for one step, fitted on weighted cells (units, advances) by exposure mask.
 
     Results: ``beta_`` (intercept, then one coefficient per channel), ``known_`` and
-    ``rate_`` (the masks with ``min_units`` units and their own rates).
+    ``rate_`` (the masks with ``min_units`` units and their own rates), ``unexposed_``
+    (whether the step had unexposed units; without them effects are held >= 0 and only
+    the fit is used).
     """
 
-    _fitted_attributes = ("beta_", "known_", "rate_")
+    _fitted_attributes = ("beta_", "known_", "rate_", "unexposed_")
 
-    def __init__(self, kind: str, n: int, ridge: float, min_units: float):
+    def __init__(self, kind: str, n: int, ridge: float, min_units: float,
+                 monotone_if_blind: bool = True):
         self.kind = kind
         self.n = n
         self.ridge = ridge
         self.min_units = min_units
+        self.monotone_if_blind = monotone_if_blind
 
     def fit(self, mask: np.ndarray, units: np.ndarray, adv: np.ndarray) -> _Response:
         uniq, inv = np.unique(mask, return_inverse=True)
@@ -215,26 +225,44 @@ class _Response(Fitter):
         u = np.bincount(inv, weights=units, minlength=len(uniq))
         a = np.bincount(inv, weights=adv, minlength=len(uniq))
         X = np.column_stack([np.ones(len(uniq)), _bits(uniq, self.n)])
-        pen = self.ridge * np.eye(X.shape[1])
-        pen[0, 0] = 0.0
-        if self.kind == "additive":
-            self.beta_ = np.linalg.solve(X.T @ (X * u[:, None]) + pen, X.T @ a)
-        else:
-            beta = np.zeros(X.shape[1])
-            p0 = np.clip(a.sum() / max(u.sum(), 1.0), 1e-9, 1 - 1e-9)
-            beta[0] = np.log(p0 / (1 - p0))
-            for _ in range(100):
-                p = 1 / (1 + np.exp(-np.clip(X @ beta, -35, 35)))
-                w = u * p * (1 - p) + 1e-12
-                step = np.linalg.solve(X.T @ (X * w[:, None]) + pen, X.T @ (a - u * p) - pen @ beta)
-                beta += step
-                if np.abs(step).max() < 1e-10:
-                    break
-            self.beta_ = beta
+        # Without unexposed units the rate of "no exposure" is not in the data, only an
+        # extrapolation: then channel effects are held >= 0 (a monotone response), so the
+        # baseline cannot exceed the total nor a channel's credit turn negative (issue 15).
+        self.unexposed_ = bool(u[uniq == 0].sum() > 0)
+        hold = self.monotone_if_blind and not self.unexposed_
+        free = np.ones(X.shape[1], dtype=bool)
+        while True:
+            beta = self._solve(X[:, free], u, a)
+            full = np.zeros(X.shape[1])
+            full[free] = beta
+            neg = np.flatnonzero(free[1:] & (full[1:] < -1e-12)) + 1
+            if not hold or not len(neg):
+                break
+            free[neg[np.argmin(full[neg])]] = False  # active set: pin the most negative at 0
+        self.beta_ = full
         big = u >= self.min_units
+        if hold:  # saturated cells could break monotonicity: fit only
+            big[:] = False
         self.known_ = uniq[big]
         self.rate_ = np.divide(a[big], u[big])
         return self
+
+    def _solve(self, X: np.ndarray, u: np.ndarray, a: np.ndarray) -> np.ndarray:
+        pen = self.ridge * np.eye(X.shape[1])
+        pen[0, 0] = 0.0
+        if self.kind == "additive":
+            return np.linalg.solve(X.T @ (X * u[:, None]) + pen, X.T @ a)
+        beta = np.zeros(X.shape[1])
+        p0 = np.clip(a.sum() / max(u.sum(), 1.0), 1e-9, 1 - 1e-9)
+        beta[0] = np.log(p0 / (1 - p0))
+        for _ in range(100):
+            p = 1 / (1 + np.exp(-np.clip(X @ beta, -35, 35)))
+            w = u * p * (1 - p) + 1e-12
+            step = np.linalg.solve(X.T @ (X * w[:, None]) + pen, X.T @ (a - u * p) - pen @ beta)
+            beta += step
+            if np.abs(step).max() < 1e-10:
+                break
+        return beta
 
     def __call__(self, masks: np.ndarray) -> np.ndarray:
         eta = self.beta_[0] + _bits(masks, self.n) @ self.beta_[1:]
@@ -263,6 +291,8 @@ class Incremental(AttributionModel):
     Attributes (after ``fit``): ``credits_`` (``incremental`` True on channel rows, False
     on ``baseline``; with a bootstrap ``conversions_low``/``_high``, ``share_low``/``_high``),
     ``holdout_lift_`` (paid converters caused, per the holdout; None without one),
+    ``held_steps_`` (steps whose channel effects were held >= 0: step 1 when it had no
+    unexposed units, i.e. no untouched users in the data),
     ``paid_converters_`` (the model's), ``calibration_`` (factor applied, 1 if none).
     """
 
@@ -281,7 +311,7 @@ class Incremental(AttributionModel):
         self.min_units = min_units
         self.seed = seed
 
-    _fitted_attributes = ("holdout_lift_", "paid_converters_", "calibration_")
+    _fitted_attributes = ("holdout_lift_", "paid_converters_", "calibration_", "held_steps_")
 
     def _prepare(self, data: Any) -> Chain:
         if self.response not in RESPONSES:
@@ -297,6 +327,9 @@ class Incremental(AttributionModel):
         return credits_frame([], [], [])
 
     def _credit(self, chain: Chain) -> pd.DataFrame:
+        first = chain.steps[0] if chain.steps else None
+        blind = first is not None and not first["units"][first["mask"] == 0].sum() > 0
+        self.held_steps_ = [1] if blind else []
         frac, base = self._fractions(chain, chain.steps)
         self.holdout_lift_, self.paid_converters_ = self._lift(chain, chain.steps, frac)
         frac, base, self.calibration_ = self._calibrated(chain, frac, base, self.holdout_lift_,
@@ -316,8 +349,11 @@ class Incremental(AttributionModel):
     def _fractions(self, chain: Chain, steps) -> tuple[np.ndarray, np.ndarray]:
         """Per converter profile: each channel's share of its conversions, and the baseline's."""
         n, K = len(chain.channels), len(steps)
-        fs = [_Response(self.response, n, self.ridge, self.min_units).fit(
-            s["mask"], s["units"], s["advances"]) for s in steps]
+        # only step 1 is held monotone when blind: in later steps every unit carries the
+        # touch that moved it into the step (windows include both ends), so none is ever
+        # unexposed there by construction, and the fit's extrapolation is the design
+        fs = [_Response(self.response, n, self.ridge, self.min_units, monotone_if_blind=k == 0).fit(
+            s["mask"], s["units"], s["advances"]) for k, s in enumerate(steps)]
         union = np.bitwise_or.reduce(chain.masks, axis=1) if K else np.zeros(0, np.int64)
         size = _bits(union, n).sum(axis=1).astype(int) if n else np.zeros(len(union), int)
         frac = np.zeros((len(union), n))
@@ -327,7 +363,8 @@ class Incremental(AttributionModel):
             rows = np.flatnonzero(size == m)
             if m == 0:
                 continue
-            members = np.array([np.flatnonzero((union[r] >> np.arange(n)) & 1) for r in rows])
+            # each row has exactly m bits set: row-major nonzero gives them sorted per row
+            members = np.nonzero(_bits(union[rows], n))[1].reshape(len(rows), m)
             subs = np.arange(1 << m, dtype=np.int64)
             R = np.zeros((len(rows), len(subs)), dtype=np.int64)
             for j in range(m):
