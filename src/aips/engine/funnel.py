@@ -417,7 +417,8 @@ def _strict(stream: ibis.Table, spec: FunnelSpec) -> ibis.Table:
     any_step = reduce(lambda p, q: p | q, [stream[f"m{j}"] for j in range(1, n)], stream.start)
     plain = stream.single & ~any_step
     prev_plain = plain.lag().over(ibis.window(group_by=stream.user_id, order_by=stream.ord))
-    stream = stream.filter(any_step | (plain & ~prev_plain.fill_null(False)))
+    stream = stream.mutate(_keep=any_step | (plain & ~prev_plain.fill_null(False)))  # (a window
+    stream = stream.filter(stream._keep).drop("_keep")  # inside a filter fails on PySpark)
     after = _after(stream)
     took = [stream.start] + [stream[f"m{j}"] for j in range(1, n)]  # PostHog's step list
     cols = {}
