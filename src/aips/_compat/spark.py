@@ -96,6 +96,10 @@ def remote_session(url: str, **conf: str):
         check_dependencies()
     except ImportError as err:
         raise MissingDependencyError(f"{CONNECT_HINT} ({err})") from err
+    import warnings
+
+    # Ibis passes verifySchema to createDataFrame; the Connect client ignores it, and says so
+    warnings.filterwarnings("ignore", message="'verifySchema' is ignored", category=UserWarning)
     session = sql.SparkSession.builder.remote(url).getOrCreate()
     for key, value in {**DEFAULT_CONF, **conf}.items():
         session.conf.set(key, value)

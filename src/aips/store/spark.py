@@ -21,6 +21,7 @@ SparkTarget(kind='local', url='local[2]', note=None)
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from collections.abc import Mapping
@@ -218,3 +219,134 @@ def session_location(session: Any) -> str:
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+
+class ConnectServer:
+    """A Spark Connect server on 127.0.0.1 started from the ``pyspark`` package itself
+    (its ``bin/spark-submit`` and the server jar it ships), with its catalog (embedded Derby
+    metastore) and warehouse in ``folder``: for tests, benchmarks and a laptop that wants
+    several aips processes on one catalog. Use it as a context manager; it stops the server
+    (by its pid) on exit.
+
+    Args:
+        folder: where the warehouse, the metastore and ``server.log`` live.
+        port: the gRPC port (0: a free one).
+        master: the server's master (``local[2]``).
+        driver_memory: the server JVM's heap.
+        conf: extra Spark settings of the server.
+    """
+
+    def __init__(self, folder: str | Path, port: int = 0, master: str = "local[2]",
+                 driver_memory: str = "2g", conf: Mapping[str, str] | None = None):
+        self.folder = Path(folder).resolve()
+        self.port = port or _free_port()
+        self.master = master
+        self.driver_memory = driver_memory
+        self.conf = dict(conf or {})
+        self.process: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"sc://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        """The ``spark-submit`` command line."""
+        from aips._compat import spark as compat
+
+        home = spark_home()
+        warehouse = self.folder / "warehouse"
+        conf = {
+            "spark.connect.grpc.binding.address": "127.0.0.1",
+            "spark.connect.grpc.binding.port": str(self.port),
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.shuffle.partitions": "8",
+            "spark.sql.catalogImplementation": "hive",
+            "spark.sql.warehouse.dir": str(warehouse),
+            "spark.hadoop.javax.jdo.option.ConnectionURL":
+                f"jdbc:derby:;databaseName={self.folder / 'metastore_db'};create=true",
+            **self.conf,
+        }
+        java = compat.quiet_java_options(f"-Dderby.system.home={self.folder} "
+                                         f"-Dderby.stream.error.file={self.folder / 'derby.log'}")
+        cmd = [str(home / "bin" / "spark-submit"), "--master", self.master,
+               "--driver-memory", self.driver_memory, "--driver-java-options", java]
+        for key, value in conf.items():
+            cmd += ["--conf", f"{key}={value}"]
+        return [*cmd, "--class", CONNECT_SERVER_CLASS, "spark-internal"]
+
+    def start(self, timeout: float = 240.0) -> str:
+        """Start the server and wait until it accepts connections; its URL."""
+        import os
+        import socket
+        import subprocess
+        import time
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "SPARK_HOME": str(spark_home())}
+        env.pop("SPARK_REMOTE", None)
+        log = open(self.folder / "server.log", "ab")  # noqa: SIM115 - the child keeps it
+        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
+                                        cwd=self.folder, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise StoreError(f"the Spark Connect server exited with code {self.process.returncode}; "
+                                 f"see {self.folder / 'server.log'}")
+            with socket.socket() as sock:
+                sock.settimeout(1.0)
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self.url
+            time.sleep(0.5)
+        self.stop()
+        raise StoreError(f"the Spark Connect server did not listen on port {self.port} within {timeout:g} s; "
+                         f"see {self.folder / 'server.log'}")
+
+    def stop(self) -> None:
+        """Stop the server (its process group, started by :meth:`start`) and wait for it."""
+        import os
+        import signal
+        import subprocess
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def __enter__(self) -> ConnectServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def spark_home() -> Path:
+    """The ``pyspark`` package folder (it holds ``bin/spark-submit`` and ``jars/``), found
+    without importing pyspark."""
+    import importlib.util
+
+    from aips._compat.spark import INSTALL_HINT
+    from aips.exceptions import MissingDependencyError
+
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError(INSTALL_HINT)
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
