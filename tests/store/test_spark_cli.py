@@ -118,7 +118,8 @@ def test_cli_spine_on_spark_connect_equals_duckdb(connect_server, duckdb_spine, 
     work = tmp_path / "client"
     work.mkdir()
     started = time.monotonic()
-    got = spine(["--store", connect_server.url], work, shared_data)
+    # one shuffle partition: the samples are tiny, and every query's tasks cost time
+    got = spine(["--store", connect_server.url, "--conf", "spark.sql.shuffle.partitions=1"], work, shared_data)
     print(f"spine on {connect_server.url}: {time.monotonic() - started:.0f} s")
     for preset, line in BALANCE.items():
         assert duckdb_spine[f"ingest_{preset}"] == line
@@ -137,7 +138,7 @@ def test_cli_spine_on_spark_connect_equals_duckdb(connect_server, duckdb_spine, 
 def test_two_commands_share_a_local_warehouse(tmp_path, shared_data, duckdb_spine):
     """``aips ingest`` then ``aips assets`` in two processes on local[2]: the catalog persists."""
     warehouse = tmp_path / "wh"
-    store = ["--store", "local[2]", "--warehouse", str(warehouse)]
+    store = ["--store", "local[2]", "--warehouse", str(warehouse), "--conf", "spark.sql.shuffle.partitions=1"]
     path = shared_data / "taobao-userbehavior" / "UserBehavior_userhead_43users.csv.gz"
     first = aips(["ingest", str(path), "--preset", "taobao", *store], tmp_path)
     assert first.splitlines()[0] == BALANCE["taobao"]
