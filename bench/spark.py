@@ -87,6 +87,7 @@ def main() -> None:
         for name, fn in steps(events, model).items():
             results["spark", name] = _median(fn, args.reps)
             print(f"spark {name}: {results['spark', name][0]:.2f} s", file=sys.stderr)
+        store.backend.disconnect()  # the client's session, before its server goes away
 
     print(f"events: {args.events:,}; median of {args.reps} after a warm-up; Spark: local[2] through "
           f"Spark Connect (driver {args.driver_memory})")
