@@ -51,12 +51,15 @@ SPINE = {
 """Each runs with ``--format json``; the report is compared as HTML."""
 
 
-def aips(args: list[str], cwd: Path, timeout: float = 600) -> str:
-    """Run ``aips ARGS`` in its own process; its stdout (stderr shown on failure)."""
+def aips(args: list[str], cwd: Path, timeout: float = 600, stderr: list[str] | None = None) -> str:
+    """Run ``aips ARGS`` in its own process; its stdout (stderr shown on failure, and
+    appended to ``stderr`` when given)."""
     env = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
     env["COLUMNS"] = "200"
     out = subprocess.run([AIPS, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
     assert out.returncode == 0, f"aips {' '.join(args)} failed:\n{out.stderr[-3000:]}"
+    if stderr is not None:
+        stderr.append(out.stderr)
     return out.stdout
 
 
@@ -140,9 +143,16 @@ def test_two_commands_share_a_local_warehouse(tmp_path, shared_data, duckdb_spin
     warehouse = tmp_path / "wh"
     store = ["--store", "local[2]", "--warehouse", str(warehouse), "--conf", "spark.sql.shuffle.partitions=1"]
     path = shared_data / "taobao-userbehavior" / "UserBehavior_userhead_43users.csv.gz"
-    first = aips(["ingest", str(path), "--preset", "taobao", *store], tmp_path)
+    errs: list[str] = []
+    first = aips(["ingest", str(path), "--preset", "taobao", *store], tmp_path, stderr=errs)
     assert first.splitlines()[0] == BALANCE["taobao"]
     assert (warehouse / "metastore_db").is_dir() and (warehouse / "aips.db" / "events").is_dir()
-    second = json.loads(aips([*SPINE["assets_taobao"], *store, "--format", "json"], tmp_path))
+    # the old spelling still works (same warehouse), with a deprecation note on stderr
+    old = ["--store", "spark://local[2]", *store[2:]]
+    second = json.loads(aips([*SPINE["assets_taobao"], *old, "--format", "json"], tmp_path, stderr=errs))
+    assert "spark://local[2] is deprecated: write local[2]" in errs[-1]
+    # quiet: no Spark start-up log (INFO) and no console progress bar, from the first line
+    for err in errs:
+        assert " INFO " not in err and "[Stage " not in err and "Setting default log level" not in err, err
     assert second, "the second command saw no assets"
     close(duckdb_spine["assets_taobao"], second, "assets_taobao")
