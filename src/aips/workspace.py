@@ -30,6 +30,7 @@ from aips.analytics.attribution import api as _attribution
 from aips.analytics.funnel import FunnelResult
 from aips.config.model import Model, default_model, load_model
 from aips.store.connect import Store, connect
+from aips.store.spark import SparkOptions
 from aips.view import View
 
 DEFAULT_MODEL_FILE = "aips.yaml"
@@ -449,7 +450,7 @@ class Workspace:
 
 
 def open_workspace(store: Any = None, config: Any = None, *, read_only: bool = False,
-                   lock_timeout: float | None = None) -> Workspace:
+                   lock_timeout: float | None = None, spark: SparkOptions | None = None) -> Workspace:
     """Open a workspace: ``aips.open(store=None, config=None, read_only=False)``.
 
     Args:
@@ -459,7 +460,10 @@ def open_workspace(store: Any = None, config: Any = None, *, read_only: bool = F
             dashboard: many read-only processes may share a file, a writer waits for them).
         lock_timeout: seconds to wait for another process to release the file (default
             ``$AIPS_LOCK_TIMEOUT`` or 60).
+        spark: warehouse, database and settings of a Spark store; the model's
+            ``store: spark_conf`` lies underneath its ``conf``.
     """
     model = resolve_model(config)
-    return Workspace(connect(store, read_only=read_only, timeout=lock_timeout), model)
+    spark = (spark or SparkOptions()).under(model.store.spark_conf)
+    return Workspace(connect(store, read_only=read_only, timeout=lock_timeout, spark=spark), model)
 

@@ -1,16 +1,42 @@
 """The only place pyspark is imported (ruff's banned-api enforces it).
 
->>> callable(get_or_create_session)
+Sessions are built quiet: Spark's own log is at WARN from the JVM's first line (a log4j2
+file passed as a Java option before the JVM starts, not ``setLogLevel`` after it) and the
+console progress bar is off, so stderr carries aips's messages and stdout only results.
+
+>>> callable(get_or_create_session) and callable(remote_session)
+True
+>>> QUIET_LOG4J.is_file()
 True
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from aips.exceptions import MissingDependencyError
 
 INSTALL_HINT = 'PySpark is not installed: pip install "aips[spark]" (and Java 17+ on PATH)'
+CONNECT_HINT = ('the Spark Connect client is not installed: pip install "aips[spark]" '
+                "(pyspark with its connect extras: grpcio, grpcio-status, googleapis-common-protos, zstandard)")
+QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
+"""Spark's log at WARN (a few chatty start-up loggers at ERROR), on stderr."""
+
+DEFAULT_CONF: dict[str, str] = {
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "false",
+}
+"""Session settings aips runs with (on every kind of session; ``--conf`` overrides them)."""
+LOCAL_CONF: dict[str, str] = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.driver.memory": "2g",
+}
+"""Settings of a session whose driver this process starts (local mode or a master)."""
 
 
 def _pyspark_sql():
@@ -22,31 +48,77 @@ def _pyspark_sql():
 
 
 def is_spark_session(obj: Any) -> bool:
-    """True when ``obj`` is a SparkSession (without importing pyspark when it is absent)."""
+    """True when ``obj`` is a SparkSession, classic or Connect (without importing pyspark)."""
     module = type(obj).__module__
     return module.startswith("pyspark.") and type(obj).__name__ == "SparkSession"
 
 
-def get_or_create_session(master: str = "local[2]", app_name: str = "aips", **conf: str):
-    """A SparkSession configured for aips: small shuffles, Arrow transfer, UTC.
+def is_connect_session(obj: Any) -> bool:
+    """True when ``obj`` is a Spark Connect client session."""
+    return is_spark_session(obj) and ".connect." in type(obj).__module__
+
+
+def quiet_java_options(extra: str = "") -> str:
+    """Java options that make the driver's log quiet from its first line, plus ``extra``."""
+    return f"-Dlog4j2.configurationFile=file:{QUIET_LOG4J} {extra}".strip()
+
+
+def get_or_create_session(master: str = "local[2]", app_name: str = "aips", *,
+                          hive: bool = False, **conf: str):
+    """A SparkSession configured for aips: small shuffles, Arrow transfer, UTC, quiet.
 
     Args:
-        master: the Spark master URL, e.g. ``local[2]``.
-        **conf: extra Spark settings (``spark.sql.shuffle.partitions="8"``, ...).
+        master: the Spark master URL, e.g. ``local[2]``, ``spark://HOST:7077``, ``yarn``.
+        hive: a persistent catalog (Hive metastore; ``conf`` says where).
+        **conf: extra Spark settings (``spark.sql.shuffle.partitions="8"``, ...); a
+            ``spark.driver.extraJavaOptions`` is kept and the quiet log option added.
     """
     sql = _pyspark_sql()
-    builder = (
-        sql.SparkSession.builder.master(master)
-        .appName(app_name)
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "4g")
-        .config("spark.sql.ansi.enabled", "false")
-    )
-    for key, value in conf.items():
+    settings = {**DEFAULT_CONF, **LOCAL_CONF, **conf}
+    settings["spark.driver.extraJavaOptions"] = quiet_java_options(
+        settings.get("spark.driver.extraJavaOptions", ""))
+    builder = sql.SparkSession.builder.master(master).appName(app_name)
+    for key, value in settings.items():
         builder = builder.config(key, value)
+    if hive:
+        builder = builder.enableHiveSupport()
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setLogLevel("WARN")
     return session
+
+
+def remote_session(url: str, **conf: str):
+    """A Spark Connect client session on ``url`` (``sc://HOST:PORT``) with aips's settings."""
+    sql = _pyspark_sql()
+    try:
+        from pyspark.sql.connect.utils import check_dependencies  # noqa: TID251
+
+        check_dependencies()
+    except ImportError as err:
+        raise MissingDependencyError(f"{CONNECT_HINT} ({err})") from err
+    import warnings
+
+    # Ibis passes verifySchema to createDataFrame; the Connect client ignores it, and says so
+    warnings.filterwarnings("ignore", message="'verifySchema' is ignored", category=UserWarning)
+    session = sql.SparkSession.builder.remote(url).getOrCreate()
+    for key, value in {**DEFAULT_CONF, **conf}.items():
+        session.conf.set(key, value)
+    return session
+
+
+def spark_errors() -> tuple[type[BaseException], ...]:
+    """The exception classes a Spark session raises for a failed job or query."""
+    try:
+        from pyspark.errors import PySparkException  # noqa: TID251
+    except ImportError:  # pragma: no cover
+        return ()
+    return (PySparkException,)
+
+
+def conf_items(conf: Mapping[str, Any]) -> dict[str, str]:
+    """Spark settings as strings (``True`` -> ``"true"``).
+
+    >>> conf_items({"spark.sql.ansi.enabled": False, "spark.sql.shuffle.partitions": 4})
+    {'spark.sql.ansi.enabled': 'false', 'spark.sql.shuffle.partitions': '4'}
+    """
+    return {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in conf.items()}

@@ -19,8 +19,11 @@ Every command opens its workspace one way: ``with open_ws(store, config) as ws:`
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import datetime as dt
+import functools
+import inspect
 import io
 import json
 import math
@@ -32,11 +35,55 @@ import typer
 
 StoreOpt = Annotated[
     str | None,
-    typer.Option("--store", envvar="AIPS_STORE", help="DuckDB file (default ./aips.duckdb) or spark://local[2]."),
+    typer.Option("--store", envvar="AIPS_STORE",
+                 help="DuckDB file (default ./aips.duckdb), or Spark: local[N] / local[*] (tables kept in "
+                 "--warehouse), sc://HOST:PORT (Spark Connect), spark://HOST:PORT, yarn, k8s://..."),
 ]
 ConfigOpt = Annotated[
     str | None, typer.Option("--config", help="Model YAML (default ./aips.yaml, else the shipped model).")
 ]
+
+
+WarehouseOpt = Annotated[
+    str | None,
+    typer.Option("--warehouse", envvar="AIPS_WAREHOUSE", metavar="DIR",
+                 help="Spark local[N]: folder of the tables and their metastore (default ./aips-warehouse)."),
+]
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option("--database", envvar="AIPS_DATABASE",
+                 help="Spark: the database (schema) of aips's tables (default aips)."),
+]
+SparkConfOpt = Annotated[
+    list[str] | None,
+    typer.Option("--conf", metavar="K=V", help="Spark setting (repeatable); over the model's store: spark_conf."),
+]
+_SPARK_OPTIONS: contextvars.ContextVar[Any] = contextvars.ContextVar("aips_spark_options", default=None)
+
+
+def with_spark_options(func):
+    """``func`` (a command with ``--store``) with ``--warehouse``, ``--database`` and ``--conf``
+    added; :func:`open_ws` opens Spark stores with them. Other commands are returned as they are.
+    """
+    sig = inspect.signature(func, eval_str=True)
+    if "store" not in sig.parameters:
+        return func
+
+    @functools.wraps(func)
+    def command(*args, warehouse=None, database=None, conf=None, **kwargs):
+        from aips.store.spark import SparkOptions, parse_conf
+
+        token = _SPARK_OPTIONS.set(SparkOptions(warehouse, database, parse_conf(conf)))
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _SPARK_OPTIONS.reset(token)
+
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=opt)
+             for name, opt in (("warehouse", WarehouseOpt), ("database", DatabaseOpt), ("conf", SparkConfOpt))]
+    params = list(sig.parameters.values())
+    command.__signature__ = sig.replace(parameters=[*params, *extra])
+    return command
 
 
 LockTimeoutOpt = Annotated[
@@ -151,7 +198,8 @@ def open_ws(store: str | None, config: str | None, *, read_only: bool = False,
     """
     from aips.workspace import open_workspace
 
-    return open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout)
+    return open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout,
+                          spark=_SPARK_OPTIONS.get())
 
 
 def store_exists(store: str | None) -> bool:
@@ -165,9 +213,10 @@ def store_exists(store: str | None) -> bool:
     from pathlib import Path
 
     from aips.store.connect import DEFAULT_STORE, STORE_ENV
+    from aips.store.spark import is_spark_url
 
     text = store or os.environ.get(STORE_ENV) or DEFAULT_STORE
-    return not text.startswith("spark://") and text != ":memory:" and Path(text).expanduser().is_file()
+    return not is_spark_url(text) and text != ":memory:" and Path(text).expanduser().is_file()
 
 
 def _plain(value: Any) -> Any:

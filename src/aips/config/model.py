@@ -135,6 +135,14 @@ class IngestWindow(_Strict):
         return text
 
 
+class StoreSettings(_Strict):
+    """Settings of the store the model runs on (``store:`` in the model file)."""
+
+    spark_conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Spark settings for Spark stores (``--conf K=V`` overrides them), e.g.
+    ``spark.executor.memory: 8g``."""
+
+
 class Model(_Strict):
     """The whole model. Build it with :func:`load_model` or :func:`default_model`."""
 
@@ -154,6 +162,7 @@ class Model(_Strict):
     """The symbol before amounts in the report and the dashboard."""
     report: ReportCaps = Field(default_factory=ReportCaps)
     ingest: IngestWindow = Field(default_factory=IngestWindow)
+    store: StoreSettings = Field(default_factory=StoreSettings)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 

@@ -41,7 +41,9 @@ def _reopenable(store: Any) -> bool:
         return True
     if isinstance(store, str | os.PathLike):
         text = str(store)
-        return text != ":memory:" and not text.startswith("spark://")
+        from aips.store.spark import is_spark_url
+
+        return text != ":memory:" and not is_spark_url(text)
     return False
 
 

@@ -25,6 +25,7 @@ import sqlglot.expressions as sge
 
 from aips._compat import spark as spark_compat
 from aips.exceptions import StoreError, StoreLockedError
+from aips.store import spark as spark_store
 from aips.store.capabilities import CAPABILITIES, Capabilities
 from aips.store.tables import SCHEMAS
 
@@ -327,17 +328,20 @@ def _open_duckdb(path: str, *, read_only: bool, timeout: float) -> Any:
             _unmark_waiting(path)
 
 
-def connect(store: Any = None, *, read_only: bool = False, timeout: float | None = None) -> Store:
+def connect(store: Any = None, *, read_only: bool = False, timeout: float | None = None,
+            spark: spark_store.SparkOptions | None = None) -> Store:
     """Open a store.
 
     Args:
         store: ``None`` (``$AIPS_STORE`` or ``./aips.duckdb``), a DuckDB file path,
-            ``":memory:"``, ``"spark://local[2]"`` (a local Spark session), a
-            ``SparkSession``, an Ibis backend, or a :class:`Store`.
+            ``":memory:"``, a Spark URL (``local[2]``, ``sc://HOST:PORT``, ``spark://HOST:PORT``,
+            ``yarn``, ``k8s://...``: see :mod:`aips.store.spark`), a ``SparkSession``, an
+            Ibis backend, or a :class:`Store`.
         read_only: open a DuckDB file read-only: it must exist (nothing is created), and
             any number of read-only processes may hold it at once (but no writer).
         timeout: seconds to wait while another process holds a conflicting lock on the
             file (default ``$AIPS_LOCK_TIMEOUT`` or 60).
+        spark: warehouse, database and settings of a Spark store (:class:`SparkOptions`).
 
     Raises:
         StoreError: the file cannot be opened, or (``read_only``) does not exist.
@@ -349,17 +353,17 @@ def connect(store: Any = None, *, read_only: bool = False, timeout: float | None
     if store is None:
         store = os.environ.get(STORE_ENV) or DEFAULT_STORE
     if spark_compat.is_spark_session(store):
-        return Store(ibis.pyspark.connect(store), "pyspark", str(store.sparkContext.master))
+        return Store(ibis.pyspark.connect(store), "pyspark", spark_store.session_location(store))
     if hasattr(store, "list_tables") and hasattr(store, "name"):  # an Ibis backend
         kind = store.name
         if kind not in CAPABILITIES:
             raise StoreError(f"unsupported Ibis backend {kind!r} (supported: duckdb, pyspark)")
         return Store(store, kind, getattr(store, "database", kind) if kind == "pyspark" else "ibis")
     text = str(store)
-    if text.startswith("spark://"):
-        master = text.removeprefix("spark://") or "local[2]"
-        session = spark_compat.get_or_create_session(master)
-        return Store(ibis.pyspark.connect(session), "pyspark", master)
+    target = spark_store.spark_target(text)
+    if target is not None:
+        backend, location = spark_store.open_spark(target, spark)
+        return Store(backend, "pyspark", location)
     if text == ":memory:":
         return Store(ibis.duckdb.connect(text), "duckdb", text)
     path = Path(text).expanduser()
