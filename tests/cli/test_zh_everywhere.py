@@ -209,3 +209,23 @@ def test_every_chinese_label_is_chinese():
                for key, text in LABELS["zh"].items()}
     assert not {k: v for k, v in english.items() if v}
     assert set(LABELS["en"]) <= set(LABELS["zh"]), set(LABELS["en"]) - set(LABELS["zh"])
+
+
+def test_series_update_and_backfill_report_in_chinese(demo_store, store_words, tmp_path):
+    """``series --update`` / ``--backfill`` say what they did (on stderr) in the chosen language."""
+    import shutil
+
+    store = str(tmp_path / "copy.duckdb")
+    shutil.copy(demo_store, store)
+    runner = CliRunner()
+    backfill = runner.invoke(cli_app, ["series", "--backfill", "--from", "2025-12-01", "--to", AT,
+                                       "--lang", "zh", "--store", store, "--format", "json"])
+    assert backfill.exit_code == 0, backfill.output
+    assert "资产历史（品牌）：已重算 2025-12-01.." in backfill.stderr
+    update = runner.invoke(cli_app, ["series", "--update", "--lang", "zh", "--store", store])
+    assert update.exit_code == 0, update.output
+    assert "资产历史（品牌）：" in update.stderr
+    for text in (backfill.stderr, update.stderr):
+        assert not english_words(text, ALLOWED | store_words), text
+    english = runner.invoke(cli_app, ["series", "--update", "--store", store])
+    assert "asset_history (brand): " in english.stderr

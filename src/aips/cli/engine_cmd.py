@@ -111,9 +111,9 @@ def series_command(
         if backfill:
             if not (start and end):
                 raise ConfigError("--backfill needs --from and --to")
-            typer.echo(str(ws.backfill_series(start, end, level=lvl)), err=True)
+            typer.echo(ws.backfill_series(start, end, level=lvl).describe(lang), err=True)
         if update:
-            typer.echo(str(ws.update_series(level=lvl)), err=True)
+            typer.echo(ws.update_series(level=lvl).describe(lang), err=True)
             if not (start or end):
                 return
         if not (start and end):

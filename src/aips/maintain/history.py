@@ -17,6 +17,7 @@ from typing import Any
 import ibis
 import pyarrow as pa
 
+from aips.config.labels import t, word
 from aips.config.model import Model
 from aips.dates import as_date
 from aips.engine.series import (
@@ -60,6 +61,8 @@ class HistoryResult:
     appended: list[dt.date] = field(default_factory=list)
     recomputed: tuple[dt.date, dt.date] | None = None
     counters: str = ""
+    rollup: RefreshResult | None = None
+    """The rollup refresh this run did (its text is ``counters``)."""
 
     def asdict(self) -> dict:
         return {
@@ -70,15 +73,25 @@ class HistoryResult:
         }
 
     def __str__(self) -> str:
-        parts = [self.counters] if self.counters else []
+        return self.describe()
+
+    def describe(self, lang: str = "en") -> str:
+        """What was done, in ``lang`` (the catalogue's ``maintain.*`` words).
+
+        >>> HistoryResult("brand", appended=[dt.date(2024, 1, 2)]).describe("zh")
+        '资产历史（品牌）：追加了 1 天，2024-01-02..2024-01-02'
+        """
+        level = word("dash.level", self.level, lang)
+        parts = [self.rollup.describe(lang) if self.rollup else self.counters] if self.counters else []
         if self.recomputed:
-            parts.append(f"asset_history ({self.level}): recomputed {self.recomputed[0]}..{self.recomputed[1]}")
+            parts.append(t("maintain.history.recomputed", lang, level=level,
+                           start=self.recomputed[0], end=self.recomputed[1]))
         if self.appended:
-            parts.append(f"asset_history ({self.level}): appended {len(self.appended)} day(s) "
-                         f"{self.appended[0]}..{self.appended[-1]}")
+            parts.append(t("maintain.history.appended", lang, level=level, n=len(self.appended),
+                           start=self.appended[0], end=self.appended[-1]))
         if not self.recomputed and not self.appended:
-            parts.append(f"asset_history ({self.level}): up to date")
-        return "; ".join(parts)
+            parts.append(t("maintain.history.current", lang, level=level))
+        return t("maintain.join", lang).join(parts)
 
 
 def _store_history(store, level: str, lo: dt.date, hi: dt.date, rows: Any) -> None:
@@ -133,7 +146,8 @@ def backfill_history(
         with store.writing():
             plan.apply(store)
             _store_history(store, level, start, end, rows)
-    return HistoryResult(level, recomputed=(start, end), counters=str(plan.result) if refresh else "")
+    return HistoryResult(level, recomputed=(start, end), counters=str(plan.result) if refresh else "",
+                         rollup=plan.result if refresh else None)
 
 
 def _sweep(store, rollup, model: Model, start: dt.date, end: dt.date, level: str) -> pa.Table:
@@ -163,7 +177,7 @@ def update_history(store, model: Model, *, level: str | None = None) -> HistoryR
     level = resolve_level(model, level)
     with scratch(store) as folder:
         plan = plan_counters(store, model, folder=folder)
-        result = HistoryResult(level, counters=str(plan.result))
+        result = HistoryResult(level, counters=str(plan.result), rollup=plan.result)
         rollup = plan.rollup(store)
         span = rollup.aggregate(lo=rollup.local_date.min(), hi=rollup.local_date.max())
         span = span.to_pyarrow().to_pylist()[0]

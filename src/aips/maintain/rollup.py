@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aips.config.labels import t
 from aips.config.model import Model
 from aips.dates import as_date
 from aips.engine.counters import daily_counters
@@ -42,9 +43,17 @@ class RefreshResult:
                 "min_date": self.min_date.isoformat() if self.min_date else None}
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, lang: str = "en") -> str:
+        """What was done, in ``lang``.
+
+        >>> RefreshResult("full").describe(), RefreshResult("none").describe("zh")
+        ('counters_daily: rebuilt', '每日计数表：已是最新')
+        """
         if self.mode == "incremental":
-            return f"counters_daily: recomputed {len(self.dates)} day(s) from {self.min_date}"
-        return f"counters_daily: {'rebuilt' if self.mode == 'full' else 'up to date'}"
+            return t("maintain.rollup.incremental", lang, n=len(self.dates), start=self.min_date)
+        return t("maintain.rollup.full" if self.mode == "full" else "maintain.rollup.current", lang)
 
 
 def _count(table) -> int:
