@@ -89,8 +89,14 @@ class Workspace:
 
     def info(self, top: int = 5) -> dict[str, Any]:
         """What the store holds (tables, rows, date range, brands, categories, loads,
-        quarantine by reason): :meth:`aips.view.View.summary`."""
-        return self.view.summary(top=top)
+        quarantine by reason): :meth:`aips.view.View.summary`; plus ``settings``, the
+        DuckDB memory limit, threads and spill folder in force and where each came from."""
+        info = self.view.summary(top=top)
+        if self.store.settings is not None:
+            from aips.store.settings import effective
+
+            info["settings"] = effective(self.store.backend.con, self.store.settings)
+        return info
 
     # --- stage engine (aips.view, aips.engine): unexecuted Ibis tables -------------------------
 
@@ -445,7 +451,8 @@ class Workspace:
 
 
 def open_workspace(store: Any = None, config: Any = None, *, read_only: bool = False,
-                   lock_timeout: float | None = None) -> Workspace:
+                   lock_timeout: float | None = None, memory_limit: str | int | None = None,
+                   threads: int | None = None) -> Workspace:
     """Open a workspace: ``aips.open(store=None, config=None, read_only=False)``.
 
     Args:
@@ -455,7 +462,13 @@ def open_workspace(store: Any = None, config: Any = None, *, read_only: bool = F
             dashboard: many read-only processes may share a file, a writer waits for them).
         lock_timeout: seconds to wait for another process to release the file (default
             ``$AIPS_LOCK_TIMEOUT`` or 60).
+        memory_limit, threads: a DuckDB store's limits (``"4GiB"``, ``"50%"``; ``2``), over
+            ``$AIPS_MEMORY_LIMIT`` / ``$AIPS_THREADS`` and the model's ``store:`` section
+            (:mod:`aips.store.settings`).
     """
+    from aips.store.settings import resolve
+
     model = resolve_model(config)
-    return Workspace(connect(store, read_only=read_only, timeout=lock_timeout), model)
+    settings = resolve(cli={"memory_limit": memory_limit, "threads": threads}, model=model.store)
+    return Workspace(connect(store, read_only=read_only, timeout=lock_timeout, settings=settings), model)
 

@@ -46,9 +46,10 @@ def init_command(
 def _register() -> None:
     """Attach the commands that live in their own modules."""
     from aips.cli import commands
+    from aips.cli.common import with_store_settings
 
     for name, func in commands.COMMANDS:
-        app.command(name)(func)
+        app.command(name)(with_store_settings(func))
 
 
 _register()

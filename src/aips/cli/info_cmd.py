@@ -13,7 +13,8 @@ def info_command(
     fmt: FormatOpt = OutputFormat.table,
 ) -> None:
     """What the store holds: rows per table, the events' date range, brands and categories
-    (counts and the top names), the loads and the quarantined rows by reason."""
+    (counts and the top names), the loads, the quarantined rows by reason, and the store's
+    memory limit, threads and spill folder in force (and where each came from)."""
     with open_ws(store, config, read_only=True) as ws:
         info = ws.info()
     if OutputFormat(fmt) is OutputFormat.json:
@@ -37,3 +38,5 @@ def info_command(
               for r in info["loads"]], fmt, title="loads")
     emit(info["quarantine"] or [{"table_name": "", "reason": "(nothing quarantined)", "rows": 0}], fmt,
          title="quarantine by reason")
+    if info.get("settings"):
+        emit(info["settings"], fmt, title="store settings (DuckDB)")

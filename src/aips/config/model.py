@@ -98,6 +98,17 @@ class ReportCaps(_Strict):
     max_categories: int = Field(default=8, ge=1)
 
 
+class StoreSection(_Strict):
+    """The ``store:`` section: DuckDB resources (checked and applied by
+    :mod:`aips.store.settings`; ``$AIPS_MEMORY_LIMIT`` ... and ``--memory-limit`` win)."""
+
+    memory_limit: str | int | None = None
+    """``4GiB``, ``2GB``, ``50%`` (of the machine's memory); default: 25 % of it, at most 2.5 GiB."""
+    threads: int | None = Field(default=None, ge=1)
+    temp_directory: str | None = None
+    """Where DuckDB spills when a query needs more than the limit (default ``<store>.tmp``)."""
+
+
 class Model(_Strict):
     """The whole model. Build it with :func:`load_model` or :func:`default_model`."""
 
@@ -116,6 +127,7 @@ class Model(_Strict):
     currency: str = Field(default=CURRENCY, min_length=1)
     """The symbol before amounts in the report and the dashboard."""
     report: ReportCaps = Field(default_factory=ReportCaps)
+    store: StoreSection = Field(default_factory=StoreSection)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
