@@ -1,0 +1,382 @@
+"""Parquet files loaded straight from the backend: one checking query, one insert.
+
+Reading a Parquet file chunk by chunk into Python, validating it with pyarrow and
+staging it again costs about 1.7x ``CREATE TABLE AS SELECT * FROM read_parquet(...)``
+(issue 13). Most Parquet files need none of that: their columns are already typed and
+no row is bad. For those this module
+
+1. reads the files with their own schema through the backend (:mod:`aips.store.files`),
+   all files of one schema as one table;
+2. maps them onto the ``events`` schema with Ibis expressions that mirror
+   :func:`aips.ingest.validate.validate` (trim, empty -> null, lower-case and map the event
+   type, NaN -> null, the model's local date) and flags each row that would be ignored or
+   quarantined;
+3. counts, in **one** aggregate query per schema, the rows per file that would be
+   quarantined (``bad``) or lack a source ``event_id``; and
+4. hands the rows of the files with no such row to :func:`aips.ingest.publish.publish` as
+   an Ibis table, where dedupe and the insert run as one ``INSERT ... SELECT`` from the
+   files.
+
+Files with a bad row (or without event ids, which are hashed from the row in Python: see
+:mod:`aips.ingest.dedupe`) take the row-by-row path of :mod:`aips.ingest.load`, which
+quarantines with reasons and stops early on a wrongly mapped file. So results never
+depend on the path: the same rows load, with the same values (``tests/ingest/
+test_ingest_scale.py`` loads the same files both ways and compares).
+
+A group of files goes the row-by-row way as a whole when (:func:`ineligible`): the table
+is not ``events``; the backend cannot read files itself; a mapped column has another type
+than the canonical one wants (text for strings; a timestamp in s, ms or us for ``ts``;
+numbers for ``dwell_s``, ``completion``, ``amount``); or ``ts`` is a wall-clock time (no
+zone) in a zone whose UTC offset changes within the files' dates (daylight saving: folds
+and gaps need the row-by-row checks). The files' ``ts`` range comes from their Parquet
+statistics (no row is read for it).
+
+>>> import datetime as dt
+>>> segments("Asia/Shanghai", dt.datetime(2024, 1, 1), dt.datetime(2024, 6, 1))
+[(None, 28800)]
+>>> [(str(s)[:16] if s else s, o) for s, o in segments("Europe/Paris", dt.datetime(2024, 3, 1), dt.datetime(2024, 4, 1))]
+[(None, 3600), ('2024-03-31 01:00', 7200)]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ibis
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from aips.ingest.validate import LINE_BITS, SPECS, Plan, staging_schema
+from aips.store import files as store_files
+from aips.store.tables import SCHEMAS
+
+_TEXT = ("event_id", "user_id", "brand", "spu", "category", "event_type", "channel", "campaign_id",
+         "creator_id", "note_id", "content_format", "keyword")  # fmt: skip
+_UTC = ("UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z")
+
+
+def segments(zone: str, lo: dt.datetime, hi: dt.datetime) -> list[tuple[dt.datetime | None, int]]:
+    """The UTC offsets (seconds) of ``zone`` between the naive UTC instants ``lo`` and ``hi``:
+    ``[(None, offset), (start, offset), ...]``, each from its naive UTC ``start`` on."""
+    tz = ZoneInfo(zone)
+
+    def offset(t: dt.datetime) -> int:
+        return int(t.replace(tzinfo=dt.UTC).astimezone(tz).utcoffset().total_seconds())
+
+    out: list[tuple[dt.datetime | None, int]] = [(None, offset(lo))]
+    t = lo
+    while t < hi:
+        step = min(t + dt.timedelta(days=1), hi)
+        if offset(step) != out[-1][1]:
+            a, b = t, step  # bisect to the second the offset changes
+            while b - a > dt.timedelta(seconds=1):
+                mid = a + (b - a) / 2
+                a, b = (mid, b) if offset(mid) == out[-1][1] else (a, mid)
+            out.append((b.replace(microsecond=0), offset(b)))
+        t = step
+    return out
+
+
+def _local_date(utc: ibis.Value, segs: list[tuple[dt.datetime | None, int]]) -> ibis.Value:
+    """The calendar day of naive UTC instants in a zone given by its offset segments."""
+
+    def shifted(seconds: int) -> ibis.Value:
+        return (utc + ibis.interval(seconds=seconds)).date() if seconds else utc.date()
+
+    if len(segs) == 1:
+        return shifted(segs[0][1])
+    branches = [(utc < ibis.literal(start), shifted(prev)) for (_, prev), (start, _) in zip(segs, segs[1:], strict=False)]
+    return ibis.cases(*branches, else_=shifted(segs[-1][1]))
+
+
+def _ts_range(schema: pa.Schema, path: Path, column: str) -> tuple[Any, Any] | None:
+    """(min, max) of ``column`` from the file's Parquet statistics, or None when missing."""
+    meta = pq.ParquetFile(path).metadata
+    index = schema.get_field_index(column)
+    lo = hi = None
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(index).statistics
+        if stats is None or not stats.has_min_max:
+            if meta.row_group(i).num_rows:
+                return None
+            continue
+        lo = stats.min if lo is None else min(lo, stats.min)
+        hi = stats.max if hi is None else max(hi, stats.max)
+    return (lo, hi) if lo is not None else None
+
+
+def ineligible(schema: pa.Schema, plan: Plan) -> str | None:
+    """Why the files of ``schema`` mapped by ``plan`` cannot load directly (None: they can)."""
+    if plan.table != "events":
+        return f"the {plan.table} table loads row by row"
+    if {store_files.FILE, store_files.ROW, "file_row_number"} & set(schema.names):
+        return "a column name the backend uses for the file and row"
+    if plan.sources.get("event_id") is None:
+        return "no event_id column (ids are derived from the rows)"
+    numbers = SPECS["events"].numbers
+    for name, source in plan.sources.items():
+        if source is None:
+            continue
+        typ = schema.field(source).type
+        if name == "ts":
+            if not (pa.types.is_timestamp(typ) and typ.unit in ("s", "ms", "us")):
+                return f"ts column {source!r} is {typ}, not a timestamp"
+        elif name in numbers:
+            if not (pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_null(typ)):
+                return f"{name} column {source!r} is {typ}, not a number"
+        elif not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+            return f"{name} column {source!r} is {typ}, not text"
+    return None
+
+
+@dataclass
+class Group:
+    """Parquet files of one schema that may load directly."""
+
+    schema: pa.Schema
+    plan: Plan
+    indexes: list[int] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
+    load_ids: list[str] = field(default_factory=list)
+    lo: Any = None
+    hi: Any = None
+    clean: list[int] = field(default_factory=list)
+    """File indexes whose rows all load or are ignored (set by :meth:`DirectLoad.check`)."""
+    as_is: list[str] = field(default_factory=list)
+    """Columns the clean files hold ready to load (no value changes when trimmed, mapped,
+    NaN read as null): inserted as they are, skipping the per-row work."""
+    ids_unique: bool = False
+    """True when the clean files' event ids are provably unique among themselves."""
+    id_range: tuple[str, str] | None = None
+    """The smallest and largest event id of the clean files."""
+    table: ibis.Table | None = None
+    raw_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FileCheck:
+    """What the checking query found in one file."""
+
+    rows: int
+    ignored: int
+    bad: int
+    no_id: int
+    changed: dict[str, int]
+    ids: int
+    lo_id: str | None
+    hi_id: str | None
+
+
+class DirectLoad:
+    """The Parquet files of one load that go straight from the backend into the store.
+
+    Call :meth:`offer` for each file (False: read it row by row), then :meth:`check` once
+    (returns the indexes of offered files that turned out to have bad rows: read those row
+    by row too), then :meth:`staged` at publication.
+    """
+
+    def __init__(self, store: Any, model_zone: str, window: tuple[Any, Any]):
+        self.store = store
+        self.model_zone = model_zone
+        self.latest, self.earliest = window
+        self.groups: dict[pa.Schema, Group] = {}
+        self.enabled = store_files.can_read_parquet(store)
+
+    def offer(self, path: Path, index: int, load_id: str, schema: pa.Schema, plan: Plan) -> bool:
+        """Take the file when it may load directly (False: the caller reads it row by row)."""
+        if not self.enabled or ineligible(schema, plan) is not None:
+            return False
+        rng = _ts_range(schema, path, plan.sources["ts"])
+        if rng is None:
+            return False
+        group = self.groups.get(schema)
+        if group is None:
+            group = self.groups[schema] = Group(schema, plan)
+        elif group.plan.zone != plan.zone:
+            return False
+        group.indexes.append(index)
+        group.paths.append(path)
+        group.load_ids.append(load_id)
+        lo, hi = (_naive_utc(v) for v in rng)
+        group.lo = lo if group.lo is None else min(group.lo, lo)
+        group.hi = hi if group.hi is None else max(group.hi, hi)
+        return True
+
+    def check(self) -> tuple[dict[int, FileCheck], list[int]]:
+        """Run the checking query of each group: per file index its counts, and the file
+        indexes that must be read row by row after all (a bad row, a missing event id)."""
+        checks: dict[int, FileCheck] = {}
+        back: list[int] = []
+        for group in list(self.groups.values()):
+            typ = group.schema.field(group.plan.sources["ts"]).type
+            if typ.tz is None and group.plan.zone not in _UTC:
+                local = segments(group.plan.zone, group.lo - dt.timedelta(days=1), group.hi + dt.timedelta(days=1))
+                if len(local) > 1:  # DST in range: folds and gaps need the row-by-row checks
+                    back += group.indexes
+                    del self.groups[group.schema]
+                    continue
+            group.table = self._mapped(group)
+            t = group.table
+            good = ~t._ignored & ~t._bad
+            stats = (
+                t.group_by("_file")
+                .aggregate(
+                    rows=t.count(), ignored=t.count(where=t._ignored), bad=t.count(where=t._bad & ~t._ignored),
+                    no_id=t.count(where=good & t.event_id.isnull()),
+                    **{f"_changed_{c}": t.count(where=good & ~t[f"_same_{c}"]) for c in group.raw_columns},
+                    ids=t.event_id.nunique(where=good), lo_id=t.event_id.min(where=good),
+                    hi_id=t.event_id.max(where=good),
+                )
+                .to_pyarrow().to_pylist()
+            )  # fmt: skip
+            found = {r.pop("_file"): _file_check(r) for r in stats}
+            for index in group.indexes:
+                c = found.get(index, FileCheck(0, 0, 0, 0, {}, 0, None, None))
+                checks[index] = c
+                if c.bad or c.no_id:
+                    back.append(index)
+                else:
+                    group.clean.append(index)
+            clean = [checks[i] for i in group.clean]
+            group.as_is = [n for n in group.raw_columns if not any(c.changed.get(n) for c in clean)]
+            group.ids_unique = _provably_unique(clean)
+            ids = [c for c in clean if c.lo_id is not None]
+            if ids:
+                group.id_range = (min(c.lo_id for c in ids), max(c.hi_id for c in ids))
+        return checks, sorted(back)
+
+    def staged(self) -> list[ibis.Table]:
+        """The rows to load of the clean files, one table per group, in the staging schema
+        (``_key`` null: every row has its source event id)."""
+        out = []
+        for group in self.groups.values():
+            if not group.clean:
+                continue
+            t = group.table
+            rows = t.filter(~t._ignored & t._file.isin(group.clean)) if len(group.clean) < len(group.indexes) \
+                else t.filter(~t._ignored)
+            if group.as_is:  # nothing to clean there: skip the per-row string work
+                rows = rows.mutate(**{c: rows[f"_raw_{c}"] for c in group.as_is})
+            out.append(rows.select(*[_col(rows, f) for f in staging_schema("events")]))
+        return out
+
+    @property
+    def ids_unique(self) -> bool:
+        """True when every clean file's event ids are unique within the whole direct load."""
+        groups = [g for g in self.groups.values() if g.clean]
+        if not all(g.ids_unique for g in groups):
+            return False
+        ranges = sorted(g.id_range for g in groups if g.id_range is not None)
+        return all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+
+    # --- the mapping as Ibis expressions (mirrors aips.ingest.validate.validate) ----------
+
+    def _mapped(self, group: Group) -> ibis.Table:
+        plan = group.plan
+        raw = store_files.read_parquet_files(self.store, group.paths)
+        files = ibis.memtable(
+            {store_files.FILE: [str(p) for p in group.paths], "_file": group.indexes, "load_id": group.load_ids},
+            schema={store_files.FILE: "string", "_file": "int32", "load_id": "string"},
+        )
+        raw = raw.inner_join(files, store_files.FILE)
+        cols: dict[str, ibis.Value] = {}
+        same: dict[str, ibis.Value] = {}  # name -> True where the value is the source's as it is
+        group.raw_columns = []
+        for name in SCHEMAS["events"].names:
+            if name in ("local_date", "load_id", "ts"):
+                continue
+            source = plan.sources.get(name)
+            if source is None:
+                value = plan.constants.get(name)
+                text = None if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
+                cols[name] = ibis.literal(text, "string") if name not in SPECS["events"].numbers \
+                    else ibis.literal(None, "float64")
+                continue
+            col = raw[source]
+            if name in SPECS["events"].numbers:
+                x = col.cast("float64")
+                cols[name] = ibis.ifelse(x.isnan(), ibis.null("float64"), x) if col.type().is_floating() else x
+                if col.type().is_float64():
+                    same[name] = col.isnull() | ~col.isnan()
+                    group.raw_columns.append(name)
+            else:
+                text = col.strip().nullif("")
+                cols[name] = text.lower() if name == "event_type" else text
+                same[name] = col.identical_to(cols[name])
+                group.raw_columns.append(name)
+        raw_type = cols["event_type"]
+        event_type = raw_type.substitute(plan.event_map, else_=ibis.null("string"))
+        same["event_type"] = same["event_type"] & raw[plan.sources["event_type"]].identical_to(event_type) \
+            if plan.sources.get("event_type") else ibis.literal(False)
+        cols["event_type"] = event_type
+        ignored = raw_type.isin(plan.ignore).fill_null(False) if plan.ignore else ibis.literal(False)
+        for name, kept in plan.only_for.items():
+            keep = event_type.isin(kept).fill_null(False)
+            cols[name] = ibis.ifelse(keep, cols[name], ibis.null(cols[name].type()))
+            same[name] = ibis.literal(False)
+        ts = raw[plan.sources["ts"]]
+        if ts.type().timezone is not None:
+            utc = ts.cast("timestamp")
+        else:
+            offset = segments(plan.zone, group.lo, group.hi)[0][1] if plan.zone not in _UTC else 0
+            utc = ts.cast("timestamp") - ibis.interval(seconds=offset) if offset else ts.cast("timestamp")
+        lo = (group.lo or dt.datetime(1970, 1, 1)) - dt.timedelta(days=1)
+        hi = (group.hi or dt.datetime(1970, 1, 1)) + dt.timedelta(days=1)
+        cols["ts"] = utc
+        cols["local_date"] = _local_date(utc, segments(self.model_zone, lo, hi))
+        bad = [cols[c].isnull() for c in SPECS["events"].required if c != "event_type"]
+        bad.append(raw_type.isnull() | event_type.isnull())  # missing or unknown event type
+        for name, (low, high, _) in SPECS["events"].numbers.items():
+            source = plan.sources.get(name)
+            if source is None:
+                continue
+            x = raw[source].cast("float64")
+            out = x.isinf() | (x < low) if low is not None else x.isinf()
+            if high is not None:
+                out = out | (x > high)
+            bad.append(out.fill_null(False))
+        if self.latest is not None:
+            bad.append((utc > ibis.literal(self.latest)).fill_null(False))  # FUTURE
+        if self.earliest is not None:
+            bad.append((utc < ibis.literal(self.earliest)).fill_null(False))  # TOO_EARLY
+        pos = raw["_file"].cast("int64") * (1 << LINE_BITS) + raw[store_files.ROW].cast("int64") + 1
+        return raw.select(
+            **cols, load_id=raw.load_id, _key=ibis.null("string"), _pos=pos, _file=raw["_file"],
+            _ignored=ignored, _bad=ibis.or_(*bad),
+            **{f"_same_{c}": same[c].fill_null(False) for c in group.raw_columns},
+            **{f"_raw_{c}": _raw_value(raw[plan.sources[c]], c) for c in group.raw_columns},
+        )  # fmt: skip
+
+
+def _raw_value(col: ibis.Value, name: str) -> ibis.Value:
+    return col.cast("float64") if name in SPECS["events"].numbers else col
+
+
+def _col(t: ibis.Table, f: pa.Field) -> ibis.Value:
+    return t[f.name].cast(ibis.dtype(f.type)).name(f.name)
+
+
+def _naive_utc(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def _file_check(row: dict[str, Any]) -> FileCheck:
+    changed = {k.removeprefix("_changed_"): row.pop(k) for k in list(row) if k.startswith("_changed_")}
+    return FileCheck(**row, changed=changed)
+
+
+def _provably_unique(checks: list[FileCheck]) -> bool:
+    """Event ids unique within each file and the files' id ranges disjoint (sequential
+    ids, as exports and the simulator write them); else the load checks the whole set."""
+    if any(c.ids != c.rows - c.ignored for c in checks):
+        return False
+    ranges = sorted((c.lo_id, c.hi_id) for c in checks if c.lo_id is not None)
+    return all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+
+
