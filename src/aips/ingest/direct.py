@@ -25,7 +25,7 @@ test_ingest_scale.py`` loads the same files both ways and compares).
 
 A group of files goes the row-by-row way as a whole when (:func:`ineligible`): the table
 is not ``events``; the backend cannot read files itself; a mapped column has another type
-than the canonical one wants (text for strings; a timestamp in s, ms or us for ``ts``;
+than the canonical one wants (text for strings; a timestamp for ``ts``;
 numbers for ``dwell_s``, ``completion``, ``amount``); or ``ts`` is a wall-clock time (no
 zone) in a zone whose UTC offset changes within the files' dates (daylight saving: folds
 and gaps need the row-by-row checks). The files' ``ts`` range comes from their Parquet
@@ -125,7 +125,7 @@ def ineligible(schema: pa.Schema, plan: Plan) -> str | None:
             continue
         typ = schema.field(source).type
         if name == "ts":
-            if not (pa.types.is_timestamp(typ) and typ.unit in ("s", "ms", "us")):
+            if not pa.types.is_timestamp(typ):
                 return f"ts column {source!r} is {typ}, not a timestamp"
         elif name in numbers:
             if not (pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_null(typ)):
@@ -153,6 +153,8 @@ class Group:
     ids_unique: bool = False
     """True when the event ids of the group's good rows are provably unique."""
     table: ibis.Table | None = None
+    distinct: dict[str, list] = field(default_factory=dict)
+    """Distinct values of the low-cardinality columns, read by the check."""
 
 
 @dataclass
@@ -246,7 +248,7 @@ class DirectLoad:
         for group in self.groups.values():
             if not group.clean:
                 continue
-            t = group.table
+            t = self._mapped(group)  # on the store's current connection (it may have reopened)
             clean = set(group.clean)
             files = ibis.memtable(
                 {store_files.FILE: [str(p) for p, i in zip(group.paths, group.indexes, strict=True) if i in clean],
@@ -288,9 +290,9 @@ class DirectLoad:
                 x = col.cast("float64")
                 cols[name] = ibis.ifelse(x.isnan(), ibis.null("float64"), x) if col.type().is_floating() else x
             elif name != "event_type":
-                clean = name != "event_id" and _clean_text(col)  # ids: all distinct, checking costs a trim
+                clean = name != "event_id" and _clean_text(col, group.distinct)  # ids: all distinct, checking costs a trim
                 cols[name] = col if clean else col.strip().nullif("")
-        event_type, ignored, unknown = _event_types(raw, plan)
+        event_type, ignored, unknown = _event_types(raw, plan, group.distinct)
         cols["event_type"] = event_type
         for name, kept in plan.only_for.items():
             keep = event_type.isin(kept).fill_null(False)
@@ -317,7 +319,7 @@ class DirectLoad:
             source = plan.sources.get(name)
             if source is None:
                 continue
-            x = raw[source].cast("float64")
+            x = cols[name]  # NaN already null: DuckDB orders NaN above every number
             out = x.isinf() | (x < low) if low is not None else x.isinf()
             if high is not None:
                 out = out | (x > high)
@@ -336,10 +338,19 @@ DISTINCT_MAX = 1_000_000
 """A text column with at most this many distinct values is checked value by value here."""
 
 
-def _clean_text(col: ibis.Value) -> bool:
+def _distinct(col: ibis.Value, limit: int, memo: dict[str, list]) -> list:
+    """Up to ``limit + 1`` distinct values of ``col``, read once per group of files (the
+    table is built again on the connection that inserts: :meth:`Store.writing`)."""
+    name = col.get_name()
+    if name not in memo:
+        memo[name] = col.name("v").as_table().distinct().limit(limit + 1).to_pyarrow().column("v").to_pylist()
+    return memo[name]
+
+
+def _clean_text(col: ibis.Value, memo: dict[str, list]) -> bool:
     """True when no value of ``col`` needs trimming or is empty, judged from its distinct
     values (one cheap aggregate over one column); False when it has too many to read."""
-    values = col.name("v").as_table().distinct().limit(DISTINCT_MAX + 1).to_pyarrow().column("v").to_pylist()
+    values = _distinct(col, DISTINCT_MAX, memo)
     if len(values) > DISTINCT_MAX:
         return False
     return all(v is None or (v and v.strip(_WHITESPACE) == v) for v in values)
@@ -349,7 +360,7 @@ EVENT_TYPES_MAX = 10_000
 """More distinct raw event types than this are mapped row by row in the backend."""
 
 
-def _event_types(raw: ibis.Table, plan: Plan) -> tuple[ibis.Value, ibis.Value, ibis.Value]:
+def _event_types(raw: ibis.Table, plan: Plan, memo: dict[str, list]) -> tuple[ibis.Value, ibis.Value, ibis.Value]:
     """(canonical event type, ignored, missing or unknown) of each row.
 
     The raw types present are few: they are read first (one cheap aggregate over one
@@ -362,7 +373,7 @@ def _event_types(raw: ibis.Table, plan: Plan) -> tuple[ibis.Value, ibis.Value, i
         canonical = plan.event_map.get(str(value).strip().lower()) if value is not None else None
         return ibis.literal(canonical, "string"), ibis.literal(False), ibis.literal(canonical is None)
     col = raw[source]
-    present = col.name("v").as_table().distinct().limit(EVENT_TYPES_MAX + 1).to_pyarrow().column("v").to_pylist()
+    present = _distinct(col, EVENT_TYPES_MAX, memo)
     if len(present) > EVENT_TYPES_MAX:  # pragma: no cover - garbage in the column: map per row
         text = col.strip().nullif("").lower()
         mapped = text.substitute(plan.event_map, else_=ibis.null("string"))
