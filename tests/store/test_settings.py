@@ -70,7 +70,7 @@ def test_bad_sizes_name_the_setting_and_what_is_expected(text, message):
 
 def test_default_is_a_quarter_of_memory_capped():
     assert default_memory_limit(4 * GIB) == 1 * GIB
-    assert default_memory_limit(24 * GIB) == DEFAULT_CAP == int(2.5 * GIB)
+    assert default_memory_limit(24 * GIB) == DEFAULT_CAP == int(1.5 * GIB)
     assert default_memory_limit(512 * 2**20) == 256 * 2**20  # the floor
 
 
@@ -85,7 +85,7 @@ def test_precedence_cli_env_model_default():
     s = resolve(env={}, model=model, total=16 * GIB)
     assert (s.memory_limit, s.threads) == (3 * GIB, 3)
     s = resolve(env={}, total=16 * GIB)
-    assert (s.memory_limit, s.threads, s.temp_directory) == (int(2.5 * GIB), None, None)
+    assert (s.memory_limit, s.threads, s.temp_directory) == (int(1.5 * GIB), None, None)
     assert set(s.sources.values()) == {"default"}
 
 

@@ -50,7 +50,7 @@ LockTimeoutOpt = Annotated[
 MemoryLimitOpt = Annotated[
     str | None,
     typer.Option("--memory-limit", help="Memory DuckDB may use before it spills to disk: 4GiB, 2GB, 50% "
-                 "(default $AIPS_MEMORY_LIMIT, the model's store.memory_limit, else 25% of RAM, at most 2.5GiB)."),
+                 "(default $AIPS_MEMORY_LIMIT, the model's store.memory_limit, else 25% of RAM, at most 1.5GiB)."),
 ]
 ThreadsOpt = Annotated[
     int | None,

@@ -103,7 +103,7 @@ class StoreSection(_Strict):
     :mod:`aips.store.settings`; ``$AIPS_MEMORY_LIMIT`` ... and ``--memory-limit`` win)."""
 
     memory_limit: str | int | None = None
-    """``4GiB``, ``2GB``, ``50%`` (of the machine's memory); default: 25 % of it, at most 2.5 GiB."""
+    """``4GiB``, ``2GB``, ``50%`` (of the machine's memory); default: 25 % of it, at most 1.5 GiB."""
     threads: int | None = Field(default=None, ge=1)
     temp_directory: str | None = None
     """Where DuckDB spills when a query needs more than the limit (default ``<store>.tmp``)."""

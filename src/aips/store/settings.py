@@ -12,10 +12,13 @@ Three settings, each taken from the first place that gives it:
 
 Why that default: DuckDB's own (80 % of RAM) let a dedupe of one repeated row peak at
 8.95 GB and ``aips series --update`` at 19.6 GiB of a 24 GiB machine (issue 13). A limit
-bounds the buffer manager (joins, aggregates and sorts spill past it); the process adds
-Python and Arrow buffers on top. With 2.5 GiB the measured peaks stay under 2 GiB at 12M
-events and under 4 GiB at 100M (``bench/README.md``, "Memory and scale"), while a 8 GiB
-laptop keeps 6 GiB for everything else. A share of RAM (25 %) keeps small machines safe.
+bounds DuckDB's buffer manager (joins, aggregates and sorts spill past it); the process
+adds ~0.4 GiB of Python and Arrow on top. Measured on the 12M-event store, ``aips series
+--backfill`` (180 days) peaked at 2.76 GiB RSS with a 2.5 GiB limit, 1.81 GiB with 1.5 GiB
+and 1.32 GiB with 1 GiB, in the same time (``bench/README.md``, "Memory and scale"): 1.5 GiB
+keeps the issue's goals (<= 2 GiB at 12M events, <= 4 GiB at 100M, where the same limit
+applies and DuckDB spills instead of growing), and an 8 GiB laptop keeps most of its memory
+for everything else. A share of RAM (25 %) keeps small machines safe.
 
 Sizes read ``4GiB``, ``2GB``, ``512 MiB``, ``1.5GiB`` (binary and decimal units) or
 ``50%`` (of the machine's memory):
@@ -49,7 +52,7 @@ CLI = {"memory_limit": "--memory-limit", "threads": "--threads", "temp_directory
 
 DEFAULT_SHARE = 0.25
 """The default memory limit's share of the machine's memory."""
-DEFAULT_CAP = int(2.5 * 2**30)
+DEFAULT_CAP = int(1.5 * 2**30)
 """The default memory limit is at most this (bytes): see the module docstring."""
 DEFAULT_FLOOR = 256 * 2**20
 """... and at least this: below it DuckDB spills for the smallest stores."""
@@ -88,8 +91,8 @@ def parse_size(text: Any, *, total: int | None = None, what: str = "memory_limit
     default the machine's memory); a bad value is a :class:`ConfigError` saying what is
     expected.
 
-    >>> parse_size("1.5 GiB"), parse_size(1024)
-    (1610612736, 1024)
+    >>> parse_size("1.5 GiB"), parse_size(2**30)
+    (1610612736, 1073741824)
     >>> parse_size("lots")
     Traceback (most recent call last):
     aips.exceptions.ConfigError: memory_limit: 'lots' is not a size; expected e.g. 4GiB, 2GB, 512MiB or 50% (of the machine's memory)
@@ -139,7 +142,7 @@ def default_memory_limit(total: int | None = None) -> int:
     """:data:`DEFAULT_SHARE` of ``total`` (default: this machine), between the floor and the cap.
 
     >>> default_memory_limit(24 * 2**30) / 2**30, default_memory_limit(4 * 2**30) / 2**30
-    (2.5, 1.0)
+    (1.5, 1.0)
     """
     total = total or machine_memory()
     return max(DEFAULT_FLOOR, min(DEFAULT_CAP, int(total * DEFAULT_SHARE)))
