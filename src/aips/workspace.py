@@ -94,8 +94,14 @@ class Workspace:
 
     def info(self, top: int = 5) -> dict[str, Any]:
         """What the store holds (tables, rows, date range, brands, categories, loads,
-        quarantine by reason): :meth:`aips.view.View.summary`."""
-        return self.view.summary(top=top)
+        quarantine by reason): :meth:`aips.view.View.summary`; plus ``settings``, the
+        DuckDB memory limit, threads and spill folder in force and where each came from."""
+        info = self.view.summary(top=top)
+        if self.store.settings is not None:
+            from aips.store.settings import effective
+
+            info["settings"] = effective(self.store.backend.con, self.store.settings)
+        return info
 
     # --- stage engine (aips.view, aips.engine): unexecuted Ibis tables -------------------------
 
@@ -450,7 +456,8 @@ class Workspace:
 
 
 def open_workspace(store: Any = None, config: Any = None, *, read_only: bool = False,
-                   lock_timeout: float | None = None, spark: SparkOptions | None = None) -> Workspace:
+                   lock_timeout: float | None = None, spark: SparkOptions | None = None,
+                   memory_limit: str | int | None = None, threads: int | None = None) -> Workspace:
     """Open a workspace: ``aips.open(store=None, config=None, read_only=False)``.
 
     Args:
@@ -462,8 +469,15 @@ def open_workspace(store: Any = None, config: Any = None, *, read_only: bool = F
             ``$AIPS_LOCK_TIMEOUT`` or 60).
         spark: warehouse, database and settings of a Spark store; the model's
             ``store: spark_conf`` lies underneath its ``conf``.
+        memory_limit, threads: a DuckDB store's limits (``"4GiB"``, ``"50%"``; ``2``), over
+            ``$AIPS_MEMORY_LIMIT`` / ``$AIPS_THREADS`` and the model's ``store:`` section
+            (:mod:`aips.store.settings`).
     """
+    from aips.store.settings import resolve
+
     model = resolve_model(config)
     spark = (spark or SparkOptions()).under(model.store.spark_conf)
-    return Workspace(connect(store, read_only=read_only, timeout=lock_timeout, spark=spark), model)
+    settings = resolve(cli={"memory_limit": memory_limit, "threads": threads}, model=model.store)
+    return Workspace(connect(store, read_only=read_only, timeout=lock_timeout, spark=spark, settings=settings),
+                     model)
 

@@ -1,7 +1,8 @@
 """Options and output shared by every command.
 
-Commands take ``--store`` (or ``$AIPS_STORE``), ``--config`` and, when they print a
-table, ``--format table|csv|json``; JSON is a list of records.
+Commands take ``--store`` (or ``$AIPS_STORE``), ``--config``, ``--memory-limit`` and
+``--threads`` (added to every command with ``--store`` by :func:`with_store_settings`) and,
+when they print a table, ``--format table|csv|json``; JSON is a list of records.
 
 The flags that select people are defined here once and mean the same in every command:
 
@@ -91,6 +92,52 @@ LockTimeoutOpt = Annotated[
     typer.Option("--lock-timeout", envvar="AIPS_LOCK_TIMEOUT", min=0,
                  help="Seconds to wait while other processes use the store (default 60)."),
 ]
+
+
+MemoryLimitOpt = Annotated[
+    str | None,
+    typer.Option("--memory-limit", help="Memory DuckDB may use before it spills to disk: 4GiB, 2GB, 50% "
+                 "(default $AIPS_MEMORY_LIMIT, the model's store.memory_limit, else 25% of RAM, at most 1.5GiB)."),
+]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option("--threads", min=1, help="DuckDB threads (default $AIPS_THREADS, the model's store.threads, "
+                 "else one per core)."),
+]
+_STORE_SETTINGS: dict[str, Any] = {}
+"""``--memory-limit`` / ``--threads`` of the running command (set by :func:`with_store_settings`)."""
+
+
+def with_store_settings(func: Any) -> Any:
+    """``func`` (a command that takes ``--store``) with ``--memory-limit`` and ``--threads``
+    added: the values reach every store the command opens (:func:`open_ws`; the dashboard
+    of ``serve`` through ``$AIPS_MEMORY_LIMIT`` / ``$AIPS_THREADS``). Commands without
+    ``--store`` are returned as they are.
+    """
+    import functools
+    import inspect
+    import os
+
+    sig = inspect.signature(func, eval_str=True)
+    if "store" not in sig.parameters:
+        return func
+    extra = [inspect.Parameter("memory_limit", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=MemoryLimitOpt),
+             inspect.Parameter("threads", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ThreadsOpt)]
+
+    @functools.wraps(func)
+    def command(*args: Any, memory_limit: str | None = None, threads: int | None = None, **kwargs: Any) -> Any:
+        _STORE_SETTINGS.clear()
+        _STORE_SETTINGS.update(memory_limit=memory_limit, threads=threads)
+        for value, env in ((memory_limit, "AIPS_MEMORY_LIMIT"), (threads, "AIPS_THREADS")):
+            if value is not None:
+                os.environ[env] = str(value)  # for stores opened elsewhere (the dashboard)
+        return func(*args, **kwargs)
+
+    params = [p for p in sig.parameters.values()]
+    command.__signature__ = sig.replace(parameters=params + extra)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params + extra}
+    del command.__wrapped__  # Typer must read the new signature, not the wrapped one
+    return command
 
 
 def choices(name: str, *values: str) -> type[StrEnum]:
@@ -194,12 +241,15 @@ def open_ws(store: str | None, config: str | None, *, read_only: bool = False,
     Commands that only read pass ``read_only=True``: the store must exist (nothing is
     created) and any number of them may run side by side. A writer waits up to
     ``lock_timeout`` seconds (``--lock-timeout``, ``$AIPS_LOCK_TIMEOUT``, default 60) for
-    readers to finish, and a reader as long for a writer.
+    readers to finish, and a reader as long for a writer. ``--memory-limit`` and
+    ``--threads`` of the command (:func:`with_store_settings`) are passed on.
     """
     from aips.workspace import open_workspace
 
     return open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout,
-                          spark=_SPARK_OPTIONS.get())
+                          spark=_SPARK_OPTIONS.get(),
+                          memory_limit=_STORE_SETTINGS.get("memory_limit"),
+                          threads=_STORE_SETTINGS.get("threads"))
 
 
 def store_exists(store: str | None) -> bool:

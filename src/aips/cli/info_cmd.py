@@ -25,7 +25,8 @@ def info_command(
     lang: LangOpt = Lang.en,
 ) -> None:
     """What the store holds: rows per table, the events' date range, brands and categories
-    (counts and the top names), the loads and the quarantined rows by reason."""
+    (counts and the top names), the loads, the quarantined rows by reason, and the store's
+    memory limit, threads and spill folder in force (and where each came from)."""
     with open_ws(store, config, read_only=True) as ws:
         info = ws.info()
     if OutputFormat(fmt) is OutputFormat.json:
@@ -51,3 +52,5 @@ def info_command(
               for r in info["loads"]], fmt, title=t("cli.title.loads", lang), lang=lang)
     emit(info["quarantine"] or [{"table_name": "", "reason": t("cli.info.no_quarantine", lang), "rows": 0}], fmt,
          title=t("cli.title.quarantine", lang), lang=lang)
+    if info.get("settings"):
+        emit(info["settings"], fmt, title=t("cli.title.store_settings", lang), lang=lang)

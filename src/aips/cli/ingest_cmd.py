@@ -1,10 +1,15 @@
 """``aips ingest``: load files into the store, losing no row.
 
-Prints ``rows read = loaded + duplicates + ignored + quarantined`` (or, with
+A directory (or several files) is one load: one progress bar on stderr (when it is a
+terminal; ``--quiet`` turns it off), one transaction, and one summary line over all files
+(``--verbose``: a line per file too). Prints
+``rows read = loaded + duplicates + ignored + quarantined`` (or, with
 ``--format json``, ``{"rows_read": N, "loaded": N, "duplicates": N, "ignored": N,
 "quarantined": N, "reasons": {...}, "quarantine_file": PATH, ...}``). Quarantined rows
 do not make the command fail; a file that cannot be read at all does (exit 1, nothing
-loaded, the message names the file and what is wrong).
+loaded, the message names the file and what is wrong), and so does a file whose first
+100,000 rows are all quarantined for one reason (a column mapped wrong; see
+``--max-bad-fraction``).
 """
 
 from __future__ import annotations
@@ -83,6 +88,20 @@ def ingest_command(
             "Default: the model's ingest.min_date (2000-01-01).",
         ),
     ] = None,
+    max_bad_fraction: Annotated[
+        float | None,
+        typer.Option(
+            "--max-bad-fraction", min=0, max=1,
+            help="Stop (load nothing) when more than this share of a file's first 100,000 rows is "
+            "quarantined (default: only when all are, for one reason; 1: never).",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="One summary line per file too.")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar.")
+    ] = False,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", help="table or json.")
     ] = ReportFormat.table,
@@ -106,10 +125,11 @@ def ingest_command(
             sheet=sheet_arg,
             quarantine_dir=quarantine_dir,
             **{k: v for k, v in (("max_future", max_future), ("min_date", min_date)) if v is not None},
-            progress=fmt is ReportFormat.table and sys.stderr.isatty(),
+            max_bad_fraction=max_bad_fraction,
+            progress=fmt is ReportFormat.table and not quiet and sys.stderr.isatty(),
         )
     if fmt is ReportFormat.json:
         sys.stdout.write(json.dumps(report.asdict(), ensure_ascii=False, indent=1) + "\n")
     else:
-        typer.echo(str(report))
+        typer.echo(report.render(verbose=verbose))
 

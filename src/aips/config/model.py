@@ -135,9 +135,15 @@ class IngestWindow(_Strict):
         return text
 
 
-class StoreSettings(_Strict):
-    """Settings of the store the model runs on (``store:`` in the model file)."""
+class StoreSection(_Strict):
+    """The ``store:`` section: DuckDB resources and Spark settings (checked and applied by
+    :mod:`aips.store.settings`; ``$AIPS_MEMORY_LIMIT`` ... and ``--memory-limit`` win)."""
 
+    memory_limit: str | int | None = None
+    """``4GiB``, ``2GB``, ``50%`` (of the machine's memory); default: 25 % of it, at most 1.5 GiB."""
+    threads: int | None = Field(default=None, ge=1)
+    temp_directory: str | None = None
+    """Where DuckDB spills when a query needs more than the limit (default ``<store>.tmp``)."""
     spark_conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Spark settings for Spark stores (``--conf K=V`` overrides them), e.g.
     ``spark.executor.memory: 8g``."""
@@ -162,7 +168,7 @@ class Model(_Strict):
     """The symbol before amounts in the report and the dashboard."""
     report: ReportCaps = Field(default_factory=ReportCaps)
     ingest: IngestWindow = Field(default_factory=IngestWindow)
-    store: StoreSettings = Field(default_factory=StoreSettings)
+    store: StoreSection = Field(default_factory=StoreSection)
 
     model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 

@@ -114,6 +114,10 @@ def first_occurrences(staged: ibis.Table, key: str) -> ibis.Table:
     return staged.semi_join(firsts, [staged[key] == firsts[key], staged._pos == firsts._first])
 
 
-def new_rows(staged: ibis.Table, target: ibis.Table, key: str) -> ibis.Table:
-    """Staged rows to insert: first occurrences whose key is not in ``target``."""
-    return first_occurrences(staged, key).anti_join(target, key)
+def new_rows(staged: ibis.Table, target: ibis.Table, key: str, *, unique: bool = False) -> ibis.Table:
+    """Staged rows to insert: first occurrences whose key is not in ``target``.
+
+    ``unique``: the caller has proven the staged keys unique (the direct Parquet load's
+    per-file counts), so the check of :func:`first_occurrences` (one more pass) is skipped.
+    """
+    return (staged if unique else first_occurrences(staged, key)).anti_join(target, key)

@@ -34,12 +34,15 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from aips.config.model import Model
 from aips.exceptions import ConfigError, IngestError
+from aips.ingest.direct import DirectLoad
 from aips.ingest.mapping import Mapping, check_encoding, check_zone, resolve_mapping
 from aips.ingest.publish import publish
 from aips.ingest.readers import Source
@@ -68,6 +71,7 @@ def ingest_files(
     quarantine_dir: str | Path | None = None,
     max_future: str | dt.timedelta | None = "1d",
     min_date: str | dt.date | None = "2000-01-01",
+    max_bad_fraction: float | None = None,
 ) -> IngestReport:
     """Load files into a canonical table; every row is loaded, a duplicate, ignored or quarantined.
 
@@ -93,18 +97,30 @@ def ingest_files(
             accepts any date (one row dated 9999-12-31 would otherwise stretch every series).
         min_date: events before this date (UTC) are quarantined as ``timestamp before
             min_date``; ``None`` or ``"off"`` accepts any date.
+        max_bad_fraction: stop (:class:`~aips.exceptions.IngestError`, nothing loaded) when
+            more than this share of a file's first :data:`EARLY_ROWS` rows is quarantined;
+            ``None`` (default): only when all of them are, for one reason (the column is
+            mapped wrong); ``1``: never.
 
     Returns:
         An :class:`~aips.ingest.report.IngestReport`.
 
+    Parquet files whose rows all load go straight from the backend into the store
+    (:mod:`aips.ingest.direct`); the others are read chunk by chunk. Either way the call is
+    one load: one transaction (DuckDB) publishes every file's rows, quarantine rows and
+    ``loads`` rows (one per file), so it loads all of its files or none.
+
     Raises:
-        IngestError: a file cannot be read at all (nothing is loaded).
+        IngestError: a file cannot be read at all, or stopped early (too many bad rows at
+            its start); nothing is loaded.
         ConfigError: the preset, mapping, time zone or format is invalid.
     """
     started = time.perf_counter()
     store = connect(store)
     mapping, zone, encoding = _options(model, table, preset, mapping, tz, encoding, date_format)
     window = time_window(max_future, min_date)
+    if max_bad_fraction is not None and not 0 <= max_bad_fraction <= 1:
+        raise ConfigError(f"max_bad_fraction must be between 0 and 1, got {max_bad_fraction}")
     skipped: list[Path] = []
     paths = _existing_files(paths, skipped)
     target = mapping.table
@@ -121,16 +137,32 @@ def ingest_files(
         store, run_id, staging_schema(target, extras), QUARANTINE.to_pyarrow(), tables
     )
     qwriter = QuarantineFile(quarantine_file)
+    direct = DirectLoad(store, model.timezone, window) if target == "events" and not extras else None
     try:
-        with _progress(progress, sum(p.stat().st_size for p in paths)) as advance:
+        with _progress(progress, sum(p.stat().st_size for p in paths), len(paths)) as advance:
             run = _Run(
-                mapping, model, zone, encoding, sheet, extras, scratch, qwriter, advance, window
+                mapping, model, zone, encoding, sheet, extras, scratch, qwriter, advance, window,
+                max_bad_fraction,
             )
-            for index, (path, fr) in enumerate(zip(paths, files, strict=True)):
-                run.read_file(path, index, fr)
+            slow = [i for i, (p, fr) in enumerate(zip(paths, files, strict=True))
+                    if direct is None or not run.offer(direct, p, i, fr)]
+            stamps = {i: _stamp(paths[i]) for i in range(len(paths)) if i not in slow}
+            if stamps:
+                advance(0, f"checking {len(stamps):,} Parquet files")
+                checks, back = direct.check()
+                for i, c in checks.items():
+                    if i not in back:
+                        _fill_direct(files[i], paths[i], c)
+                        advance(paths[i].stat().st_size, files=1)
+                slow = sorted(slow + back)
+            for index in slow:
+                run.read_file(paths[index], index, files[index])
             advance(0, "publishing (dedupe, insert)")
             with store.writing():  # the write lock for the final transaction only
-                publish(store, scratch, target, files, model, extras, tables)
+                publish(store, scratch, target, files, model, extras, tables,
+                        direct=direct.staged() if direct else None,
+                        unique=bool(direct and direct.ids_unique),
+                        verify=lambda: _unchanged(paths, stamps))
         report.quarantine_file = qwriter.commit()
     finally:
         qwriter.discard()
@@ -285,6 +317,87 @@ def expand_paths(paths: Iterable[str | Path], skipped: list[Path] | None = None)
 
 # --- reading ----------------------------------------------------------------------------------
 
+EARLY_ROWS = 100_000
+"""A file whose first this many rows are all quarantined for one reason stops the load."""
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _unchanged(paths: list[Path], stamps: dict[int, tuple[int, int]]) -> None:
+    """Files read directly by the backend (twice: checked, then inserted) must not have
+    changed meanwhile: the insert would match neither version."""
+    for i, stamp in stamps.items():
+        try:
+            now = _stamp(paths[i])
+        except OSError:
+            now = None
+        if now != stamp:
+            raise IngestError(
+                f"{paths[i]}: the file changed while it was read; nothing of this load is loaded. "
+                "Load it again once whatever writes it has finished"
+            )
+
+
+def _fill_direct(fr: FileReport, path: Path, check) -> None:
+    """The report of a file loaded directly (loaded = staged, split on publication)."""
+    from aips.ingest.readers import file_sha256
+
+    fr.rows_read, fr.ignored = check.rows, check.ignored
+    fr.loaded = check.rows - check.ignored
+    fr.sha256, fr.format = file_sha256(path), "parquet"
+
+
+@dataclass
+class _EarlyStop:
+    """Counts the quarantined rows among a file's first :data:`EARLY_ROWS` rows."""
+
+    path: Path
+    max_bad_fraction: float | None
+    seen: int = 0
+    bad: Counter = field(default_factory=Counter)
+    """(reason, column) -> quarantined rows among the first rows."""
+
+    def update(self, chunk, quarantine) -> None:
+        """Count one chunk (rows in line order); raise once the first rows are all read and bad."""
+        if self.seen >= EARLY_ROWS:
+            return
+        lines = np.sort(np.concatenate([np.asarray(chunk.lines, dtype=np.int64),
+                                        np.array([r.line for r in chunk.rejects], dtype=np.int64)]))
+        need = EARLY_ROWS - self.seen
+        cutoff = lines[need - 1] if len(lines) >= need else None
+        self.seen += min(len(lines), need)
+        if quarantine.num_rows:
+            q = quarantine.select(["source_line", "reason", "column_name"]).to_pydict()
+            for line, reason, column in zip(q["source_line"], q["reason"], q["column_name"], strict=True):
+                if cutoff is None or line <= cutoff:
+                    self.bad[(reason, column)] += 1
+        if self.seen >= EARLY_ROWS:
+            self._decide()
+
+    def _decide(self) -> None:
+        total = sum(self.bad.values())
+        if not total:
+            return
+        (reason, column), top = self.bad.most_common(1)[0]
+        where = f" (column {column!r})" if column else ""
+        if self.max_bad_fraction is None:
+            if top < EARLY_ROWS:
+                return
+            what = f"all of its first {EARLY_ROWS:,} rows are quarantined as {reason!r}{where}"
+        else:
+            if total / EARLY_ROWS <= self.max_bad_fraction:
+                return
+            what = (f"{total / EARLY_ROWS:.1%} of its first {EARLY_ROWS:,} rows are quarantined, more than "
+                    f"--max-bad-fraction {self.max_bad_fraction:g}; most as {reason!r}{where} ({top:,})")
+        raise IngestError(
+            f"{self.path}: stopped early: {what}. Is the column mapped wrong (--map, --preset, "
+            "--date-format, --tz)? Nothing of this load was loaded; to load the good rows anyway "
+            "and quarantine the rest, pass --max-bad-fraction 1"
+        )
+
 
 @dataclass
 class _Run:
@@ -300,12 +413,33 @@ class _Run:
     qwriter: QuarantineFile
     advance: Callable[..., None]
     window: tuple[dt.datetime | None, dt.datetime | None] = (None, None)
+    max_bad_fraction: float | None = None
+
+    def offer(self, direct: DirectLoad, path: Path, index: int, fr: FileReport) -> bool:
+        """Offer a Parquet file to the direct load (False: read it here, row by row)."""
+        import pyarrow.parquet as pq
+
+        source = Source(path, self.mapping, encoding=self.encoding, sheet=self.sheet)
+        if source.format != "parquet":
+            return False
+        try:
+            schema = pq.read_schema(path)
+        except Exception:  # noqa: BLE001 - the row-by-row reader names the problem
+            return False
+        source.columns = schema.names
+        plan = _plan(source, self.mapping, self.model, self.zone, index, fr.load_id, self.extras)
+        plan.latest, plan.earliest = self.window
+        if not direct.offer(path, index, fr.load_id, schema, plan):
+            return False
+        fr.unused_columns = _unused(source.columns, plan)
+        return True
 
     def read_file(self, path: Path, index: int, fr: FileReport) -> None:
         """Read, validate and stage one file; fill its report (loaded = staged, for now)."""
         source = Source(path, self.mapping, encoding=self.encoding, sheet=self.sheet)
         plan: Plan | None = None
         reasons: Counter = Counter()
+        early = _EarlyStop(path, self.max_bad_fraction)
         last = 0
         for chunk in _prefetch(source.chunks()):
             if plan is None:
@@ -315,6 +449,7 @@ class _Run:
                 plan.latest, plan.earliest = self.window
                 fr.unused_columns = _unused(source.columns, plan)
             result = validate(chunk, plan)
+            early.update(chunk, result.quarantine)  # before staging: a stopped file stages nothing
             self.scratch.append(result.good, result.quarantine)
             self.qwriter.write(result.quarantine)
             fr.rows_read += result.rows
@@ -324,7 +459,7 @@ class _Run:
             reasons.update(result.reasons)
             self.advance(chunk.position - last)
             last = chunk.position
-        self.advance(source.size - last)
+        self.advance(source.size - last, files=1)
         fr.sha256, fr.format, fr.encoding = source.sha256, source.format, source.encoding
         fr.reasons = dict(sorted(reasons.items()))
 
@@ -497,10 +632,11 @@ def _prefetch(chunks: Iterator, depth: int = 2) -> Iterator:
 
 
 @contextlib.contextmanager
-def _progress(enabled: bool, total: int):
-    """A rich progress bar over the bytes read; yields ``advance(n, label=None)``."""
+def _progress(enabled: bool, total: int, nfiles: int = 1):
+    """One rich progress bar over the bytes of all files (on stderr); yields
+    ``advance(n, label=None, files=0)`` (``files``: how many more files are done)."""
     if not enabled:
-        yield lambda n, label=None: None
+        yield lambda n, label=None, files=0: None
         return
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -510,9 +646,12 @@ def _progress(enabled: bool, total: int):
         console=Console(stderr=True), transient=True,
     ) as bar:  # fmt: skip
         task = bar.add_task("reading", total=total)
+        done = [0]
 
-        def advance(n: int, label: str | None = None) -> None:
-            bar.update(task, advance=max(n, 0), description=label or "reading")
+        def advance(n: int, label: str | None = None, files: int = 0) -> None:
+            done[0] += files
+            default = f"reading file {min(done[0] + 1, nfiles):,} of {nfiles:,}" if nfiles > 1 else "reading"
+            bar.update(task, advance=max(n, 0), description=label or default)
 
         yield advance
 

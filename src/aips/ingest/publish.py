@@ -3,8 +3,9 @@
 Inside ``store.transaction()`` (one DuckDB transaction; on Spark the inserts run in this
 order and a crash between them is healed by loading again):
 
-1. new rows: staged rows, first occurrence per key (event id), not yet in the table
-   (:mod:`aips.ingest.dedupe`), inserted with one ``INSERT ... SELECT``;
+1. new rows: staged rows (the scratch rows and the rows of Parquet files read directly by
+   the backend, :mod:`aips.ingest.direct`), first occurrence per key (event id), not yet
+   in the table (:mod:`aips.ingest.dedupe`), inserted with one ``INSERT ... SELECT``;
 2. quarantine rows not already recorded (same table, file, line, reason and text);
 3. one ``loads`` row per file: its SHA-256, the model's time zone, the counts and the
    local dates it touched; none for a file whose bytes were loaded before and that
@@ -14,6 +15,7 @@ order and a crash between them is healed by loading again):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import ibis
@@ -39,8 +41,17 @@ def publish(
     model: Model,
     extras,
     tables: set[str],
+    direct: list[ibis.Table] | None = None,
+    unique: bool = False,
+    verify: Callable[[], None] | None = None,
 ) -> None:
-    """Dedupe against the store and insert rows, quarantine rows and ``loads`` rows."""
+    """Dedupe against the store and insert rows, quarantine rows and ``loads`` rows.
+
+    ``direct``: more staged rows, read by the backend straight from their files
+    (:mod:`aips.ingest.direct`), deduplicated and inserted with the scratch rows in the
+    same statement; ``unique``: their keys are proven unique (and there are no scratch
+    rows); ``verify``: called last inside the transaction (a raise undoes it all).
+    """
     key = SPECS[table].key
     schema = ibis.schema({**SCHEMAS[table].fields, **dict.fromkeys(extras, "string")})
 
@@ -55,7 +66,10 @@ def publish(
         quarantine, loads = ensure("quarantine"), ensure("loads")
         if table == "events":
             staged = dedupe.with_event_ids(staged)
-        new = dedupe.new_rows(staged, target, key) if scratch.rows else None
+        parts = ([staged] if scratch.rows or not direct else []) + list(direct or [])
+        staged = parts[0].union(*parts[1:], distinct=False) if len(parts) > 1 else parts[0]
+        new = (dedupe.new_rows(staged, target, key, unique=unique and not scratch.rows)
+               if scratch.rows or direct else None)
         q_new = None
         if quarantined is not None:
             q_new = quarantined.anti_join(quarantine, list(QUARANTINE_KEY))
@@ -99,6 +113,8 @@ def publish(
             rows.append(_loads_row(f, table, model))
         if rows:
             store.write("loads", pa.Table.from_pylist(rows, schema=SCHEMAS["loads"].to_pyarrow()))
+        if verify is not None:
+            verify()
 
 
 def _previous_loads(loads: ibis.Table, table: str, shas: list[str | None]) -> dict[str, str]:

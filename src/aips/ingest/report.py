@@ -98,18 +98,28 @@ class IngestReport:
         }
 
     def __str__(self) -> str:
+        return self.render()
+
+    def render(self, verbose: bool = False) -> str:
+        """The summary for people: one line of totals over all files, then the reasons,
+        hints and the quarantine file; ``verbose`` adds one line per file (a directory of
+        360 files is one summary otherwise)."""
         lines = [
             f"{self.table}: {self.rows_read:,} rows read = {self.loaded:,} loaded + "
             f"{self.duplicates:,} duplicates + {self.ignored:,} ignored + {self.quarantined:,} quarantined"
         ]
-        if len(self.files) > 1:
+        if verbose and len(self.files) > 1:
             for f in self.files:
                 lines.append(
                     f"  {f.source_file}: {f.rows_read:,} read, {f.loaded:,} loaded, {f.duplicates:,} duplicates, "
                     f"{f.ignored:,} ignored, {f.quarantined:,} quarantined"
                 )
-        for f in self.files:
-            if f.already_loaded_by:
+        again = [f for f in self.files if f.already_loaded_by]
+        if len(again) > 1 and not verbose:
+            lines.append(f"  {len(again):,} of the {len(self.files):,} files were already loaded "
+                         f"(first: {again[0].source_file}, load {again[0].already_loaded_by}); nothing changed")
+        else:
+            for f in again:
                 lines.append(
                     f"  {f.source_file} was already loaded (load {f.already_loaded_by}); nothing changed"
                 )

@@ -25,7 +25,8 @@ reason                          meaning
                                 that cannot be read
 ``non-numeric X``               a number column (amount, dwell_s, completion, spend,
                                 followers, fee, decision_cycle_days) that is not a number
-                                (``inf`` and ``nan`` included)
+                                (``inf`` included, and the text ``nan``; a NaN in a typed
+                                float column, as numpy writes a missing value, is null)
 ``non-finite X``                a number too large for a float (``1e309``, 400 digits):
                                 never stored as infinity
 ``negative X``                  a number below zero where that makes no sense
@@ -304,6 +305,8 @@ def _column(data: pa.Table, plan: Plan, name: str, n: int) -> pa.Array:
     col = data.column(source) if source in data.column_names else pa.nulls(n, pa.string())
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     typ = col.type
+    if pa.types.is_floating(typ):
+        col = nan_as_null(col)
     if name in ("ts",) and (
         pa.types.is_timestamp(typ)
         or pa.types.is_date(typ)
@@ -326,6 +329,19 @@ def _column(data: pa.Table, plan: Plan, name: str, n: int) -> pa.Array:
     if name == "event_type":
         text = pc.utf8_lower(text)
     return text
+
+
+def nan_as_null(col: pa.Array) -> pa.Array:
+    """A float column with NaN read as missing: numpy and pandas write a missing value as
+    NaN, so ``amount`` NaN is "no amount", not a non-numeric amount (issue 13).
+
+    >>> nan_as_null(pa.array([1.5, float("nan"), None])).to_pylist()
+    [1.5, None, None]
+    """
+    nan = pc.fill_null(pc.is_nan(col), False)
+    if not pc.any(nan).as_py():
+        return col
+    return pc.if_else(nan, pa.scalar(None, col.type), col)
 
 
 def text_of(col: pa.Array) -> pa.Array:

@@ -25,6 +25,7 @@ import sqlglot.expressions as sge
 
 from aips._compat import spark as spark_compat
 from aips.exceptions import StoreError, StoreLockedError
+from aips.store import settings as store_settings
 from aips.store import spark as spark_store
 from aips.store.capabilities import CAPABILITIES, Capabilities
 from aips.store.tables import SCHEMAS
@@ -48,11 +49,14 @@ class Store:
         kind: ``"duckdb"`` or ``"pyspark"``.
         location: the DuckDB file path, ``":memory:"`` or the Spark master.
         capabilities: the backend's :class:`Capabilities`.
+        settings: the DuckDB resource settings in force (:mod:`aips.store.settings`);
+            None for other backends.
     """
 
     def __init__(self, backend: Any, kind: str, location: str, *, read_only: bool = False,
-                 timeout: float | None = None):
+                 timeout: float | None = None, settings: store_settings.StoreSettings | None = None):
         self.backend = backend
+        self.settings = settings
         self.kind = kind
         self.location = location
         self.capabilities: Capabilities = CAPABILITIES[kind]
@@ -204,6 +208,8 @@ class Store:
         self.close()
         self.backend = _open_duckdb(self.location, read_only=read_only,
                                     timeout=lock_timeout(self.timeout))
+        if self.settings is not None:
+            store_settings.apply(self.backend.con, self.settings)
         self.read_only = read_only
 
     def close(self) -> None:
@@ -329,7 +335,8 @@ def _open_duckdb(path: str, *, read_only: bool, timeout: float) -> Any:
 
 
 def connect(store: Any = None, *, read_only: bool = False, timeout: float | None = None,
-            spark: spark_store.SparkOptions | None = None) -> Store:
+            spark: spark_store.SparkOptions | None = None,
+            settings: store_settings.StoreSettings | None = None) -> Store:
     """Open a store.
 
     Args:
@@ -342,6 +349,9 @@ def connect(store: Any = None, *, read_only: bool = False, timeout: float | None
         timeout: seconds to wait while another process holds a conflicting lock on the
             file (default ``$AIPS_LOCK_TIMEOUT`` or 60).
         spark: warehouse, database and settings of a Spark store (:class:`SparkOptions`).
+        settings: a DuckDB store's memory limit, threads and spill folder (default:
+            :func:`aips.store.settings.resolve` of the environment); applied to
+            read-only opens too.
 
     Raises:
         StoreError: the file cannot be opened, or (``read_only``) does not exist.
@@ -364,8 +374,9 @@ def connect(store: Any = None, *, read_only: bool = False, timeout: float | None
     if target is not None:
         backend, location = spark_store.open_spark(target, spark)
         return Store(backend, "pyspark", location)
+    settings = settings or store_settings.resolve()
     if text == ":memory:":
-        return Store(ibis.duckdb.connect(text), "duckdb", text)
+        return _tuned(Store(ibis.duckdb.connect(text), "duckdb", text, settings=settings))
     path = Path(text).expanduser()
     if path.is_dir():
         raise StoreError(f"store {path} is a directory; give a DuckDB file such as {path / DEFAULT_STORE}")
@@ -375,4 +386,15 @@ def connect(store: Any = None, *, read_only: bool = False, timeout: float | None
         path.parent.mkdir(parents=True, exist_ok=True)
     text = str(path)
     backend = _open_duckdb(text, read_only=read_only, timeout=lock_timeout(timeout))
-    return Store(backend, "duckdb", text, read_only=read_only, timeout=timeout)
+    return _tuned(Store(backend, "duckdb", text, read_only=read_only,
+                        timeout=timeout, settings=settings.for_store(text)))
+
+
+def _tuned(store: Store) -> Store:
+    """``store`` with its settings applied to the DuckDB connection."""
+    try:
+        store_settings.apply(store.backend.con, store.settings)
+    except BaseException:
+        store.close()
+        raise
+    return store
