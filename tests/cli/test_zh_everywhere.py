@@ -22,6 +22,8 @@ BRAND, AT = "Serava", "2025-12-29"
 ALLOWED = {  # stage letters, technical names and units shared by both languages
     "a", "i", "ti", "p", "s", "aips", "tgi", "roi", "km", "kaplan", "meier", "markov", "shapley", "kol", "koc",
     "utc", "spu", "csv", "html", "json", "id", "sha", "t", "x", "n", "p80", "en", "zh",
+    "duckdb", "gib", "mib", "kib", "store", "memory_limit", "threads", "temp_directory",  # aips info's settings
+    "preserve_insertion_order", "gbk",
 }
 _COMMAND = re.compile(r"aips [a-z]+(?: [^\s\u3000-\u9fff\uff00-\uffef]+)*")
 _FLAG = re.compile(r"--[a-z][\w-]*(?: [A-Za-z0-9_.:,/+-]+)?")
@@ -42,6 +44,7 @@ def store_words(demo_store) -> set[str]:
                     for value in table.select(col).distinct().limit(100_000).to_pyarrow()[col].to_pylist():
                         words.update(w.lower() for w in _WORD.findall(value or ""))
         words.update(w.lower() for w in _WORD.findall(str(ws.model.timezone)))  # Asia/Shanghai
+        words.update(w.lower() for w in _WORD.findall(str(demo_store)))  # the store's (and its spill folder's) path
         info = ws.info()
         for name in [*info["tables"], *(r["source_file"].rsplit("/", 1)[-1] for r in info["loads"])]:
             words.update(w.lower() for w in _WORD.findall(name))  # events, part-00000.parquet
@@ -111,8 +114,8 @@ def test_every_command_that_prints_a_table_takes_lang_and_is_rendered_here():
     group = typer.main.get_command(cli_app)
     tables = {name for name, cmd in group.commands.items() if "--format" in _options(cmd)}
     with_lang = {name for name, cmd in group.commands.items() if "--lang" in _options(cmd)}
-    assert tables - {"ingest"} <= with_lang  # ingest prints its load report (table or json)
-    assert with_lang - {"report", "serve"} <= {c.split()[0] for c in ZH_COMMANDS}
+    assert tables <= with_lang
+    assert with_lang - {"report", "serve", "ingest"} <= {c.split()[0] for c in ZH_COMMANDS}  # ingest: its own test
 
 
 @pytest.mark.parametrize("command", ZH_COMMANDS, ids=lambda c: c.split(" --")[0].replace(" ", "_"))
@@ -229,3 +232,24 @@ def test_series_update_and_backfill_report_in_chinese(demo_store, store_words, t
         assert not english_words(text, ALLOWED | store_words), text
     english = runner.invoke(cli_app, ["series", "--update", "--store", store])
     assert "asset_history (brand): " in english.stderr
+
+
+def test_ingest_report_in_chinese(tmp_path, store_words):
+    """``aips ingest --lang zh``: the balance line, the quarantine reasons and the file in Chinese."""
+    src = tmp_path / "events.csv"
+    src.write_text("event_id,user_id,brand,event_type,ts,amount\n"
+                   "e1,u1,Serava,read,2025-12-01 10:00:00,\n"
+                   "e2,u1,Serava,purchase,2025-12-01 11:00:00,abc\n"
+                   "e3,u2,,read,2025-12-01 12:00:00,\n", encoding="utf-8")
+    store = str(tmp_path / "zh.duckdb")
+    result = CliRunner().invoke(cli_app, ["ingest", str(src), "--preset", "canonical", "--lang", "zh",
+                                          "--store", store, "--quarantine-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "events：读取 3 行 = 载入 1 + 重复 0 + 忽略 0 + 隔离 2" in out, out
+    assert "隔离原因：" in out and "隔离文件：" in out, out
+    columns = {"event_id", "user_id", "brand", "event_type", "ts", "amount"}  # the file's own names
+    words = store_words | columns | {w.lower() for w in _WORD.findall(str(tmp_path))}
+    assert not english_words(out, ALLOWED | words), out
+    english = CliRunner().invoke(cli_app, ["ingest", str(src), "--preset", "canonical", "--store", store])
+    assert "events: 3 rows read = 0 loaded + 1 duplicates" in english.stdout, english.stdout

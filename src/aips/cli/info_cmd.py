@@ -53,4 +53,19 @@ def info_command(
     emit(info["quarantine"] or [{"table_name": "", "reason": t("cli.info.no_quarantine", lang), "rows": 0}], fmt,
          title=t("cli.title.quarantine", lang), lang=lang)
     if info.get("settings"):
-        emit(info["settings"], fmt, title=t("cli.title.store_settings", lang), lang=lang)
+        emit([_setting_row(r, lang) for r in info["settings"]], fmt,
+             title=t("cli.title.store_settings", lang), lang=lang)
+
+
+def _setting_row(row: dict, lang: str) -> dict:
+    """A row of the settings table with its source (and a true/false value) in ``lang``."""
+    if lang == "en":
+        return row
+    source, value = row["source"], row["value"]
+    if source == "default":
+        source = t("cli.info.source.default", lang)
+    elif source.startswith("model file "):
+        source = t("cli.info.source.model", lang, key=source.removeprefix("model file "))
+    if value in ("true", "false"):
+        value = t(f"cli.{'yes' if value == 'true' else 'no'}", lang)
+    return {**row, "source": source, "value": value}

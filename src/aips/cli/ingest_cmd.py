@@ -22,7 +22,15 @@ from typing import Annotated
 
 import typer
 
-from aips.cli.common import ConfigOpt, LockTimeoutOpt, StoreOpt, open_ws, store_exists
+from aips.cli.common import (
+    ConfigOpt,
+    Lang,
+    LangOpt,
+    LockTimeoutOpt,
+    StoreOpt,
+    open_ws,
+    store_exists,
+)
 
 
 class ReportFormat(StrEnum):
@@ -108,6 +116,7 @@ def ingest_command(
     store: StoreOpt = None,
     config: ConfigOpt = None,
     lock_timeout: LockTimeoutOpt = None,
+    lang: LangOpt = Lang.en,
 ) -> None:
     """Load files into the store: every row is loaded, a duplicate, ignored or quarantined with a reason."""
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
@@ -131,5 +140,5 @@ def ingest_command(
     if fmt is ReportFormat.json:
         sys.stdout.write(json.dumps(report.asdict(), ensure_ascii=False, indent=1) + "\n")
     else:
-        typer.echo(report.render(verbose=verbose))
+        typer.echo(report.render(verbose=verbose, lang=lang))
 

@@ -100,43 +100,42 @@ class IngestReport:
     def __str__(self) -> str:
         return self.render()
 
-    def render(self, verbose: bool = False) -> str:
+    def render(self, verbose: bool = False, lang: str = "en") -> str:
         """The summary for people: one line of totals over all files, then the reasons,
         hints and the quarantine file; ``verbose`` adds one line per file (a directory of
-        360 files is one summary otherwise)."""
-        lines = [
-            f"{self.table}: {self.rows_read:,} rows read = {self.loaded:,} loaded + "
-            f"{self.duplicates:,} duplicates + {self.ignored:,} ignored + {self.quarantined:,} quarantined"
-        ]
+        360 files is one summary otherwise). ``lang``: the catalogue's ``ingest.*`` words.
+
+        >>> print(IngestReport(table="events", rows_read=2, loaded=2).render(lang="zh"))
+        events：读取 2 行 = 载入 2 + 重复 0 + 忽略 0 + 隔离 0
+        """
+        from aips.config.labels import t, term_label
+
+        def counts(x: Any) -> dict[str, str]:
+            return {k: f"{getattr(x, a):,}" for k, a in (("read", "rows_read"), ("loaded", "loaded"),
+                    ("duplicates", "duplicates"), ("ignored", "ignored"), ("quarantined", "quarantined"))}
+
+        lines = [t("ingest.summary", lang, table=self.table, **counts(self))]
         if verbose and len(self.files) > 1:
             for f in self.files:
-                lines.append(
-                    f"  {f.source_file}: {f.rows_read:,} read, {f.loaded:,} loaded, {f.duplicates:,} duplicates, "
-                    f"{f.ignored:,} ignored, {f.quarantined:,} quarantined"
-                )
+                lines.append(t("ingest.file", lang, file=f.source_file, **counts(f)))
         again = [f for f in self.files if f.already_loaded_by]
         if len(again) > 1 and not verbose:
-            lines.append(f"  {len(again):,} of the {len(self.files):,} files were already loaded "
-                         f"(first: {again[0].source_file}, load {again[0].already_loaded_by}); nothing changed")
+            lines.append(t("ingest.again_many", lang, n=f"{len(again):,}", files=f"{len(self.files):,}",
+                           file_first=again[0].source_file, load=again[0].already_loaded_by))
         else:
             for f in again:
-                lines.append(
-                    f"  {f.source_file} was already loaded (load {f.already_loaded_by}); nothing changed"
-                )
+                lines.append(t("ingest.again", lang, file=f.source_file, load=f.already_loaded_by))
         if self.reasons:
-            parts = ", ".join(
-                f"{k} {v:,}"
+            parts = t("ingest.sep", lang).join(
+                f"{term_label('reason', k, lang)} {v:,}"
                 for k, v in sorted(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
             )
-            lines.append(f"  quarantined: {parts}")
+            lines.append(t("ingest.quarantined", lang, reasons=parts))
         if self.reasons.get("undecodable text"):
             encodings = sorted({f.encoding for f in self.files if f.encoding})
-            lines.append(
-                f"  hint: rows with undecodable text were read as {', '.join(encodings) or 'detected'}; "
-                "if the file uses another encoding, load it again with --encoding (e.g. gbk)"
-            )
+            lines.append(t("ingest.hint_encoding", lang, encodings=", ".join(encodings) or t("ingest.detected", lang)))
         for name in self.skipped:
-            lines.append(f"  skipped {name}: not a data file")
+            lines.append(t("ingest.skipped", lang, name=name))
         if self.quarantine_file:
-            lines.append(f"  quarantine file: {self.quarantine_file}")
+            lines.append(t("ingest.quarantine_file", lang, file=self.quarantine_file))
         return "\n".join(lines)
