@@ -78,3 +78,16 @@ def test_cached_timelines_give_the_same_diagnosis_and_creators(duckdb_store):
     cached_c = cached.creators("I+TI", at=day, brand="b2", lookback=60, k=5, attribution=None, min_touches=1)
     pd.testing.assert_frame_equal(fresh_c.table, cached_c.table)
     assert fresh_c.table["touches"].sum() > 0 and fresh_c.table["seeded"].sum() > 0
+
+
+def test_a_count_that_matches_no_row_is_zero_on_every_backend(store):
+    """Only impressions: no pair reaches TI, so new TI (and every advance count) is 0, not null
+    (Spark's conditional count of no row is NULL; the diagnosis then failed on the report)."""
+    rows = [(f"u{u}", "b1", f"2024-03-{d:02d} 12:00", "impression", {"category": "serum"})
+            for u in range(3) for d in (1, 5)]
+    ws = workspace(store, events_table(rows))
+    tl = timelines(ws.events, ws.model, level="brand")
+    got = brand_stage_counts(tl, T0, AT).to_pyarrow().to_pylist()
+    assert len(got) == 1
+    assert got[0]["new_ti"] == 0 and got[0]["size_A"] == 3
+    assert all(v == 0 for k, v in got[0].items() if k.startswith(("adv_", "up0_")))

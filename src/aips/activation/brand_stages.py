@@ -69,7 +69,8 @@ def brand_stage_counts(timeline: ibis.Table, t0: dt.date, at: dt.date) -> ibis.T
         counts[f"n_{x}"] = pairs.count(where=pairs[f"n_{x}"])
         counts[f"adv_{x}"] = pairs.count(where=pairs[f"adv_{x}"])
     counts["new_ti"] = pairs.count(where=(pairs.first_high > d0) & (pairs.first_high <= d1))
-    return pairs.group_by("brand").aggregate(**counts)
+    # Spark gives NULL, not 0, for a conditional count that matches no row
+    return pairs.group_by("brand").aggregate(**{k: v.fill_null(0) for k, v in counts.items()})
 
 
 __all__ = ["FROM_STAGES", "brand_stage_counts"]
