@@ -136,6 +136,10 @@ def _footnote(fmt, model: str, compare: bool, attrs: dict, lang: str = "en") -> 
             cal = attrs.get("calibration")
             held = t("cli.attr.uncalibrated", lang) if cal is None else t("cli.attr.calibrated", lang, calibration=cal)
             note = t("cli.attr.note_incremental", lang, held=held)
+            if attrs.get("responses"):
+                key = "cli.attr.response_auto" if attrs.get("response") == "auto" else "cli.attr.response_asked"
+                note += t("maintain.join", lang) + t(key, lang, responses=", ".join(attrs["responses"]),
+                                                     response=attrs.get("response"))
         else:
             note = t("cli.attr.note_path", lang, model=word("model", model, lang))
     if note:
