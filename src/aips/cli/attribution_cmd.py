@@ -144,8 +144,9 @@ def _footnote(fmt, model: str, compare: bool, attrs: dict, lang: str = "en") -> 
             note = t("cli.attr.note_incremental", lang, held=held)
             if attrs.get("responses"):
                 key = "cli.attr.response_auto" if attrs.get("response") == "auto" else "cli.attr.response_asked"
-                note += t("maintain.join", lang) + t(key, lang, responses=", ".join(attrs["responses"]),
-                                                     response=attrs.get("response"))
+                names = ", ".join(word("response", r, lang) for r in attrs["responses"])
+                note += t("maintain.join", lang) + t(key, lang, responses=names,
+                                                     response=word("response", attrs.get("response"), lang))
         else:
             note = t("cli.attr.note_path", lang, model=word("model", model, lang))
     if note:
