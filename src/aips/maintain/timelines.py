@@ -140,8 +140,7 @@ class TimelinesPlan:
         if self.mode == "none":
             return
         if not self.written:
-            publish(store, TIMELINES_TABLE, self.timelines(store).cast(SCHEMA))
-            self.written = True
+            _write(store, self)
         state = read_state(store)
         state.pop(PENDING, None)
         state[STATE_KEY] = [self.fingerprint]
@@ -221,6 +220,24 @@ def plan_timelines(store, model: Model, rollup: ibis.Table, state: State, *,
 
 def _materialise(store, plan: TimelinesPlan) -> Any:
     """A writable store: write the new table now (the history is counted off it)."""
-    publish(store, TIMELINES_TABLE, plan.timelines(store).cast(SCHEMA))
-    plan.written = True
+    _write(store, plan)
     return None
+
+
+def _write(store, plan: TimelinesPlan) -> None:
+    """Write ``plan``: the touched pairs' rows replaced in place where the backend deletes
+    rows (one transaction; the new rows are computed first, as they read the old ones), else
+    the whole table rebuilt and published."""
+    if plan.mode == "pairs" and store.capabilities.delete_rows:
+        scratch = TIMELINES_TABLE + "__aips_new"
+        store.drop(scratch)
+        try:
+            new = store.backend.create_table(scratch, _read(store, plan.rows).select(*SCHEMA.names).cast(SCHEMA))
+            with store.transaction():
+                store.delete_matching(TIMELINES_TABLE, _read(store, plan.touched), list(KEYS))
+                store.backend.insert(TIMELINES_TABLE, new)
+        finally:
+            store.drop(scratch)
+    else:
+        publish(store, TIMELINES_TABLE, plan.timelines(store).cast(SCHEMA))
+    plan.written = True
