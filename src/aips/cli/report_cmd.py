@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from aips.cli.common import BrandOpt, ConfigOpt, FromOpt, Lang, LevelOpt, StoreOpt, ToOpt, open_ws
+from aips.cli.common import BrandOpt, ConfigOpt, FromOpt, Lang, LevelOpt, StoreOpt, ToOpt, open_ws, store_options
 
 
 def report_command(
@@ -72,5 +72,5 @@ def serve_command(
     from aips.dashboard.server import serve
 
     app = create_app(store=store or os.environ.get("AIPS_STORE"), config=config, password=password,
-                     token=token, lang=lang.value, brand=brand)
+                     token=token, lang=lang.value, brand=brand, spark=store_options().spark)
     serve(app, host=host, port=port, announce=lambda url: typer.echo(f"aips dashboard on {url} (Ctrl+C to stop)"))
