@@ -23,9 +23,13 @@ class Capabilities:
     transactional_ddl: bool = False
     """Dropping and renaming tables can happen inside a transaction, so a rebuilt table
     replaces the old one atomically (:meth:`aips.store.Store.swap`)."""
+    cache_registers_memtables: bool = True
+    """``expr.cache()`` registers the in-memory tables ``expr`` uses (Ibis 12's PySpark
+    backend does not: :func:`aips.store.cache.cached`)."""
 
 
 CAPABILITIES: dict[str, Capabilities] = {
     "duckdb": Capabilities("duckdb", transactions=True, delete_rows=True, transactional_ddl=True),
-    "pyspark": Capabilities("pyspark", transactions=False, delete_rows=False),
+    "pyspark": Capabilities("pyspark", transactions=False, delete_rows=False,
+                            cache_registers_memtables=False),
 }
