@@ -21,6 +21,7 @@ Every command opens its workspace one way: ``with open_ws(store, config) as ws:`
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import csv
 import datetime as dt
@@ -30,6 +31,7 @@ import io
 import json
 import math
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
@@ -92,8 +94,8 @@ class StoreOptions:
     threads: int | None = None
 
 
-_STORE_OPTIONS: contextvars.ContextVar[StoreOptions] = contextvars.ContextVar(
-    "aips_store_options", default=StoreOptions())
+_STORE_OPTIONS: contextvars.ContextVar[StoreOptions | None] = contextvars.ContextVar(
+    "aips_store_options", default=None)
 
 
 def store_options() -> StoreOptions:
@@ -102,7 +104,7 @@ def store_options() -> StoreOptions:
     >>> store_options().memory_limit is None
     True
     """
-    return _STORE_OPTIONS.get()
+    return _STORE_OPTIONS.get() or StoreOptions()
 
 
 def with_store_options(func: Any) -> Any:
@@ -238,8 +240,9 @@ def crowd_brands(values: list[str] | None, competitors: bool) -> tuple[list[str]
     return None, brands[0]
 
 
+@contextlib.contextmanager
 def open_ws(store: str | None, config: str | None, *, read_only: bool = False,
-            lock_timeout: float | None = None):
+            lock_timeout: float | None = None) -> Iterator[Any]:
     """The workspace of a command; use it as ``with open_ws(store, config) as ws:`` (closed on exit).
 
     Commands that only read pass ``read_only=True``: the store must exist (nothing is
@@ -247,13 +250,19 @@ def open_ws(store: str | None, config: str | None, *, read_only: bool = False,
     ``lock_timeout`` seconds (``--lock-timeout``, ``$AIPS_LOCK_TIMEOUT``, default 60) for
     readers to finish, and a reader as long for a writer. ``--memory-limit`` and
     ``--threads`` of the command (:func:`with_store_options`) are passed on, and so are
-    ``--warehouse``, ``--database`` and ``--conf``.
+    ``--warehouse``, ``--database`` and ``--conf``. On a Spark store, a terminal's stderr
+    shows the running Spark job meanwhile (:mod:`aips.cli.progress`).
     """
+    from aips.cli.progress import spark_progress
     from aips.workspace import open_workspace
 
     options = store_options()
-    return open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout,
-                          spark=options.spark, memory_limit=options.memory_limit, threads=options.threads)
+    with spark_progress(store) as line:
+        with open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout,
+                            spark=options.spark, memory_limit=options.memory_limit,
+                            threads=options.threads) as ws:
+            line.watch(ws.store)
+            yield ws
 
 
 def store_exists(store: str | None) -> bool:
