@@ -77,3 +77,36 @@ def test_a_bad_conf_flag_is_a_clear_error(tmp_path):
     out = CliRunner().invoke(app, ["info", "--store", str(tmp_path / "x.duckdb"), "--conf", "nokey"])
     assert out.exit_code != 0
     assert "KEY=VALUE" in str(out.exception) + out.output
+
+
+def test_serve_passes_the_store_options_to_the_dashboard(monkeypatch):
+    """``aips serve --store local[2] --warehouse --database --conf`` opens the dashboard's
+    store with them (the dashboard's service opens it in its own threads, outside the
+    command's context)."""
+    from typer.testing import CliRunner
+
+    import aips.dashboard.app as dash_app
+    import aips.dashboard.server as server
+    from aips.cli.app import app
+    from aips.store.spark import SparkOptions
+
+    seen = {}
+    monkeypatch.setattr(dash_app, "create_app", lambda **kw: seen.update(kw) or "app")
+    monkeypatch.setattr(server, "serve", lambda app, **kw: seen.update(served=app))
+    result = CliRunner().invoke(app, ["serve", "--store", "local[2]", "--warehouse", "/data/wh", "--database", "mkt",
+                                      "--conf", "spark.executor.memory=8g"])
+    assert result.exit_code == 0, result.output
+    assert seen["served"] == "app" and seen["store"] == "local[2]"
+    assert seen["spark"] == SparkOptions("/data/wh", "mkt", {"spark.executor.memory": "8g"})
+
+
+def test_store_options_are_one_decorator():
+    """Every command with --store takes the five store options, added in one place."""
+    from aips.cli import commands
+    from aips.cli.app import app
+
+    names = {c.name: {p.name for p in c.params} for c in __import__("typer").main.get_command(app).commands.values()}
+    with_store = [n for n, _ in commands.COMMANDS if "store" in names[n]]
+    assert len(with_store) >= 20
+    for name in with_store:
+        assert {"warehouse", "database", "conf", "memory_limit", "threads"} <= names[name], name

@@ -125,8 +125,11 @@ def with_store_options(func: Any) -> Any:
     def command(*args: Any, warehouse: str | None = None, database: str | None = None,
                 conf: list[str] | None = None, memory_limit: str | None = None,
                 threads: int | None = None, **kwargs: Any) -> Any:
+        from aips.store.capabilities import require
         from aips.store.spark import SparkOptions, parse_conf
 
+        wanted = [name for name, value in (("memory_limit", memory_limit), ("threads", threads)) if value is not None]
+        require(kwargs.get("store"), wanted, str(getattr(kwargs.get("lang"), "value", "en")))
         options = StoreOptions(SparkOptions(warehouse, database, parse_conf(conf)), memory_limit, threads)
         for value, env in ((memory_limit, "AIPS_MEMORY_LIMIT"), (threads, "AIPS_THREADS")):
             if value is not None:
