@@ -129,7 +129,8 @@ def with_store_options(func: Any) -> Any:
         from aips.store.spark import SparkOptions, parse_conf
 
         wanted = [name for name, value in (("memory_limit", memory_limit), ("threads", threads)) if value is not None]
-        require(kwargs.get("store"), wanted, str(getattr(kwargs.get("lang"), "value", "en")))
+        lang = kwargs.get("lang")
+        require(kwargs.get("store"), wanted, str(getattr(lang, "value", lang) or "en"))
         options = StoreOptions(SparkOptions(warehouse, database, parse_conf(conf)), memory_limit, threads)
         for value, env in ((memory_limit, "AIPS_MEMORY_LIMIT"), (threads, "AIPS_THREADS")):
             if value is not None:
