@@ -96,6 +96,7 @@ def get_or_create_session(master: str = "local[2]", app_name: str = "aips", *,
     settings = {**DEFAULT_CONF, **LOCAL_CONF, **conf}
     settings["spark.driver.extraJavaOptions"] = quiet_java_options(
         settings.get("spark.driver.extraJavaOptions", ""))
+    _launch_quiet_driver(master, app_name, settings)
     builder = sql.SparkSession.builder.master(master).appName(app_name)
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -104,6 +105,40 @@ def get_or_create_session(master: str = "local[2]", app_name: str = "aips", *,
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     return session
+
+
+JVM_NOISE = ("WARNING: Using incubator modules",)
+"""Lines the driver's JVM prints on start whatever the log settings (Spark's launcher always
+adds ``--add-modules=jdk.incubator.vector``): dropped from what reaches stderr."""
+
+
+def _launch_quiet_driver(master: str, app_name: str, settings: Mapping[str, str]) -> None:
+    """Start this process's Spark driver JVM (when none runs yet) with its stdout and stderr
+    on a pipe: a thread passes its lines on to our stderr, less :data:`JVM_NOISE`. So stdout
+    carries only aips's output even when a Java library prints there, and the JVM's own
+    start-up warning does not reach the terminal."""
+    import subprocess
+    import sys
+    import threading
+
+    from pyspark import SparkConf, SparkContext  # noqa: TID251
+    from pyspark.java_gateway import launch_gateway  # noqa: TID251
+
+    if SparkContext._gateway is not None:
+        return
+    conf = SparkConf().setMaster(master).setAppName(app_name).setAll(list(settings.items()))
+    gateway = launch_gateway(conf, popen_kwargs={"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT})
+
+    def relay(stream: Any) -> None:
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            if not line.startswith(JVM_NOISE):
+                sys.stderr.write(line)
+                sys.stderr.flush()
+
+    threading.Thread(target=relay, args=(gateway.proc.stdout,), name="aips-spark-driver-log",
+                     daemon=True).start()
+    SparkContext._ensure_initialized(gateway=gateway)
 
 
 def remote_session(url: str, **conf: str):
