@@ -77,6 +77,10 @@ def is_connect_session(obj: Any) -> bool:
     return is_spark_session(obj) and ".connect." in type(obj).__module__
 
 
+CONNECT_MODE_ENV = "SPARK_CONNECT_MODE_ENABLED"
+"""Set by PySpark once a Spark Connect session exists in the process."""
+
+
 def quiet_java_options(extra: str = "") -> str:
     """Java options that make the driver's log quiet from its first line, plus ``extra``."""
     return f"-Dlog4j2.configurationFile=file:{QUIET_LOG4J} {extra}".strip()
@@ -96,13 +100,22 @@ def get_or_create_session(master: str = "local[2]", app_name: str = "aips", *,
     settings = {**DEFAULT_CONF, **LOCAL_CONF, **conf}
     settings["spark.driver.extraJavaOptions"] = quiet_java_options(
         settings.get("spark.driver.extraJavaOptions", ""))
-    _launch_quiet_driver(master, app_name, settings)
-    builder = sql.SparkSession.builder.master(master).appName(app_name)
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    if hive:
-        builder = builder.enableHiveSupport()
-    session = builder.getOrCreate()
+    import os
+
+    # a Spark Connect session opened earlier in this process (a notebook on two stores, the
+    # tests) leaves PySpark in "connect mode", where the builder only makes remote sessions
+    connect_mode = os.environ.pop(CONNECT_MODE_ENV, None)
+    try:
+        _launch_quiet_driver(master, app_name, settings)
+        builder = sql.SparkSession.builder.master(master).appName(app_name)
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        if hive:
+            builder = builder.enableHiveSupport()
+        session = builder.getOrCreate()
+    finally:
+        if connect_mode is not None:
+            os.environ[CONNECT_MODE_ENV] = connect_mode
     session.sparkContext.setLogLevel("WARN")
     return session
 
