@@ -57,7 +57,7 @@ def spark_line(where: str, status: JobStatus | None, seconds: float, idle: str =
 
 
 class _Line:
-    """The live status line; ``watch(store)`` follows the store's Spark jobs."""
+    """The live status line (a rich spinner); ``watch(store)`` follows the store's Spark jobs."""
 
     def __init__(self, where: str, status: Any):
         self.where, self.status = where, status
@@ -72,7 +72,7 @@ class _Line:
 
         text = spark_line(self.where, self.job, time.monotonic() - self.started, self.idle)
         with self.lock:  # one line, cut to the terminal's width: a wrapped line is not redrawn in place
-            self.status.update(Text(text, no_wrap=True, overflow="ellipsis"))
+            self.status.update(text=Text(text, no_wrap=True, overflow="ellipsis"))
 
     def report(self, job: JobStatus | None) -> None:
         self.job = job
@@ -99,9 +99,15 @@ def spark_progress(store: str | None) -> Iterator[Any]:
     if target is None or not console.is_terminal:
         yield _NoLine()
         return
+    from rich.live import Live
+    from rich.spinner import Spinner
+
     where = target.url
-    with console.status(f"spark {where}: starting", spinner="dots") as status:
-        line = _Line(where, status)
+    spinner = Spinner("dots", style="green")
+    # stdout stays the command's own: rich's default would send it to this (stderr) console
+    with Live(spinner, console=console, transient=True, refresh_per_second=8,
+              redirect_stdout=False, redirect_stderr=False):
+        line = _Line(where, spinner)
         ticker = threading.Event()
 
         def tick() -> None:  # the clock moves while a job's tasks do not
