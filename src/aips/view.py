@@ -7,7 +7,7 @@ asks: the canonical tables (``events`` and the optional side tables), the engine
 engine's snapshots and timelines over it. It never writes.
 
 ``View(store, model, cache=True)`` materialises each timeline and snapshot once
-(``expr.cache()``); the report builds one so that its sections share them.
+(:func:`aips.store.cache.cached`); the report builds one so that its sections share them.
 
 Functions of ``analytics/``, ``activation/``, ``insight/`` and ``reporting/`` take a view as
 their first argument; :class:`~aips.workspace.Workspace` holds one (``ws.view``).
@@ -31,6 +31,7 @@ from aips.config.model import NO_CATEGORY, Model
 from aips.dates import as_date
 from aips.engine.stages import resolve_level
 from aips.exceptions import AipsError, ConfigError
+from aips.store.cache import cached
 from aips.store.connect import Store
 
 
@@ -317,7 +318,7 @@ class View:
         if key not in self._memo:
             expr = build()
             try:
-                expr = expr.cache()
+                expr = cached(expr)
             except Exception:  # noqa: BLE001 - a backend without caching still works, slower
                 pass
             self._memo[key] = expr

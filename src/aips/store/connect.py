@@ -234,6 +234,14 @@ class Store:
             store_settings.apply(self.backend.con, self.settings)
         self.read_only = read_only
 
+    def watch_jobs(self, report: Any, interval: float = 0.5) -> Any:
+        """Call ``report`` with the running Spark job's progress
+        (:class:`aips._compat.spark.JobStatus`, None between jobs) until the returned
+        function is called; None on a backend without jobs to watch (DuckDB)."""
+        if self.kind != "pyspark":
+            return None
+        return spark_compat.watch_jobs(self.backend._session, report, interval)
+
     def close(self) -> None:
         """Release the connection (DuckDB file lock); Spark sessions are left running."""
         if self.kind == "duckdb":

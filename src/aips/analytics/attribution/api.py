@@ -26,6 +26,7 @@ from aips.analytics.attribution.incremental import BASELINE, ChainData, Incremen
 from aips.engine import chains as _chains
 from aips.engine import paths as _paths
 from aips.engine.reach import first_reach
+from aips.store.cache import cached
 from aips.view import View
 
 LABEL_COLUMN = {"channel": "channel", "campaign": "campaign", "creator": "creator"}
@@ -123,7 +124,7 @@ def attribution_chain(
 def _materialise(table: ibis.Table) -> ibis.Table:
     """``table`` computed once in the backend (a temporary table), when it can be."""
     try:
-        return table.cache()
+        return cached(table)
     except Exception:  # noqa: BLE001 - a backend without caching still works, slower
         return table
 
