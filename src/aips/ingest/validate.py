@@ -73,7 +73,7 @@ KEY_FIELDS = (
 class Spec:
     """What the validator checks for one table."""
 
-    key: str
+    key: str | tuple[str, ...]
     required: tuple[str, ...]
     numbers: dict[str, tuple[float | None, float | None, str]] = field(default_factory=dict)
     """column -> (min, max, reason below min) ; reason is 'negative' or 'out of range'."""
@@ -108,6 +108,10 @@ SPECS: dict[str, Spec] = {
         {"followers": (0, None, "negative"), "fee": (0, None, "negative")},
     ),
     "users": Spec("user_id", ("user_id",), bools=("holdout",)),
+    "campaign_holdouts": Spec(
+        ("campaign_id", "user_id"), ("campaign_id", "user_id", "holdout"),
+        dates=("first_date",), bools=("holdout",),
+    ),
 }
 
 
