@@ -30,7 +30,7 @@ from outcomes_helpers import rows_of, write_events
 from test_roi import T, _campaigns, _rows, _users
 
 import aips
-from aips.analytics.roi import CAMPAIGN_HOLDOUT_NOTE, INCREMENTAL_NOTE
+from aips.analytics.roi import CAMPAIGN_HOLDOUT_NOTE, INCREMENTAL_NOTE, incremental_roi
 from aips.engine import durations as du
 from aips.workspace import Workspace
 
@@ -86,6 +86,8 @@ def test_roi_uses_the_campaign_holdout(duckdb_store):
     # c2 has no rows in campaign_holdouts: the brand-wide users.holdout contrast, as before
     other = ws.roi("c2").incremental_
     assert other["contrast"] == "brand_holdout" and other["note"] == INCREMENTAL_NOTE
+    # the incremental part alone (what the validation runs per campaign) is the same dict
+    assert incremental_roi(ws.view, "c1") == inc and incremental_roi(ws.view, "c2") == other
 
 
 def test_roi_cli_names_the_contrast_in_chinese(duckdb_store):

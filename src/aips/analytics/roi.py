@@ -385,23 +385,18 @@ def _campaign_holdout(view: View, c: dict, win_end: dt.date):
     return groups if len(groups) else None
 
 
-def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | None = None,
-        alpha: float = 0.05) -> CampaignROI:
-    """ROI(T+x) of a campaign, attributed and (with a holdout) incremental.
+def _contrast(view: View, c: dict, win_end: dt.date, lookback_days: int | None):
+    """``(groups, overlapping campaigns, contrast, lookback_days used)``: the campaign's own
+    holdout when ``campaign_holdouts`` has rows for it, else the brand-wide holdout."""
+    own = _campaign_holdout(view, c, win_end)
+    if own is not None:  # only this campaign separates the groups: nothing overlaps
+        return own, [], "campaign_holdout", None
+    groups, overlapping = _holdout(view, c, win_end, lookback_days)
+    return groups, overlapping, "brand_holdout", lookback_days
 
-    See the module docstring for the definitions. The incremental contrast is the
-    campaign's own holdout when the store's ``campaign_holdouts`` table has rows for it,
-    else the brand-wide ``users.holdout`` (``incremental_["contrast"]`` says which). ``x`` defaults to the category's
-    decision cycle: configured, or ``median_days`` of the KM decision cycle when the
-    model says ``cycle: estimate``. ``lookback_days`` adjusts the holdout contrast by the
-    users' events in the category over that many days before T (None: no adjustment,
-    the default; only use it when no paid campaign ran in those days).
 
-    Returns:
-        A fitted :class:`CampaignROI`.
-    """
-    from aips.engine import durations as du
-
+def _campaign(view: View, campaign: str) -> dict:
+    """The campaign's row of the ``campaigns`` table (a clear error when it is missing)."""
     camps = view.table("campaigns")
     found = _rows(camps.filter(camps.campaign_id == campaign))
     if not found:
@@ -412,9 +407,54 @@ def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | No
         raise AipsError(f"no campaign {campaign!r} in the campaigns table "
                         f"(closest campaigns: {', '.join(closest) or 'none, the table is empty'})")
     c = found[0]
-    T, brand, category = c["start_date"], c["brand"], c["category"]
-    if T is None or brand is None:
+    if c["start_date"] is None or c["brand"] is None:
         raise AipsError(f"campaign {campaign!r} has no start_date or brand")
+    return c
+
+
+def incremental_roi(view: View, campaign: str, x: int | None = None,
+                    lookback_days: int | None = None, alpha: float = 0.05) -> dict[str, Any] | None:
+    """Only the incremental part of :func:`roi` (the same contrast, the same dict as
+    ``roi(...).incremental_``), without the attributed sums; None without a holdout.
+
+    For many campaigns at once (validation against the simulator's truth), where the
+    attributed figures are not needed.
+    """
+    c = _campaign(view, campaign)
+    x, _cycle, _source = _horizon(view, c["category"], x)
+    win_end = c["start_date"] + dt.timedelta(days=x)
+    groups, overlapping, contrast, lookback_days = _contrast(view, c, win_end, lookback_days)
+    if groups is None:
+        return None
+    covariate = f"events in {c['category']} in the {lookback_days} days before T" if lookback_days else None
+    empty = pd.DataFrame({"offset": [], "revenue": [], "orders": [], "new_purchasers": []})
+    fit = CampaignROI(x, alpha=alpha).fit(
+        empty, spend=float(c["spend"] or 0.0), touched_users=0, holdout_groups=groups,
+        covariate=covariate, overlapping_campaigns=overlapping, contrast=contrast,
+    )
+    return fit.incremental_
+
+
+def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | None = None,
+        alpha: float = 0.05) -> CampaignROI:
+    """ROI(T+x) of a campaign, attributed and (with a holdout) incremental.
+
+    See the module docstring for the definitions. The incremental contrast is the
+    campaign's own holdout when the store's ``campaign_holdouts`` table has rows for it,
+    else the brand-wide ``users.holdout`` (``incremental_["contrast"]`` says which). ``x`` defaults to the category's
+    decision cycle: configured, or ``median_days`` of the KM decision cycle when the
+    model says ``cycle: estimate``. ``lookback_days`` adjusts the holdout contrast by the
+    users' events in the category over that many days before T (None: no adjustment,
+    the default; only use it when no paid campaign ran in those days); it only applies to
+    the brand-wide contrast.
+
+    Returns:
+        A fitted :class:`CampaignROI`.
+    """
+    from aips.engine import durations as du
+
+    c = _campaign(view, campaign)
+    T, brand, category = c["start_date"], c["brand"], c["category"]
     x, cycle, x_source = _horizon(view, category, x)
     curve_days = max(2 * cycle, x)
     last_day = view.last_day()
@@ -425,12 +465,7 @@ def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | No
     touched = int(touches.count().to_pyarrow().as_py())
     win_end = T + dt.timedelta(days=x)
     new_ti, new_p = _new_stages(view, touches, brand, T, win_end) if touched else (None, None)
-    own = _campaign_holdout(view, c, win_end)
-    if own is not None:  # only this campaign separates the groups: nothing overlaps
-        groups, overlapping, contrast, lookback_days = own, [], "campaign_holdout", None
-    else:
-        groups, overlapping = _holdout(view, c, win_end, lookback_days)
-        contrast = "brand_holdout"
+    groups, overlapping, contrast, lookback_days = _contrast(view, c, win_end, lookback_days)
     info = {
         "campaign": campaign, "brand": brand, "category": category,
         "T": T.isoformat(), "x_source": x_source, "cycle_days": cycle,

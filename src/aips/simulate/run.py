@@ -28,7 +28,13 @@ from aips.simulate.block import BlockStats, empty_stats, run_block
 from aips.simulate.params import SimulationParams
 from aips.simulate.truth import build_truth
 from aips.simulate.world import World, build_world
-from aips.simulate.writer import HOLDOUTS_HEADER, EventFiles, write_audience, write_json, write_tables
+from aips.simulate.writer import (
+    HOLDOUTS_HEADER,
+    EventFiles,
+    write_audience,
+    write_json,
+    write_tables,
+)
 
 Progress = Callable[[int, int, int], None]
 """``progress(blocks_done, blocks_total, events_written)``."""
