@@ -209,7 +209,7 @@ def campaign_held(world: World, users: Users, user: np.ndarray, camp: np.ndarray
     share = world.params.campaign_holdout_share
     if share <= 0:
         return np.zeros(len(user), dtype=bool)
-    x = (np.uint64(world.params.seed) * np.uint64(0x9E3779B97F4A7C15)
+    x = (np.uint64((world.params.seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
          ^ (np.asarray(user, np.uint64) + np.uint64(users.first)) * np.uint64(0xBF58476D1CE4E5B9)
          ^ (np.asarray(camp, np.int64) + 1).astype(np.uint64) * np.uint64(0x94D049BB133111EB))
     for shift, mul in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):  # splitmix64 finaliser
