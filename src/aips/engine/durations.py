@@ -240,6 +240,16 @@ def campaign_holdout_groups(
     first targeted is settled before the campaign can act on them, so both groups are
     alike but for this campaign, and purchases before the first exposure (noise, the same
     in both groups) are left out.
+
+    >>> import datetime as dt, ibis
+    >>> ev = ibis.memtable({"user_id": ["e", "e", "h"], "brand": ["b"] * 3,
+    ...     "event_type": ["purchase"] * 3, "amount": [5.0, 30.0, 10.0],
+    ...     "local_date": [dt.date(2024, 1, 1), dt.date(2024, 1, 3), dt.date(2024, 1, 3)]})
+    >>> h = ibis.memtable({"campaign_id": ["c"] * 3, "user_id": ["e", "h", "f"],
+    ...     "holdout": [False, True, False], "first_date": [dt.date(2024, 1, 2)] * 3})
+    >>> g = campaign_holdout_groups(ev, h, "c", "b", dt.date(2024, 1, 1), dt.date(2024, 1, 10))
+    >>> sorted((r["holdout"], r["n"], r["sum_y"]) for r in g.to_pyarrow().to_pylist())
+    [(False, 2, 30.0), (True, 1, 10.0)]
     """
     h = holdouts
     pop = h.filter((h.campaign_id == campaign) & h.holdout.notnull()

@@ -203,7 +203,7 @@ def campaign_held(world: World, users: Users, user: np.ndarray, camp: np.ndarray
     >>> w = build_world(SimulationParams(users=2000, days=30, campaign_holdout_share=0.3))
     >>> u = block_users(w, 0)
     >>> held = campaign_held(w, u, np.arange(2000), np.zeros(2000, np.int32))
-    >>> 0.25 < held.mean() < 0.35
+    >>> bool(0.25 < held.mean() < 0.35)
     True
     """
     share = world.params.campaign_holdout_share
