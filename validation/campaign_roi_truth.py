@@ -88,6 +88,11 @@ def report(rows: list[dict], max_error: float, min_coverage: float) -> int:
     covered = sum(r["covered"] for r in rows)
     coverage = covered / len(rows) if rows else 0.0
     ok_err, ok_cov = median <= max_error, coverage >= min_coverage
+    zs = [(r["estimate"] - r["truth"]) / ((r["ci"][1] - r["ci"][0]) / (2 * 1.959964)) for r in rows
+          if r["estimate"] is not None and r["ci"][1] > r["ci"][0]]
+    if len(zs) > 1:
+        print(f"z = (estimate - truth) / se over {len(zs)} campaigns: mean {statistics.mean(zs):+.2f}, "
+              f"sd {statistics.stdev(zs):.2f} (unbiased and calibrated: 0 and 1)")
     print(f"\n{'met   ' if ok_err else 'MISSED'}  median |relative error| {median:.1%} "
           f"(goal <= {max_error:.0%}; {len(errors)} campaigns with a non-zero truth)")
     print(f"{'met   ' if ok_cov else 'MISSED'}  truth inside the 95 % interval: {covered} of {len(rows)} "
