@@ -39,7 +39,7 @@ Rows whose raw event type is in the mapping's ``ignore`` list are counted as ign
 (after ``undecodable text``, before every other check).
 
 >>> len(REASONS), REASONS["missing brand"]
-(44, 'the required column brand is empty')
+(46, 'the required column brand is empty')
 """
 
 from __future__ import annotations
