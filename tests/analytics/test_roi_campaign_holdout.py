@@ -88,6 +88,9 @@ def test_roi_uses_the_campaign_holdout(duckdb_store):
     assert other["contrast"] == "brand_holdout" and other["note"] == INCREMENTAL_NOTE
     # the incremental part alone (what the validation runs per campaign) is the same dict
     assert incremental_roi(ws.view, "c1") == inc and incremental_roi(ws.view, "c2") == other
+    forced = incremental_roi(ws.view, "c1", contrast="brand_holdout")  # test_roi.py's hand-worked 0.75
+    assert forced["contrast"] == "brand_holdout" and forced["roi"] == pytest.approx(0.75)
+    assert incremental_roi(ws.view, "c2", contrast="campaign_holdout") is None  # no rows for c2
 
 
 def test_roi_cli_names_the_contrast_in_chinese(duckdb_store):

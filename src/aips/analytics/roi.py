@@ -385,10 +385,16 @@ def _campaign_holdout(view: View, c: dict, win_end: dt.date):
     return groups if len(groups) else None
 
 
-def _contrast(view: View, c: dict, win_end: dt.date, lookback_days: int | None):
+def _contrast(view: View, c: dict, win_end: dt.date, lookback_days: int | None,
+              contrast: str | None = None):
     """``(groups, overlapping campaigns, contrast, lookback_days used)``: the campaign's own
-    holdout when ``campaign_holdouts`` has rows for it, else the brand-wide holdout."""
-    own = _campaign_holdout(view, c, win_end)
+    holdout when ``campaign_holdouts`` has rows for it, else the brand-wide holdout
+    (``contrast`` forces one; a forced ``campaign_holdout`` without rows gives no groups)."""
+    if contrast is not None and contrast not in CONTRASTS:
+        raise AipsError(f"contrast must be one of {', '.join(CONTRASTS)}, got {contrast!r}")
+    own = _campaign_holdout(view, c, win_end) if contrast != "brand_holdout" else None
+    if contrast == "campaign_holdout" and own is None:
+        return None, [], contrast, None
     if own is not None:  # only this campaign separates the groups: nothing overlaps
         return own, [], "campaign_holdout", None
     groups, overlapping = _holdout(view, c, win_end, lookback_days)
@@ -413,17 +419,19 @@ def _campaign(view: View, campaign: str) -> dict:
 
 
 def incremental_roi(view: View, campaign: str, x: int | None = None,
-                    lookback_days: int | None = None, alpha: float = 0.05) -> dict[str, Any] | None:
+                    lookback_days: int | None = None, alpha: float = 0.05,
+                    contrast: str | None = None) -> dict[str, Any] | None:
     """Only the incremental part of :func:`roi` (the same contrast, the same dict as
     ``roi(...).incremental_``), without the attributed sums; None without a holdout.
 
     For many campaigns at once (validation against the simulator's truth), where the
-    attributed figures are not needed.
+    attributed figures are not needed. ``contrast`` (``CONTRASTS``) forces one contrast
+    instead of the campaign's own holdout where it exists (None), e.g. to compare them.
     """
     c = _campaign(view, campaign)
     x, _cycle, _source = _horizon(view, c["category"], x)
     win_end = c["start_date"] + dt.timedelta(days=x)
-    groups, overlapping, contrast, lookback_days = _contrast(view, c, win_end, lookback_days)
+    groups, overlapping, contrast, lookback_days = _contrast(view, c, win_end, lookback_days, contrast)
     if groups is None:
         return None
     covariate = f"events in {c['category']} in the {lookback_days} days before T" if lookback_days else None
