@@ -24,7 +24,11 @@ of contrasts)::
 ``--brand-contrast`` also prints the brand-wide ``users.holdout`` contrast on the same world
 (what ``aips roi`` measures without the table), for comparison.
 
-tests/test_validation_scripts.py runs it on a smaller world. Worlds and stores are cached
+Measured (seed 0, share 0.5): small preset, 80,000 users: coverage 168 of 180 (93.3 %),
+median error 61.7 % (goal missed), z mean +0.02 sd 1.03; 480,000 users: coverage 95.0 %,
+median error 31.2 % (still missed: the contrast is unbiased, its precision grows with the
+audience). tests/test_validation_scripts.py runs it on the demo world with goals for that
+size (median error <= 150 %, coverage >= 85 %). Worlds and stores are cached
 in the work directory (keyed by the parameters).
 """
 
