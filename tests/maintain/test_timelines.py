@@ -14,8 +14,8 @@ from maintain_helpers import DAY1, LATE, LATER, D, load, rows
 from aips.config.model import default_model
 from aips.engine import timelines
 from aips.maintain import update_history
-from aips.maintain.timelines import PENDING, TIMELINES_TABLE, stored_timelines
 from aips.maintain.state import read_state
+from aips.maintain.timelines import PENDING, TIMELINES_TABLE, stored_timelines
 from aips.store import connect
 from aips.view import View
 
