@@ -21,7 +21,6 @@ non-empty, so an empty result on both backends cannot pass.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -143,18 +142,6 @@ def connect_server(tmp_path_factory):
     assert server.process.poll() is not None
 
 
-@pytest.fixture(scope="session")
-def connect_client(connect_server):
-    """The server, used from this process; the client session is stopped before the server
-    is (Ibis's exit hooks drop their in-memory views: on a stopped server's live client
-    session they would retry until the test run is killed)."""
-    yield connect_server
-    from aips.store.connect import connect
-
-    with contextlib.suppress(Exception):
-        connect(connect_server.url).backend._session.stop()
-
-
 def test_cli_spine_on_spark_connect_equals_duckdb(connect_server, duckdb_spine, tmp_path, shared_data):
     work = tmp_path / "client"
     work.mkdir()
@@ -243,19 +230,18 @@ def small_world(tmp_path_factory):
 
 
 def run_world(store: list[str], world: Path, out: Path) -> dict[str, object]:
-    """Ingest ``world`` into ``store`` and run :data:`WORLD_COMMANDS` in this process."""
-    from typer.testing import CliRunner
-
-    from aips.cli.app import app
-
-    runner = CliRunner()
+    """Ingest ``world`` into ``store`` and run :data:`WORLD_COMMANDS`, each command in its own
+    process (in this one, a Spark Connect client cannot start once another test has started
+    a local Spark session: PySpark allows one kind per process)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
+    # AIPS_EXPORT_BACKEND_ROWS: the export's packs are written by Spark (not streamed) here
+    env.update(COLUMNS="200", AIPS_EXPORT_BACKEND_ROWS="10")
     notes: dict[str, str] = {}
 
     def cli(args: list[str]) -> str:
-        # AIPS_EXPORT_BACKEND_ROWS: the export's packs are written by Spark (not streamed) here
-        result = runner.invoke(app, [*args, *store], env={"COLUMNS": "200", "AIPS_EXPORT_BACKEND_ROWS": "10"},
-                               catch_exceptions=True)
-        assert result.exit_code == 0, f"aips {' '.join(args)}: {result.exception!r}\n{result.output[-2000:]}"
+        result = subprocess.run([AIPS, *args, *store], capture_output=True, text=True, env=env,
+                                cwd=out.parent, timeout=600)
+        assert result.returncode == 0, f"aips {' '.join(args)}:\n{result.stderr[-3000:]}"
         notes[args[0]] = result.stderr
         return result.stdout
 
@@ -295,8 +281,7 @@ def export_ids(folder: Path) -> list[str]:
     return ids
 
 
-def test_every_command_on_spark_connect_equals_duckdb(connect_client, small_world, tmp_path):
-    connect_server = connect_client
+def test_every_command_on_spark_connect_equals_duckdb(connect_server, small_world, tmp_path):
     started = time.monotonic()
     duck = run_world(["--store", str(tmp_path / "w.duckdb")], small_world, tmp_path / "duck")
     spark = run_world(["--store", connect_server.url, "--database", "world",
@@ -353,22 +338,33 @@ def test_duckdb_settings_are_refused_before_spark_starts(flag, tmp_path):
     assert time.monotonic() - started < 30  # no Spark session: seconds, not a JVM start
 
 
-def test_progress_line_follows_a_connect_job(connect_client):
-    """The Spark Connect progress handler reports the running job's tasks (the server
-    reports every 100 ms here), and the watch stops cleanly."""
-    from aips.store.connect import connect
+PROGRESS_ON_CONNECT = """
+import sys
+from aips.store.connect import connect
 
-    store = connect(connect_client.url)
-    seen = []
-    stop = store.watch_jobs(seen.append)
-    try:
-        t = store.backend._session.range(0, 3_000_000, numPartitions=4)
-        t.selectExpr("sum(id % 7) as s").collect()
-    finally:
-        stop()
-    jobs = [s for s in seen if s is not None]
-    assert jobs and all(0 <= s.done <= s.tasks for s in jobs), seen
-    assert max(s.tasks for s in jobs) >= 4
+store = connect(sys.argv[1])
+seen = []
+stop = store.watch_jobs(seen.append)
+try:
+    store.backend._session.range(0, 3_000_000, numPartitions=4).selectExpr("sum(id % 7) as s").collect()
+finally:
+    stop()
+jobs = [s for s in seen if s is not None]
+assert jobs and all(0 <= s.done <= s.tasks for s in jobs), seen
+assert max(s.tasks for s in jobs) >= 4, seen
+store.backend._session.stop()
+print("ok")
+"""
+
+
+def test_progress_line_follows_a_connect_job(connect_server):
+    """The Spark Connect progress handler reports the running job's tasks (the server
+    reports every 100 ms here), and the watch stops cleanly. In its own process: here a
+    local Spark session may already run, and PySpark allows one kind per process."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
+    out = subprocess.run([sys.executable, "-c", PROGRESS_ON_CONNECT, connect_server.url],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
 
 
 def test_progress_line_follows_a_local_job(spark_session):
