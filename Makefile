@@ -45,7 +45,7 @@ demo: setup $(VENV)/.stamp-app
 	@echo "the dashboard on this store: $(BIN)/aips serve --store $(DEMO_DIR)/aips.duckdb"
 
 test: setup-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=30
 
 lint: setup-dev
 	$(BIN)/ruff check src tests bench

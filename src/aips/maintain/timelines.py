@@ -213,15 +213,10 @@ def plan_timelines(store, model: Model, rollup: ibis.Table, state: State, *,
         plan.pairs = int(touched.count().to_pyarrow().as_py())
     if folder is not None:
         plan.rows = stage(plan.rows, folder, TIMELINES_TABLE)
-    else:
-        plan.rows = _materialise(store, plan)
+    else:  # a writable store: write the table now (the history is counted off it)
+        _write(store, plan)
+        plan.rows = None
     return plan
-
-
-def _materialise(store, plan: TimelinesPlan) -> Any:
-    """A writable store: write the new table now (the history is counted off it)."""
-    _write(store, plan)
-    return None
 
 
 def _write(store, plan: TimelinesPlan) -> None:
