@@ -199,8 +199,38 @@ def test_direct_path_is_taken_for_clean_files_only(tmp_path, monkeypatch):
         sorted(i for g in self.groups.values() for i in g.clean)) or real(self))
     ws = aips.open(tmp_path / "s.duckdb")
     report = ws.ingest(good, bad, preset="canonical", quarantine_dir=tmp_path / "q")
-    assert staged == [[0]]  # good.parquet went straight; bad.parquet row by row
+    # first both files are inserted as if clean; the check of the inserted rows finds the
+    # bad row and undoes it; then good.parquet goes straight, bad.parquet row by row
+    assert staged == [[0, 1], [0]]
     assert (report.loaded, report.reasons) == (39, {"completion out of range": 1})
+    stored = ws.store.table("events")
+    assert stored.count().execute() == 39 and ws.store.table("loads").count().execute() == 2
+
+
+def test_clean_files_load_in_one_pass(tmp_path, monkeypatch):
+    """Clean files are inserted on the assumption that they are clean, proved on the
+    inserted rows (no checking pass over the files first); the result is the row-by-row
+    path's."""
+    paths = [_write(_events(20, start=k * 100), tmp_path / f"{k}.parquet") for k in range(3)]
+    checked = []
+    monkeypatch.setattr(direct.DirectLoad, "check", lambda self: checked.append(1) or (_ for _ in ()).throw(
+        AssertionError("the files were checked before the insert")))
+    ws = aips.open(tmp_path / "s.duckdb")
+    report = ws.ingest(*paths, preset="canonical")
+    assert not checked and (report.rows_read, report.loaded, report.duplicates) == (60, 60, 0)
+    monkeypatch.undo()
+    (tmp_path / "again").mkdir()
+    _same_both_ways(paths, tmp_path / "again", monkeypatch, preset="canonical")
+
+
+def test_a_repeated_id_across_clean_files_undoes_the_one_pass_load(tmp_path, monkeypatch):
+    """Two clean files sharing an event id: the one-pass insert finds the id twice among
+    the inserted rows, undoes itself, and the checked path keeps the earlier file's row."""
+    a = _events(10)
+    b = _events(10, start=9)  # e000009 is in both
+    paths = [_write(a, tmp_path / "a.parquet"), _write(b, tmp_path / "b.parquet")]
+    fast = _same_both_ways(paths, tmp_path, monkeypatch, preset="canonical")
+    assert (fast[1].loaded, fast[1].duplicates) == (19, 1)
 
 
 def test_direct_falls_back_where_daylight_saving_matters(tmp_path, monkeypatch):

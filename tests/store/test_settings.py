@@ -26,6 +26,7 @@ from aips.store.settings import (
     StoreSettings,
     default_memory_limit,
     parse_size,
+    process_folder,
     resolve,
 )
 
@@ -102,7 +103,7 @@ def test_settings_reach_duckdb_on_every_open(tmp_path, monkeypatch):
     store = connect(path, settings=settings)
     assert _bytes(_setting(store, "memory_limit")) == pytest.approx(300 * 2**20, rel=0.01)
     assert _setting(store, "threads") == "1"
-    assert _setting(store, "temp_directory") == f"{path}.tmp"  # beside the store
+    assert _setting(store, "temp_directory") == f"{path}.tmp/{process_folder()}"  # beside the store
     assert _setting(store, "preserve_insertion_order") == "False"
     store.ensure("events")
     store.close()
@@ -121,7 +122,7 @@ def test_model_file_store_section_reaches_the_workspace(tmp_path, monkeypatch):
     assert load_model(model_file).store.threads == 1
     with aips.open(tmp_path / "m.duckdb", model_file) as ws:
         assert _bytes(_setting(ws.store, "memory_limit")) == pytest.approx(250 * 2**20, rel=0.01)
-        assert _setting(ws.store, "temp_directory") == str(tmp_path / "spill")
+        assert _setting(ws.store, "temp_directory") == str(tmp_path / "spill" / process_folder())
     monkeypatch.setenv("AIPS_MEMORY_LIMIT", "260MiB")  # the environment wins over the file
     with aips.open(tmp_path / "m.duckdb", model_file, memory_limit="270MiB") as ws:  # and the caller over both
         assert _bytes(_setting(ws.store, "memory_limit")) == pytest.approx(270 * 2**20, rel=0.01)
@@ -151,7 +152,7 @@ def test_cli_memory_limit_and_threads_shown_by_info(tmp_path):
     assert _bytes(rows["memory_limit"]["value"]) == pytest.approx(300 * 2**20, rel=0.01)
     assert rows["memory_limit"]["source"] == "--memory-limit"
     assert (rows["threads"]["value"], rows["threads"]["source"]) == ("1", "--threads")
-    assert rows["temp_directory"]["value"] == f"{store}.tmp"
+    assert rows["temp_directory"]["value"].startswith(f"{store}.tmp/")  # the command's own subfolder
     bad = _aips("info", "--store", store, "--memory-limit", "lots")
     assert bad.returncode == 1 and "--memory-limit: 'lots' is not a size" in bad.stderr
 
@@ -191,3 +192,33 @@ def test_settings_statements_for_memory_store():
     s = StoreSettings(memory_limit=GIB, threads=2, sources={})
     assert s.for_store(":memory:").temp_directory is None
     assert dict(s.statements()) == {"memory_limit": "1024.0 MiB", "threads": 2, "preserve_insertion_order": False}
+
+
+SPILL = """
+import sys, aips
+ws = aips.open(sys.argv[1], memory_limit="64MiB", threads=1, read_only=True)
+con = ws.store.backend.con
+con.execute("set enable_progress_bar = false")
+for _ in range(3):  # a sort far larger than the limit: spills
+    n = con.execute("select count(*) from (select range::varchar || repeat('x', 30) as x"
+                    " from range(3000000) order by x desc)").fetchone()[0]
+print(n)
+"""
+
+
+def test_two_processes_spill_beside_one_store_at_once(tmp_path):
+    """Two commands on one store spilling at the same time: each into its own subfolder of
+    ``<store>.tmp`` (they shared one folder and one failed with "Corrupt temporary file");
+    the subfolders are gone after, and one left by a dead process is removed on open."""
+    store = tmp_path / "s.duckdb"
+    aips.open(store).store.ensure("events")
+    stale = tmp_path / "s.duckdb.tmp" / f"{process_folder().rsplit('-', 1)[0]}-999999999"
+    stale.mkdir(parents=True)
+    env = {**os.environ, "PYTHONPATH": SRC}
+    procs = [subprocess.Popen([sys.executable, "-c", SPILL, str(store)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-2000:]
+        assert out.split()[-1] == "3000000"
+    assert os.listdir(tmp_path / "s.duckdb.tmp") == []

@@ -88,6 +88,16 @@ def segments(zone: str, lo: dt.datetime, hi: dt.datetime) -> list[tuple[dt.datet
     return out
 
 
+def _wall_clock_with_dst(group: Group) -> bool:
+    """True when ``ts`` is a wall-clock time (no zone) in a zone whose UTC offset changes
+    within the group's dates (folds and gaps need the row-by-row checks)."""
+    typ = group.schema.field(group.plan.sources["ts"]).type
+    if typ.tz is not None or group.plan.zone in _UTC:
+        return False
+    local = segments(group.plan.zone, group.lo - dt.timedelta(days=1), group.hi + dt.timedelta(days=1))
+    return len(local) > 1
+
+
 def _local_date(utc: ibis.Value, segs: list[tuple[dt.datetime | None, int]]) -> ibis.Value:
     """The calendar day of naive UTC instants in a zone given by its offset segments."""
 
@@ -160,6 +170,8 @@ class Group:
     table: ibis.Table | None = None
     distinct: dict[str, list] = field(default_factory=dict)
     """Distinct values of the low-cardinality columns, read by the check."""
+    ignoring: bool = False
+    """Some rows may be ignored (an event type the mapping ignores is present)."""
 
 
 @dataclass
@@ -216,13 +228,10 @@ class DirectLoad:
         checks: dict[int, FileCheck] = {}
         back: list[int] = []
         for group in list(self.groups.values()):
-            typ = group.schema.field(group.plan.sources["ts"]).type
-            if typ.tz is None and group.plan.zone not in _UTC:
-                local = segments(group.plan.zone, group.lo - dt.timedelta(days=1), group.hi + dt.timedelta(days=1))
-                if len(local) > 1:  # DST in range: folds and gaps need the row-by-row checks
-                    back += group.indexes
-                    del self.groups[group.schema]
-                    continue
+            if _wall_clock_with_dst(group):  # folds and gaps need the row-by-row checks
+                back += group.indexes
+                del self.groups[group.schema]
+                continue
             group.table = t = self._mapped(group)
             counts = {"rows": t.count(), "ignored": t.count(where=t._ignored),
                       "bad": t.count(where=t._bad & ~t._ignored),
@@ -247,6 +256,55 @@ class DirectLoad:
                 else:
                     group.clean.append(index)
         return checks, sorted(back)
+
+    def assume_clean(self) -> dict[int, FileCheck] | None:
+        """The counts of every offered file if all its rows load (its footer's row count,
+        nothing ignored or bad), without reading a row; None when that cannot be assumed
+        (a wall-clock ``ts`` with daylight saving in range, or an event type present that
+        the mapping ignores): then :meth:`check` first.
+
+        The caller inserts on that assumption and has :meth:`inserted_problems` prove it
+        inside the same transaction (the check then costs a pass over the stored rows, not
+        a second read and mapping of the files: ~5 CPU s less on 12M rows); a row that
+        would have been quarantined or deduplicated undoes the insert, and the files go
+        through :meth:`check` after all.
+        """
+        out: dict[int, FileCheck] = {}
+        for group in self.groups.values():
+            if _wall_clock_with_dst(group):
+                return None
+            self._mapped(group)  # reads the event types present (and the text columns' values)
+            if group.ignoring:
+                return None
+        for group in self.groups.values():
+            group.clean = list(group.indexes)
+            out.update({i: FileCheck(n, 0, 0, 0) for i, n in zip(group.indexes, group.rows, strict=True)})
+        return out
+
+    def inserted_problems(self, target: ibis.Table, load_ids: list[str]) -> dict[str, int]:
+        """Among the rows of ``load_ids`` in ``target`` (just inserted on
+        :meth:`assume_clean`'s word): ``bad`` rows the checks would have quarantined (a
+        required value missing, an unknown event type, a number out of range, a timestamp
+        outside the window), rows without an event id (``no_id``) and ids stored twice
+        (``repeated``). All zero: the assumption held."""
+        mine = target.filter(target.load_id.isin(load_ids))
+        spec = SPECS["events"]
+        bad = [mine[c].isnull() for c in spec.required]
+        for name, (low, high, _) in spec.numbers.items():
+            x = mine[name]
+            out = x.isinf() | (x < low) if low is not None else x.isinf()
+            if high is not None:
+                out = out | (x > high)
+            bad.append(out.fill_null(False))
+        if self.latest is not None:
+            bad.append((mine.ts > ibis.literal(self.latest)).fill_null(False))
+        if self.earliest is not None:
+            bad.append((mine.ts < ibis.literal(self.earliest)).fill_null(False))
+        got = mine.aggregate(n=mine.count(), bad=mine.count(where=ibis.or_(*bad)),
+                             no_id=mine.count(where=mine.event_id.isnull()),
+                             distinct=mine.event_id.nunique()).to_pyarrow().to_pylist()[0]
+        ids = got["n"] - got["no_id"]
+        return {"bad": got["bad"], "no_id": got["no_id"], "repeated": ids - got["distinct"]}
 
     def staged(self) -> list[ibis.Table]:
         """The rows to load of the clean files, one table per group, in the staging schema
@@ -299,7 +357,7 @@ class DirectLoad:
             elif name != "event_type":
                 clean = name != "event_id" and _clean_text(col, group.distinct)  # ids: all distinct, checking costs a trim
                 cols[name] = col if clean else col.strip().nullif("")
-        event_type, ignored, unknown = _event_types(raw, plan, group.distinct)
+        event_type, ignored, unknown, group.ignoring = _event_types(raw, plan, group.distinct)
         cols["event_type"] = event_type
         for name, kept in plan.only_for.items():
             keep = event_type.isin(kept).fill_null(False)
@@ -311,7 +369,7 @@ class DirectLoad:
         checked, instant = (ts, lambda v: ibis.literal(v.replace(tzinfo=dt.UTC), ts.type())) if aware \
             else (None, ibis.literal)
         if aware:
-            utc = ts.cast("timestamp")
+            utc = store_files.naive_utc(self.store, ts)
         else:
             offset = segments(plan.zone, group.lo, group.hi)[0][1] if plan.zone not in _UTC else 0
             utc = ts.cast("timestamp") - ibis.interval(seconds=offset) if offset else ts.cast("timestamp")
@@ -367,8 +425,9 @@ EVENT_TYPES_MAX = 10_000
 """More distinct raw event types than this are mapped row by row in the backend."""
 
 
-def _event_types(raw: ibis.Table, plan: Plan, memo: dict[str, list]) -> tuple[ibis.Value, ibis.Value, ibis.Value]:
-    """(canonical event type, ignored, missing or unknown) of each row.
+def _event_types(raw: ibis.Table, plan: Plan, memo: dict[str, list]) -> tuple[ibis.Value, ibis.Value, ibis.Value, bool]:
+    """(canonical event type, ignored, missing or unknown) of each row, and whether any row
+    may be ignored.
 
     The raw types present are few: they are read first (one cheap aggregate over one
     column) and mapped here, so each row needs at most one lookup among the types present,
@@ -378,14 +437,14 @@ def _event_types(raw: ibis.Table, plan: Plan, memo: dict[str, list]) -> tuple[ib
     if source is None:
         value = plan.constants.get("event_type")
         canonical = plan.event_map.get(str(value).strip().lower()) if value is not None else None
-        return ibis.literal(canonical, "string"), ibis.literal(False), ibis.literal(canonical is None)
+        return ibis.literal(canonical, "string"), ibis.literal(False), ibis.literal(canonical is None), False
     col = raw[source]
     present = _distinct(col, EVENT_TYPES_MAX, memo)
     if len(present) > EVENT_TYPES_MAX:  # pragma: no cover - garbage in the column: map per row
         text = col.strip().nullif("").lower()
         mapped = text.substitute(plan.event_map, else_=ibis.null("string"))
         ignored = text.isin(plan.ignore).fill_null(False) if plan.ignore else ibis.literal(False)
-        return mapped, ignored, mapped.isnull()
+        return mapped, ignored, mapped.isnull(), bool(plan.ignore)
     lookup: dict[str, str] = {}
     unknown, ignore = [], []
     for value in (v for v in present if v is not None):
@@ -402,7 +461,7 @@ def _event_types(raw: ibis.Table, plan: Plan, memo: dict[str, list]) -> tuple[ib
         mapped = col.substitute(lookup, else_=ibis.null("string"))
     ignored = col.isin(ignore).fill_null(False) if ignore else ibis.literal(False)
     bad = col.isnull() | col.isin(unknown) if unknown else col.isnull()
-    return mapped, ignored, bad
+    return mapped, ignored, bad, bool(ignore)
 
 
 def _col(t: ibis.Table, f: pa.Field) -> ibis.Value:

@@ -27,6 +27,7 @@ the earlier load).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import queue
 import secrets
@@ -147,6 +148,13 @@ def ingest_files(
             slow = [i for i, (p, fr) in enumerate(zip(paths, files, strict=True))
                     if direct is None or not run.offer(direct, p, i, fr)]
             stamps = {i: _stamp(paths[i]) for i in range(len(paths)) if i not in slow}
+            if stamps and not slow and _publish_assuming_clean(
+                    store, scratch, target, files, model, extras, tables, direct, paths, stamps, advance):
+                report.quarantine_file = qwriter.commit()
+                stamps = {}
+                done = True
+            else:
+                done = False
             if stamps:
                 advance(0, f"checking {len(stamps):,} Parquet files")
                 checks, back = direct.check()
@@ -155,21 +163,61 @@ def ingest_files(
                         _fill_direct(files[i], paths[i], c)
                         advance(paths[i].stat().st_size, files=1)
                 slow = sorted(slow + back)
-            for index in slow:
-                run.read_file(paths[index], index, files[index])
-            advance(0, "publishing (dedupe, insert)")
-            with store.writing():  # the write lock for the final transaction only
-                publish(store, scratch, target, files, model, extras, tables,
-                        direct=direct.staged() if direct else None,
-                        unique=bool(direct and direct.ids_unique),
-                        verify=lambda: _unchanged(paths, stamps))
-        report.quarantine_file = qwriter.commit()
+            if not done:
+                for index in slow:
+                    run.read_file(paths[index], index, files[index])
+                advance(0, "publishing (dedupe, insert)")
+                with store.writing():  # the write lock for the final transaction only
+                    publish(store, scratch, target, files, model, extras, tables,
+                            direct=direct.staged() if direct else None,
+                            unique=bool(direct and direct.ids_unique),
+                            verify=lambda: _unchanged(paths, stamps))
+                report.quarantine_file = qwriter.commit()
     finally:
         qwriter.discard()
         scratch.drop()
     _add_up(report, files)
     report.seconds = time.perf_counter() - started
     return report
+
+
+class _NotClean(Exception):
+    """The rows inserted on :meth:`DirectLoad.assume_clean`'s word were not all clean."""
+
+
+def _publish_assuming_clean(store, scratch, target, files, model, extras, tables, direct, paths,
+                            stamps, advance) -> bool:
+    """Insert every file of a load read directly as if every row were clean, and prove it
+    on the inserted rows in the same transaction (:meth:`DirectLoad.assume_clean`). True
+    when it held; False when it could not be assumed or did not hold (nothing written;
+    the file reports are as before), and the caller checks the files first."""
+    assumed = direct.assume_clean()
+    if assumed is None:
+        return False
+    fresh = list(files)
+    ids = [files[i].load_id for i in assumed]
+
+    def verify() -> None:
+        problems = direct.inserted_problems(store.backend.table(target), ids)
+        if any(problems.values()):
+            raise _NotClean(problems)
+        _unchanged(paths, stamps)
+
+    for i, c in assumed.items():
+        files[i] = dataclasses.replace(files[i])
+        _fill_direct(files[i], paths[i], c)
+    advance(0, f"loading {len(assumed):,} Parquet files")
+    try:
+        with store.writing():  # the write lock for the final transaction only
+            publish(store, scratch, target, files, model, extras, tables, direct=direct.staged(),
+                    unique=True, verify=verify)
+    except _NotClean:
+        files[:] = fresh  # untouched: the reports of the failed attempt were copies
+        for group in direct.groups.values():
+            group.clean = []
+        return False
+    advance(sum(paths[i].stat().st_size for i in assumed), files=len(assumed))
+    return True
 
 
 def time_window(

@@ -36,6 +36,28 @@ ROW = "_aips_row"
 """The column holding each row's 0-based row number within its file."""
 
 
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us(value) -> ibis.expr.datatypes.int64:  # type: ignore[empty-body]
+    """DuckDB's microseconds since the epoch of a timestamp (no calendar involved)."""
+
+
+@ibis.udf.scalar.builtin(name="make_timestamp")
+def _make_timestamp(micros: ibis.expr.datatypes.int64) -> ibis.expr.datatypes.Timestamp(scale=6):  # type: ignore[empty-body]
+    """DuckDB's naive timestamp of microseconds since the epoch."""
+
+
+def naive_utc(store: Any, value: ibis.Value) -> ibis.Value:
+    """A zoned timestamp as the naive UTC timestamp the ``events`` table stores.
+
+    DuckDB casts a zoned timestamp through its ICU calendar (~0.2 us a row: 2.4 CPU s of
+    12M rows); its instant in microseconds converts back without it (0.03 s), and does not
+    depend on the session's time zone. Other backends cast.
+    """
+    if getattr(store, "kind", None) == "duckdb":
+        return _make_timestamp(_epoch_us(value))
+    return value.cast("timestamp")
+
+
 def can_read_parquet(store: Any) -> bool:
     """True when :func:`read_parquet_files` works on ``store``'s backend."""
     return getattr(store, "kind", None) == "duckdb"

@@ -10,6 +10,13 @@ Three settings, each taken from the first place that gives it:
    (one per core); ``temp_directory`` = ``<store>.tmp/`` beside the store file, so a
    query larger than the limit spills to disk instead of failing.
 
+Each process spills into its own subfolder of the temp directory (``HOST-PID``,
+:func:`process_folder`): DuckDB names its spill files alike in every process
+(``duckdb_temp_storage_DEFAULT-0.tmp``, ...), so two commands spilling into one folder (a
+dashboard and a CLI command on one store, say) overwrote each other's files and one failed
+with "Corrupt temporary file". DuckDB removes the subfolder when the store closes; one
+left by a process that died is removed by the next open on the same host.
+
 Why that default: DuckDB's own (80 % of RAM) let a dedupe of one repeated row peak at
 8.95 GB and ``aips series --update`` at 19.6 GiB of a 24 GiB machine (issue 13). A limit
 bounds DuckDB's buffer manager (joins, aggregates and sorts spill past it); the process
@@ -37,6 +44,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -180,13 +189,23 @@ class StoreSettings:
         return replace(self, temp_directory=f"{location}{TEMP_SUFFIX}",
                        sources={**self.sources, "temp_directory": "default"})
 
+    @property
+    def spill_folder(self) -> str | None:
+        """This process's own subfolder of ``temp_directory`` (what DuckDB is given).
+
+        >>> StoreSettings(temp_directory="/data/aips.duckdb.tmp").spill_folder == (
+        ...     "/data/aips.duckdb.tmp/" + process_folder())
+        True
+        """
+        return None if self.temp_directory is None else os.path.join(self.temp_directory, process_folder())
+
     def statements(self) -> list[tuple[str, Any]]:
         """``(setting, value)`` pairs for DuckDB's ``SET``."""
         out: list[tuple[str, Any]] = [("memory_limit", self.duckdb_memory_limit)]
         if self.threads is not None:
             out.append(("threads", self.threads))
         if self.temp_directory is not None:
-            out.append(("temp_directory", self.temp_directory))
+            out.append(("temp_directory", self.spill_folder))
         out.append(("preserve_insertion_order", self.preserve_insertion_order))
         return out
 
@@ -246,12 +265,47 @@ def resolve(
     return StoreSettings(**values, sources=sources)
 
 
+def process_folder() -> str:
+    """The name of this process's spill subfolder: ``HOST-PID`` (see the module docstring)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _prepare_temp_directory(base: str) -> bool:
+    """Create ``base`` (DuckDB creates only the last folder of a path: this process's own)
+    and remove the subfolders of this host's processes that are gone. False when ``base``
+    cannot be created (a read-only place): then DuckDB's own default applies."""
+    try:
+        os.makedirs(base, exist_ok=True)
+    except OSError:
+        return False
+    host = socket.gethostname() + "-"
+    with os.scandir(base) as entries:
+        for entry in entries:
+            pid = entry.name[len(host):]
+            if entry.name.startswith(host) and pid.isdigit() and entry.is_dir() and not _alive(int(pid)):
+                shutil.rmtree(entry.path, ignore_errors=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def apply(con: Any, settings: StoreSettings) -> None:
     """Set ``settings`` on a raw DuckDB connection (``SET`` statements: DuckDB only).
 
-    The spill folder is created when DuckDB first spills; a folder already in use by this
-    process's database (another connection to the same file) is kept as it is.
+    This process's spill folder is created by DuckDB when it first spills; a folder
+    already in use by this process's database (another connection to the same file) is
+    kept as it is.
     """
+    if settings.temp_directory is not None and not _prepare_temp_directory(settings.temp_directory):
+        settings = replace(settings, temp_directory=None)
     for name, value in settings.statements():
         literal = str(value).lower() if isinstance(value, bool) else value
         text = literal if isinstance(literal, int) else "'" + str(literal).replace("'", "''") + "'"
