@@ -22,9 +22,12 @@ SCRIPTS = {
                             "goal: every world within 5 points", "met (20 of 20 worlds)"]),
     # the demo world (4,000 users, half of each campaign's audience held out, ~50 s): intervals
     # cover as at any size; the error goal is the size's (median 104 % here, 62 % at 80k users)
-    "campaign_roi_truth": (["--preset", "demo", "--share", "0.5", "--max-error", "1.5", "--min-coverage", "0.85"],
+    # --ideas: the variance-reduction table (validation/_roi_ideas.py) runs too (no goal)
+    "campaign_roi_truth": (["--preset", "demo", "--share", "0.5", "--max-error", "1.5", "--min-coverage", "0.85",
+                            "--ideas"],
                            ["per-campaign incremental ROI(T+x)", "met     median |relative error|",
-                            "met     truth inside the 95 % interval"]),
+                            "met     truth inside the 95 % interval", "| idea | campaigns |",
+                            "| a. stage + prior revenue + days left |"]),
     # 20 seeds of tiny worlds, 60 resamples: coverage inside the 95 % binomial range of 90 % (~25 s)
     "interval_coverage": (["--seeds", "20", "--size", "30000", "--bootstrap", "60", "--binomial"],
                           ["| channel | true share |", "coverage:", "goal: coverage within"]),
