@@ -241,7 +241,7 @@ def _campaigns(p: SimulationParams, rng, w: dict[str, Any], festival_days: list[
                 camps.append({
                     "id": f"{name.lower()}-{channel.replace('_', '-')}-{k + 1}",
                     "brand": b, "channel": CHANNELS.index(channel), "start": s, "end": e,
-                    "intensity": ch.intensity * float(rng.lognormal(0, 0.25)), "cpm": ch.cpm,
+                    "intensity": ch.intensity * float(rng.lognormal(0, ch.intensity_sigma)), "cpm": ch.cpm,
                     "creators": creators,
                 })
     return camps
