@@ -116,7 +116,7 @@ class PlanTruth:
 
     def _organic_rate(self, world: World) -> float:
         """The brand's organic delivery per unit weight a day (its popularity x intensity)."""
-        p, b = self.params, self.b
+        b = self.b
         camp = np.flatnonzero((world.camp_brand == b) & (world.camp_channel != CHANNELS.index("search_ad")))
         flights = sum(world.camp_intensity[k] * world.day_factor[world.camp_start[k]: world.camp_end[k] + 1].sum()
                       for k in camp)
