@@ -12,7 +12,7 @@ non-holdout group (users who never see paid ads advance only through the baselin
 
 .. math:: y_{bkw} = E_{bkw} - H_{bkw} \, n_E / n_H \approx 7 \big(\gamma_k + \sum_c r_{kc}(\bar x_{bcw})\big)
 
-where x̄ is the channel's mean daily spend over the 14 days ending with the week (exposures
+where x̄ is the week's mean of the channel's daily spend over the 14 days up to each day (exposures
 act on decisions within the simulator's and the platform's ~2-week window) and γ the paid
 effect carried from earlier weeks (users made aware by past campaigns advance later). Campaigns are
 scarce per brand, so the curves are fitted on **all brands of the category** and then
@@ -118,12 +118,15 @@ class ResponseCurves:
         table = table.reindex(idx, fill_value=0.0)
         sp = spend.copy()
         sp["date"] = pd.to_datetime(sp["date"])
+        grid = pd.date_range(first - pd.Timedelta(days=WINDOW_DAYS), last)
         x = np.zeros((len(idx), len(channels)))
-        for i, (b, w) in enumerate(idx):
-            end = start + pd.Timedelta(days=7 * w + 6)
-            sel = sp[(sp.brand == b) & (sp.date > end - pd.Timedelta(days=WINDOW_DAYS)) & (sp.date <= end)]
-            by = sel.groupby("channel").spend.sum() / WINDOW_DAYS
-            x[i] = [by.get(c, 0.0) for c in channels]
+        for bi, b in enumerate(brands):
+            daily = sp[sp.brand == b].pivot_table(index="date", columns="channel", values="spend", aggfunc="sum")
+            daily = daily.reindex(index=grid, columns=channels, fill_value=0.0).fillna(0.0)
+            acting = daily.rolling(WINDOW_DAYS, min_periods=1).mean()  # spend acting on each day
+            acting = acting[acting.index >= start].iloc[: 7 * n_weeks]
+            weekly = acting.to_numpy().reshape(n_weeks, 7, len(channels)).mean(1)
+            x[bi * n_weeks: (bi + 1) * n_weeks] = weekly
         return table.to_numpy(float), x, list(idx)
 
     def _unpack(self, theta):
