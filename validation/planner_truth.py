@@ -29,13 +29,18 @@ from aips.simulate.presets import default_categories, default_channels
 
 SATURATION = {"feed_ad": 15.0, "search_ad": 8.0, "kol_note": 15.0, "koc_note": 20.0, "topic_challenge": 40.0}
 """Daily spend scale per 1,000 users (about the default campaigns' daily spend)."""
+ARRIVAL_DAYS = 240.0
+"""Users join over 240 days, so new journeys keep starting after the data ends (each pair has
+one journey: with everyone there from day 0, by day 120 nearly every journey has decided and
+no plan changes the next 30 days' purchases by much)."""
 
 
 def world(users: int, seed: int) -> SimulationParams:
     channels = {c: dataclasses.replace(ch, saturation=SATURATION[c], intensity_sigma=0.8,
                                        flights_per_90_days=ch.flights_per_90_days * 2)
                 if c in SATURATION else ch for c, ch in default_channels().items()}
-    return SimulationParams(users=users, days=120, seed=seed, categories=default_categories()[:1], channels=channels)
+    return SimulationParams(users=users, days=120, seed=seed, categories=default_categories()[:1], channels=channels,
+                            arrival_days=ARRIVAL_DAYS)
 
 
 def run(params: SimulationParams, work: Path, brand: str, budget_days: int = 30) -> dict:
@@ -45,8 +50,8 @@ def run(params: SimulationParams, work: Path, brand: str, budget_days: int = 30)
     ws.ingest(*sorted(glob.glob(f"{work}/world/events/*/*.parquet")))
     for name in ("campaigns", "categories", "users"):
         ws.ingest(f"{work}/world/{name}.csv", table=name)
-    truth = PlanTruth(params, brand, start=params.days, horizon=budget_days)
     budget = 2.0 * SATURATION["feed_ad"] * params.users / 1000 * budget_days * len(PAID)
+    truth = PlanTruth(params, brand, start=params.days, horizon=budget_days, budget=budget)
     result = plan(ws.view, brand, budget, budget_days, "purchases", bootstrap=10)
     ws.close()
 
