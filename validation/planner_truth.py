@@ -3,10 +3,12 @@ last period's split, on two simulated worlds with saturating delivery not used f
 any of the planner's settings.
 
 Each world (one category, three brands, wide campaign intensities, saturating delivery per
-channel) is simulated, loaded through the normal ingest path, and the planner splits a budget
+channel, users joining over 240 days) is simulated, loaded through the normal ingest path, and the planner splits a budget
 for Lumiere over the next 30 days to maximise purchases. The simulator's own counterfactual
-(:class:`aips.simulate.plan_truth.PlanTruth`) values the planner's split, the last period's
-split at the same total, and the true optimum (a grid search of the counterfactual).
+(:class:`aips.simulate.plan_truth.PlanTruth`: the simulator's journeys run on each plan from
+the world's own state on the last day) values the planner's split, the last period's split at
+the same total, the even split (a reference) and the true optimum (a grid search of the
+counterfactual).
 
 Run by hand (bigger worlds): ``python validation/planner_truth.py --users 40000``.
 """
@@ -46,6 +48,7 @@ def world(users: int, seed: int) -> SimulationParams:
 def run(params: SimulationParams, work: Path, brand: str, budget_days: int = 30) -> dict:
     t = time.time()
     simulate(work / "world", params, overwrite=True)
+    (work / "store.duckdb").unlink(missing_ok=True)  # a store left by an earlier run holds another world
     ws = aips.open(str(work / "store.duckdb"))
     ws.ingest(*sorted(glob.glob(f"{work}/world/events/*/*.parquet")))
     for name in ("campaigns", "categories", "users"):
@@ -59,8 +62,9 @@ def run(params: SimulationParams, work: Path, brand: str, budget_days: int = 30)
         return truth.outcome({c: v / budget_days for c, v in split.items()})["purchases"]
 
     best_split, best = truth.optimum(budget, "purchases", channels=[c for c in PAID if c in result["split"]])
+    even = {c: budget / len(result["split"]) for c in result["split"]}
     return {"seed": params.seed, "budget": budget, "planner": value(result["split"]),
-            "last": value(result["last_split"]), "optimum": best, "split": result["split"],
+            "last": value(result["last_split"]), "even": value(even), "optimum": best, "split": result["split"],
             "best_split": best_split, "seconds": time.time() - t}
 
 
@@ -74,14 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     base = args.workdir or Path(tempfile.mkdtemp(prefix="planner_truth_"))
     rows = [run(world(args.users, s), base / f"w{s}", args.brand) for s in args.seeds]
     print(f"planner vs the simulator's counterfactual ({args.users} users, brand {args.brand}, goal purchases, 30 days)")
-    print("| seed | budget | planner | last split | optimum | planner / optimum | beats last |")
-    print("|---|---|---|---|---|---|---|")
+    print("| seed | budget | planner | last split | even split | optimum | planner / optimum | beats last |")
+    print("|---|---|---|---|---|---|---|---|")
     ok = True
     for r in rows:
         share = r["planner"] / r["optimum"]
         beats = r["planner"] > r["last"]
         ok &= share >= 0.9 and beats
-        print(f"| {r['seed']} | {r['budget']:.0f} | {r['planner']:.2f} | {r['last']:.2f} | {r['optimum']:.2f} "
+        print(f"| {r['seed']} | {r['budget']:.0f} | {r['planner']:.2f} | {r['last']:.2f} | {r['even']:.2f} | {r['optimum']:.2f} "
               f"| {share:.1%} | {'yes' if beats else 'no'} |")
     for r in rows:
         print(f"  seed {r['seed']}: planner {({k: round(v) for k, v in r['split'].items()})}; "

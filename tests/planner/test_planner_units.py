@@ -33,20 +33,31 @@ def test_forecast_by_hand():
 
 
 def test_curves_recover_two_known_channels():
+    """Delivery from the campaigns' spend and impressions, effects per impression from the
+    advances: the fitted curve is beta * C * (1 - exp(-x / s)) of the generating one."""
     rng = np.random.default_rng(0)
-    days = pd.date_range("2024-01-01", periods=200).date
-    spend = []
-    for ch in ("a", "b"):
-        level = rng.choice([0.0, 50.0, 100.0, 200.0, 400.0], size=200 // 10).repeat(10)
+    days = pd.date_range("2024-01-01", periods=280).date
+    true = {"a": (60.0, 100.0, 0.05), "b": (20.0, 300.0, 0.3)}  # C, s, beta
+    spend, imp, camps, points = [], [], [], []
+    for ch, (cap, scale, _) in true.items():
+        level = rng.choice([0.0, 50.0, 100.0, 200.0, 400.0], size=28).repeat(10)
+        m = cap * (1 - np.exp(-level / scale))
         spend.append(pd.DataFrame({"brand": "x", "channel": ch, "date": days, "spend": level}))
-    spend = pd.concat(spend)
-    true = {"a": (6.0, 100.0), "b": (3.0, 300.0)}
-    wide = spend.pivot(index="date", columns="channel", values="spend").rolling(14, min_periods=1).mean()
+        imp.append(pd.DataFrame({"brand": "x", "channel": ch, "date": days, "impressions": m}))
+        for k in np.flatnonzero(level[::10] > 0):
+            cid = f"{ch}{k}"
+            camps.append({"campaign_id": cid, "brand": "x", "channel": ch, "start_date": days[10 * k],
+                          "end_date": days[10 * k + 9], "spend": level[10 * k] * 10})
+            points.append({"campaign_id": cid, "impressions": m[10 * k: 10 * k + 10].sum()})
+    spend, imp = pd.concat(spend), pd.concat(imp)
+    acting = imp.pivot(index="date", columns="channel", values="impressions").rolling(28, min_periods=1).mean()
     rows = []
-    for d, r in wide.iterrows():
-        lam = 2.0 + sum(amp * (1 - np.exp(-r[c] / s)) for c, (amp, s) in true.items())
+    for d, r in acting.iterrows():
+        lam = 2.0 + sum(beta * r[c] for c, (_, _, beta) in true.items())
         rows.append({"brand": "x", "date": d, "holdout": False, "stage": "I", "users": rng.poisson(lam * 20) / 20})
-    fit = ResponseCurves(bootstrap=0).fit(pd.DataFrame(rows), spend, (1, 0), "x")
-    for ch, (amp, s) in true.items():
+    fit = ResponseCurves(bootstrap=0).fit(pd.DataFrame(rows), spend, (1, 0), "x", pd.DataFrame(camps), imp,
+                                          pd.DataFrame(points))
+    for j, (ch, (cap, scale, beta)) in enumerate(true.items()):
+        assert fit.delivery_[0][j] == pytest.approx(cap, rel=1e-3) and fit.delivery_[1][j] == pytest.approx(scale, rel=1e-3)
         for x in (50.0, 200.0):
-            assert fit.curve(ch, "A->I", x) == pytest.approx(amp * (1 - np.exp(-x / s)), rel=0.2, abs=0.3)
+            assert fit.curve(ch, "A->I", x) == pytest.approx(beta * cap * (1 - np.exp(-x / scale)), rel=0.15)

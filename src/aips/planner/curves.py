@@ -2,51 +2,65 @@ r"""Response curves: the incremental stage advances a channel's daily spend caus
 
 For a brand, each paid channel c and transition k (A->I, I->TI, TI->P) get a saturating curve
 
-.. math:: r_{kc}(x) = A_{kc} \left(1 - e^{-x / s_c}\right)
+.. math:: r_{kc}(x) = \beta_{kc} \, M_c(x), \qquad M_c(x) = C_c \left(1 - e^{-x / s_c}\right)
 
-(x: daily spend in CNY; A: the most advances a day the channel can cause; s: the spend
-at which it gives 63 % of that). They are fitted (``scipy.optimize.least_squares``, A >= 0,
-s > 0) on weekly **incremental** advances, the holdout contrast: in week w, brand b's pairs
-first reaching the stage among non-holdout users, minus the holdout's count scaled to the
-non-holdout group (users who never see paid ads advance only through the baseline),
+in two parts, each fitted where the data say most about it:
 
-.. math:: y_{bkw} = E_{bkw} - H_{bkw} \, n_E / n_H \approx 7 \big(\gamma_k + \sum_c r_{kc}(\bar x_{bcw})\big)
+* **Delivery** ``M_c``: impressions a day that a daily spend x buys (C: the most a day,
+  s: the spend giving 63 % of it). Every campaign is a point (its spend and its delivered
+  impressions, per flight day); the platform's price curve is the channel's, so all brands
+  of the category share it (``scipy.optimize.least_squares``, residuals on the square-root
+  scale of counts).
+* **Effect** ``beta``: incremental advances per daily impression, on weekly holdout contrasts:
+  in week w, brand b's pairs first reaching the stage among non-holdout users minus the
+  holdout's count scaled to the non-holdout group (holdout users see no paid ads),
 
-where x̄ is the week's mean of the channel's daily spend over the 14 days up to each day (exposures
-act on decisions within the simulator's and the platform's ~2-week window) and γ the paid
-effect carried from earlier weeks (users made aware by past campaigns advance later). Campaigns are
-scarce per brand, so the curves are fitted on **all brands of the category** and then
-scaled per brand and transition by its own ratio of observed to fitted advances, shrunk
-to 1 with weight ``campaigns / (campaigns + prior_campaigns)``. Uncertainty: refits on
-bootstrap resamples of the (brand, week) rows; ``draws_`` holds them.
+  .. math:: y_{bkw} = E_{bkw} - H_{bkw} \, n_E / n_H \approx 7 \big(\gamma_k + \sum_c \beta_{kc} \bar m_{bcw}\big)
 
-Creator tiers are the channels ``kol_note`` and ``koc_note``.
+  where m̄ is the week's mean of the channel's daily impressions over the 28 days up to each
+  day (exposures act on decisions within ~2 weeks, and users they move advance further over
+  the next weeks: a month's purchases answer a month's delivery) and γ the paid effect
+  carried from earlier weeks; ``beta >= 0`` (``scipy.optimize.lsq_linear``), each transition weighted by its
+  noise level.
+
+The effects are pooled over the category's brands and scaled per brand and transition by its
+own ratio of observed to fitted advances, shrunk to 1 with weight
+``campaigns / (campaigns + prior_campaigns)``. Uncertainty: refits on bootstrap resamples of
+the (brand, week) rows and of the campaigns; ``draws_`` holds them. Creator tiers are the
+channels ``kol_note`` and ``koc_note``.
 
 >>> import numpy as np, pandas as pd
 >>> days = pd.date_range("2024-01-01", periods=84).date
->>> spend = pd.DataFrame({"brand": "b", "channel": "feed_ad", "date": days,
-...                       "spend": np.where(np.arange(84) % 28 < 14, 200.0, 0.0)})
->>> rows = []
->>> for i, d in enumerate(days):
-...     x = spend.spend.iloc[max(0, i - 13): i + 1].mean()
-...     rows.append({"brand": "b", "date": d, "holdout": False, "stage": "I",
-...                  "users": round(3 + 5 * (1 - np.exp(-x / 100)))})
->>> fit = ResponseCurves(bootstrap=5).fit(pd.DataFrame(rows), spend, (1000, 0), brand="b")
->>> round(fit.curve("feed_ad", "A->I", 200.0), 0)
-4.0
+>>> level = np.repeat([200.0, 0.0, 50.0, 0.0, 200.0, 0.0], 14)     # daily spend: 3 flights
+>>> x = level
+>>> m = 30 * (1 - np.exp(-x / 100))                               # what it delivers
+>>> spend = pd.DataFrame({"brand": "b", "channel": "feed_ad", "date": days, "spend": x})
+>>> imp = pd.DataFrame({"brand": "b", "channel": "feed_ad", "date": days, "impressions": m})
+>>> camps = pd.DataFrame({"campaign_id": ["c1", "c2", "c3"], "brand": "b", "channel": "feed_ad",
+...     "start_date": [days[0], days[28], days[56]], "end_date": [days[13], days[41], days[69]],
+...     "spend": [2800.0, 700.0, 2800.0]})
+>>> points = pd.DataFrame({"campaign_id": ["c1", "c2", "c3"], "impressions": [m[i:i + 14].sum() for i in (0, 28, 56)]})
+>>> rows = [{"brand": "b", "date": d, "holdout": False, "stage": "I",
+...          "users": 3 + 0.2 * pd.Series(m).iloc[max(0, i - 27): i + 1].mean()}
+...         for i, d in enumerate(days)]
+>>> fit = ResponseCurves(bootstrap=5).fit(pd.DataFrame(rows), spend, (1000, 0), "b", camps, imp, points)
+>>> [round(float(v), 1) for v in (*fit.delivery_[0], *fit.delivery_[1])]  # C = 30, s = 100 recovered
+[30.0, 100.0]
+>>> round(fit.curve("feed_ad", "A->I", 200.0), 1)                  # 0.2 * 30 * (1 - e^-2)
+5.2
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
+from scipy.optimize import least_squares, lsq_linear
 
 from aips.exceptions import AipsError
 from aips.planner.history import ADVANCES, TRANSITIONS
 
-WINDOW_DAYS = 14
-"""Days of spend that act on a day's advances."""
+WINDOW_DAYS = 28
+"""Days of delivery that act on a day's advances."""
 
 
 class ResponseCurves:
@@ -65,38 +79,97 @@ class ResponseCurves:
 
     # --- fitting -----------------------------------------------------------------------
 
-    def fit(self, advances: pd.DataFrame, spend: pd.DataFrame, groups: tuple[int, int],
-            brand: str, campaigns: pd.DataFrame | None = None) -> ResponseCurves:
-        """Fit on :func:`~aips.planner.history.daily_advances` and
-        :func:`~aips.planner.history.daily_spend` rows of the category's brands; ``groups``
-        is (non-holdout users, holdout users)."""
+    def fit(self, advances: pd.DataFrame, spend: pd.DataFrame, groups: tuple[int, int], brand: str,
+            campaigns: pd.DataFrame, impressions: pd.DataFrame, delivered: pd.DataFrame) -> ResponseCurves:
+        """Fit on the category's brands: :func:`~aips.planner.history.daily_advances` rows,
+        :func:`~aips.planner.history.daily_spend` rows, ``groups`` (non-holdout users,
+        holdout users), the ``campaigns`` table, daily paid ``impressions`` (``brand,
+        channel, date, impressions``) and each campaign's ``delivered`` impressions
+        (``campaign_id, impressions``)."""
         channels = sorted(spend.loc[spend.spend > 0, "channel"].unique())
         if not channels:
             raise AipsError("no campaign with spend to learn response curves from")
         self.channels_ = channels
-        y, x, keys = self._weeks(advances, spend, groups, channels)
+        self._points = self._campaign_points(campaigns, delivered, channels)
+        y, m, keys = self._weeks(advances, impressions, groups, channels)
         if len(y) < len(channels) + 2:
             raise AipsError(f"only {len(y)} weeks of data: too few to fit {len(channels)} channels' curves")
         self.weeks_ = len(y)
-        self.spend_scale_ = np.asarray([np.median(x[:, j][x[:, j] > 0]) if (x[:, j] > 0).any() else 1.0
-                                        for j in range(len(channels))])
-        theta = self._solve(y, x)
-        self.amplitude_, self.scale_ = self._unpack(theta)
-        self.carry_ = theta[4 * len(channels):]
-        self.brand_factor_ = self._brand_factor(y, x, keys, brand, campaigns)
+        self.delivery_ = self._delivery(self._points)
+        self.effect_, self.carry_ = self._effects(y, m)
+        self.amplitude_ = self.effect_ * self.delivery_[0][None, :]
+        self.scale_ = self.delivery_[1]
+        self.brand_factor_ = self._brand_factor(y, m, keys, brand, campaigns)
         rng = np.random.default_rng(self.seed)
         draws = []
         for _ in range(self.bootstrap):
-            pick = rng.integers(0, len(y), len(y))
-            draws.append(self._unpack(self._solve(y[pick], x[pick], theta)))
+            rows = rng.integers(0, len(y), len(y))
+            pts = self._points.iloc[rng.integers(0, len(self._points), len(self._points))]
+            cap, scale = self._delivery(pts)
+            effect, _ = self._effects(y[rows], m[rows])
+            draws.append((effect * cap[None, :], scale))
         self.draws_ = draws
         self.last_spend_ = self._last_spend(spend, brand)
         self.brand_ = brand
         return self
 
-    def _weeks(self, advances, spend, groups, channels):
+    @staticmethod
+    def _campaign_points(campaigns, delivered, channels) -> pd.DataFrame:
+        """Per campaign: daily spend and daily delivered impressions over its flight."""
+        c = campaigns[campaigns.channel.isin(channels)].copy()
+        days = (pd.to_datetime(c.end_date) - pd.to_datetime(c.start_date)).dt.days + 1
+        got = delivered.set_index("campaign_id").impressions if len(delivered) else pd.Series(dtype=float)
+        c["x"] = c.spend.astype(float) / days
+        c["m"] = c.campaign_id.map(got).fillna(0.0).astype(float) / days
+        return c[(days > 0) & (c.x > 0)][["channel", "x", "m"]].reset_index(drop=True)
+
+    def _delivery(self, points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(C, s) per channel: ``m = C (1 - exp(-x / s))`` on the campaigns' points, fitted on
+        the square-root scale (counts); a channel with one spend level gets a flat price."""
+        cap, scale = [], []
+        for c in self.channels_:
+            pts = points[points.channel == c]
+            x, m = pts.x.to_numpy(), pts.m.to_numpy()
+            if len(x) == 0 or m.sum() <= 0:
+                cap.append(0.0)
+                scale.append(1.0)
+                continue
+            slope = m.sum() / x.sum()
+            hi_s = 100.0 * x.max()
+            if len(np.unique(np.round(x, 6))) < 2:
+                cap.append(slope * hi_s)
+                scale.append(hi_s)
+                continue
+
+            def resid(theta, x=x, m=m):
+                c_, s_ = np.exp(theta)
+                return np.sqrt(np.maximum(c_ * -np.expm1(-x / s_), 0.0)) - np.sqrt(m)
+
+            lo = [np.log(max(m.max(), 1e-9)), np.log(0.05 * x.min())]
+            up = [np.log(max(m.max(), 1e-9) * 1e4), np.log(hi_s)]
+            start = np.clip([np.log(2 * max(m.max(), 1e-9)), np.log(np.median(x))], np.add(lo, 1e-6), np.subtract(up, 1e-6))
+            theta = least_squares(resid, start, bounds=(lo, up)).x
+            cap.append(float(np.exp(theta[0])))
+            scale.append(float(np.exp(theta[1])))
+        return np.asarray(cap), np.asarray(scale)
+
+    @staticmethod
+    def _effects(y: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advances per daily impression (transitions x channels, >= 0) and the carried
+        effect per transition, by bounded linear least squares on 7 x daily rows."""
+        nc = m.shape[1]
+        design = np.c_[7.0 * m, np.full(len(m), 7.0)]
+        effect, carry = np.zeros((y.shape[1], nc)), np.zeros(y.shape[1])
+        lo = np.r_[np.zeros(nc), -np.inf]
+        hi = np.full(nc + 1, np.inf)
+        for k in range(y.shape[1]):
+            sol = lsq_linear(design, y[:, k], bounds=(lo, hi)).x
+            effect[k], carry[k] = sol[:nc], sol[nc]
+        return effect, carry
+
+    def _weeks(self, advances, impressions, groups, channels):
         """Weekly incremental advances (rows: brand x week, cols: transitions) and the mean
-        daily spend per channel over the 14 days ending each week."""
+        daily impressions per channel over the WINDOW_DAYS ending each day of the week."""
         n_e, n_h = groups
         adv = advances.copy()
         adv["date"] = pd.to_datetime(adv["date"])
@@ -116,52 +189,24 @@ class ResponseCurves:
         brands = sorted(set(adv.brand))
         idx = pd.MultiIndex.from_product([brands, range(n_weeks)], names=["brand", "week"])
         table = table.reindex(idx, fill_value=0.0)
-        sp = spend.copy()
-        sp["date"] = pd.to_datetime(sp["date"])
+        imp = impressions.copy()
+        imp["date"] = pd.to_datetime(imp["date"])
         grid = pd.date_range(first - pd.Timedelta(days=WINDOW_DAYS), last)
-        x = np.zeros((len(idx), len(channels)))
+        m = np.zeros((len(idx), len(channels)))
         for bi, b in enumerate(brands):
-            daily = sp[sp.brand == b].pivot_table(index="date", columns="channel", values="spend", aggfunc="sum")
+            daily = imp[imp.brand == b].pivot_table(index="date", columns="channel", values="impressions",
+                                                    aggfunc="sum")
             daily = daily.reindex(index=grid, columns=channels, fill_value=0.0).fillna(0.0)
-            acting = daily.rolling(WINDOW_DAYS, min_periods=1).mean()  # spend acting on each day
+            acting = daily.rolling(WINDOW_DAYS, min_periods=1).mean()  # delivery acting on each day
             acting = acting[acting.index >= start].iloc[: 7 * n_weeks]
-            weekly = acting.to_numpy().reshape(n_weeks, 7, len(channels)).mean(1)
-            x[bi * n_weeks: (bi + 1) * n_weeks] = weekly
-        return table.to_numpy(float), x, list(idx)
+            m[bi * n_weeks: (bi + 1) * n_weeks] = acting.to_numpy().reshape(n_weeks, 7, len(channels)).mean(1)
+        return table.to_numpy(float), m, list(idx)
 
-    def _unpack(self, theta):
-        nc = len(self.channels_)
-        amp = np.asarray(theta[: 3 * nc]).reshape(3, nc)
-        scale = np.exp(theta[3 * nc: 4 * nc]) * self.spend_scale_
-        return amp, scale
-
-    def _predict(self, theta, x):
-        amp, scale = self._unpack(theta)
-        g = -np.expm1(-x / scale[None, :])  # (rows, channels)
-        carry = np.asarray(theta[4 * len(self.channels_):])  # paid effect carried from earlier weeks
-        return 7.0 * (g @ amp.T + carry[None, :])  # (rows, transitions)
-
-    def _solve(self, y, x, start=None):
-        nc = len(self.channels_)
-        if start is None:
-            level = max(float(np.abs(y).mean()), 1.0) / 7.0 / nc
-            start = np.r_[np.full(3 * nc, level), np.zeros(nc), np.zeros(3)]
-        # each transition weighted by its noise level, so P counts as much as I
-        sd = np.maximum(y.std(0), 1.0)
-
-        def resid(theta):
-            return ((self._predict(theta, x) - y) / sd).ravel()
-
-        lo = np.r_[np.zeros(3 * nc), np.full(nc, np.log(0.1)), np.full(3, -np.inf)]
-        hi = np.r_[np.full(3 * nc, np.inf), np.full(nc, np.log(20.0)), np.full(3, np.inf)]
-        return least_squares(resid, np.clip(start, lo + 1e-9, hi - 1e-9), bounds=(lo, hi)).x
-
-    def _brand_factor(self, y, x, keys, brand, campaigns) -> np.ndarray:
+    def _brand_factor(self, y, m, keys, brand, campaigns) -> np.ndarray:
         rows = [i for i, (b, _) in enumerate(keys) if b == brand]
         if not rows:
             return np.ones(3)
-        theta = np.r_[self.amplitude_.ravel(), np.log(self.scale_ / self.spend_scale_), self.carry_]
-        fitted = self._predict(theta, x[rows]).sum(0)
+        fitted = (7.0 * (m[rows] @ self.effect_.T + self.carry_[None, :])).sum(0)
         seen = y[rows].sum(0)
         ratio = np.where(fitted > 0, np.maximum(seen, 0) / np.maximum(fitted, 1e-9), 1.0)
         n = len(campaigns[campaigns.brand == brand]) if campaigns is not None else len(rows) / 4
@@ -209,20 +254,3 @@ class ResponseCurves:
                              "low": float(lo), "high": float(hi), "per_1k_cny": float(marginal)})
         return rows
 
-
-def response_curves(view, brand: str, bootstrap: int = 40, seed: int = 0) -> ResponseCurves:
-    """Fit ``brand``'s curves on the store behind ``view``, pooling the brands of its
-    category (from the ``campaigns`` table). A clear error for a brand the data lacks."""
-    from aips.planner.history import campaigns, daily_advances, daily_spend, group_sizes
-
-    view.require_brands([brand])
-    camps = campaigns(view)
-    own = camps[camps.brand == brand]
-    if own.empty:
-        known = ", ".join(sorted(camps.brand.unique()))
-        raise AipsError(f"brand {brand!r} has no campaigns in the campaigns table (brands with campaigns: {known})")
-    cats = set(own.category.dropna())
-    peers = sorted(camps[camps.category.isin(cats)].brand.unique()) if cats else [brand]
-    camps = camps[camps.brand.isin(peers)]
-    return ResponseCurves(bootstrap=bootstrap, seed=seed).fit(
-        daily_advances(view, peers), daily_spend(camps), group_sizes(view), brand, camps)

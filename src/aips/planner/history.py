@@ -2,7 +2,8 @@
 
 Per-event work stays in the backend: :func:`daily_advances` builds the first day each
 (user, brand) reached I, TI and P from the stage timelines, and counts them per brand, day
-and holdout group (a table whose size grows with days and brands, not with users).
+and holdout group; :func:`daily_impressions` counts paid impressions per campaign and day
+(tables whose size grows with days, brands and campaigns, not with users or events).
 Campaign spend is spread evenly over each campaign's flight (:func:`daily_spend`).
 
 >>> import pandas as pd
@@ -48,6 +49,16 @@ def daily_advances(view: View, brands: list[str]) -> pd.DataFrame:
         firsts = firsts.select("brand", "stage", date=firsts.first_date, holdout=ibis.literal(False))
     agg = firsts.group_by(["brand", "date", "holdout", "stage"]).aggregate(users=firsts.count())
     return agg.to_pandas()
+
+
+def daily_impressions(view: View, brands: list[str]) -> pd.DataFrame:
+    """Paid impressions per ``brand, channel, campaign_id, date`` (column ``impressions``):
+    what each campaign delivered each day, for ``brands``."""
+    ev = view.events
+    imp = ev.filter((ev.event_type == "impression") & ev.campaign_id.notnull() & ev.brand.isin(brands))
+    agg = imp.group_by(["brand", "channel", "campaign_id", imp.local_date.name("date")]).aggregate(
+        impressions=imp.count())
+    return agg.order_by(["brand", "campaign_id", "date"]).to_pandas()
 
 
 def group_sizes(view: View) -> tuple[int, int]:

@@ -18,7 +18,13 @@ from aips.exceptions import AipsError, ConfigError
 from aips.planner.allocate import allocate
 from aips.planner.curves import ResponseCurves
 from aips.planner.forecast import fit_forecast, interval
-from aips.planner.history import campaigns, daily_advances, daily_spend, group_sizes
+from aips.planner.history import (
+    campaigns,
+    daily_advances,
+    daily_impressions,
+    daily_spend,
+    group_sizes,
+)
 
 GOALS = ("TI", "purchases", "revenue")
 """What ``plan`` maximises: the TI crowd on the last day, first purchases or revenue."""
@@ -40,16 +46,21 @@ class _Data:
         self.camps = camps[camps.brand.isin(peers)]
         self.advances = daily_advances(view, peers)
         self.spend = daily_spend(self.camps)
+        self.impressions = daily_impressions(view, peers)
         self.groups = group_sizes(view)
         self.first, self.last = view.date_range()
 
     def curves(self, before: dt.date | None = None, bootstrap: int = 40) -> ResponseCurves:
-        adv, sp, camps = self.advances, self.spend, self.camps
+        adv, sp, camps, imp = self.advances, self.spend, self.camps, self.impressions
         if before is not None:
             adv = adv[pd.to_datetime(adv.date) < pd.Timestamp(before)]
             sp = sp[pd.to_datetime(sp.date) < pd.Timestamp(before)]
-            camps = camps[pd.to_datetime(camps.start_date) < pd.Timestamp(before)]
-        return ResponseCurves(bootstrap=bootstrap).fit(adv, sp, self.groups, self.brand, camps)
+            imp = imp[pd.to_datetime(imp.date) < pd.Timestamp(before)]
+            # only campaigns over by then: a campaign's points are its whole flight
+            camps = camps[pd.to_datetime(camps.end_date) < pd.Timestamp(before)]
+        delivered = imp.groupby("campaign_id", as_index=False).impressions.sum()
+        daily = imp.groupby(["brand", "channel", "date"], as_index=False).impressions.sum()
+        return ResponseCurves(bootstrap=bootstrap).fit(adv, sp, self.groups, self.brand, camps, daily, delivered)
 
     def ti_series(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         s = self.view.asset_series(start, end, "day", level="brand")
