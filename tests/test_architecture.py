@@ -36,6 +36,7 @@ LAYER_OF: dict[str, str] = {
     "aips.analytics": "analytics",
     "aips.insight": "insight",
     "aips.activation": "activation",
+    "aips.planner": "activation",  # forward-looking decisions, beside audiences and diagnosis
     "aips.reporting": "reporting",
     "aips.dashboard": "dashboard",
     "aips.workspace": "front",

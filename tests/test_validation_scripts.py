@@ -31,12 +31,19 @@ SCRIPTS = {
     # 20 seeds of tiny worlds, 60 resamples: coverage inside the 95 % binomial range of 90 % (~25 s)
     "interval_coverage": (["--seeds", "20", "--size", "30000", "--bootstrap", "60", "--binomial"],
                           ["| channel | true share |", "coverage:", "goal: coverage within"]),
+    # two 6,000-user worlds with saturating delivery (~35 s)
+    "planner_truth": (["--users", "6000"], ["| seed | budget | planner |", "goal: planner >= 90 %"]),
 }
 """Script -> (small-world arguments, lines its output must contain)."""
 
+NOT_MET = {"planner_truth": "issue 17: against the simulator's own counterfactual the planner reaches 93 % and 86 % "
+                            "of the optimum and beats the last split on one world of two (measured 2026-12, "
+                            "seeds 301/302)"}
+"""Scripts whose goal is not met yet: strict xfail, so meeting it turns the test red until this goes."""
+
 
 def _run(name: str, args: list[str], work: Path) -> subprocess.CompletedProcess:
-    extra = (["--workdir", str(work)] if name in ("outcomes_truth", "campaign_roi_truth")
+    extra = (["--workdir", str(work)] if name in ("outcomes_truth", "campaign_roi_truth", "planner_truth")
              else ["--world", str(work / "world")] if name == "attribution_truth" else [])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run([sys.executable, str(ROOT / "validation" / f"{name}.py"), *args, *extra],
@@ -49,7 +56,9 @@ def test_every_script_is_listed():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-def test_script_meets_its_goals_on_a_small_world(name, tmp_path):
+def test_script_meets_its_goals_on_a_small_world(name, tmp_path, request):
+    if name in NOT_MET:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=NOT_MET[name]))
     args, expected = SCRIPTS[name]
     result = _run(name, args, tmp_path)
     tail = f"\n--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"

@@ -444,6 +444,15 @@ class Workspace:
 
     # --- lifetime --------------------------------------------------------------------------------
 
+    def plan(self, brand: str, budget: float, horizon: int = 30, goal: str = "purchases",
+             low: dict | None = None, high: dict | None = None) -> dict:
+        """Split ``budget`` (CNY over ``horizon`` days) across channels to maximise ``goal``
+        (``TI``, ``purchases`` or ``revenue``); see :func:`aips.planner.plan.plan`. Needs
+        campaigns and a users table with a holdout (``aips simulate`` worlds have both)."""
+        from aips.planner.plan import plan
+
+        return plan(self.view, brand, budget, horizon, goal, low, high)
+
     def close(self) -> None:
         """Release the store (its file lock)."""
         self.store.close()

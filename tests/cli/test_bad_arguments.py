@@ -39,7 +39,7 @@ BAD_DATE = "2024-13-45"
 DATE_OPTIONS = ("--at", "--from", "--to", "--t0", "--t1")
 VALID = {
     "--at": DAY, "--from": T0, "--to": DAY, "--brand": "Serava", "--category": "facial_serum",
-    "--campaign": "lumiere-feed-ad-1", "--steps": "read,collect,purchase",
+    "--campaign": "lumiere-feed-ad-1", "--steps": "read,collect,purchase", "--budget": "500000",
 }
 """A valid value of each required option (``--out`` and ``paths`` are set per test), and of
 the options in :data:`USUAL`."""

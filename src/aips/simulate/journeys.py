@@ -185,6 +185,10 @@ def push_exposures(world: World, users: Users, rng: np.random.Generator) -> Expo
     t = world.slot_day[slot].astype(np.int64) * DAY + hour * 3600 + (rng.random(total) * 3600).astype(np.int64)
     order = np.argsort((pair << 32) | t, kind="stable")
     pair, t, note = pair[order], t[order], note[order]
+    if users.arrival is not None:  # nobody sees a brand before joining the platform
+        here = t >= (users.arrival[pair % n] * DAY).astype(np.int64)
+        pair, t, note = pair[here], t[here], note[here]
+        total = len(t)
     new = np.r_[True, pair[1:] != pair[:-1]] if total else np.zeros(0, bool)
     ap = (np.cumsum(new) - 1).astype(np.int32)
     paid = world.note_channel[note] != ORGANIC

@@ -78,6 +78,12 @@ class SimulationParams:
     """Master seed: the same seed and parameters give byte-identical output."""
     holdout_share: float = 0.10
     """Share of users never shown paid ads (``users.holdout``), for incrementality."""
+    arrival_days: float = 0.0
+    """Users join the platform at a day drawn uniformly from ``[0, arrival_days)`` and see no
+    brand before it, so new journeys keep starting (every pair has one journey, anchored at
+    its first touch: with all users there from day 0, late in a long world almost every
+    journey has decided and spend changes little; issue 17's planning worlds use it). 0 (the
+    default): everyone is there from day 0, the world as without it."""
     campaign_holdout_share: float = 0.0
     """Share of each paid campaign's would-be audience held out of *that* campaign only,
     drawn independently per (user, campaign): held-out users get the campaign's exposures
@@ -223,6 +229,8 @@ class SimulationParams:
             raise bad("start_date", f"not an ISO date (YYYY-MM-DD): {self.start_date!r}") from None
         if not 0.0 <= self.holdout_share < 1.0:
             raise bad("holdout_share", f"must be in [0, 1), got {self.holdout_share}")
+        if not self.arrival_days >= 0.0:
+            raise bad("arrival_days", f"must be >= 0, got {self.arrival_days}")
         if not 0.0 <= self.campaign_holdout_share < 1.0:
             raise bad("campaign_holdout_share", f"must be in [0, 1), got {self.campaign_holdout_share}")
         if self.brands_per_category < 1 or self.spus_per_brand < 1:

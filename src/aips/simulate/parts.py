@@ -111,6 +111,16 @@ class ChannelParams:
     """Notes (creatives) per campaign; for ``kol_note``/``koc_note`` per creator."""
     creators_per_campaign: tuple[int, int] = (0, 0)
     """Range of creators hired by one campaign (``kol_note``/``koc_note`` only)."""
+    saturation: float = 0.0
+    """Diminishing returns of spend (issue 17): the daily spend scale S, in CNY per 1,000
+    users of the world, at which delivery reaches 63 % of its ceiling. A day's delivery is
+    ``impressions = 1000 * S' / cpm * (1 - exp(-spend / S'))`` (``S' = S * users / 1000``),
+    so the marginal CPM rises as the audience is exhausted, and a campaign's recorded spend
+    is what its delivered impressions cost on that curve. 0 (the default): a flat CPM, the
+    world as without it."""
+    intensity_sigma: float = 0.25
+    """Log-scale spread of campaigns' intensities around ``intensity`` (a wide spread gives
+    the planner's response curves spend levels to learn from)."""
 
 
 @dataclass(frozen=True)

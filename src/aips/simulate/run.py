@@ -25,6 +25,7 @@ import numpy as np
 
 from aips.exceptions import AipsError
 from aips.simulate.block import BlockStats, empty_stats, run_block
+from aips.simulate.delivery import campaign_spend
 from aips.simulate.params import SimulationParams
 from aips.simulate.truth import build_truth
 from aips.simulate.world import World, build_world
@@ -171,7 +172,7 @@ def run_simulation(params: SimulationParams, out: str | Path, *, workers: int | 
         impressions = total.arrays["note_impressions"]
         camp_imp = np.bincount(np.maximum(world.note_campaign, 0), weights=impressions * (world.note_campaign >= 0),
                                minlength=len(world.camp_ids))
-        spend = np.round(camp_imp * world.camp_cpm / 1000, 2)
+        spend = campaign_spend(world, camp_imp)
         write_tables(world, tmp, spend)
         if params.campaign_holdout_share > 0:
             _join_audience(tmp, n_groups)

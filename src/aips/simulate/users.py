@@ -41,6 +41,8 @@ class Users:
     """Activity multiplier (log-normal, mean 1)."""
     interest: np.ndarray
     """Interest in each category, shape (n, categories), in (0, 1)."""
+    arrival: np.ndarray | None = None
+    """Day each user joins (``arrival_days``); None: all there from day 0."""
 
     @property
     def n(self) -> int:
@@ -86,4 +88,7 @@ def block_users(world: World, block: int) -> Users:
     p = world.params
     first = block * p.block_users
     n = min(p.block_users, p.users - first)
-    return draw_users(p, rng_for(p.seed, block, 0), n, first)
+    users = draw_users(p, rng_for(p.seed, block, 0), n, first)
+    if p.arrival_days > 0:  # its own stream: worlds without arrivals stay byte-identical
+        users.arrival = rng_for(p.seed, block, 7).uniform(0.0, p.arrival_days, n)
+    return users

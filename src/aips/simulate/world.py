@@ -75,6 +75,8 @@ class World:
     """Targeting log-weight on tier-1 city users, per brand."""
     brand_norm: np.ndarray
     """Normaliser of the demographic targeting weight (population mean 1)."""
+    brand_popularity: np.ndarray
+    """Multiplier of each brand's organic delivery intensity."""
     brand_spus: list[np.ndarray]
     spu_names: list[str]
     spu_brand: np.ndarray
@@ -185,6 +187,7 @@ def _brands(p: SimulationParams, rng) -> tuple[dict[str, Any], np.ndarray]:
     fields = {
         "brand_names": brand_names, "brand_cat": brand_cat, "brand_mult": brand_mult,
         "brand_young": brand_young, "brand_tier1": brand_tier1, "brand_norm": brand_norm,
+        "brand_popularity": popularity,
     }
     return fields, popularity
 
@@ -241,7 +244,7 @@ def _campaigns(p: SimulationParams, rng, w: dict[str, Any], festival_days: list[
                 camps.append({
                     "id": f"{name.lower()}-{channel.replace('_', '-')}-{k + 1}",
                     "brand": b, "channel": CHANNELS.index(channel), "start": s, "end": e,
-                    "intensity": ch.intensity * float(rng.lognormal(0, 0.25)), "cpm": ch.cpm,
+                    "intensity": ch.intensity * float(rng.lognormal(0, ch.intensity_sigma)), "cpm": ch.cpm,
                     "creators": creators,
                 })
     return camps

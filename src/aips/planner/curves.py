@@ -1,0 +1,256 @@
+r"""Response curves: the incremental stage advances a channel's daily spend causes.
+
+For a brand, each paid channel c and transition k (A->I, I->TI, TI->P) get a saturating curve
+
+.. math:: r_{kc}(x) = \beta_{kc} \, M_c(x), \qquad M_c(x) = C_c \left(1 - e^{-x / s_c}\right)
+
+in two parts, each fitted where the data say most about it:
+
+* **Delivery** ``M_c``: impressions a day that a daily spend x buys (C: the most a day,
+  s: the spend giving 63 % of it). Every campaign is a point (its spend and its delivered
+  impressions, per flight day); the platform's price curve is the channel's, so all brands
+  of the category share it (``scipy.optimize.least_squares``, residuals on the square-root
+  scale of counts).
+* **Effect** ``beta``: incremental advances per daily impression, on weekly holdout contrasts:
+  in week w, brand b's pairs first reaching the stage among non-holdout users minus the
+  holdout's count scaled to the non-holdout group (holdout users see no paid ads),
+
+  .. math:: y_{bkw} = E_{bkw} - H_{bkw} \, n_E / n_H \approx 7 \big(\gamma_k + \sum_c \beta_{kc} \bar m_{bcw}\big)
+
+  where m̄ is the week's mean of the channel's daily impressions over the 28 days up to each
+  day (exposures act on decisions within ~2 weeks, and users they move advance further over
+  the next weeks: a month's purchases answer a month's delivery) and γ the paid effect
+  carried from earlier weeks; ``beta >= 0`` (``scipy.optimize.lsq_linear``), each transition weighted by its
+  noise level.
+
+The effects are pooled over the category's brands and scaled per brand and transition by its
+own ratio of observed to fitted advances, shrunk to 1 with weight
+``campaigns / (campaigns + prior_campaigns)``. Uncertainty: refits on bootstrap resamples of
+the (brand, week) rows and of the campaigns; ``draws_`` holds them. Creator tiers are the
+channels ``kol_note`` and ``koc_note``.
+
+>>> import numpy as np, pandas as pd
+>>> days = pd.date_range("2024-01-01", periods=84).date
+>>> level = np.repeat([200.0, 0.0, 50.0, 0.0, 200.0, 0.0], 14)     # daily spend: 3 flights
+>>> x = level
+>>> m = 30 * (1 - np.exp(-x / 100))                               # what it delivers
+>>> spend = pd.DataFrame({"brand": "b", "channel": "feed_ad", "date": days, "spend": x})
+>>> imp = pd.DataFrame({"brand": "b", "channel": "feed_ad", "date": days, "impressions": m})
+>>> camps = pd.DataFrame({"campaign_id": ["c1", "c2", "c3"], "brand": "b", "channel": "feed_ad",
+...     "start_date": [days[0], days[28], days[56]], "end_date": [days[13], days[41], days[69]],
+...     "spend": [2800.0, 700.0, 2800.0]})
+>>> points = pd.DataFrame({"campaign_id": ["c1", "c2", "c3"], "impressions": [m[i:i + 14].sum() for i in (0, 28, 56)]})
+>>> rows = [{"brand": "b", "date": d, "holdout": False, "stage": "I",
+...          "users": 3 + 0.2 * pd.Series(m).iloc[max(0, i - 27): i + 1].mean()}
+...         for i, d in enumerate(days)]
+>>> fit = ResponseCurves(bootstrap=5).fit(pd.DataFrame(rows), spend, (1000, 0), "b", camps, imp, points)
+>>> [round(float(v), 1) for v in (*fit.delivery_[0], *fit.delivery_[1])]  # C = 30, s = 100 recovered
+[30.0, 100.0]
+>>> round(fit.curve("feed_ad", "A->I", 200.0), 1)                  # 0.2 * 30 * (1 - e^-2)
+5.2
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import least_squares, lsq_linear
+
+from aips.exceptions import AipsError
+from aips.planner.history import ADVANCES, TRANSITIONS
+
+WINDOW_DAYS = 28
+"""Days of delivery that act on a day's advances."""
+
+
+class ResponseCurves:
+    """Saturating response curves of daily spend per channel and transition (module doc).
+
+    Args:
+        bootstrap: resamples for the intervals (0: none).
+        prior_campaigns: campaigns' worth of weight the category's curves keep for a brand.
+        seed: of the bootstrap.
+    """
+
+    def __init__(self, bootstrap: int = 40, prior_campaigns: float = 6.0, seed: int = 0):
+        self.bootstrap = bootstrap
+        self.prior_campaigns = prior_campaigns
+        self.seed = seed
+
+    # --- fitting -----------------------------------------------------------------------
+
+    def fit(self, advances: pd.DataFrame, spend: pd.DataFrame, groups: tuple[int, int], brand: str,
+            campaigns: pd.DataFrame, impressions: pd.DataFrame, delivered: pd.DataFrame) -> ResponseCurves:
+        """Fit on the category's brands: :func:`~aips.planner.history.daily_advances` rows,
+        :func:`~aips.planner.history.daily_spend` rows, ``groups`` (non-holdout users,
+        holdout users), the ``campaigns`` table, daily paid ``impressions`` (``brand,
+        channel, date, impressions``) and each campaign's ``delivered`` impressions
+        (``campaign_id, impressions``)."""
+        channels = sorted(spend.loc[spend.spend > 0, "channel"].unique())
+        if not channels:
+            raise AipsError("no campaign with spend to learn response curves from")
+        self.channels_ = channels
+        self._points = self._campaign_points(campaigns, delivered, channels)
+        y, m, keys = self._weeks(advances, impressions, groups, channels)
+        if len(y) < len(channels) + 2:
+            raise AipsError(f"only {len(y)} weeks of data: too few to fit {len(channels)} channels' curves")
+        self.weeks_ = len(y)
+        self.delivery_ = self._delivery(self._points)
+        self.effect_, self.carry_ = self._effects(y, m)
+        self.amplitude_ = self.effect_ * self.delivery_[0][None, :]
+        self.scale_ = self.delivery_[1]
+        self.brand_factor_ = self._brand_factor(y, m, keys, brand, campaigns)
+        rng = np.random.default_rng(self.seed)
+        draws = []
+        for _ in range(self.bootstrap):
+            rows = rng.integers(0, len(y), len(y))
+            pts = self._points.iloc[rng.integers(0, len(self._points), len(self._points))]
+            cap, scale = self._delivery(pts)
+            effect, _ = self._effects(y[rows], m[rows])
+            draws.append((effect * cap[None, :], scale))
+        self.draws_ = draws
+        self.last_spend_ = self._last_spend(spend, brand)
+        self.brand_ = brand
+        return self
+
+    @staticmethod
+    def _campaign_points(campaigns, delivered, channels) -> pd.DataFrame:
+        """Per campaign: daily spend and daily delivered impressions over its flight."""
+        c = campaigns[campaigns.channel.isin(channels)].copy()
+        days = (pd.to_datetime(c.end_date) - pd.to_datetime(c.start_date)).dt.days + 1
+        got = delivered.set_index("campaign_id").impressions if len(delivered) else pd.Series(dtype=float)
+        c["x"] = c.spend.astype(float) / days
+        c["m"] = c.campaign_id.map(got).fillna(0.0).astype(float) / days
+        return c[(days > 0) & (c.x > 0)][["channel", "x", "m"]].reset_index(drop=True)
+
+    def _delivery(self, points: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(C, s) per channel: ``m = C (1 - exp(-x / s))`` on the campaigns' points, fitted on
+        the square-root scale (counts); a channel with one spend level gets a flat price."""
+        cap, scale = [], []
+        for c in self.channels_:
+            pts = points[points.channel == c]
+            x, m = pts.x.to_numpy(), pts.m.to_numpy()
+            if len(x) == 0 or m.sum() <= 0:
+                cap.append(0.0)
+                scale.append(1.0)
+                continue
+            slope = m.sum() / x.sum()
+            hi_s = 100.0 * x.max()
+            if len(np.unique(np.round(x, 6))) < 2:
+                cap.append(slope * hi_s)
+                scale.append(hi_s)
+                continue
+
+            def resid(theta, x=x, m=m):
+                c_, s_ = np.exp(theta)
+                return np.sqrt(np.maximum(c_ * -np.expm1(-x / s_), 0.0)) - np.sqrt(m)
+
+            lo = [np.log(max(m.max(), 1e-9)), np.log(0.05 * x.min())]
+            up = [np.log(max(m.max(), 1e-9) * 1e4), np.log(hi_s)]
+            start = np.clip([np.log(2 * max(m.max(), 1e-9)), np.log(np.median(x))], np.add(lo, 1e-6), np.subtract(up, 1e-6))
+            theta = least_squares(resid, start, bounds=(lo, up)).x
+            cap.append(float(np.exp(theta[0])))
+            scale.append(float(np.exp(theta[1])))
+        return np.asarray(cap), np.asarray(scale)
+
+    @staticmethod
+    def _effects(y: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advances per daily impression (transitions x channels, >= 0) and the carried
+        effect per transition, by bounded linear least squares on 7 x daily rows."""
+        nc = m.shape[1]
+        design = np.c_[7.0 * m, np.full(len(m), 7.0)]
+        effect, carry = np.zeros((y.shape[1], nc)), np.zeros(y.shape[1])
+        lo = np.r_[np.zeros(nc), -np.inf]
+        hi = np.full(nc + 1, np.inf)
+        for k in range(y.shape[1]):
+            sol = lsq_linear(design, y[:, k], bounds=(lo, hi)).x
+            effect[k], carry[k] = sol[:nc], sol[nc]
+        return effect, carry
+
+    def _weeks(self, advances, impressions, groups, channels):
+        """Weekly incremental advances (rows: brand x week, cols: transitions) and the mean
+        daily impressions per channel over the WINDOW_DAYS ending each day of the week."""
+        n_e, n_h = groups
+        adv = advances.copy()
+        adv["date"] = pd.to_datetime(adv["date"])
+        if n_h > 0:
+            adv["users"] = np.where(adv["holdout"], -adv["users"] * n_e / n_h, adv["users"])
+        else:
+            adv["users"] = np.where(adv["holdout"], 0, adv["users"])
+        first, last = adv.date.min(), adv.date.max()
+        start = first + pd.Timedelta(days=WINDOW_DAYS)  # the first weeks start from nothing
+        adv = adv[adv.date >= start]
+        adv["week"] = (adv.date - start).dt.days // 7
+        n_weeks = int((last - start).days // 7)  # whole weeks only
+        adv = adv[adv.week < n_weeks]
+        table = adv.pivot_table(index=["brand", "week"], columns="stage", values="users", aggfunc="sum",
+                                fill_value=0.0)
+        table = table.reindex(columns=list(ADVANCES), fill_value=0.0)
+        brands = sorted(set(adv.brand))
+        idx = pd.MultiIndex.from_product([brands, range(n_weeks)], names=["brand", "week"])
+        table = table.reindex(idx, fill_value=0.0)
+        imp = impressions.copy()
+        imp["date"] = pd.to_datetime(imp["date"])
+        grid = pd.date_range(first - pd.Timedelta(days=WINDOW_DAYS), last)
+        m = np.zeros((len(idx), len(channels)))
+        for bi, b in enumerate(brands):
+            daily = imp[imp.brand == b].pivot_table(index="date", columns="channel", values="impressions",
+                                                    aggfunc="sum")
+            daily = daily.reindex(index=grid, columns=channels, fill_value=0.0).fillna(0.0)
+            acting = daily.rolling(WINDOW_DAYS, min_periods=1).mean()  # delivery acting on each day
+            acting = acting[acting.index >= start].iloc[: 7 * n_weeks]
+            m[bi * n_weeks: (bi + 1) * n_weeks] = acting.to_numpy().reshape(n_weeks, 7, len(channels)).mean(1)
+        return table.to_numpy(float), m, list(idx)
+
+    def _brand_factor(self, y, m, keys, brand, campaigns) -> np.ndarray:
+        rows = [i for i, (b, _) in enumerate(keys) if b == brand]
+        if not rows:
+            return np.ones(3)
+        fitted = (7.0 * (m[rows] @ self.effect_.T + self.carry_[None, :])).sum(0)
+        seen = y[rows].sum(0)
+        ratio = np.where(fitted > 0, np.maximum(seen, 0) / np.maximum(fitted, 1e-9), 1.0)
+        n = len(campaigns[campaigns.brand == brand]) if campaigns is not None else len(rows) / 4
+        weight = n / (n + self.prior_campaigns)
+        return weight * ratio + (1 - weight)
+
+    @staticmethod
+    def _last_spend(spend: pd.DataFrame, brand: str) -> dict[str, float]:
+        sp = spend[spend.brand == brand].copy()
+        if sp.empty:
+            return {}
+        sp["date"] = pd.to_datetime(sp["date"])
+        recent = sp[sp.date > sp.date.max() - pd.Timedelta(days=30)]
+        return (recent.groupby("channel").spend.sum() / 30).to_dict()
+
+    # --- using the curves --------------------------------------------------------------
+
+    def advances(self, daily: dict[str, float] | np.ndarray, draw: int | None = None) -> np.ndarray:
+        """Incremental advances a day (A->I, I->TI, TI->P) for daily spend per channel
+        (a dict, or an array in ``channels_`` order); ``draw``: a bootstrap refit."""
+        x = np.asarray([daily.get(c, 0.0) for c in self.channels_] if isinstance(daily, dict) else daily, float)
+        amp, scale = (self.amplitude_, self.scale_) if draw is None else self.draws_[draw]
+        return (amp * self.brand_factor_[:, None]) @ -np.expm1(-x / scale)
+
+    def curve(self, channel: str, transition: str, daily_spend: float) -> float:
+        """One channel's incremental advances a day of one transition at ``daily_spend``."""
+        j, k = self.channels_.index(channel), TRANSITIONS.index(transition)
+        return float(self.amplitude_[k, j] * self.brand_factor_[k] * -np.expm1(-daily_spend / self.scale_[j]))
+
+    def table(self, alpha: float = 0.1) -> list[dict]:
+        """One row per channel x transition: A, s, advances a day at the last 30 days' spend,
+        advances per 1,000 CNY there (the marginal return), with bootstrap intervals."""
+        rows = []
+        for j, c in enumerate(self.channels_):
+            x = self.last_spend_.get(c, 0.0)
+            for k, tr in enumerate(TRANSITIONS):
+                amp = self.amplitude_[k, j] * self.brand_factor_[k]
+                s = self.scale_[j]
+                at = amp * -np.expm1(-x / s)
+                marginal = amp / s * np.exp(-x / s) * 1000
+                draws = [(a[k, j] * self.brand_factor_[k] * -np.expm1(-x / sc[j])) for a, sc in self.draws_]
+                lo, hi = (np.quantile(draws, [alpha / 2, 1 - alpha / 2]) if draws else (np.nan, np.nan))
+                rows.append({"channel": c, "transition": tr, "max_per_day": float(amp), "spend_scale": float(s),
+                             "daily_spend": float(x), "advances_per_day": float(at),
+                             "low": float(lo), "high": float(hi), "per_1k_cny": float(marginal)})
+        return rows
+
