@@ -126,7 +126,7 @@ def attribution_chain(
     users = view.optional("users")
     units = _chains.chain_units(ev, view.model, target, users=users, by=by, conversions=conv,
                                 timeline=timeline, categories=view.categories, source=source,
-                                materialise=_materialise)
+                                materialise=_materialise, memory_limit=_memory_limit(view))
     units = _materialise(units)
     steps, profiles = _chains.chain_tables(units, len(_chains.CHAINS[target]), events=ev,
                                            users=users)
