@@ -26,7 +26,7 @@ def assert_same_paths(got: list[dict], want: list[dict]) -> None:
     """Row for row: paths and counts exactly; sums (value, decay) up to float rounding
     (the bucketed sums are the same terms added in another order)."""
     assert [r["path"] for r in got] == [r["path"] for r in want]
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert (g["conversions"], g["nulls"]) == (w["conversions"], w["nulls"]), g["path"]
         assert g["value"] == pytest.approx(w["value"], rel=1e-12), g["path"]
         for k in ("decay", "decay_value"):
