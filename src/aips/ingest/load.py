@@ -124,6 +124,10 @@ def ingest_files(
     skipped: list[Path] = []
     paths = _existing_files(paths, skipped)
     target = mapping.table
+    if target == "events":
+        from aips.ingest.source import refuse_ingest
+
+        refuse_ingest(store)
     run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     report = IngestReport(table=target, timezone=model.timezone, skipped=[str(p) for p in skipped])
     files = [

@@ -57,3 +57,84 @@ def read_parquet_files(store: Any, paths: Sequence[str | Path]) -> ibis.Table | 
         file_row_number=True,
     )
     return table.rename({ROW: "file_row_number"})
+
+
+# --- datasets and tables registered as views (aips source) -----------------------------------------
+
+
+def _quote(store: Any, name: str) -> str:
+    import sqlglot as sg
+
+    return sg.to_identifier(name, quoted=True).sql(dialect=store.backend.compiler.dialect)
+
+
+def dataset_glob(location: str) -> str:
+    """What DuckDB reads for a Parquet location: a folder means every ``.parquet`` file
+    under it (hive partition folders included); a file or a glob is taken as it is.
+
+    >>> import tempfile
+    >>> dataset_glob(tempfile.gettempdir()).endswith("/**/*.parquet")
+    True
+    """
+    path = Path(location).expanduser()
+    if path.is_dir():
+        return str(path.resolve() / "**" / "*.parquet")
+    return str(path.resolve()) if path.exists() else location
+
+
+def register_parquet(store: Any, name: str, location: str) -> ibis.Table:
+    """A persistent view ``name`` over the Parquet dataset at ``location`` (a folder,
+    hive-partitioned or not, a file or a glob), with :data:`FILE` and :data:`ROW` added;
+    its rows are read from the files by every query on it (nothing is copied).
+
+    DuckDB: ``read_parquet`` with hive partitioning detected and files unified by column
+    name; Spark: ``parquet.`location``` with its partition discovery and the file's
+    ``_metadata`` (``file_path``, ``row_index``).
+    """
+    import sqlglot as sg
+
+    if store.kind == "duckdb":
+        call = sg.func("read_parquet", sg.exp.Literal.string(dataset_glob(location)),
+                       sg.exp.EQ(this=sg.column("filename"), expression=sg.exp.Literal.string(FILE)),
+                       sg.exp.EQ(this=sg.column("file_row_number"), expression=sg.exp.true()),
+                       sg.exp.EQ(this=sg.column("union_by_name"), expression=sg.exp.true()))
+        body = (f"SELECT * EXCLUDE (file_row_number), file_row_number AS {_quote(store, ROW)} "
+                f"FROM {call.sql(dialect='duckdb')}")
+    else:
+        path = location if "://" in location else str(Path(location).expanduser().resolve())
+        body = (f"SELECT *, _metadata.file_path AS {_quote(store, FILE)}, _metadata.row_index AS "
+                f"{_quote(store, ROW)} FROM parquet.`{path.replace('`', '``')}`")
+    store.backend.raw_sql(f"CREATE OR REPLACE VIEW {_quote(store, name)} AS {body}")
+    return store.backend.table(name)
+
+
+def catalog_table(store: Any, qualified: str) -> ibis.Table | None:
+    """The table (or view) ``qualified`` (``name`` or ``database.name``) of the store's
+    catalog, or None when there is none."""
+    database, _, name = qualified.rpartition(".")
+    try:
+        if database:
+            if name not in store.backend.list_tables(database=database):
+                return None
+            return store.backend.table(name, database=database)
+        return store.backend.table(name) if name in store.backend.list_tables() else None
+    except Exception:  # noqa: BLE001 - an unknown database: no such table
+        return None
+
+
+def create_view(store: Any, name: str, expr: ibis.Table) -> ibis.Table:
+    """A persistent view ``name`` defined by ``expr`` (replacing one of that name). Ibis
+    makes temporary views on Spark; these outlive the session (the catalog keeps them)."""
+    sql = store.backend.compile(expr)
+    store.backend.raw_sql(f"CREATE OR REPLACE VIEW {_quote(store, name)} AS {sql}")
+    return store.backend.table(name)
+
+
+def is_view(store: Any, name: str) -> bool:
+    """True when ``name`` is a view (of ``aips source``) rather than a stored table."""
+    if store.kind == "duckdb":
+        rows = store.backend.con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name]).fetchone()
+        return bool(rows and rows[0])
+    session = store.backend._session
+    return any(t.name == name and t.tableType == "VIEW" for t in session.catalog.listTables())
