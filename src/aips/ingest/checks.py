@@ -234,10 +234,11 @@ def _ts_input(raw: ibis.Table, plan: Plan) -> ibis.Value:
 
 
 def from_micros(micros: ibis.Value) -> ibis.Value:
-    """Naive UTC timestamps from integer microseconds since the epoch (both backends)."""
+    """Naive UTC timestamps from integer microseconds since the epoch (both backends: an
+    interval added to the epoch; DuckDB's ``to_timestamp`` would give a zoned value)."""
     seconds = (micros / 1_000_000).floor().cast("int64")
     rest = micros - seconds * 1_000_000
-    return seconds.as_timestamp("s") + rest.as_interval("us")
+    return ibis.literal(dt.datetime(1970, 1, 1)) + seconds.as_interval("s") + rest.as_interval("us")
 
 
 def epoch_micros(ts: ibis.Value) -> ibis.Value:

@@ -68,9 +68,10 @@ from aips.store.tables import EVENTS, LOADS, QUARANTINE
 
 RAW_VIEW = "_aips_source_raw"
 """The dataset or table as registered, with each row's file and row."""
-FILES_TABLE = "_aips_source_files"
-"""The registered files: path, order and load id (the ``events`` view reads only these)."""
-INFO_TABLE = "_aips_source"
+FILES_TABLE = "aips_source_files"
+"""The registered files: path, order and load id (the ``events`` view reads only these).
+Stored tables get no leading ``_``: Spark takes a folder named so for a hidden one."""
+INFO_TABLE = "aips_source_info"
 """What was registered: location, kind, mapping, whether the view removes duplicates."""
 QUARANTINE_TABLE = "quarantine_events"
 """The quarantined rows of the source, with file, row, column, reason and text."""
