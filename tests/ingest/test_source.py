@@ -181,7 +181,7 @@ _row = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_row, min_size=1, max_size=12))
 def test_every_row_is_accounted_for(rows, tmp_path_factory):
     """Every row read is loaded, a duplicate, ignored or quarantined; the view and the
