@@ -39,6 +39,7 @@ BASE = "assets"
 
 COMMANDS: dict[str, str] = {
     "assets": "assets --at {at}",
+    "series-update": "series --update --brand {brand}",
     "series-backfill": "series --backfill --from {start} --to {at} --brand {brand}",
     "series": "series --from {start} --to {at} --brand {brand}",
     "flows": "flows --from {t0} --to {at}",
@@ -81,7 +82,7 @@ def select(names: str | None) -> list[str]:
     ['assets', 'diagnose', 'report']
     >>> select("nope")
     Traceback (most recent call last):
-    SystemExit: unknown command(s): nope (known: assets, series-backfill, series, flows, competitors, funnel, cycle, roi, attribute, audience, portrait, content, engagement, creators, loyalty, diagnose, report)
+    SystemExit: unknown command(s): nope (known: assets, series-update, series-backfill, series, flows, competitors, funnel, cycle, roi, attribute, audience, portrait, content, engagement, creators, loyalty, diagnose, report)
     """
     if not names:
         return list(COMMANDS)

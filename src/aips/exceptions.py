@@ -46,6 +46,11 @@ class StoreError(AipsError):
     """The store cannot be opened, or lacks a table the call needs."""
 
 
+class CapabilityError(StoreError):
+    """The store's backend cannot do what was asked; raised before any work starts, with
+    the alternative (:func:`aips.store.capabilities.require`)."""
+
+
 class StoreLockedError(StoreError):
     """Another process held the store's file (a writer, or readers when writing) for
     longer than the lock timeout (``--lock-timeout``, ``$AIPS_LOCK_TIMEOUT``)."""

@@ -7,7 +7,7 @@ asks: the canonical tables (``events`` and the optional side tables), the engine
 engine's snapshots and timelines over it. It never writes.
 
 ``View(store, model, cache=True)`` materialises each timeline and snapshot once
-(``expr.cache()``); the report builds one so that its sections share them.
+(:func:`aips.store.cache.cached`); the report builds one so that its sections share them.
 
 Functions of ``analytics/``, ``activation/``, ``insight/`` and ``reporting/`` take a view as
 their first argument; :class:`~aips.workspace.Workspace` holds one (``ws.view``).
@@ -31,6 +31,7 @@ from aips.config.model import NO_CATEGORY, Model
 from aips.dates import as_date
 from aips.engine.stages import resolve_level
 from aips.exceptions import AipsError, ConfigError
+from aips.store.cache import cached
 from aips.store.connect import Store
 
 
@@ -262,10 +263,22 @@ class View:
         return asset_series(self.engine_source(), self.model, start, end, freq, level=level,
                             categories=self.categories)
 
+    def stored_timelines(self) -> ibis.Table | None:
+        """The store's brand-level ``stage_timelines`` when current (kept by
+        ``aips series --update``: :mod:`aips.maintain.timelines`), else None."""
+        from aips.maintain.timelines import stored_timelines
+
+        return stored_timelines(self.store, self.model)
+
     def timelines(self, level: str | None = None) -> ibis.Table:
-        """Per (user, entity) the maximal intervals of constant level."""
+        """Per (user, entity) the maximal intervals of constant level (the stored ones when
+        current, else built from the engine's input)."""
         from aips.engine.timelines import timelines
 
+        if resolve_level(self.model, level) == "brand":
+            stored = self.stored_timelines()
+            if stored is not None:
+                return stored
         return self._memoised(
             ("timelines", level or self.model.level),
             lambda: timelines(self.engine_source(), self.model, level=level,
@@ -283,6 +296,13 @@ class View:
         from aips.engine.durations import category_is
         from aips.engine.timelines import timelines
 
+        stored = self.stored_timelines() if category is None else None
+        if stored is not None:  # a pair's timeline depends on its own rows only
+            if brand is not None:
+                stored = stored.filter(stored.brand == brand)
+            if users is not None:
+                stored = stored.semi_join(users, stored.user_id == users.user_id)
+            return stored
         source = self.engine_source()
         if brand is not None:
             source = source.filter(source.brand == brand)
@@ -298,7 +318,7 @@ class View:
         if key not in self._memo:
             expr = build()
             try:
-                expr = expr.cache()
+                expr = cached(expr)
             except Exception:  # noqa: BLE001 - a backend without caching still works, slower
                 pass
             self._memo[key] = expr

@@ -257,3 +257,37 @@ def test_csv_export_neutralises_formula_cells(duckdb_store, tmp_path):
     assert sorted((tmp_path / "raw.txt").read_text().splitlines()) == sorted(ids)
     aud.export(tmp_path / "hashed.csv", id="sha256", normalize="none")
     assert cells(tmp_path / "hashed.csv") == sorted(hashlib.sha256(u.encode()).hexdigest() for u in ids)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "txt", "parquet"])
+def test_large_export_is_written_by_the_backend_with_the_same_ids(store, tmp_path, monkeypatch, fmt):
+    """Above the threshold, a Spark store writes the packs itself (manifest ``writer``:
+    ``backend``), DuckDB streams them; either way the packs hold the same ids, sorted, in
+    packs of at most max_size, with the formula guard applied (in the backend on Spark)."""
+    import csv
+
+    ids = ["=1+2", "@SUM(A1)", "+x", "-42", "u1", "a=b", "u2", "u3", "u4", "u5", "zz"]
+    ws = workspace(store, events_table([(u, "b", "2024-01-10 12:00", "collect") for u in ids]))
+    monkeypatch.setenv("AIPS_EXPORT_BACKEND_ROWS", "3")
+    m = ws.audience("b", AT, "TI").export(tmp_path / f"big.{fmt}", normalize="none", max_size=4)
+    assert m["writer"] == ("backend" if store.capabilities.writes_file_sets else "stream")
+    got = []
+    for f in m["files"]:
+        path = tmp_path / f["name"]
+        assert f["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        if fmt == "csv":
+            with open(path, newline="", encoding="utf-8") as fh:
+                rows = list(csv.reader(fh))
+            assert rows[0] == ["user_id"]
+            part = [r[0] for r in rows[1:]]
+        elif fmt == "txt":
+            part = path.read_text(encoding="utf-8").splitlines()
+        else:
+            part = pq.read_table(path).column("user_id").to_pylist()
+        assert len(part) == f["rows"] <= 4
+        got += part
+    guarded = {"=1+2": "'=1+2", "@SUM(A1)": "'@SUM(A1)", "+x": "'+x"} if fmt == "csv" else {}
+    assert got == [guarded.get(i, i) for i in sorted(ids)]
+    assert [f["name"] for f in m["files"]] == [f"big-{i:05d}.{fmt}" for i in (1, 2, 3)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f["name"] for f in m["files"]]
+                                                                 + ["big.manifest.json"])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from aips.analytics.decision_cycle import CureCycleFitter, DecisionCycleFitter
 from aips.analytics.roi import CampaignROI
+from aips.exceptions import AipsError
 
 KM = pd.DataFrame({"duration": [0, 1, 2, 3, 5, 8], "purchases": [2, 5, 4, 3, 2, 0],
                    "censored": [1, 0, 2, 1, 3, 30]})
@@ -29,7 +31,8 @@ def test_roi_covariate_and_overlapping_campaigns_close_the_incremental_dict():
                             covariate="events in c in the 14 days before T",
                             overlapping_campaigns=("c2", "c3"))
     keys = list(r.incremental_)
-    assert keys[-3:] == ["note", "covariate", "overlapping_campaigns"]
+    assert keys[-4:] == ["note", "contrast", "covariate", "overlapping_campaigns"]
+    assert r.incremental_["contrast"] == "brand_holdout"  # the default: users.holdout
     assert r.incremental_["covariate"] == "events in c in the 14 days before T"
     assert r.incremental_["overlapping_campaigns"] == ["c2", "c3"]
     bare = CampaignROI(x=3).fit(DAILY, spend=100.0, touched_users=10, holdout_groups=GROUPS)
@@ -38,3 +41,8 @@ def test_roi_covariate_and_overlapping_campaigns_close_the_incremental_dict():
     no_holdout = CampaignROI(x=3).fit(DAILY, spend=100.0, touched_users=10,
                                       overlapping_campaigns=["c2"])
     assert no_holdout.incremental_ is None and "incremental" not in no_holdout.asdict()
+    own = CampaignROI(x=3).fit(DAILY, spend=100.0, touched_users=10, holdout_groups=GROUPS,
+                               overlapping_campaigns=[], contrast="campaign_holdout")
+    assert own.incremental_["contrast"] == "campaign_holdout" and "per-campaign" in own.incremental_["note"]
+    with pytest.raises(AipsError, match="contrast must be one of"):
+        CampaignROI(x=3).fit(DAILY, spend=100.0, touched_users=10, contrast="global")

@@ -24,9 +24,10 @@ ALLOWED = {  # stage letters, technical names and units shared by both languages
     "utc", "spu", "csv", "html", "json", "id", "sha", "t", "x", "n", "p80", "en", "zh",
     "duckdb", "gib", "mib", "kib", "store", "memory_limit", "threads", "temp_directory",  # aips info's settings
     "preserve_insertion_order", "gbk",
+    "spark", "jvm", "master", "driver", "executor", "local",  # Spark's own names (store refusals)
 }
 _COMMAND = re.compile(r"aips [a-z]+(?: [^\s\u3000-\u9fff\uff00-\uffef]+)*")
-_FLAG = re.compile(r"--[a-z][\w-]*(?: [A-Za-z0-9_.:,/+-]+)?")
+_FLAG = re.compile(r"--[a-z][\w-]*(?: [A-Za-z0-9_.:,/+=-]+)?")  # a value: 4GiB, K=V
 _WORD = re.compile(r"[A-Za-z][A-Za-z_]*")
 
 

@@ -322,3 +322,16 @@ def test_parquet_with_nan_written_by_numpy_arrays(tmp_path, monkeypatch):
     pq.write_table(table, tmp_path / "np.parquet")
     fast = _same_both_ways([tmp_path / "np.parquet"], tmp_path, monkeypatch, preset="canonical")
     assert fast[2].column("amount").to_pylist() == [None, 10.0]
+
+
+def test_a_relative_path_loads_like_an_absolute_one(tmp_path, monkeypatch):
+    """The direct path joins DuckDB's file names with the files given: a relative folder
+    (``aips ingest world/events``) once loaded nothing and called every row a duplicate."""
+    for day in range(2):
+        _write(_events(40, start=day * 40), tmp_path / "events" / f"date=2024-03-0{day + 1}" / "part-0.parquet")
+    monkeypatch.chdir(tmp_path)
+    ws = aips.open(tmp_path / "rel.duckdb")
+    report = ws.ingest(Path("events"), preset="canonical", quarantine_dir=tmp_path / "q")
+    assert (report.rows_read, report.loaded, report.duplicates) == (80, 80, 0)
+    again = ws.ingest((tmp_path / "events").resolve(), preset="canonical", quarantine_dir=tmp_path / "q")
+    assert (again.loaded, again.duplicates) == (0, 80)

@@ -15,6 +15,7 @@ OK_CAMP = "c0,b,,,2024-01-01,,1\n"
 CAT = "category,decision_cycle_days\n"
 CRE = "creator_id,tier,followers,fee\n"
 USR = "user_id,holdout\n"
+CH = "campaign_id,user_id,holdout,first_date\n"
 
 # (table, header, good row, bad row, reason, column)
 # fmt: off
@@ -62,11 +63,16 @@ ROWS = [
     ("creators", CRE, "k0,KOL,10,1\n", "k1,KOC,10,1e309\n", "non-finite fee", "fee"),
     ("users", USR, "u0,false\n", ",true\n", "missing user_id", "user_id"),
     ("users", USR, "u0,false\n", "u1,perhaps\n", "unparseable holdout", "holdout"),
+    ("campaign_holdouts", CH, "c0,u0,true,2024-01-02\n", ",u1,true,\n", "missing campaign_id", "campaign_id"),
+    ("campaign_holdouts", CH, "c0,u0,true,2024-01-02\n", "c0,,true,\n", "missing user_id", "user_id"),
+    ("campaign_holdouts", CH, "c0,u0,true,2024-01-02\n", "c0,u1,,\n", "missing holdout", "holdout"),
+    ("campaign_holdouts", CH, "c0,u0,true,2024-01-02\n", "c0,u1,no,2024-13-01\n", "unparseable first_date", "first_date"),
 ]
 # fmt: on
 
 
-@pytest.mark.parametrize("table", ["events", "campaigns", "categories", "creators", "users"])
+@pytest.mark.parametrize("table", ["events", "campaigns", "categories", "creators", "users",
+                                   "campaign_holdouts"])
 def test_reasons(ws, tmp_path, table):
     """One file per table: a good row, then one bad row per reason (line 3, 4, ...)."""
     rows = [r for r in ROWS if r[0] == table]
@@ -97,6 +103,23 @@ def test_typed_values_land_typed(ws, tmp_path):
     assert rows == [
         {"category": "bags", "decision_cycle_days": 45},
         {"category": "toys", "decision_cycle_days": 30},
+    ]
+
+
+def test_campaign_holdouts_key_is_campaign_and_user(ws, tmp_path):
+    """The key is (campaign_id, user_id): one user in two campaigns is two rows; a repeated
+    pair keeps its first row, in the file and against the store."""
+    path = tmp_path / "h.csv"
+    path.write_text(CH + "c1,u1,true,2024-01-02\nc2,u1,false,2024-01-03\nc1,u1,false,2024-01-09\n",
+                    encoding="utf-8")
+    report = ws.ingest(path, table="campaign_holdouts", quarantine_dir=tmp_path)
+    assert (report.loaded, report.duplicates) == (2, 1)
+    again = tmp_path / "h2.csv"
+    again.write_text(CH + "c2,u1,true,2024-01-05\nc2,u2,false,\n", encoding="utf-8")
+    assert ws.ingest(again, table="campaign_holdouts", quarantine_dir=tmp_path).loaded == 1
+    rows = ws.store.table("campaign_holdouts").order_by(["campaign_id", "user_id"]).to_pyarrow().to_pylist()
+    assert [(r["campaign_id"], r["user_id"], r["holdout"], str(r["first_date"])) for r in rows] == [
+        ("c1", "u1", True, "2024-01-02"), ("c2", "u1", False, "2024-01-03"), ("c2", "u2", False, "None"),
     ]
 
 

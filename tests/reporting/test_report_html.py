@@ -222,3 +222,20 @@ def test_suggested_audience_commands_are_shell_quoted_and_html_escaped():
                                loader=jinja2.DictLoader({"report.html.j2": "<code>{{ c }}</code>"}))
     row = probe.get_template("report.html.j2").render(c=specs[1]["command"])
     assert "<script>" not in row and "&lt;script&gt;" in row
+
+
+def test_roi_names_campaigns_measured_against_their_own_holdout(report_data):
+    """A campaign whose incremental ROI came from its own holdout (``campaign_holdouts``) is
+    named under the ROI note; with the brand-wide holdout only, no such line."""
+    en_note = "Incremental ROI measured against the campaign&#39;s own holdout"
+    assert en_note not in render_report(report_data, "en")
+    first = report_data.sections["roi"]["campaigns"][0]
+    inc = first["incremental"]
+    assert inc is not None
+    inc["own_holdout"] = True
+    try:
+        en, zh = render_report(report_data, "en"), render_report(report_data, "zh")
+    finally:
+        del inc["own_holdout"]
+    assert re.search(en_note + r"[^<]*: " + re.escape(first["campaign"]) + "</p>", en)
+    assert "以下活动的增量 ROI 与本活动自己的对照组比较" in zh and en_note not in zh

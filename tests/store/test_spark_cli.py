@@ -1,10 +1,18 @@
-"""The CLI on real Spark stores, each command in its own process as a user runs it:
+"""The CLI on real Spark stores, as a user runs it:
 
-* a Spark Connect server (started from the ``pyspark`` package, catalog in a temp folder)
-  runs the CLI spine (ingest the Taobao and REES46 samples, then assets, series, flows,
-  funnel, attribute, report), and every output equals the DuckDB store's;
+* one Spark Connect server for the whole session (started from the ``pyspark`` package,
+  catalog in a temp folder; :func:`connect_server`) runs the CLI spine, each command in its
+  own process: ingest the Taobao and REES46 samples, then assets, series, flows, funnel,
+  attribute, report; every output equals the DuckDB store's;
+* every other command (series with the stored ``asset_history`` and its ``--update``,
+  competitors, penetration, cycle, roi, loyalty, attribute --compare and incremental,
+  audience with an export, creators, diagnose, portrait, content, engagement) runs on a
+  small simulated world with every side table, in this process (the CLI's Typer app; one
+  Connect client session), and equals DuckDB's;
 * two commands against ``local[2]`` with a warehouse folder: the second sees the first's
-  tables (the catalog persists in the folder).
+  tables (the catalog persists in the folder);
+* stderr stays quiet on both kinds of store (no Java/Spark log line), stdout is the
+  command's JSON, and what Spark cannot do is refused before Spark starts.
 
 The ingest balance lines are hand values (the samples' row counts; REES46's head has 2,477
 rows without a brand and 5 duplicate rows), and every compared output is checked to be
@@ -63,6 +71,18 @@ def aips(args: list[str], cwd: Path, timeout: float = 600, stderr: list[str] | N
     return out.stdout
 
 
+SPARK_NOISE = re.compile(r"\b(INFO|WARN|ERROR)\b|\[Stage \d|Setting default log level|log4j|SLF4J|"
+                         r"WARNING: Using incubator|Ivy|\{\"ts\": |NativeCodeLoader|Exception")
+
+
+def assert_quiet(err: str, allowed: tuple[str, ...] = ()) -> None:
+    """No Java/Spark log line, progress bar or PySpark JSON log on a command's stderr
+    (``allowed``: lines aips itself writes)."""
+    for line in err.splitlines():
+        if line.strip() and not line.startswith(allowed):
+            assert not SPARK_NOISE.search(line), f"Spark noise on stderr: {line!r}\n{err[-2000:]}"
+
+
 def close(a, b, path="$"):
     """Equal JSON, floats to 1e-9 relative (Spark may sum in another order)."""
     if isinstance(a, float) or isinstance(b, float):
@@ -88,16 +108,20 @@ def report_html(path: Path) -> str:
 
 
 def spine(store: list[str], work: Path, shared: Path) -> dict[str, object]:
-    """Ingest both samples into ``store`` and run the spine; every output by name."""
+    """Ingest both samples into ``store`` and run the spine; every output by name, and
+    ``stderr``: each command's stderr."""
     out: dict[str, object] = {}
+    errs: list[str] = []
     files = {"taobao": shared / "taobao-userbehavior" / "UserBehavior_userhead_43users.csv.gz",
              "rees46": shared / "rees46-multicategory" / "2019-Oct_head_17434.csv.gz"}
     for preset, path in files.items():
-        out[f"ingest_{preset}"] = aips(["ingest", str(path), "--preset", preset, *store], work).splitlines()[0]
+        out[f"ingest_{preset}"] = aips(["ingest", str(path), "--preset", preset, *store], work,
+                                       stderr=errs).splitlines()[0]
     for name, args in SPINE.items():
-        out[name] = json.loads(aips([*args, *store, "--format", "json"], work))
-    aips(["report", "--brand", "samsung", "--out", str(work / "report.html"), *store], work)
+        out[name] = json.loads(aips([*args, *store, "--format", "json"], work, stderr=errs))
+    aips(["report", "--brand", "samsung", "--out", str(work / "report.html"), *store], work, stderr=errs)
     out["report"] = report_html(work / "report.html")
+    out["stderr"] = errs
     return out
 
 
@@ -107,10 +131,11 @@ def duckdb_spine(tmp_path_factory, shared_data):
     return spine(["--store", str(work / "aips.duckdb")], work, shared_data)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def connect_server(tmp_path_factory):
-    """One Spark Connect server for this module, stopped by its pid at the end."""
-    server = ConnectServer(tmp_path_factory.mktemp("spark-connect"), driver_memory="1g")
+    """One Spark Connect server for the test session, stopped by its pid at the end."""
+    server = ConnectServer(tmp_path_factory.mktemp("spark-connect"), driver_memory="1g",
+                           conf={"spark.connect.progress.reportInterval": "100ms"})
     server.start()
     yield server
     server.stop()
@@ -127,6 +152,10 @@ def test_cli_spine_on_spark_connect_equals_duckdb(connect_server, duckdb_spine, 
     for preset, line in BALANCE.items():
         assert duckdb_spine[f"ingest_{preset}"] == line
     assert list(got) == list(duckdb_spine)
+    # quiet: stdout was JSON that parsed (above); stderr has no Java/Spark line, only what
+    # aips says (the report's "wrote ..." line; ingest's notes)
+    for err in got["stderr"]:
+        assert_quiet(err)
     for name in SPINE:
         assert duckdb_spine[name], f"{name}: empty on DuckDB (the comparison would prove nothing)"
         close(duckdb_spine[name], got[name], name)
@@ -151,8 +180,203 @@ def test_two_commands_share_a_local_warehouse(tmp_path, shared_data, duckdb_spin
     old = ["--store", "spark://local[2]", *store[2:]]
     second = json.loads(aips([*SPINE["assets_taobao"], *old, "--format", "json"], tmp_path, stderr=errs))
     assert "spark://local[2] is deprecated: write local[2]" in errs[-1]
-    # quiet: no Spark start-up log (INFO) and no console progress bar, from the first line
     for err in errs:
-        assert " INFO " not in err and "[Stage " not in err and "Setting default log level" not in err, err
+        assert_quiet(err)
     assert second, "the second command saw no assets"
     close(duckdb_spine["assets_taobao"], second, "assets_taobao")
+
+
+# --- every other command, on a simulated world with every side table ----------------------
+
+WORLD_DAYS = 60
+LAST = "2025-10-30"
+"""The world's last day (it starts 2025-09-01)."""
+WORLD_COMMANDS = {
+    "series_update": ["series", "--update", "--from", "2025-10-20", "--to", LAST],
+    "series_week": ["series", "--from", "2025-09-01", "--to", LAST, "--freq", "week", "--brand", "Serava"],
+    "flows_rates": ["flows", "--from", "2025-09-30", "--to", LAST, "--view", "rates", "--brand", "Serava"],
+    "competitors": ["competitors", "--at", LAST],
+    "penetration": ["penetration", "--at", LAST],
+    "funnel_strict": ["funnel", "--steps", "read,collect,purchase", "--window", "7d", "--order", "strict",
+                      "--breakdown", "channel"],
+    "cycle": ["cycle", "--category", "facial_serum"],
+    "roi": ["roi", "--campaign", "lumiere-feed-ad-1"],
+    "loyalty": ["loyalty"],
+    "attribute_compare": ["attribute", "--compare"],
+    "attribute_incremental": ["attribute", "--model", "incremental", "--brand", "Serava"],
+    "audience": ["audience", "--brand", "Serava", "--at", LAST, "--flow", "I:TI", "--from", "2025-09-30"],
+    "audience_export": ["audience", "--brand", "Serava", "--at", LAST, "--stage", "all", "--id", "sha256",
+                        "--max-size", "40", "--out", "{out}/aud.csv"],
+    "creators": ["creators", "--brand", "Serava", "--at", LAST],
+    "diagnose": ["diagnose", "--brand", "Serava", "--at", LAST],
+    "portrait": ["portrait", "--brand", "Serava", "--at", LAST, "--stage", "TI"],
+    "content": ["content", "--brand", "Serava"],
+    "engagement": ["engagement", "--brand", "Serava", "--from", "2025-09-01", "--to", LAST],
+}
+"""Each runs with ``--format json``. The stored history is built before the last day's
+events arrive; the first command (``series --update``) appends that day, and the later
+commands read the history."""
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory):
+    """A simulated world (250 users, 60 days, ~15k events) with campaigns, categories,
+    creators and users."""
+    from aips.simulate import SimulationParams, simulate
+
+    root = tmp_path_factory.mktemp("world")
+    simulate(root, SimulationParams(users=250, days=WORLD_DAYS, seed=3), workers=1)
+    return root
+
+
+def run_world(store: list[str], world: Path, out: Path) -> dict[str, object]:
+    """Ingest ``world`` into ``store`` and run :data:`WORLD_COMMANDS`, each command in its own
+    process (in this one, a Spark Connect client cannot start once another test has started
+    a local Spark session: PySpark allows one kind per process)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
+    # AIPS_EXPORT_BACKEND_ROWS: the export's packs are written by Spark (not streamed) here
+    env.update(COLUMNS="200", AIPS_EXPORT_BACKEND_ROWS="10")
+    notes: dict[str, str] = {}
+
+    def cli(args: list[str]) -> str:
+        result = subprocess.run([AIPS, *args, *store], capture_output=True, text=True, env=env,
+                                cwd=out.parent, timeout=600)
+        assert result.returncode == 0, f"aips {' '.join(args)}:\n{result.stderr[-3000:]}"
+        notes[args[0]] = result.stderr
+        return result.stdout
+
+    def files(days: list[Path]) -> list[str]:
+        return [str(f) for d in days for f in sorted(d.glob("*.parquet"))]
+
+    got: dict[str, object] = {}
+    days = sorted((world / "events").iterdir())  # date=YYYY-MM-DD folders
+    got["ingest"] = cli(["ingest", *files(days[:-1]), "--preset", "canonical"]).splitlines()[0]
+    for name in ("campaigns", "categories", "creators", "users"):
+        cli(["ingest", str(world / f"{name}.csv"), "--table", name])
+    # the stored asset_history up to the day before, then the last day's events arrive: the
+    # first command (series --update) appends it
+    got["series_stored"] = json.loads(cli(["series", "--update", "--from", "2025-10-20", "--to", "2025-10-29",
+                                           "--format", "json"]))
+    got["ingest_last_day"] = cli(["ingest", *files(days[-1:]), "--preset", "canonical"]).splitlines()[0]
+    out.mkdir(parents=True, exist_ok=True)
+    for name, args in WORLD_COMMANDS.items():
+        got[name] = json.loads(cli([a.format(out=out) for a in args] + ["--format", "json"]))
+        if name == "series_update":
+            got["series_update_note"] = notes["series"].strip()
+    return got
+
+
+def export_ids(folder: Path) -> list[str]:
+    """The ids of an audience export, pack by pack, as its manifest lists them."""
+    import csv
+
+    manifest = json.loads((folder / "aud.manifest.json").read_text(encoding="utf-8"))
+    ids = []
+    for f in manifest["files"]:
+        with open(folder / f["name"], newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        assert rows[0] == ["sha256"] and len(rows) - 1 == f["rows"] <= 40
+        ids += [r[0] for r in rows[1:]]
+    assert len(ids) == manifest["counts"]["ids"]
+    return ids
+
+
+def test_every_command_on_spark_connect_equals_duckdb(connect_server, small_world, tmp_path):
+    started = time.monotonic()
+    duck = run_world(["--store", str(tmp_path / "w.duckdb")], small_world, tmp_path / "duck")
+    spark = run_world(["--store", connect_server.url, "--database", "world",
+                       "--conf", "spark.sql.shuffle.partitions=1"], small_world, tmp_path / "spark")
+    print(f"world commands on DuckDB and {connect_server.url}: {time.monotonic() - started:.0f} s")
+    for step in ("ingest", "ingest_last_day"):
+        assert duck[step] == spark[step] and " 0 loaded" not in duck[step], duck[step]
+    assert duck["series_stored"] and duck["series_stored"] == spark["series_stored"]
+    # the daily append: the history is extended (not rebuilt) on both stores
+    assert "appended" in duck["series_update_note"], duck["series_update_note"]
+    assert spark["series_update_note"] == duck["series_update_note"]
+    for name in WORLD_COMMANDS:
+        assert duck[name], f"{name}: empty on DuckDB (the comparison would prove nothing)"
+        if name == "audience_export":  # the manifest's created_at differs; the ids must not
+            for key in ("counts", "ids", "definition", "file_format", "max_size"):
+                close(duck[name][key], spark[name][key], f"{name}.{key}")
+            continue
+        close(duck[name], spark[name], name)
+    assert (duck["audience_export"]["writer"], spark["audience_export"]["writer"]) == ("stream", "backend")
+    ids = export_ids(tmp_path / "duck")
+    assert ids == sorted(ids) and len(ids) > 40  # several packs
+    assert export_ids(tmp_path / "spark") == ids
+
+
+# --- quiet output and up-front refusals ------------------------------------------------------
+
+
+def test_a_failing_command_on_spark_connect_says_one_line(connect_server, tmp_path):
+    """A command that fails on sc:// prints aips's one line on stderr, not PySpark's JSON log
+    of the Spark error nor Java's, and nothing on stdout (stderr of commands that work:
+    :func:`test_cli_spine_on_spark_connect_equals_duckdb`)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
+    out = subprocess.run([AIPS, "assets", "--at", "2017-12-01", "--brand", "nosuchbrand", "--format", "json",
+                          "--store", connect_server.url], capture_output=True, text=True, env=env, cwd=tmp_path,
+                         timeout=300)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith("aips: ") and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert_quiet(out.stderr, allowed=("aips: ",))
+
+
+@pytest.mark.parametrize("flag", [["--memory-limit", "2GB"], ["--threads", "2"]])
+def test_duckdb_settings_are_refused_before_spark_starts(flag, tmp_path):
+    """--memory-limit / --threads cannot act on Spark: refused at once (no JVM starts, no
+    warehouse is created), naming the option and the Spark setting to use instead."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
+    started = time.monotonic()
+    out = subprocess.run([AIPS, "series", "--from", "2025-01-01", "--to", "2025-01-02", "--store", "local[2]",
+                          "--warehouse", str(tmp_path / "wh"), *flag], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, timeout=120)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith(f"aips: {flag[0]} does not run on the Spark store local[2]")
+    assert "--conf spark." in out.stderr
+    assert not (tmp_path / "wh").exists(), "the refusal came after the store was opened"
+    assert time.monotonic() - started < 30  # no Spark session: seconds, not a JVM start
+
+
+PROGRESS_ON_CONNECT = """
+import sys
+from aips.store.connect import connect
+
+store = connect(sys.argv[1])
+seen = []
+stop = store.watch_jobs(seen.append)
+try:
+    store.backend._session.range(0, 3_000_000, numPartitions=4).selectExpr("sum(id % 7) as s").collect()
+finally:
+    stop()
+jobs = [s for s in seen if s is not None]
+assert jobs and all(0 <= s.done <= s.tasks for s in jobs), seen
+assert max(s.tasks for s in jobs) >= 4, seen
+store.backend._session.stop()
+print("ok")
+"""
+
+
+def test_progress_line_follows_a_connect_job(connect_server):
+    """The Spark Connect progress handler reports the running job's tasks (the server
+    reports every 100 ms here), and the watch stops cleanly. In its own process: here a
+    local Spark session may already run, and PySpark allows one kind per process."""
+    env = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
+    out = subprocess.run([sys.executable, "-c", PROGRESS_ON_CONNECT, connect_server.url],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+def test_progress_line_follows_a_local_job(spark_session):
+    """A local session's status tracker, polled from a thread, reports the running job."""
+    from aips._compat.spark import watch_jobs
+
+    seen = []
+    stop = watch_jobs(spark_session, seen.append, interval=0.02)
+    try:
+        spark_session.range(0, 30_000_000, numPartitions=4).selectExpr("sum(id % 7) as s").collect()
+    finally:
+        stop()
+    jobs = [s for s in seen if s is not None]
+    assert jobs and all(0 <= s.done <= s.tasks for s in jobs), seen
+    assert max(s.tasks for s in jobs) >= 4

@@ -60,20 +60,44 @@ def test_the_model_file_takes_spark_conf(tmp_path):
     assert default_model().store.spark_conf == {}
 
 
-def test_every_command_with_a_store_takes_the_spark_flags():
-    from aips.cli.app import app
-
-    runner = CliRunner()
-    for name in ("ingest", "assets", "series", "flows", "funnel", "attribute", "report", "info", "serve"):
-        out = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"})
-        assert out.exit_code == 0, out.output
-        for flag in ("--warehouse", "--database", "--conf"):
-            assert flag in out.output, (name, flag)
-
-
 def test_a_bad_conf_flag_is_a_clear_error(tmp_path):
     from aips.cli.app import app
 
     out = CliRunner().invoke(app, ["info", "--store", str(tmp_path / "x.duckdb"), "--conf", "nokey"])
     assert out.exit_code != 0
     assert "KEY=VALUE" in str(out.exception) + out.output
+
+
+def test_serve_passes_the_store_options_to_the_dashboard(monkeypatch):
+    """``aips serve --store local[2] --warehouse --database --conf`` opens the dashboard's
+    store with them (the dashboard's service opens it in its own threads, outside the
+    command's context)."""
+    from typer.testing import CliRunner
+
+    import aips.dashboard.app as dash_app
+    import aips.dashboard.server as server
+    from aips.cli.app import app
+    from aips.store.spark import SparkOptions
+
+    seen = {}
+    monkeypatch.setattr(dash_app, "create_app", lambda **kw: seen.update(kw) or "app")
+    monkeypatch.setattr(server, "serve", lambda app, **kw: seen.update(served=app))
+    result = CliRunner().invoke(app, ["serve", "--store", "local[2]", "--warehouse", "/data/wh", "--database", "mkt",
+                                      "--conf", "spark.executor.memory=8g"])
+    assert result.exit_code == 0, result.output
+    assert seen["served"] == "app" and seen["store"] == "local[2]"
+    assert seen["spark"] == SparkOptions("/data/wh", "mkt", {"spark.executor.memory": "8g"})
+
+
+def test_every_command_with_a_store_takes_the_store_options():
+    """One decorator (with_store_options) gives every command with --store the five options."""
+    import typer
+
+    from aips.cli import commands
+    from aips.cli.app import app
+
+    params = {name: {p.name for p in c.params} for name, c in typer.main.get_command(app).commands.items()}
+    with_store = [n for n, _ in commands.COMMANDS if "store" in params[n]]
+    assert {"ingest", "assets", "series", "audience", "report", "serve", "info"} <= set(with_store)
+    for name in with_store:
+        assert {"warehouse", "database", "conf", "memory_limit", "threads"} <= params[name], name

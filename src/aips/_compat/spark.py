@@ -12,7 +12,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,25 @@ def _pyspark_sql():
         import pyspark.sql  # noqa: TID251 - the one allowed import site
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise MissingDependencyError(INSTALL_HINT) from err
+    _quiet_python_loggers()
     return pyspark.sql
+
+
+QUERY_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+"""PySpark 4's Python loggers that print every Spark error as JSON on stderr when it is
+raised, even when the caller handles it; aips reports the errors it does not handle itself
+(``aips: ...``)."""
+
+
+def _quiet_python_loggers() -> None:
+    import logging
+
+    try:
+        from pyspark.logger import PySparkLogger  # noqa: TID251
+    except ImportError:  # pragma: no cover - pyspark < 4 has no such loggers
+        return
+    for name in QUERY_LOGGERS:
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def is_spark_session(obj: Any) -> bool:
@@ -56,6 +75,10 @@ def is_spark_session(obj: Any) -> bool:
 def is_connect_session(obj: Any) -> bool:
     """True when ``obj`` is a Spark Connect client session."""
     return is_spark_session(obj) and ".connect." in type(obj).__module__
+
+
+CONNECT_MODE_ENV = "SPARK_CONNECT_MODE_ENABLED"
+"""Set by PySpark once a Spark Connect session exists in the process."""
 
 
 def quiet_java_options(extra: str = "") -> str:
@@ -77,14 +100,58 @@ def get_or_create_session(master: str = "local[2]", app_name: str = "aips", *,
     settings = {**DEFAULT_CONF, **LOCAL_CONF, **conf}
     settings["spark.driver.extraJavaOptions"] = quiet_java_options(
         settings.get("spark.driver.extraJavaOptions", ""))
-    builder = sql.SparkSession.builder.master(master).appName(app_name)
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    if hive:
-        builder = builder.enableHiveSupport()
-    session = builder.getOrCreate()
+    import os
+
+    # a Spark Connect session opened earlier in this process (a notebook on two stores, the
+    # tests) leaves PySpark in "connect mode", where the builder only makes remote sessions
+    connect_mode = os.environ.pop(CONNECT_MODE_ENV, None)
+    try:
+        _launch_quiet_driver(master, app_name, settings)
+        builder = sql.SparkSession.builder.master(master).appName(app_name)
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        if hive:
+            builder = builder.enableHiveSupport()
+        session = builder.getOrCreate()
+    finally:
+        if connect_mode is not None:
+            os.environ[CONNECT_MODE_ENV] = connect_mode
     session.sparkContext.setLogLevel("WARN")
     return session
+
+
+JVM_NOISE = ("WARNING: Using incubator modules",)
+"""Lines the driver's JVM prints on start whatever the log settings (Spark's launcher always
+adds ``--add-modules=jdk.incubator.vector``): dropped from what reaches stderr."""
+
+
+def _launch_quiet_driver(master: str, app_name: str, settings: Mapping[str, str]) -> None:
+    """Start this process's Spark driver JVM (when none runs yet) with its stdout and stderr
+    on a pipe: a thread passes its lines on to our stderr, less :data:`JVM_NOISE`. So stdout
+    carries only aips's output even when a Java library prints there, and the JVM's own
+    start-up warning does not reach the terminal."""
+    import subprocess
+    import sys
+    import threading
+
+    from pyspark import SparkConf, SparkContext  # noqa: TID251
+    from pyspark.java_gateway import launch_gateway  # noqa: TID251
+
+    if SparkContext._gateway is not None:
+        return
+    conf = SparkConf().setMaster(master).setAppName(app_name).setAll(list(settings.items()))
+    gateway = launch_gateway(conf, popen_kwargs={"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT})
+
+    def relay(stream: Any) -> None:
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            if not line.startswith(JVM_NOISE):
+                sys.stderr.write(line)
+                sys.stderr.flush()
+
+    threading.Thread(target=relay, args=(gateway.proc.stdout,), name="aips-spark-driver-log",
+                     daemon=True).start()
+    SparkContext._ensure_initialized(gateway=gateway)
 
 
 def remote_session(url: str, **conf: str):
@@ -122,3 +189,76 @@ def conf_items(conf: Mapping[str, Any]) -> dict[str, str]:
     {'spark.sql.ansi.enabled': 'false', 'spark.sql.shuffle.partitions': '4'}
     """
     return {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in conf.items()}
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """What Spark is running now: its active stages' tasks (one snapshot).
+
+    >>> JobStatus(stages=2, tasks=16, done=9, running=2).share
+    0.5625
+    """
+
+    stages: int
+    """Stages running (or, on Spark Connect, known to the running query)."""
+    tasks: int
+    """Tasks of those stages."""
+    done: int
+    """Tasks completed."""
+    running: int
+    """Tasks running now."""
+    bytes_read: int | None = None
+    """Input bytes read so far (Spark Connect reports it; None elsewhere)."""
+
+    @property
+    def share(self) -> float:
+        """Completed tasks / tasks (0 when no task is known yet)."""
+        return self.done / self.tasks if self.tasks else 0.0
+
+
+def watch_jobs(session: Any, report: Callable[[JobStatus | None], None],
+               interval: float = 0.5) -> Callable[[], None]:
+    """Call ``report`` with the running job's :class:`JobStatus` (None between jobs) while
+    ``session`` works; returns the function that stops watching.
+
+    A session whose driver is in this process is polled from a daemon thread through its
+    SparkContext's status tracker every ``interval`` seconds; a Spark Connect session
+    reports through PySpark 4's client progress handler
+    (``SparkSession.registerProgressHandler``), called as the server sends progress
+    (``spark.connect.progress.reportInterval`` on the server, 2 s by default).
+    """
+    if is_connect_session(session):
+        def handler(stages=None, inflight_tasks=0, operation_id=None, done=False, **_: Any) -> None:
+            stages = list(stages or [])
+            if done or not stages:
+                report(None)
+                return
+            report(JobStatus(stages=sum(1 for s in stages if not s.done),
+                             tasks=sum(s.num_tasks for s in stages),
+                             done=sum(s.num_completed_tasks for s in stages),
+                             running=int(inflight_tasks),
+                             bytes_read=sum(s.num_bytes_read for s in stages)))
+
+        session.registerProgressHandler(handler)
+        return lambda: session.removeProgressHandler(handler)
+
+    import threading
+
+    tracker = session.sparkContext.statusTracker()
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(interval):
+            infos = [i for i in (tracker.getStageInfo(s) for s in tracker.getActiveStageIds()) if i]
+            report(JobStatus(stages=len(infos), tasks=sum(i.numTasks for i in infos),
+                             done=sum(i.numCompletedTasks for i in infos),
+                             running=sum(i.numActiveTasks for i in infos)) if infos else None)
+
+    thread = threading.Thread(target=poll, name="aips-spark-progress", daemon=True)
+    thread.start()
+
+    def close() -> None:
+        stop.set()
+        thread.join(timeout=5)
+
+    return close

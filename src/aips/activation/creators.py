@@ -277,8 +277,9 @@ def _seeding(view: View, by_creator: ibis.Table, start: dt.date, last_touch: dt.
     from aips.engine.timelines import timelines
 
     brands = by_creator.select("brand").distinct()
-    if view.cache:  # the report: reuse the run's one timeline build (only days <= at are read)
-        tl = view.timelines(level="brand").semi_join(brands, "brand")
+    stored = view.stored_timelines()
+    if view.cache or stored is not None:  # stored, or the report's one build (days <= at are read)
+        tl = (stored if stored is not None else view.timelines(level="brand")).semi_join(brands, "brand")
     else:
         source = view.engine_source().semi_join(brands, "brand")
         tl = timelines(source, view.model, level="brand", categories=view.categories, end=at)

@@ -259,8 +259,9 @@ def _per_brand(view: View, brands: list[str], t0: dt.date, at: dt.date,
     from aips.engine.penetration import category_audience
     from aips.engine.timelines import timelines
 
-    if view.cache:  # the report: one timeline build per run, shared by its sections
-        tl = view.timelines(level="brand")
+    stored = view.stored_timelines()
+    if view.cache or stored is not None:  # stored, or the report's one build per run
+        tl = stored if stored is not None else view.timelines(level="brand")
         tl = tl.filter(tl.brand.isin(brands))
     else:
         source = view.engine_source()

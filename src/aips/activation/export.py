@@ -33,7 +33,8 @@ the path given.
      "ids": {"source": "user_id", "normalize", "method", "salted", "case",
              "input": "method(salt + id) as UTF-8"},
      "file_format", "max_size", "csv_formula_guard" (csv only: true when formula cells were
-     prefixed with ', false with raw_csv),
+     prefixed with ', false with raw_csv), "writer" ("backend": Spark wrote the packs;
+     "stream": this process did),
      "files": [{"name", "rows", "bytes", "sha256"}]}
 
 **Atomicity (a set of files).** Every file is first written into a hidden temporary folder
@@ -46,7 +47,12 @@ readers trust: a pack is part of an export only if the manifest beside it lists 
 its ``sha256``; a kill midway leaves either the old set, the new set, or no manifest.
 
 Ids are streamed from the backend in batches (``to_pyarrow_batches``): an audience is an
-output, so its ids may pass through Python; events never do.
+output, so its ids may pass through Python; events never do. **Large audiences on Spark**
+(more than :data:`BACKEND_ROWS` ids, ``$AIPS_EXPORT_BACKEND_ROWS``) are written by Spark's
+own writers instead, in parallel from the executors (:func:`aips.store.writes.write_file_set`;
+the formula guard runs in the backend too): then the ids always come in packs, of
+``max_size`` ids each, or without it one pack per Spark task, and ``--out`` must be a
+folder that this process and Spark both see. The files hold the same ids in the same order.
 """
 
 from __future__ import annotations
@@ -73,6 +79,8 @@ ID_METHODS = ("raw", "sha256", "md5")
 FILE_FORMATS = ("csv", "txt", "parquet")
 NORMALIZE = ("trim", "lower", "none")
 BATCH_ROWS = 100_000
+BACKEND_ROWS = 1_000_000
+"""Above this many ids, a store whose backend writes file sets (Spark) writes the export."""
 
 
 def id_expression(ids: ibis.Value, method: str = "raw", salt: str | None = None,
@@ -186,6 +194,49 @@ def _id_table(audience, method: str, salt: str | None, case: str, normalize: str
     return good.distinct().order_by("id")
 
 
+def _backend_rows() -> int:
+    text = os.environ.get("AIPS_EXPORT_BACKEND_ROWS", "").strip()
+    return int(text) if text.isdigit() else BACKEND_ROWS
+
+
+def _guarded(ids: ibis.Value) -> ibis.Value:
+    """:func:`aips.io.csv_safe` in the backend: ``'`` before a formula-like id."""
+    risky = ids.re_search(FORMULA_PATTERN) & ~ids.re_search(PLAIN_NUMBER_PATTERN)
+    return ibis.cases((risky, ibis.literal("'") + ids), else_=ids)
+
+
+def _write_by_backend(good: ibis.Table, tmp: Path, name: str, stem: str, ext: str, fmt: str, column: str,
+                      max_size: int | None, guard: bool) -> list[tuple[str, int]] | None:
+    """The ids written by the backend into ``tmp`` as packs: ``(name, rows)`` of each, in
+    order; None when the backend does not write file sets (the caller streams them)."""
+    from aips.store.writes import write_file_set
+
+    value = _guarded(good.id) if guard and fmt == "csv" else good.id
+    table = good.select(**{column: value, "_k": good.id}).order_by("_k").select(column)
+    files = write_file_set(table, tmp / ".backend", fmt, header=fmt == "csv", max_rows=max_size)
+    if files is None:
+        return None
+    out = []
+    for i, f in enumerate(files, 1):
+        rows = _rows_in(f, fmt)
+        part = name if len(files) == 1 and not max_size else f"{stem}-{i:05d}{ext}"
+        os.replace(f, tmp / part)
+        out.append((part, rows))
+    shutil.rmtree(tmp / ".backend", ignore_errors=True)
+    return out
+
+
+def _rows_in(path: Path, fmt: str) -> int:
+    """Rows of a written pack (Parquet metadata; lines of text, less the CSV header)."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_metadata(path).num_rows
+    with open(path, "rb") as f:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    return lines - (fmt == "csv")
+
+
 def _write_parts(good: ibis.Table, tmp: Path, name: str, stem: str, ext: str, fmt: str, column: str,
                  max_size: int | None, batch_rows: int, parts: list[_Part], guard: bool = False) -> None:
     """Stream the ids into ``tmp``: one file ``name``, or packs of ``max_size`` (appended to ``parts``)."""
@@ -212,7 +263,7 @@ def _write_parts(good: ibis.Table, tmp: Path, name: str, stem: str, ext: str, fm
 
 def _manifest(audience, files: list[dict], by_brand: dict, total_users: int, *, method: str,
               salt: str | None, case: str, normalize: str, fmt: str, max_size: int | None,
-              raw_csv: bool = False) -> dict[str, Any]:
+              raw_csv: bool = False, writer: str = "stream") -> dict[str, Any]:
     """The manifest of the written ``files`` (see the module docstring)."""
     written = sum(f["rows"] for f in files)
     return {
@@ -231,6 +282,7 @@ def _manifest(audience, files: list[dict], by_brand: dict, total_users: int, *, 
         "file_format": fmt,
         "max_size": max_size,
         "csv_formula_guard": (not raw_csv) if fmt == "csv" else None,
+        "writer": writer,
         "files": files,
     }
 
@@ -271,14 +323,17 @@ def export_audience(audience, path: str | Path, *, id: str = "raw", salt: str | 
     tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.export-{os.getpid()}-", dir=parent))
     parts: list[_Part] = []
     try:
-        _write_parts(good, tmp, path.name, stem, ext, fmt, column, max_size, batch_rows, parts,
-                     guard=not raw_csv)
-        files = [
-            {"name": p.path.name, "rows": p.rows, "bytes": p.path.stat().st_size, "sha256": _sha256(p.path)}
-            for p in parts
-        ]
+        written = (_write_by_backend(good, tmp, path.name, stem, ext, fmt, column, max_size, guard=not raw_csv)
+                   if total_users > _backend_rows() else None)
+        writer = "backend" if written is not None else "stream"
+        if written is None:
+            _write_parts(good, tmp, path.name, stem, ext, fmt, column, max_size, batch_rows, parts,
+                         guard=not raw_csv)
+            written = [(p.path.name, p.rows) for p in parts]
+        files = [{"name": n, "rows": rows, "bytes": (tmp / n).stat().st_size, "sha256": _sha256(tmp / n)}
+                 for n, rows in written]
         manifest = _manifest(audience, files, by_brand, total_users, method=id, salt=salt, case=case,
-                             normalize=normalize, fmt=fmt, max_size=max_size, raw_csv=raw_csv)
+                             normalize=normalize, fmt=fmt, max_size=max_size, raw_csv=raw_csv, writer=writer)
         (tmp / manifest_name).write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
                                          encoding="utf-8")
     except BaseException:

@@ -46,10 +46,10 @@ def init_command(
 def _register() -> None:
     """Attach the commands that live in their own modules."""
     from aips.cli import commands
-    from aips.cli.common import with_spark_options, with_store_settings
+    from aips.cli.common import with_store_options
 
     for name, func in commands.COMMANDS:
-        app.command(name)(with_store_settings(with_spark_options(func)))
+        app.command(name)(with_store_options(func))
 
 
 _register()

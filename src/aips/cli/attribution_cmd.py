@@ -134,8 +134,19 @@ def _footnote(fmt, model: str, compare: bool, attrs: dict, lang: str = "en") -> 
             note = t("cli.attr.note_compare", lang)
         elif attrs.get("incremental"):
             cal = attrs.get("calibration")
-            held = t("cli.attr.uncalibrated", lang) if cal is None else t("cli.attr.calibrated", lang, calibration=cal)
+            if cal is not None:
+                held = t("cli.attr.calibrated", lang, calibration=cal)
+            elif attrs.get("holdout_lift") is not None:
+                held = t("cli.attr.holdout_in_fits", lang, lift=attrs["holdout_lift"],
+                         model=attrs.get("paid_converters") or 0.0)
+            else:
+                held = t("cli.attr.uncalibrated", lang)
             note = t("cli.attr.note_incremental", lang, held=held)
+            if attrs.get("responses"):
+                key = "cli.attr.response_auto" if attrs.get("response") == "auto" else "cli.attr.response_asked"
+                names = ", ".join(word("response", r, lang) for r in attrs["responses"])
+                note += t("maintain.join", lang) + t(key, lang, responses=names,
+                                                     response=word("response", attrs.get("response"), lang))
         else:
             note = t("cli.attr.note_path", lang, model=word("model", model, lang))
     if note:

@@ -1,7 +1,8 @@
 """Options and output shared by every command.
 
 Commands take ``--store`` (or ``$AIPS_STORE``), ``--config``, ``--memory-limit`` and
-``--threads`` (added to every command with ``--store`` by :func:`with_store_settings`) and,
+``--threads`` and, for Spark, ``--warehouse``, ``--database``, ``--conf`` (added to every
+command with ``--store`` by :func:`with_store_options`) and,
 when they print a table, ``--format table|csv|json``; JSON is a list of records.
 
 The flags that select people are defined here once and mean the same in every command:
@@ -20,6 +21,7 @@ Every command opens its workspace one way: ``with open_ws(store, config) as ws:`
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import csv
 import datetime as dt
@@ -29,6 +31,8 @@ import io
 import json
 import math
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -59,41 +63,6 @@ SparkConfOpt = Annotated[
     list[str] | None,
     typer.Option("--conf", metavar="K=V", help="Spark setting (repeatable); over the model's store: spark_conf."),
 ]
-_SPARK_OPTIONS: contextvars.ContextVar[Any] = contextvars.ContextVar("aips_spark_options", default=None)
-
-
-def with_spark_options(func):
-    """``func`` (a command with ``--store``) with ``--warehouse``, ``--database`` and ``--conf``
-    added; :func:`open_ws` opens Spark stores with them. Other commands are returned as they are.
-    """
-    sig = inspect.signature(func, eval_str=True)
-    if "store" not in sig.parameters:
-        return func
-
-    @functools.wraps(func)
-    def command(*args, warehouse=None, database=None, conf=None, **kwargs):
-        from aips.store.spark import SparkOptions, parse_conf
-
-        token = _SPARK_OPTIONS.set(SparkOptions(warehouse, database, parse_conf(conf)))
-        try:
-            return func(*args, **kwargs)
-        finally:
-            _SPARK_OPTIONS.reset(token)
-
-    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=opt)
-             for name, opt in (("warehouse", WarehouseOpt), ("database", DatabaseOpt), ("conf", SparkConfOpt))]
-    params = list(sig.parameters.values())
-    command.__signature__ = sig.replace(parameters=[*params, *extra])
-    return command
-
-
-LockTimeoutOpt = Annotated[
-    float | None,
-    typer.Option("--lock-timeout", envvar="AIPS_LOCK_TIMEOUT", min=0,
-                 help="Seconds to wait while other processes use the store (default 60)."),
-]
-
-
 MemoryLimitOpt = Annotated[
     str | None,
     typer.Option("--memory-limit", help="Memory DuckDB may use before it spills to disk: 4GiB, 2GB, 50% "
@@ -104,37 +73,78 @@ ThreadsOpt = Annotated[
     typer.Option("--threads", min=1, help="DuckDB threads (default $AIPS_THREADS, the model's store.threads, "
                  "else one per core)."),
 ]
-_STORE_SETTINGS: dict[str, Any] = {}
-"""``--memory-limit`` / ``--threads`` of the running command (set by :func:`with_store_settings`)."""
+LockTimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--lock-timeout", envvar="AIPS_LOCK_TIMEOUT", min=0,
+                 help="Seconds to wait while other processes use the store (default 60)."),
+]
+STORE_OPTIONS = (("warehouse", WarehouseOpt), ("database", DatabaseOpt), ("conf", SparkConfOpt),
+                 ("memory_limit", MemoryLimitOpt), ("threads", ThreadsOpt))
+"""The options :func:`with_store_options` adds: how a store is opened (Spark's warehouse,
+database and settings; DuckDB's memory limit and threads)."""
 
 
-def with_store_settings(func: Any) -> Any:
-    """``func`` (a command that takes ``--store``) with ``--memory-limit`` and ``--threads``
-    added: the values reach every store the command opens (:func:`open_ws`; the dashboard
-    of ``serve`` through ``$AIPS_MEMORY_LIMIT`` / ``$AIPS_THREADS``). Commands without
-    ``--store`` are returned as they are.
+@dataclass(frozen=True)
+class StoreOptions:
+    """The store options of the running command (:func:`with_store_options`)."""
+
+    spark: Any = None
+    """:class:`aips.store.spark.SparkOptions` (warehouse, database, ``--conf``), or None."""
+    memory_limit: str | None = None
+    threads: int | None = None
+
+
+_STORE_OPTIONS: contextvars.ContextVar[StoreOptions | None] = contextvars.ContextVar(
+    "aips_store_options", default=None)
+
+
+def store_options() -> StoreOptions:
+    """The store options of the running command (defaults outside one).
+
+    >>> store_options().memory_limit is None
+    True
     """
-    import functools
-    import inspect
+    return _STORE_OPTIONS.get() or StoreOptions()
+
+
+def with_store_options(func: Any) -> Any:
+    """``func`` (a command that takes ``--store``) with the options of how its store is
+    opened added in one place: ``--warehouse``, ``--database``, ``--conf`` (Spark) and
+    ``--memory-limit``, ``--threads`` (DuckDB). :func:`open_ws` opens stores with them; the
+    dashboard of ``serve`` gets them from :func:`store_options` (and DuckDB's limits through
+    ``$AIPS_MEMORY_LIMIT`` / ``$AIPS_THREADS``). Commands without ``--store`` are returned
+    as they are.
+    """
     import os
 
     sig = inspect.signature(func, eval_str=True)
     if "store" not in sig.parameters:
         return func
-    extra = [inspect.Parameter("memory_limit", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=MemoryLimitOpt),
-             inspect.Parameter("threads", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ThreadsOpt)]
 
     @functools.wraps(func)
-    def command(*args: Any, memory_limit: str | None = None, threads: int | None = None, **kwargs: Any) -> Any:
-        _STORE_SETTINGS.clear()
-        _STORE_SETTINGS.update(memory_limit=memory_limit, threads=threads)
+    def command(*args: Any, warehouse: str | None = None, database: str | None = None,
+                conf: list[str] | None = None, memory_limit: str | None = None,
+                threads: int | None = None, **kwargs: Any) -> Any:
+        from aips.store.capabilities import require
+        from aips.store.spark import SparkOptions, parse_conf
+
+        wanted = [name for name, value in (("memory_limit", memory_limit), ("threads", threads)) if value is not None]
+        lang = kwargs.get("lang")
+        require(kwargs.get("store"), wanted, str(getattr(lang, "value", lang) or "en"))
+        options = StoreOptions(SparkOptions(warehouse, database, parse_conf(conf)), memory_limit, threads)
         for value, env in ((memory_limit, "AIPS_MEMORY_LIMIT"), (threads, "AIPS_THREADS")):
             if value is not None:
                 os.environ[env] = str(value)  # for stores opened elsewhere (the dashboard)
-        return func(*args, **kwargs)
+        token = _STORE_OPTIONS.set(options)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _STORE_OPTIONS.reset(token)
 
-    params = [p for p in sig.parameters.values()]
-    command.__signature__ = sig.replace(parameters=params + extra)  # type: ignore[attr-defined]
+    params = list(sig.parameters.values())
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=opt)
+             for name, opt in STORE_OPTIONS]
+    command.__signature__ = sig.replace(parameters=[*params, *extra])  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params + extra}
     del command.__wrapped__  # Typer must read the new signature, not the wrapped one
     return command
@@ -234,22 +244,29 @@ def crowd_brands(values: list[str] | None, competitors: bool) -> tuple[list[str]
     return None, brands[0]
 
 
+@contextlib.contextmanager
 def open_ws(store: str | None, config: str | None, *, read_only: bool = False,
-            lock_timeout: float | None = None):
+            lock_timeout: float | None = None) -> Iterator[Any]:
     """The workspace of a command; use it as ``with open_ws(store, config) as ws:`` (closed on exit).
 
     Commands that only read pass ``read_only=True``: the store must exist (nothing is
     created) and any number of them may run side by side. A writer waits up to
     ``lock_timeout`` seconds (``--lock-timeout``, ``$AIPS_LOCK_TIMEOUT``, default 60) for
     readers to finish, and a reader as long for a writer. ``--memory-limit`` and
-    ``--threads`` of the command (:func:`with_store_settings`) are passed on.
+    ``--threads`` of the command (:func:`with_store_options`) are passed on, and so are
+    ``--warehouse``, ``--database`` and ``--conf``. On a Spark store, a terminal's stderr
+    shows the running Spark job meanwhile (:mod:`aips.cli.progress`).
     """
+    from aips.cli.progress import spark_progress
     from aips.workspace import open_workspace
 
-    return open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout,
-                          spark=_SPARK_OPTIONS.get(),
-                          memory_limit=_STORE_SETTINGS.get("memory_limit"),
-                          threads=_STORE_SETTINGS.get("threads"))
+    options = store_options()
+    with spark_progress(store) as line:
+        with open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout,
+                            spark=options.spark, memory_limit=options.memory_limit,
+                            threads=options.threads) as ws:
+            line.watch(ws.store)
+            yield ws
 
 
 def store_exists(store: str | None) -> bool:

@@ -23,7 +23,7 @@ from typing import Annotated
 
 import typer
 
-SIDE_TABLES = ("campaigns", "categories", "creators", "users")
+SIDE_TABLES = ("campaigns", "categories", "creators", "users", "campaign_holdouts")
 
 
 def _main_brand(ws, world: Path) -> str:

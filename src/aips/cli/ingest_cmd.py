@@ -44,6 +44,7 @@ class Table(StrEnum):
     categories = "categories"
     creators = "creators"
     users = "users"
+    campaign_holdouts = "campaign_holdouts"
 
 
 def ingest_command(

@@ -30,7 +30,7 @@ from aips.cli.common import (
 from aips.config.labels import dimension_label, t, word
 
 _TEXT_VALUES = {"x_source": "cli.x_source", "roi_kind": "cli.kind", "kind": "cli.kind", "start": "cli.start",
-                "method": "cli.method"}
+                "method": "cli.method", "contrast": "cli.contrast"}
 """Measures whose values are words aips names (translated in the table); notes are whole texts."""
 
 
@@ -47,7 +47,8 @@ def _key_values(summary: dict[str, Any], lang: str = "en") -> list[dict[str, Any
             elif key == "roi_note":
                 value = t("cli.roi.note_attributed", lang)
             elif key == "note" and summary.get("kind") == "incremental":
-                value = t("cli.roi.note_incremental", lang)
+                own = summary.get("contrast") == "campaign_holdout"
+                value = t("cli.roi.note_campaign_holdout" if own else "cli.roi.note_incremental", lang)
             elif key == "note":
                 value = cycle_note(value, lang)
         rows.append({"measure": key, "value": value})

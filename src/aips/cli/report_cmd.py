@@ -12,7 +12,17 @@ from typing import Annotated
 
 import typer
 
-from aips.cli.common import BrandOpt, ConfigOpt, FromOpt, Lang, LevelOpt, StoreOpt, ToOpt, open_ws
+from aips.cli.common import (
+    BrandOpt,
+    ConfigOpt,
+    FromOpt,
+    Lang,
+    LevelOpt,
+    StoreOpt,
+    ToOpt,
+    open_ws,
+    store_options,
+)
 
 
 def report_command(
@@ -30,12 +40,11 @@ def report_command(
     The period runs --from (default: 30 days before --to) to --to (default: the last day with
     data); --level sets the crowd-asset charts' entity (default here: brand).
     """
-    from rich.console import Console
-
+    from aips.cli.progress import stderr_console
     from aips.reporting.data import collect
     from aips.reporting.html import write_report
 
-    console = Console(stderr=True)
+    console = stderr_console()  # shared with the Spark progress line (nested live displays)
     with open_ws(store, config, read_only=True) as ws, console.status("collecting the report") as status:
         ws.view.require(start=start, end=end, brands=brand, level=level.value if level else None)
 
@@ -72,5 +81,5 @@ def serve_command(
     from aips.dashboard.server import serve
 
     app = create_app(store=store or os.environ.get("AIPS_STORE"), config=config, password=password,
-                     token=token, lang=lang.value, brand=brand)
+                     token=token, lang=lang.value, brand=brand, spark=store_options().spark)
     serve(app, host=host, port=port, announce=lambda url: typer.echo(f"aips dashboard on {url} (Ctrl+C to stop)"))

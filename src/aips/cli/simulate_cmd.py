@@ -27,6 +27,10 @@ def simulate_command(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default 0, or the --params file's): the same seed gives byte-identical output.")] = None,
     params: Annotated[Path | None, typer.Option("--params", exists=True, dir_okay=False,
                                                 help="YAML file of SimulationParams (keys as in truth.json 'params'; may set 'preset').")] = None,
+    campaign_holdout: Annotated[float | None, typer.Option(
+        "--campaign-holdout", min=0.0, max=0.99,
+        help="Share of each paid campaign's audience held out of that campaign only (writes "
+             "campaign_holdouts.csv; per-campaign incremental ROI). Default 0: none.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Worker processes (default: one per core for big worlds).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing, non-empty output directory.")] = False,
 ) -> None:
@@ -48,6 +52,8 @@ def simulate_command(
         world = SimulationParams.from_yaml(params)
     else:
         world = SimulationParams.preset(preset.value)
+    if campaign_holdout is not None:
+        world = world.replace(campaign_holdout_share=campaign_holdout)
 
     columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("blocks"),
                TextColumn("{task.fields[events]:,} events"), TimeElapsedColumn(), TimeRemainingColumn())

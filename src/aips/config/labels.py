@@ -219,6 +219,15 @@ def _trim(x: float, digits: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _zh_large(v: float, wan_digits: int) -> str | None:
+    """``v`` in 亿 (1e8, two decimals) or 万 (1e4, ``wan_digits`` decimals); None below 1e4."""
+    if abs(v) >= 1e8:
+        return f"{_trim(v / 1e8, 2)}亿"
+    if abs(v) >= 1e4:
+        return f"{_trim(v / 1e4, wan_digits)}万"
+    return None
+
+
 def fmt_count(value: Any, lang: str = "en") -> str:
     """A count as people read it: ``12.3万`` / ``123,456`` (``1.2M`` above a million in English)."""
     if _missing(value):
@@ -226,11 +235,8 @@ def fmt_count(value: Any, lang: str = "en") -> str:
     v = float(value)
     a = abs(v)
     if lang == "zh":
-        if a >= 1e8:
-            return f"{_trim(v / 1e8, 2)}亿"
-        if a >= 1e4:
-            return f"{_trim(v / 1e4, 1 if a < 1e6 else 0)}万"
-        return f"{v:,.0f}" if v == round(v) else f"{v:,.1f}"
+        big = _zh_large(v, wan_digits=1 if a < 1e6 else 0)
+        return big or (f"{v:,.0f}" if v == round(v) else f"{v:,.1f}")
     if a >= 1e6:
         return fmt_compact(v, lang)
     return f"{v:,.0f}" if v == round(v) else f"{v:,.1f}"
@@ -243,11 +249,7 @@ def fmt_compact(value: Any, lang: str = "en") -> str:
     v = float(value)
     a = abs(v)
     if lang == "zh":
-        if a >= 1e8:
-            return f"{_trim(v / 1e8, 2)}亿"
-        if a >= 1e4:
-            return f"{_trim(v / 1e4, 1)}万"
-        return f"{v:,.0f}"
+        return _zh_large(v, wan_digits=1) or f"{v:,.0f}"
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
         if a >= size:
             return f"{_trim(v / size, 2 if a < 10 * size else 1)}{suffix}"

@@ -22,7 +22,7 @@ __all__ = ["CSS", "INDEX", "PANELS", "create_app", "parse_selection"]
 
 
 def create_app(store: Any = None, config: Any = None, *, password: str | None = None, token: str | None = None,
-               lang: str = "en", brand: str | None = None, service=None):
+               lang: str = "en", brand: str | None = None, service=None, spark: Any = None):
     """The Dash app over a store (see the module docstring).
 
     Args:
@@ -31,13 +31,15 @@ def create_app(store: Any = None, config: Any = None, *, password: str | None = 
         lang: the starting language (``en`` or ``zh``).
         brand: the starting brand (default: the brand with the most events).
         service: a :class:`~aips.dashboard.service.DataService` to share (tests, notebooks).
+        spark: a Spark store's warehouse, database and settings
+            (:class:`aips.store.spark.SparkOptions`: ``aips serve --warehouse/--database/--conf``).
     """
     from aips._compat.dash import load_dash
     from aips.dashboard.security import install_auth
     from aips.dashboard.service import DataService
 
     d = load_dash()
-    svc = service or DataService(store, config)
+    svc = service or DataService(store, config, spark=spark)
     brand_list = svc.brands()
     if not brand_list:
         from aips.exceptions import AipsError

@@ -67,8 +67,9 @@ class DataService:
     """
 
     def __init__(self, store: Any = None, config: Any = None, workspace: Any = None, *,
-                 idle: float = IDLE_CLOSE):
+                 idle: float = IDLE_CLOSE, spark: Any = None):
         self.store_arg = store
+        self.spark = spark  # a Spark store's warehouse, database and settings (SparkOptions)
         self.config = config
         self.idle = idle
         self._ws = workspace
@@ -90,7 +91,8 @@ class DataService:
             if self._ws is None:
                 import aips
 
-                self._ws = aips.open(self.store_arg, self._model or self.config, read_only=self._own)
+                self._ws = aips.open(self.store_arg, self._model or self.config, read_only=self._own,
+                                     spark=self.spark)
                 self._model = self._ws.model
                 self._api = None
             if self._own and self._depth == 0:

@@ -122,13 +122,21 @@ def segment_numbers(
     if plan.uses_cycle:
         r = with_cycle_days(r, model, categories)
     r = r.mutate(_dn=day_number(r.local_date))
-    if start is not None:
-        reach = [w for w in plan.windows if w != "cycle"][-1:] + (["cycle"] if plan.uses_cycle else [])
-        r = r.filter(reduce(lambda a, b: a | b, [_shift(r, w) > (start - EPOCH).days for w in reach]))
-
     # part[atom][window] = the atom's terms of that window, on one rollup row
     dtype = {a.name: atom_dtype(model, a) for a in plan.atoms}
     names = [a.name for a in plan.atoms]
+    if start is not None:
+        # A row adds its window-W part on day d and takes it back on d + W: it cannot move a
+        # sum on or after ``start`` unless d + W > start for some W whose part is nonzero
+        # (a 365-day ``post`` window keeps only the rows that have a post).
+        first = (start - EPOCH).days
+        live = []
+        for w in plan.windows:
+            parts = [_sum([scaled(r[c], kk) for c, ww, kk in a.terms if ww == w])
+                     for a in plan.atoms if w in a.windows]
+            live.append((_shift(r, w) > first) & _any_nonzero(parts))
+        r = r.filter(reduce(lambda a, b: a | b, live))
+
     # One row per rollup row and piece (0: +atoms at d; i: -atoms of window i at d + W_i),
     # by a cross join with a tiny table rather than a union: the rollup is read once.
     windows = plan.windows
@@ -171,6 +179,7 @@ def timelines(
     level: str | None = None,
     categories: ibis.Table | None = None,
     end: dt.date | None = None,
+    start: dt.date | None = None,
 ) -> ibis.Table:
     """Maximal intervals of constant level per (user, entity).
 
@@ -179,11 +188,13 @@ def timelines(
         ``start_date``, ``end_date`` (inclusive), ``stage``. Only intervals with a level;
         gaps mean no level. ``end_date`` may lie after the last event (a purchase keeps P
         for the whole cycle). With ``end``, intervals are cut at ``end``: one still open
-        then ends on ``end``.
+        then ends on ``end``. With ``start``, they are cut at ``start`` (only the days from
+        ``start`` on; rows that cannot matter then are not read): an interval that began
+        earlier starts on ``start``.
     """
     level = resolve_level(model, level)
     keys = ["user_id", *entity_keys(level)]
-    seg = segment_numbers(source, model, level=level, categories=categories, end=end)
+    seg = segment_numbers(source, model, level=level, categories=categories, end=end, start=start)
     order = ibis.window(group_by=keys, order_by="day")
     seg = seg.mutate(_prev=seg.stage.lag().over(order))
     changes = seg.filter(~seg.stage.identical_to(seg._prev))
@@ -192,7 +203,14 @@ def timelines(
     last = out._next - 1
     if end is not None:
         last = last.fill_null((end - EPOCH).days)
-    return out.select(*keys, start_date=from_day_number(out.day), end_date=from_day_number(last),
+    first = out.day
+    if start is not None:
+        lo = (start - EPOCH).days
+        out = out.filter(last.isnull() | (last >= lo))
+        last, first = out._next - 1, ibis.greatest(out.day, lo)
+        if end is not None:
+            last = last.fill_null((end - EPOCH).days)
+    return out.select(*keys, start_date=from_day_number(first), end_date=from_day_number(last),
                       stage=out.stage)
 
 

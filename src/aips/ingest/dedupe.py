@@ -100,24 +100,33 @@ def with_event_ids(staged: ibis.Table) -> ibis.Table:
     return staged.mutate(event_id=staged.event_id.coalesce(derived))
 
 
-def first_occurrences(staged: ibis.Table, key: str) -> ibis.Table:
-    """One row per key: the one with the smallest ``_pos`` (earliest file, then line).
+def first_occurrences(staged: ibis.Table, key: str | tuple[str, ...]) -> ibis.Table:
+    """One row per key (a column, or a tuple of columns): the one with the smallest ``_pos``
+    (earliest file, then line).
 
     Skips the work when the keys are already unique (one cheap aggregate first).
     """
-    stats = (
-        staged.aggregate(n=staged.count(), unique=staged[key].nunique()).to_pyarrow().to_pylist()[0]
-    )
+    keys = [key] if isinstance(key, str) else list(key)
+    if len(keys) == 1:
+        unique = staged[keys[0]].nunique()
+        stats = staged.aggregate(n=staged.count(), unique=unique).to_pyarrow().to_pylist()[0]
+    else:
+        distinct = staged.select(*keys).distinct().count().to_pyarrow().as_py()
+        stats = {"n": staged.count().to_pyarrow().as_py(), "unique": distinct}
     if stats["n"] == stats["unique"]:
         return staged
-    firsts = staged.group_by(key).aggregate(_first=staged._pos.min())
-    return staged.semi_join(firsts, [staged[key] == firsts[key], staged._pos == firsts._first])
+    firsts = staged.group_by(keys).aggregate(_first=staged._pos.min())
+    return staged.semi_join(
+        firsts, [*(staged[k] == firsts[k] for k in keys), staged._pos == firsts._first]
+    )
 
 
-def new_rows(staged: ibis.Table, target: ibis.Table, key: str, *, unique: bool = False) -> ibis.Table:
+def new_rows(staged: ibis.Table, target: ibis.Table, key: str | tuple[str, ...], *,
+             unique: bool = False) -> ibis.Table:
     """Staged rows to insert: first occurrences whose key is not in ``target``.
 
     ``unique``: the caller has proven the staged keys unique (the direct Parquet load's
     per-file counts), so the check of :func:`first_occurrences` (one more pass) is skipped.
     """
-    return (staged if unique else first_occurrences(staged, key)).anti_join(target, key)
+    keys = key if isinstance(key, str) else list(key)
+    return (staged if unique else first_occurrences(staged, key)).anti_join(target, keys)

@@ -200,7 +200,9 @@ class DirectLoad:
         elif group.plan.zone != plan.zone:
             return False
         group.indexes.append(index)
-        group.paths.append(path)
+        # absolute: DuckDB's filename column must equal the path this side joins on (a
+        # relative path given on the command line loaded nothing: every row "duplicate")
+        group.paths.append(Path(path).resolve())
         group.load_ids.append(load_id)
         group.rows.append(pq.ParquetFile(path).metadata.num_rows)
         lo, hi = (_naive_utc(v) for v in rng)

@@ -75,7 +75,7 @@ from aips.config.model import read_yaml
 from aips.exceptions import ConfigError, describe_validation_error
 from aips.store.tables import SCHEMAS
 
-TABLES = ("events", "campaigns", "categories", "creators", "users")
+TABLES = ("events", "campaigns", "categories", "creators", "users", "campaign_holdouts")
 """Tables a file can be loaded into."""
 
 DERIVED = {"local_date", "load_id"}
@@ -138,7 +138,8 @@ class Mapping(_Strict):
 
     name: str | None = None
     description: str | None = None
-    table: Literal["events", "campaigns", "categories", "creators", "users"] = "events"
+    table: Literal["events", "campaigns", "categories", "creators", "users",
+                   "campaign_holdouts"] = "events"
     format: Literal["csv", "tsv", "jsonl", "parquet", "xlsx"] | None = None
     encoding: str | None = None
     csv: CsvOptions = Field(default_factory=CsvOptions)

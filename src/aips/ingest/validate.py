@@ -39,7 +39,7 @@ Rows whose raw event type is in the mapping's ``ignore`` list are counted as ign
 (after ``undecodable text``, before every other check).
 
 >>> len(REASONS), REASONS["missing brand"]
-(44, 'the required column brand is empty')
+(46, 'the required column brand is empty')
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ KEY_FIELDS = (
 class Spec:
     """What the validator checks for one table."""
 
-    key: str
+    key: str | tuple[str, ...]
     required: tuple[str, ...]
     numbers: dict[str, tuple[float | None, float | None, str]] = field(default_factory=dict)
     """column -> (min, max, reason below min) ; reason is 'negative' or 'out of range'."""
@@ -108,6 +108,10 @@ SPECS: dict[str, Spec] = {
         {"followers": (0, None, "negative"), "fee": (0, None, "negative")},
     ),
     "users": Spec("user_id", ("user_id",), bools=("holdout",)),
+    "campaign_holdouts": Spec(
+        ("campaign_id", "user_id"), ("campaign_id", "user_id", "holdout"),
+        dates=("first_date",), bools=("holdout",),
+    ),
 }
 
 

@@ -17,11 +17,8 @@ def memtable(df: pd.DataFrame, schema: dict[str, str]) -> ibis.Table:
 
 
 def cache(expr: ibis.Table):
-    """``expr.cache()`` (use as a context manager: released on exit).
+    """``expr`` computed once in the backend (use as a context manager: released on exit);
+    see :func:`aips.store.cache.cached`."""
+    from aips.store.cache import cached
 
-    Ibis 12's PySpark backend caches without registering the in-memory tables an expression
-    uses (the engine's timelines use one), so run an empty query first: it registers them,
-    and ``LIMIT 0`` computes nothing.
-    """
-    expr.limit(0).to_pyarrow()
-    return expr.cache()
+    return cached(expr)

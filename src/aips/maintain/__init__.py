@@ -8,6 +8,8 @@ every rebuild atomically (:mod:`aips.maintain.publish`):
   :func:`rollup_is_current` says whether it can stand in for ``events``.
 * :func:`update_history` extends ``asset_history`` to the last day, :func:`backfill_history`
   recomputes a range, :func:`history_is_current` and :func:`read_history` serve it.
+* :mod:`aips.maintain.timelines` keeps ``stage_timelines`` (brand level) beside them, refreshed
+  by the same updates pair by pair; :func:`stored_timelines` serves it while current.
 """
 
 from aips.maintain.history import (
@@ -20,12 +22,14 @@ from aips.maintain.history import (
 )
 from aips.maintain.publish import publish, replace_many, replace_rows
 from aips.maintain.rollup import COUNTERS_TABLE, RefreshResult, refresh_counters, rollup_is_current
+from aips.maintain.timelines import TIMELINES_TABLE, stored_timelines
 
 __all__ = [
     "COUNTERS_TABLE",
     "HISTORY_TABLE",
     "HistoryResult",
     "RefreshResult",
+    "TIMELINES_TABLE",
     "backfill_history",
     "history_is_current",
     "publish",
@@ -34,5 +38,6 @@ __all__ = [
     "replace_many",
     "replace_rows",
     "rollup_is_current",
+    "stored_timelines",
     "update_history",
 ]

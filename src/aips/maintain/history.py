@@ -26,6 +26,7 @@ from aips.engine.series import (
     days_between,
     history_rows,
     series_from_history,
+    series_from_timelines,
 )
 from aips.engine.snapshot import assets, snapshot
 from aips.engine.stages import resolve_level
@@ -39,6 +40,7 @@ from aips.maintain.rollup import (
     scratch,
 )
 from aips.maintain.state import clear_pending, pending_since, read_state
+from aips.maintain.timelines import TimelinesPlan, plan_timelines
 
 HISTORY_TABLE = "asset_history"
 HISTORY_DAYS_TABLE = "asset_history_days"
@@ -63,6 +65,11 @@ class HistoryResult:
     counters: str = ""
     rollup: RefreshResult | None = None
     """The rollup refresh this run did (its text is ``counters``)."""
+    timelines: str = ""
+    """What happened to the stored stage timelines: ``full``, ``pairs``, ``none`` ("" at SPU
+    level, where none are stored)."""
+    timeline_pairs: int | None = None
+    """With ``timelines == "pairs"``: how many (user, brand) pairs were rebuilt."""
 
     def asdict(self) -> dict:
         return {
@@ -70,6 +77,8 @@ class HistoryResult:
             "appended": [d.isoformat() for d in self.appended],
             "recomputed": [d.isoformat() for d in self.recomputed] if self.recomputed else None,
             "counters": self.counters,
+            "timelines": self.timelines or None,
+            "timeline_pairs": self.timeline_pairs,
         }
 
     def __str__(self) -> str:
@@ -91,6 +100,8 @@ class HistoryResult:
                            start=self.appended[0], end=self.appended[-1]))
         if not self.recomputed and not self.appended:
             parts.append(t("maintain.history.current", lang, level=level))
+        if self.timelines:
+            parts.append(t(f"maintain.timelines.{self.timelines}", lang, n=self.timeline_pairs))
         return t("maintain.join", lang).join(parts)
 
 
@@ -142,22 +153,52 @@ def backfill_history(
     level = resolve_level(model, level)
     with scratch(store) as folder:
         plan = plan_counters(store, model, folder=folder) if refresh else CountersPlan(RefreshResult("none"))
-        rows = _sweep(store, plan.rollup(store), model, start, end, level)
+        rollup = plan.rollup(store)
+        tplan = _plan_timelines(store, model, rollup, plan, level, folder) if refresh else None
+        tl = tplan.timelines(store) if tplan is not None else None
+        rows = _sweep(store, rollup, model, start, end, level, tl)
         with store.writing():
             plan.apply(store)
+            if tplan is not None:
+                tplan.apply(store)
             _store_history(store, level, start, end, rows)
-    return HistoryResult(level, recomputed=(start, end), counters=str(plan.result) if refresh else "",
-                         rollup=plan.result if refresh else None)
+    result = HistoryResult(level, recomputed=(start, end), counters=str(plan.result) if refresh else "",
+                           rollup=plan.result if refresh else None)
+    _note_timelines(result, tplan)
+    return result
 
 
-def _sweep(store, rollup, model: Model, start: dt.date, end: dt.date, level: str) -> pa.Table:
-    """The history rows of ``[start, end]`` from one sweep of ``rollup``."""
-    series = asset_series(rollup, model, start, end, level=level, categories=_categories(store))
+def _sweep(store, rollup, model: Model, start: dt.date, end: dt.date, level: str,
+           timeline: ibis.Table | None = None) -> pa.Table:
+    """The history rows of ``[start, end]``: counted off ``timeline`` (the stored brand
+    timelines) when given, else from one sweep of ``rollup``."""
+    if timeline is not None:
+        series = series_from_timelines(timeline, level, start, end)
+    else:
+        series = asset_series(rollup, model, start, end, level=level, categories=_categories(store))
     return _materialised(history_rows(series, level))
 
 
-def _day(store, rollup, model: Model, day: dt.date, level: str) -> pa.Table:
-    """The history rows of one day from one snapshot of ``rollup``."""
+def _plan_timelines(store, model: Model, rollup, plan: CountersPlan, level: str,
+                    folder) -> TimelinesPlan | None:
+    """At brand level, the refresh of the stored timelines the history is counted off."""
+    if level != "brand":
+        return None
+    state = plan.state if plan.state is not None else read_state(store)
+    return plan_timelines(store, model, rollup, state, folder=folder)
+
+
+def _note_timelines(result: HistoryResult, tplan: TimelinesPlan | None) -> None:
+    if tplan is not None:
+        result.timelines, result.timeline_pairs = tplan.mode, tplan.pairs
+
+
+def _day(store, rollup, model: Model, day: dt.date, level: str,
+         timeline: ibis.Table | None = None) -> pa.Table:
+    """The history rows of one day: counted off ``timeline`` when given, else from one
+    snapshot of ``rollup``."""
+    if timeline is not None:
+        return _sweep(store, rollup, model, day, day, level, timeline)
     snap = snapshot(rollup, model, day, level=level, categories=_categories(store))
     counts = assets(snap, level).mutate(date=ibis.literal(day))
     return _materialised(history_rows(counts, level))
@@ -186,28 +227,33 @@ def update_history(store, model: Model, *, level: str | None = None) -> HistoryR
                 plan.apply(store)
             return result
         first, last = span["lo"], span["hi"]
+        tplan = _plan_timelines(store, model, rollup, plan, level, folder)
+        _note_timelines(result, tplan)
+        tl = tplan.timelines(store) if tplan is not None else None
         lo, hi = covered_days(store, level)
         state = plan.state if plan.state is not None else read_state(store)
         pending = state.get(f"pending:{level}")
         pending = dt.date.fromisoformat(pending[0]) if pending else None
         writes: list[tuple[dt.date, dt.date, pa.Table]] = []
         if hi is None:
-            writes.append((first, last, _sweep(store, rollup, model, first, last, level)))
+            writes.append((first, last, _sweep(store, rollup, model, first, last, level, tl)))
             result.recomputed = (first, last)
         else:
             if pending is not None and pending <= hi:
                 redo = max(pending, lo)
-                writes.append((redo, hi, _sweep(store, rollup, model, redo, hi, level)))
+                writes.append((redo, hi, _sweep(store, rollup, model, redo, hi, level, tl)))
                 result.recomputed = (redo, hi)
             new_days = days_between(hi + dt.timedelta(days=1), last) if last > hi else []
-            if len(new_days) > APPEND_BY_SNAPSHOT_MAX_DAYS:
+            if len(new_days) > APPEND_BY_SNAPSHOT_MAX_DAYS or (tl is not None and new_days):
                 writes.append((new_days[0], new_days[-1],
-                               _sweep(store, rollup, model, new_days[0], new_days[-1], level)))
+                               _sweep(store, rollup, model, new_days[0], new_days[-1], level, tl)))
             else:
                 writes += [(day, day, _day(store, rollup, model, day, level)) for day in new_days]
             result.appended = new_days
         with store.writing():  # the write lock for the final writes only
             plan.apply(store)
+            if tplan is not None:
+                tplan.apply(store)
             for start, end, rows in writes:
                 _store_history(store, level, start, end, rows)
             clear_pending(store, level)

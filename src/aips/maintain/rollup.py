@@ -218,10 +218,12 @@ def plan_counters(store, model: Model, dates: Iterable[Any] | None = None, *,
     if n_events is None:
         n_events = _count(events)
     new_state = {"fingerprint": [fp], "events_rows": [str(n_events)], "load": loads or []}
-    if first is not None:  # every stored series is stale from ``first`` on
-        for level in LEVELS:
-            old = state.get(f"pending:{level}") if fresh else None
-            new_state[f"pending:{level}"] = [min([first.isoformat(), *(old or [])])]
+    if "timelines" in state:  # the stored timelines' fingerprint (aips.maintain.timelines)
+        new_state["timelines"] = state["timelines"]
+    if first is not None:  # every stored series, and the timelines, are stale from ``first`` on
+        for key in (*LEVELS, "timelines"):
+            old = state.get(f"pending:{key}") if fresh else None
+            new_state[f"pending:{key}"] = [min([first.isoformat(), *(old or [])])]
     else:
         new_state.update({k: v for k, v in state.items() if k.startswith("pending:")})
     plan.state = new_state

@@ -141,7 +141,8 @@ def _roi_rows(roi: dict, data: ReportData, lang: str, cur: str) -> list[dict]:
         rows.append({"campaign": c["campaign"], "channel": c["channel"], "T": _date(c["T"]), "x": c["x"],
                      "spend": fmt_money(c["spend"], lang, cur), "revenue": fmt_money(c["revenue"], lang, cur),
                      "roi": fmt_ratio(c["roi"], lang), "iroi": iroi, "touched": fmt_count(c["touched"], lang),
-                     "new_ti": fmt_count(c["new_ti"], lang), "complete": "✓" if c["complete"] else "…"})
+                     "new_ti": fmt_count(c["new_ti"], lang), "complete": "✓" if c["complete"] else "…",
+                     "own": bool(inc.get("own_holdout"))})
     return rows
 
 

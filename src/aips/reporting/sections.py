@@ -404,6 +404,8 @@ def _roi_results(ctx: Context) -> dict | None:
                     "roi": _num(inc.get("roi")), "ci": [_num(v) for v in inc.get("roi_ci") or [None, None]],
                     "revenue": _num(inc.get("incremental_revenue")),
                     "overlapping": inc.get("overlapping_campaigns") or [],
+                    # only for the per-campaign contrast (brand-contrast data stay as they were)
+                    **({"own_holdout": True} if inc.get("contrast") == "campaign_holdout" else {}),
                 },
             })
         return {"campaigns": out} if out else None

@@ -19,15 +19,18 @@ import numpy as np
 
 from aips.simulate.emit import ET, Events, emit_events, unpack
 from aips.simulate.journeys import (
+    ORGANIC,
     Drop,
     DropIndex,
     Outcome,
     Pairs,
+    campaign_held,
     counterfactual,
     draw_pairs,
     draw_searches,
     push_exposures,
     run_journeys,
+    search_ad_slots,
 )
 from aips.simulate.parts import CHANNELS, EVENT_TYPES
 from aips.simulate.world import DAY, World, block_users, rng_for
@@ -114,6 +117,52 @@ class BlockOutput:
     pair_user: np.ndarray
     """Block-local user of each active pair."""
     stats: BlockStats
+    audience: Audience | None = None
+    """Per-campaign holdout assignment of the block (only with ``campaign_holdout_share``)."""
+
+
+@dataclass
+class Audience:
+    """Every (user, paid campaign) pair of a block where the campaign reached or would have
+    reached the user (global holdout users excluded: no campaign targets them), sorted by
+    user then campaign."""
+
+    user: np.ndarray
+    """Global user index."""
+    camp: np.ndarray
+    """Campaign code."""
+    t: np.ndarray
+    """First (would-be) exposure, seconds since the first local midnight."""
+    held: np.ndarray
+    """Held out of this campaign (its exposures were ghosts)."""
+
+
+def campaign_audience(world: World, users, ex, pairs: Pairs, searches, fact: Outcome) -> Audience:
+    """The would-be audience of each paid campaign in the block and its holdout flags.
+
+    Feed exposures count whether shown or ghost; search ads count at searches the user made
+    (the journey reached that stage) while the flight ran. Whether a user has a first
+    would-be exposure is settled before the campaign can have acted on them, so held-out
+    and exposed audiences are alike but for the campaign (the ghost-ads argument).
+    """
+    horizon = world.params.days * DAY
+    camp_e = world.note_campaign[ex.note]
+    user_e = pairs.user[ex.ap]
+    ok = ((world.note_channel[ex.note] != ORGANIC) & (camp_e >= 0) & ~users.holdout[user_e]
+          & (ex.t >= 0) & (ex.t < horizon))
+    camp_s, ok_s = search_ad_slots(world, users, pairs, searches, fact.t0)
+    ok_s &= fact.adv[searches.ap, searches.stage - 1]  # the search happened
+    t_s = fact.t0[searches.ap] + searches.rel.astype(np.int64)
+    user = np.concatenate([user_e[ok], pairs.user[searches.ap][ok_s]]).astype(np.int64)
+    camp = np.concatenate([camp_e[ok], camp_s[ok_s]]).astype(np.int64)
+    t = np.concatenate([ex.t[ok], t_s[ok_s]]).astype(np.int64)
+    key = user * len(world.camp_ids) + camp
+    order = np.lexsort((t, key))
+    key, t = key[order], t[order]
+    first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
+    user_l, camp_k = np.divmod(key[first], len(world.camp_ids))
+    held = campaign_held(world, users, user_l, camp_k)
+    return Audience(user=user_l + users.first, camp=camp_k.astype(np.int32), t=t[first], held=held)
 
 
 def run_block(world: World, block: int) -> BlockOutput:
@@ -157,7 +206,9 @@ def run_block(world: World, block: int) -> BlockOutput:
             b = brand[cf.idx]
             a["delta"][d] += np.stack([np.bincount(b, weights=rows[:, j], minlength=len(world.brand_names))
                                        for j in range(rows.shape[1])], axis=1)
-    return BlockOutput(events, bounds, pairs.brand, pairs.user, stats)
+    audience = (campaign_audience(world, users, ex, pairs, searches, fact)
+                if p.campaign_holdout_share > 0 else None)
+    return BlockOutput(events, bounds, pairs.brand, pairs.user, stats, audience)
 
 
 class _Orders:

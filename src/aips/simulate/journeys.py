@@ -187,8 +187,35 @@ def push_exposures(world: World, users: Users, rng: np.random.Generator) -> Expo
     pair, t, note = pair[order], t[order], note[order]
     new = np.r_[True, pair[1:] != pair[:-1]] if total else np.zeros(0, bool)
     ap = (np.cumsum(new) - 1).astype(np.int32)
-    ghost = users.holdout[pair % n] & (world.note_channel[note] != ORGANIC)
+    paid = world.note_channel[note] != ORGANIC
+    ghost = paid & (users.holdout[pair % n] | campaign_held(world, users, pair % n, world.note_campaign[note]))
     return Exposures(t=t, note=note, ap=ap, ghost=ghost, pair=pair[new])
+
+
+def campaign_held(world: World, users: Users, user: np.ndarray, camp: np.ndarray) -> np.ndarray:
+    """Whether block-local users ``user`` are held out of campaigns ``camp`` (per-campaign
+    holdout, ``campaign_holdout_share``): a hash of (seed, global user, campaign), so the
+    assignment needs no random stream (worlds without it stay byte-identical) and does not
+    depend on how users are split into blocks.
+
+    >>> from aips.simulate.params import SimulationParams
+    >>> from aips.simulate.world import block_users, build_world
+    >>> w = build_world(SimulationParams(users=2000, days=30, campaign_holdout_share=0.3))
+    >>> u = block_users(w, 0)
+    >>> held = campaign_held(w, u, np.arange(2000), np.zeros(2000, np.int32))
+    >>> bool(0.25 < held.mean() < 0.35)
+    True
+    """
+    share = world.params.campaign_holdout_share
+    if share <= 0:
+        return np.zeros(len(user), dtype=bool)
+    x = (np.uint64((world.params.seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+         ^ (np.asarray(user, np.uint64) + np.uint64(users.first)) * np.uint64(0xBF58476D1CE4E5B9)
+         ^ (np.asarray(camp, np.int64) + 1).astype(np.uint64) * np.uint64(0x94D049BB133111EB))
+    for shift, mul in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):  # splitmix64 finaliser
+        x = (x ^ (x >> np.uint64(shift))) * np.uint64(mul)
+    x ^= x >> np.uint64(31)
+    return ((x >> np.uint64(11)).astype(np.float64) / 2.0**53 < share) & (np.asarray(camp) >= 0)
 
 
 def pick_note(world: World, pool: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -354,19 +381,27 @@ def run_journeys(world: World, users: Users, ex: Exposures, pairs: Pairs, search
 
 def _search_ads(world, users, pairs, searches, t0) -> np.ndarray:
     """The search-ad note shown at each search (-1 when none): a flight must be running."""
-    p = world.params
     ad_note = np.full(len(searches.ap), -1, dtype=np.int32)
     if not len(ad_note):
         return ad_note
+    camp, ok = search_ad_slots(world, users, pairs, searches, t0)
+    ok &= ~campaign_held(world, users, pairs.user[searches.ap], camp)
+    shown = np.flatnonzero(ok)
+    ad_note[shown] = pick_note(world, camp[shown], searches.u_note[shown])
+    return ad_note
+
+
+def search_ad_slots(world, users, pairs, searches, t0) -> tuple[np.ndarray, np.ndarray]:
+    """Per search: the brand's running search campaign (-1: none) and whether its ad would
+    be shown, before the per-campaign holdout (global holdout users are never shown one)."""
+    p = world.params
     ap = searches.ap
     when = t0[ap] + searches.rel
     day = np.minimum((when // DAY).astype(np.int64), p.days - 1)
     camp = world.search_camp[pairs.brand[ap], day]
     ok = (camp >= 0) & ~users.holdout[pairs.user[ap]] & (when < p.days * DAY)
     ok &= searches.u_show < p.channels["search_ad"].intensity
-    shown = np.flatnonzero(ok)
-    ad_note[shown] = pick_note(world, camp[shown], searches.u_note[shown])
-    return ad_note
+    return camp, ok
 
 
 def _decide(pairs, idx, t0, aware, effect, mult, horizon) -> Outcome:

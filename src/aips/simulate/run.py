@@ -28,7 +28,13 @@ from aips.simulate.block import BlockStats, empty_stats, run_block
 from aips.simulate.params import SimulationParams
 from aips.simulate.truth import build_truth
 from aips.simulate.world import World, build_world
-from aips.simulate.writer import EventFiles, write_json, write_tables
+from aips.simulate.writer import (
+    HOLDOUTS_HEADER,
+    EventFiles,
+    write_audience,
+    write_json,
+    write_tables,
+)
 
 Progress = Callable[[int, int, int], None]
 """``progress(blocks_done, blocks_total, events_written)``."""
@@ -106,6 +112,8 @@ def _run_group(params: SimulationParams, root: str, group: int, notify=None) -> 
         for block in blocks:
             out = run_block(world, block)
             files.write_block(block, out.events, out.bounds, out.pair_brand, out.pair_user)
+            if out.audience is not None:
+                write_audience(world, _audience_part(Path(root), group), out.audience)
             total.add(out.stats)
             events += len(out.events)
             if notify is not None:
@@ -165,6 +173,8 @@ def run_simulation(params: SimulationParams, out: str | Path, *, workers: int | 
                                minlength=len(world.camp_ids))
         spend = np.round(camp_imp * world.camp_cpm / 1000, 2)
         write_tables(world, tmp, spend)
+        if params.campaign_holdout_share > 0:
+            _join_audience(tmp, n_groups)
         write_json(tmp / "truth.json", build_truth(world, total, spend, camp_imp))
         if out.exists():
             if any(out.iterdir()) and not overwrite:
@@ -177,6 +187,22 @@ def run_simulation(params: SimulationParams, out: str | Path, *, workers: int | 
     return SimulationResult(out=out, events=events, files=files, users=params.users, days=params.days,
                             seconds=time.perf_counter() - start,
                             cpu_seconds=time.process_time() - cpu_main + worker_cpu)
+
+
+def _audience_part(root: Path, group: int) -> Path:
+    return root / f".campaign_holdouts-{group:05d}.csv"
+
+
+def _join_audience(root: Path, n_groups: int) -> None:
+    """``campaign_holdouts.csv`` from the groups' parts, in group order (reproducible)."""
+    with open(root / "campaign_holdouts.csv", "wb") as out:
+        out.write(HOLDOUTS_HEADER)
+        for g in range(n_groups):
+            part = _audience_part(root, g)
+            if part.exists():
+                with open(part, "rb") as f:
+                    shutil.copyfileobj(f, out)
+                part.unlink()
 
 
 def _parallel(params, tmp: Path, n_groups: int, workers: int, tick) -> dict:

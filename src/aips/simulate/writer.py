@@ -4,6 +4,7 @@ Layout (what ``aips ingest`` reads)::
 
     OUT/events/date=YYYY-MM-DD/part-00000.parquet   one file per (local day, file group)
     OUT/campaigns.csv  OUT/categories.csv  OUT/creators.csv  OUT/users.csv  OUT/truth.json
+    OUT/campaign_holdouts.csv   only with ``campaign_holdout_share`` > 0
 
 A file group is ``blocks_per_file`` consecutive user blocks; each block is one row group.
 Event files hold the canonical columns of DESIGN section 4 (strings, ``ts`` as
@@ -271,6 +272,28 @@ def _write_users(world: World, path: Path) -> None:
                 tiers.take(pa.array(u.tier.astype(np.int32))), pa.array(u.has_baby),
             ], schema=schema)
             out.write_table(table)
+
+
+HOLDOUTS_HEADER = b"campaign_id,user_id,holdout,first_date\n"
+"""Columns of ``campaign_holdouts.csv``: one row per (campaign, user it targeted)."""
+
+
+def write_audience(world: World, path: Path, audience) -> None:
+    """Append a block's per-campaign holdout rows (no header) to ``path``: campaign id, user
+    id, held out of the campaign, local date of the first (would-be) exposure."""
+    import pyarrow.csv as pcsv
+
+    schema = pa.schema([("campaign_id", pa.string()), ("user_id", pa.string()),
+                        ("holdout", pa.bool_()), ("first_date", pa.string())])
+    camps, dates = pa.array(world.camp_ids), pa.array([str(d) for d in world.dates])
+    table = pa.Table.from_arrays([
+        camps.take(pa.array(audience.camp)), user_ids(audience.user), pa.array(audience.held),
+        dates.take(pa.array(audience.t // DAY)),
+    ], schema=schema)
+    with open(path, "ab") as sink, pcsv.CSVWriter(
+        sink, schema, write_options=pcsv.WriteOptions(include_header=False, quoting_style="none")
+    ) as out:
+        out.write_table(table)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -14,7 +14,7 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,28 @@ class Store:
         stmt = sg.delete(sg.table(name, quoted=True)).where(sge.and_(*conds) if conds else sge.true())
         self.backend.raw_sql(stmt.sql(dialect=self.backend.compiler.dialect))
 
+    def delete_matching(self, name: str, keys: ibis.Table, on: Sequence[str]) -> None:
+        """Delete the rows of ``name`` whose ``on`` columns equal a row of ``keys`` (an
+        expression of this backend), in place: ``DELETE ... USING``. Needs ``delete_rows``.
+
+        >>> store = connect(":memory:")
+        >>> _ = store.write("t", ibis.memtable({"u": ["a", "a", "b"], "n": [1, 2, 3]}))
+        >>> store.delete_matching("t", ibis.memtable({"u": ["a"]}), ["u"])
+        >>> store.table("t").n.to_pyarrow().to_pylist()
+        [3]
+        """
+        if not self.capabilities.delete_rows:
+            raise StoreError(f"the {self.kind} backend cannot delete rows in place; "
+                             "rebuild the table and publish it with Store.swap instead")
+        dialect = self.backend.compiler.dialect
+        keys = keys.select(*on)
+        self.backend._run_pre_execute_hooks(keys)  # registers in-memory tables, as execute() does
+        source = sg.parse_one(str(self.backend.compile(keys)), dialect=dialect)
+        target = sg.table(name, quoted=True)
+        conds = [sg.column(c, table=name, quoted=True).eq(sg.column(c, table="_keys", quoted=True)) for c in on]
+        stmt = sge.Delete(this=target, using=[source.subquery("_keys")], where=sge.Where(this=sge.and_(*conds)))
+        self.backend.raw_sql(stmt.sql(dialect=dialect))
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """All writes inside happen or none do (where the backend has transactions).
@@ -211,6 +233,14 @@ class Store:
         if self.settings is not None:
             store_settings.apply(self.backend.con, self.settings)
         self.read_only = read_only
+
+    def watch_jobs(self, report: Any, interval: float = 0.5) -> Any:
+        """Call ``report`` with the running Spark job's progress
+        (:class:`aips._compat.spark.JobStatus`, None between jobs) until the returned
+        function is called; None on a backend without jobs to watch (DuckDB)."""
+        if self.kind != "pyspark":
+            return None
+        return spark_compat.watch_jobs(self.backend._session, report, interval)
 
     def close(self) -> None:
         """Release the connection (DuckDB file lock); Spark sessions are left running."""

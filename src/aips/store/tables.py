@@ -58,6 +58,15 @@ USERS = ibis.schema({"user_id": "string", "holdout": "boolean"})
 """The ``users`` table: ``user_id``, ``holdout`` and any number of extra string attribute
 columns (gender, age_band, city_tier, ...), which are kept as they come."""
 
+CAMPAIGN_HOLDOUTS = ibis.schema(
+    {"campaign_id": "string", "user_id": "string", "holdout": "boolean", "first_date": "date"}
+)
+"""The optional ``campaign_holdouts`` table: a per-campaign holdout, one row per (campaign,
+user it targeted): ``holdout`` true when the user was held out of *this* campaign (drawn at
+random, shown the brand's other campaigns as usual), ``first_date`` the local date of the
+first exposure the user got or, held out, would have got. With it the incremental ROI of
+the campaign is a contrast only this campaign changes (:mod:`aips.analytics.roi`)."""
+
 QUARANTINE = ibis.schema(
     {
         "load_id": "string",
@@ -96,6 +105,7 @@ SCHEMAS: dict[str, sch.Schema] = {
     "categories": CATEGORIES,
     "creators": CREATORS,
     "users": USERS,
+    "campaign_holdouts": CAMPAIGN_HOLDOUTS,
     "quarantine": QUARANTINE,
     "loads": LOADS,
 }
@@ -106,6 +116,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "categories": ("category",),
     "creators": ("creator_id",),
     "users": ("user_id",),
+    "campaign_holdouts": ("campaign_id", "user_id"),
 }
 """Primary keys: a row whose key is already in the store is a duplicate."""
 

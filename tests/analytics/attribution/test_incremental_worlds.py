@@ -113,3 +113,38 @@ def test_confounded_exposure_never_gives_negative_credit_or_a_baseline_above_the
         assert (cr.loc[CHANNELS, "conversions"] >= -1e-9).all(), response
         assert -1e-9 <= cr.loc["baseline", "conversions"] <= total + 1e-9, response
         assert cr["conversions"].sum() == pytest.approx(total)
+
+
+def test_auto_response_is_chosen_by_the_data_and_said():
+    """The default response picks, per step, the fit with the best log-likelihood: on a
+    strongly curved (logistic) world the logistic one, and the note names it."""
+    cells, truth = _world("logistic", seed=4)
+    m = make_model("incremental", bootstrap=0).fit(cells)
+    assert m.response == "auto" and m.responses_ == ["logistic"]
+    ll = m.response_loglik_[0]
+    assert ll["logistic"] == max(ll.values()) and set(ll) == {"logistic", "additive", "hazard"}
+    cr = m.credits_.set_index("channel")
+    shares = cr.loc[CHANNELS, "conversions"] / cr.loc[CHANNELS, "conversions"].sum()
+    assert np.abs(shares.to_numpy() - truth).max() < 0.05
+    assert "response per stage step: logistic (chosen by the data" in _note("incremental", m)
+
+
+def test_hazard_response_recovers_hazard_effects():
+    """p = 1 - exp(-(h0 + sum h_c)): the hazard fit gives back h0 and the h_c
+    (maximum likelihood on 2^5 cells of 40k units each)."""
+    h = np.array([0.02, 0.05, 0.0, 0.08, 0.01])
+    bits = np.array(list(itertools.product([0, 1], repeat=5)), float)
+    p = 1 - np.exp(-(0.03 + bits @ h))
+    rng = np.random.default_rng(5)
+    cells = pd.DataFrame({"exposure": [" + ".join(c for c, x in zip(CHANNELS, b, strict=True) if x) for b in bits],
+                          "units": 40_000, "converters": rng.binomial(40_000, p)})
+    m = make_model("incremental", response="hazard", bootstrap=0).fit(cells)
+    from aips.analytics.attribution.incremental import _Response, as_chain
+
+    chain = as_chain(cells)
+    s = chain.steps[0]
+    f = _Response("hazard", len(chain.channels), 1e-4, 30).fit(s["mask"], s["units"], s["advances"])
+    order = [chain.channels.index(c) for c in CHANNELS]
+    assert f.beta_[0] == pytest.approx(0.03, abs=0.004)
+    assert f.beta_[1:][order] == pytest.approx(h, abs=0.006)
+    assert m.responses_ == ["hazard"]

@@ -212,16 +212,19 @@ def test_incremental_holdout_calibration_and_intervals():
     cells = pd.DataFrame({"exposure": ["", "organic", "organic + paid", "organic", ""],
                           "holdout": [False, False, False, True, True],
                           "units": [800, 600, 600, 200, 100], "converters": [0, 30, 90, 10, 0]})
-    m = Incremental(bootstrap=50, min_units=10).fit(cells)
+    m = Incremental(bootstrap=50, min_units=10, calibrate=True).fit(cells)
     # holdout: 10 / 300 per unit; treated 120 - 2000 / 30 = 53.3 paid converters
     assert m.holdout_lift_ == pytest.approx(120 - 2000 * 10 / 300)
     assert m.credits_["conversions"].sum() == pytest.approx(130)
+    # the model's own "all paid off" lift: the 90 organic + paid converters of a cell whose
+    # rate is 90/600 with paid and 30/600 without (the organic cell): 90 x (1 - 1/3) = 60
+    assert m.paid_converters_ == pytest.approx(60)
+    assert m.calibration_ == pytest.approx(m.holdout_lift_ / 60)
+    raw = Incremental(bootstrap=0, min_units=10).fit(cells)  # not calibrated by default
+    assert raw.calibration_ == 1.0 and raw.paid_converters_ == pytest.approx(m.paid_converters_)
     row = m.credits_.set_index("channel").loc["paid"]
-    assert row["conversions"] == pytest.approx(m.holdout_lift_)
+    assert row["conversions"] == pytest.approx(m.calibration_ * raw.credits_.set_index("channel").loc["paid", "conversions"])
     assert row["conversions_low"] <= row["conversions"] <= row["conversions_high"]
-    raw = Incremental(bootstrap=0, min_units=10, calibrate=False).fit(cells)
-    assert raw.calibration_ == 1.0 and raw.paid_converters_ == pytest.approx(
-        m.paid_converters_)
 
 
 def test_public_api_and_comparison():

@@ -383,19 +383,60 @@ FROM (
                             AND (
                               (
                                 (
-                                  DATE_DIFF('DAY', MAKE_DATE(1970, 1, 1), "t10"."local_date") + 365
-                                ) > 19783
+                                  (
+                                    DATE_DIFF('DAY', MAKE_DATE(1970, 1, 1), "t10"."local_date") + 30
+                                  ) > 19783
+                                )
+                                AND (
+                                  (
+                                    "t10"."deep_read" <> 0
+                                  )
+                                  OR (
+                                    (
+                                      "t10"."cart" + "t10"."collect" + "t10"."comment" + "t10"."screenshot" + "t10"."share" + "t10"."store_visit"
+                                    ) <> 0
+                                  )
+                                  OR (
+                                    "t10"."search" <> 0
+                                  )
+                                  OR (
+                                    "t10"."read" <> 0
+                                  )
+                                  OR (
+                                    (
+                                      "t10"."follow" + "t10"."like" + "t10"."read" + "t10"."search"
+                                    ) <> 0
+                                  )
+                                  OR (
+                                    "t10"."impression" <> 0
+                                  )
+                                )
                               )
                               OR (
                                 (
-                                  DATE_DIFF('DAY', MAKE_DATE(1970, 1, 1), "t10"."local_date") + CAST(CASE "t10"."category"
-                                    WHEN 'facial_serum'
-                                    THEN 29
-                                    WHEN 'infant_food'
-                                    THEN 70
-                                    ELSE 30
-                                  END AS BIGINT)
-                                ) > 19783
+                                  (
+                                    DATE_DIFF('DAY', MAKE_DATE(1970, 1, 1), "t10"."local_date") + 365
+                                  ) > 19783
+                                )
+                                AND (
+                                  "t10"."post" <> 0
+                                )
+                              )
+                              OR (
+                                (
+                                  (
+                                    DATE_DIFF('DAY', MAKE_DATE(1970, 1, 1), "t10"."local_date") + CAST(CASE "t10"."category"
+                                      WHEN 'facial_serum'
+                                      THEN 29
+                                      WHEN 'infant_food'
+                                      THEN 70
+                                      ELSE 30
+                                    END AS BIGINT)
+                                  ) > 19783
+                                )
+                                AND (
+                                  "t10"."purchase" <> 0
+                                )
                               )
                             )
                         ) AS "t12"

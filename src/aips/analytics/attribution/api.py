@@ -26,6 +26,7 @@ from aips.analytics.attribution.incremental import BASELINE, ChainData, Incremen
 from aips.engine import chains as _chains
 from aips.engine import paths as _paths
 from aips.engine.reach import first_reach
+from aips.store.cache import cached
 from aips.view import View
 
 LABEL_COLUMN = {"channel": "channel", "campaign": "campaign", "creator": "creator"}
@@ -123,7 +124,7 @@ def attribution_chain(
 def _materialise(table: ibis.Table) -> ibis.Table:
     """``table`` computed once in the backend (a temporary table), when it can be."""
     try:
-        return table.cache()
+        return cached(table)
     except Exception:  # noqa: BLE001 - a backend without caching still works, slower
         return table
 
@@ -195,7 +196,12 @@ def attribute(
     out = _finish(view, m.credits_.copy(), target, by, brand, with_spend=paths is None)
     out.attrs.update(model=model, target=target, by=by, incremental=m.incremental,
                      note=_note(model, m), calibration=(getattr(m, "calibration_", 1.0)
-                                                        if getattr(m, "holdout_lift_", None) is not None else None))
+                                                        if getattr(m, "holdout_lift_", None) is not None
+                                                        and getattr(m, "calibrate", False) else None),
+                     holdout_lift=getattr(m, "holdout_lift_", None),
+                     paid_converters=getattr(m, "paid_converters_", None),
+                     responses=list(getattr(m, "responses_", []) or []),
+                     response=getattr(m, "response", None))
     return out
 
 
@@ -281,19 +287,33 @@ def _load_paths(paths: Any) -> Any:
 
 
 def _note(model: str, fitted) -> str:
+    from aips.config.labels import t
+
     if isinstance(fitted, Incremental):
         cal = getattr(fitted, "calibration_", 1.0)
         lift = getattr(fitted, "holdout_lift_", None)
-        held = (f"paid channels calibrated to the holdout (x{cal:.2f})" if lift is not None
-                else "no holdout: not calibrated")
+        model = getattr(fitted, "paid_converters_", None)
+        held = ("no holdout: not calibrated" if lift is None
+                else f"paid channels calibrated to the holdout (x{cal:.2f})" if fitted.calibrate
+                else t("cli.attr.holdout_in_fits", "en", lift=lift, model=model or 0.0))
         note = ("INCREMENTAL: channel rows are conversions caused by the channel (Shapley over "
-                f"a fitted response model; {held}); 'baseline' would have happened anyway")
+                f"a fitted response model; {held}); 'baseline' would have happened anyway; "
+                + response_sentence(fitted))
         if getattr(fitted, "held_steps_", None):
             note += ("; no untouched units in the data (no users table or everyone touched), so "
                      "the no-exposure rate is extrapolated with channel effects held >= 0")
         return note + _negative_note(fitted)
     return (f"NOT incremental: {model} credits reach (who was on the paths), not cause; use "
             "--model incremental for caused conversions") + _negative_note(fitted)
+
+
+def response_sentence(fitted, lang: str = "en") -> str:
+    """Which response model each stage step used, and why (chosen by the data or asked for)."""
+    from aips.config.labels import t
+
+    steps = ", ".join(getattr(fitted, "responses_", None) or [])
+    key = "cli.attr.response_auto" if fitted.response == "auto" else "cli.attr.response_asked"
+    return t(key, lang, responses=steps, response=fitted.response)
 
 
 def _negative_note(fitted) -> str:

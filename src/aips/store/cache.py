@@ -1,0 +1,36 @@
+"""Tables computed once in the backend: ``cached(expr)``, a working ``expr.cache()`` on every store.
+
+Ibis 12's PySpark backend caches an expression without first registering the in-memory
+tables (``ibis.memtable``) it uses: on a session that has not run a query over them yet,
+Spark answers ``TABLE_OR_VIEW_NOT_FOUND``, callers that treat caching as optional fall
+back to recomputing, and PySpark logs the error on stderr. :func:`cached` registers them
+first where the backend needs it (:attr:`Capabilities.cache_registers_memtables`).
+
+>>> import ibis
+>>> t = ibis.duckdb.connect().create_table("t", {"a": [1, 2]})
+>>> cached(t.filter(t.a > 1).join(ibis.memtable({"a": [2]}), "a")).count().execute()
+1
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from aips.store.capabilities import CAPABILITIES
+
+
+def cached(expr: ibis.Table) -> ibis.Table:
+    """``expr.cache()``: ``expr`` computed once in the backend (a temporary table, released
+    when the returned table is released or garbage-collected), with the in-memory tables it
+    uses registered first on backends whose cache skips that step."""
+    backend = ibis.get_backend(expr)
+    caps = CAPABILITIES.get(getattr(backend, "name", ""))
+    if caps is not None and not caps.cache_registers_memtables and _has_memtables(expr):
+        expr.limit(0).to_pyarrow()  # registers them; LIMIT 0 computes nothing
+    return expr.cache()
+
+
+def _has_memtables(expr: ibis.Table) -> bool:
+    import ibis.expr.operations as ops
+
+    return bool(expr.op().find(ops.InMemoryTable))

@@ -1,0 +1,92 @@
+"""The stored stage timelines: equal to a fresh build after every load, pairs refreshed alone,
+stale tables never read."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from maintain_helpers import DAY1, LATE, LATER, D, load, rows
+
+from aips.config.model import default_model
+from aips.engine import timelines
+from aips.maintain import update_history
+from aips.maintain.state import read_state
+from aips.maintain.timelines import PENDING, TIMELINES_TABLE, stored_timelines
+from aips.store import connect
+from aips.view import View
+
+MODEL = default_model()
+KEYS = ["user_id", "brand", "start_date", "end_date", "stage"]
+
+
+def built(store) -> list[tuple]:
+    """Timelines built from the events, as the engine does without a store."""
+    cats = store.table("categories") if store.has("categories") else None
+    return rows(timelines(store.table("events"), MODEL, level="brand", categories=cats), KEYS)
+
+
+def test_stored_timelines_follow_every_load(store):
+    load(store, "L1", DAY1)
+    assert stored_timelines(store, MODEL) is None  # nothing stored yet
+    first = update_history(store, MODEL)
+    assert first.timelines == "full"
+    tl = stored_timelines(store, MODEL)
+    assert tl is not None and rows(tl, KEYS) == built(store)
+    # hand check: u2 collected at 23:30 local on Jan 1 -> TI for the 30-day window
+    assert ("u2", "B", D("2024-01-01"), D("2024-01-30"), "TI") in rows(tl, KEYS)
+
+    load(store, "L2", LATER + LATE)  # a new day and a late event on Jan 2
+    assert stored_timelines(store, MODEL) is None  # stale: readers build instead
+    assert View(store, MODEL).stored_timelines() is None
+    second = update_history(store, MODEL)
+    assert second.timelines == "pairs"
+    # touched: pairs with a rollup row on or after Jan 2 (u1-B, u5-B, u3-C, u4-C); u2-B stays
+    assert second.timeline_pairs == 4
+    assert rows(stored_timelines(store, MODEL), KEYS) == built(store)
+    assert PENDING not in read_state(store)
+    assert update_history(store, MODEL).timelines == "none"  # nothing new: nothing rebuilt
+
+
+def test_a_changed_cycle_table_makes_them_stale(tmp_path):
+    store = connect(tmp_path / "s.duckdb")
+    load(store, "L1", [*DAY1, ("u9", "D", "2024-01-05 10:00", "purchase", {"category": "pets"})])
+    update_history(store, MODEL)
+    assert ("u9", "D", D("2024-01-05"), D("2024-02-03"), "P") in rows(stored_timelines(store, MODEL), KEYS)
+    # a 10-day cycle for pets (not in the model, which would win): u9's P lasts 10 days, not 30
+    store.write("categories", pa.table({"category": ["pets"], "decision_cycle_days": [10]}))
+    assert stored_timelines(store, MODEL) is None
+    assert update_history(store, MODEL).timelines == "full"
+    tl = rows(stored_timelines(store, MODEL), KEYS)
+    assert tl == built(store)
+    assert ("u9", "D", D("2024-01-05"), D("2024-01-14"), "P") in tl
+
+
+def test_readers_use_the_stored_table_when_current(tmp_path):
+    store = connect(tmp_path / "s.duckdb")
+    load(store, "L1", DAY1)
+    update_history(store, MODEL)
+    view = View(store, MODEL)
+    # the stored table is what the view returns (an unbound read of it, not a sweep)
+    sql = str(ibis.to_sql(view.timelines(level="brand")))
+    assert TIMELINES_TABLE in sql and "counters_daily" not in sql
+    assert rows(view.timelines_of(brand="B"), KEYS) == [r for r in built(store) if r[1] == "B"]
+
+
+EVENT_TYPES = ["impression", "read", "collect", "purchase", "post", "like"]
+event = st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["B", "C"]),
+                  st.integers(0, 80), st.sampled_from(EVENT_TYPES))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(event, min_size=1, max_size=8), min_size=1, max_size=4))
+def test_property_stored_equals_built_after_any_loads(tmp_path_factory, batches):
+    store = connect(tmp_path_factory.mktemp("tl") / "s.duckdb")
+    for i, batch in enumerate(batches):
+        load(store, f"L{i}", [(u, b, (dt.datetime(2024, 1, 1, 12) + dt.timedelta(days=d)).isoformat(" ")[:16],
+                               e, {"category": "infant_food"} if b == "C" else {}) for u, b, d, e in batch])
+        update_history(store, MODEL)
+        assert rows(stored_timelines(store, MODEL), KEYS) == built(store)
