@@ -103,11 +103,17 @@ def unsupported(plan: Plan, types: dict[str, ibis.DataType]) -> str | None:
 
 
 def checked_events(raw: ibis.Table, plan: Plan, *, window: tuple[dt.datetime | None, dt.datetime | None] | None = None,
-                   keep: tuple[str, ...] = ()) -> ibis.Table:
+                   keep: tuple[str, ...] = (), forms: frozenset[int] | None = None,
+                   checked: bool = False) -> ibis.Table:
     """``raw`` mapped onto the ``events`` columns with ``_reason``, ``_column``,
-    ``_ignored`` and ``_key`` (see the module docstring); ``keep``: raw columns carried
-    along (the file and row columns). ``window``: (latest, earliest) accepted instants,
-    naive UTC (default: the plan's).
+    ``_ignored``, ``_key`` and ``_form`` (see the module docstring); ``keep``: raw columns
+    carried along (the file and row columns). ``window``: (latest, earliest) accepted
+    instants, naive UTC (default: the plan's). ``forms``: the text timestamp forms to try
+    (the ``_form`` values a first pass found; default: all of them). ``checked``: the rows
+    passed these checks before (a view over rows kept by file and row): the columns are
+    mapped without the checks, and ``_reason`` and ``_column`` are null. Filters on ``ts``
+    or ``local_date`` then stay small (Spark copies a column's whole expression into each
+    filter on it; a timestamp that is also checked is many times larger).
 
     The expression is a chain of projections, each naming what the next one uses, so the
     SQL stays linear in the number of checks (an expression used twice is not inlined twice).
@@ -119,7 +125,7 @@ def checked_events(raw: ibis.Table, plan: Plan, *, window: tuple[dt.datetime | N
         if name not in ("local_date", "load_id", "ts"):
             cols[name] = _column(raw, plan, name)
     t = raw.select(**cols, _ts_in=_ts_input(raw, plan), **{k: raw[k] for k in keep})
-    t = parse_ts(t, "_ts_in", plan, latest=latest, earliest=earliest)  # adds _utc, _ts_reason
+    t = parse_ts(t, "_ts_in", plan, latest=latest, earliest=earliest, forms=forms, checked=checked)
     raw_type = t.event_type
     mapped = raw_type.substitute(plan.event_map, else_=ibis.null("string")) if plan.event_map \
         else ibis.null("string")
@@ -155,15 +161,41 @@ def checked_events(raw: ibis.Table, plan: Plan, *, window: tuple[dt.datetime | N
         label = f"negative {name}" if below == "negative" else f"{name} out of range"
         checks.append((label, where, out.fill_null(False)))
     ignored = t._raw_type.isin(plan.ignore).fill_null(False) if plan.ignore else ibis.literal(False)
+    if checked:
+        checks = []
     t = t.mutate(
-        _reason=ibis.cases(*[(mask, ibis.literal(text)) for text, _, mask in checks], else_=ibis.null("string")),
-        _column=ibis.cases(*[(mask, ibis.literal(col)) for _, col, mask in checks], else_=ibis.null("string")),
+        _reason=ibis.cases(*[(mask, ibis.literal(text)) for text, _, mask in checks], else_=ibis.null("string"))
+        if checks else ibis.null("string"),
+        _column=ibis.cases(*[(mask, ibis.literal(col)) for _, col, mask in checks], else_=ibis.null("string"))
+        if checks else ibis.null("string"),
         _ignored=ignored, ts=t._utc, local_date=local_date(t._utc, plan.model_zone, earliest, latest),
     )
     t = t.mutate(_key=ibis.ifelse(t.event_id.isnull(), _key_text(t), ibis.null("string")))
     t = t.mutate(event_id=t.event_id.coalesce(t._key.hexdigest("sha256").substr(0, ID_DIGITS)))
     names = [n for n in SCHEMAS["events"].names if n != "load_id"]
-    return t.select(*names, "_reason", "_column", "_ignored", "_key", *keep)
+    return t.select(*names, "_reason", "_column", "_ignored", "_key", "_form", *keep)
+
+
+def text_forms(raw: ibis.Table, plan: Plan) -> frozenset[int] | None:
+    """The text timestamp forms ``raw``'s rows use (``_form`` values: :data:`FAST_FORM` or
+    indices in :data:`TEXT_FORMS`), by one cheap query (a pattern match a row, no parsing);
+    None when ``plan`` reads no text timestamps. :func:`checked_events` with these
+    ``forms`` checks every row as with all forms, from a smaller expression.
+
+    >>> from aips.ingest.validate import Plan
+    >>> raw = ibis.memtable({"ts": ["2024-01-02 08:00:00", "02/01/2024", None]})
+    >>> plan = Plan("events", {"ts": "ts"}, {}, {}, [], {}, [], "UTC", "UTC", None, None, 0, "f", "L")
+    >>> sorted(text_forms(raw, plan))
+    [-1, 2]
+    """
+    value = _ts_input(raw, plan)
+    if not value.type().is_string() or plan.unit is not None:
+        return None
+    form = ibis.cases((value.re_search(_FAST), FAST_FORM),
+                      *((value.re_search(re.sub(r"\(\?P<\w+>", "(?:", p)), i) for i, p in enumerate(TEXT_FORMS)),
+                      else_=ibis.null("int64"))
+    found = raw.select(_form=form.cast("int64")).distinct().to_pyarrow()["_form"].to_pylist()
+    return frozenset(f for f in found if f is not None)
 
 
 # --- columns ---------------------------------------------------------------------------------
@@ -247,10 +279,23 @@ def epoch_micros(ts: ibis.Value) -> ibis.Value:
     return whole.epoch_seconds().cast("int64") * 1_000_000 + ts.delta(whole, unit="microsecond").cast("int64")
 
 
-def parse_ts(t: ibis.Table, column: str, plan: Plan, *, latest=None, earliest=None) -> ibis.Table:
-    """``t`` with ``_utc`` (naive UTC instants) and ``_ts_reason`` of its timestamp column
-    ``column``, as :func:`aips.ingest.timestamps.parse_timestamps` reads it."""
+def parse_ts(t: ibis.Table, column: str, plan: Plan, *, latest=None, earliest=None,
+             forms: frozenset[int] | None = None, checked: bool = False) -> ibis.Table:
+    """``t`` with ``_utc`` (naive UTC instants), ``_ts_reason`` and ``_form`` of its
+    timestamp column ``column``, as :func:`aips.ingest.timestamps.parse_timestamps` reads
+    it. ``_form``: the text form a value matched (:data:`FAST_FORM`, else the index of
+    its pattern in :data:`TEXT_FORMS`), null for other values; ``forms``: the forms to
+    try (default: all). ``checked``: as :func:`checked_events` (``_utc`` without the
+    checks of text; ``_ts_reason`` null)."""
     value = t[column]
+    typ = value.type()
+    if typ.is_string() and plan.unit is None:
+        return _parse_text(t, column, plan, latest, earliest, forms, checked)
+    return _parse_value(t, value, plan, latest, earliest).mutate(_form=ibis.null("int64"))
+
+
+def _parse_value(t: ibis.Table, value: ibis.Value, plan: Plan, latest, earliest) -> ibis.Table:
+    """:func:`parse_ts` of typed timestamps and dates, and of epoch numbers (or text)."""
     typ = value.type()
     null_reason = ibis.null("string")
     if typ.is_timestamp() and typ.timezone is not None:
@@ -272,10 +317,8 @@ def parse_ts(t: ibis.Table, column: str, plan: Plan, *, latest=None, earliest=No
         utc = ibis.ifelse(t._bad, ibis.null("timestamp"), from_micros(t._micros.floor().cast("int64")))
         reason = ibis.ifelse(t._bad & value.notnull(), ibis.literal(tsmod.UNPARSEABLE), null_reason)
         return t.mutate(_utc=utc, _ts_reason=reason).drop("_micros", "_bad")
-    if typ.is_numeric():
-        return t.mutate(_utc=ibis.null("timestamp"),
-                        _ts_reason=ibis.ifelse(value.notnull(), ibis.literal(tsmod.UNPARSEABLE), null_reason))
-    return _parse_text(t, column, plan, latest, earliest)
+    return t.mutate(_utc=ibis.null("timestamp"),  # numbers without a unit
+                    _ts_reason=ibis.ifelse(value.notnull(), ibis.literal(tsmod.UNPARSEABLE), null_reason))
 
 
 def _only(pattern: str, name: str) -> str | None:
@@ -309,20 +352,34 @@ def _days_from_civil(y, m, d) -> ibis.Value:
     return era * 146097 + doe - 719468
 
 
-def _parse_text(t: ibis.Table, column: str, plan: Plan, latest, earliest) -> ibis.Table:
+TEXT_FORMS = (*tsmod._PATTERNS, tsmod._DAY_OR_MONTH_FIRST)
+"""The text timestamp forms of :mod:`aips.ingest.timestamps`, in the order tried."""
+FAST_FORM = -1
+"""``_form`` of the common ISO forms (``_FAST``), cut by position."""
+
+
+def _parse_text(t: ibis.Table, column: str, plan: Plan, latest, earliest, forms=None,
+                checked: bool = False) -> ibis.Table:
     """Text in the forms accepted without a format: the patterns of
-    :mod:`aips.ingest.timestamps`, tried in order, each a regular expression of the backend."""
+    :mod:`aips.ingest.timestamps`, tried in order, each a regular expression of the backend.
+
+    ``forms``: only these patterns (indices in :data:`TEXT_FORMS`) are tried: a view over
+    data already checked needs only the forms the data uses, and each pattern adds a dozen
+    columns to the expression (Spark's optimizer inlines them into every filter above)."""
     text = t[column]
-    patterns = (*tsmod._PATTERNS, tsmod._DAY_OR_MONTH_FIRST)
+    if checked and forms is not None and forms <= {FAST_FORM}:
+        return _parse_iso(t, column, plan, latest, earliest)
+    kept = [i for i in range(len(TEXT_FORMS)) if forms is None or i in forms]
     # the common ISO forms are cut by position (one regular expression a row); only the
     # other rows pay for the patterns' groups (CASE evaluates a branch for its rows only)
     t = t.mutate(_fast=text.re_search(_FAST).fill_null(False))
     fast = t._fast
     found: dict[str, ibis.Value] = {}
-    names: list[set[str]] = []
-    for i, pattern in enumerate(patterns):
+    names: dict[int, set[str]] = {}
+    for i in kept:
+        pattern = TEXT_FORMS[i]
         groups = set(re.findall(r"\(\?P<(\w+)>", pattern))
-        names.append(groups)
+        names[i] = groups
         found[f"_m{i}"] = ~fast & text.re_search(re.sub(r"\(\?P<\w+>", "(?:", pattern)).fill_null(False)
         for name in sorted(groups):
             found[_group(i, name)] = ibis.ifelse(fast, ibis.literal("", "string"),
@@ -341,7 +398,7 @@ def _parse_text(t: ibis.Table, column: str, plan: Plan, latest, earliest) -> ibi
         "_pf": ibis.literal("", "string"), "_zsf": ibis.literal("", "string"),
         "_zf": ibis.ifelse(text.length() > 19, "Z", ""),
     }
-    for i, groups in enumerate(names):
+    for i, groups in names.items():
         def num(name: str, default: int, i=i, groups=groups) -> ibis.Value:
             if name not in groups:
                 return ibis.literal(default, "int64")
@@ -357,8 +414,8 @@ def _parse_text(t: ibis.Table, column: str, plan: Plan, latest, earliest) -> ibi
                       f"_zm{i}": num("zm", 0), f"_f{i}": text_of("f").rpad(6, "0").substr(0, 6),
                       f"_p{i}": text_of("p").lower(), f"_zs{i}": text_of("zs"), f"_z{i}": text_of("z")})
     t = t.mutate(**parts).drop(*[k for k in found if k.startswith("_g")], "_fast")
-    patterns = ("f", *range(len(patterns)))
-    names = [set(), *names]
+    patterns = ("f", *kept)
+    names = [set(), *names.values()]
     dates: dict[str, ibis.Value] = {}
     for i, groups in zip(patterns, names, strict=True):
         y, a, b = t[f"_y{i}"], t[f"_a{i}"], t[f"_b{i}"]
@@ -390,13 +447,20 @@ def _parse_text(t: ibis.Table, column: str, plan: Plan, latest, earliest) -> ibi
     def first(prefix: str) -> ibis.Value:
         return ibis.cases(*((t[f"_m{i}"], t[f"{prefix}{i}"]) for i in patterns), else_=None)
 
+    form = ibis.cases(*((t[f"_m{i}"], FAST_FORM if i == "f" else i) for i in patterns), else_=ibis.null("int64"))
     t = t.mutate(_matched=ibis.or_(*(t[f"_m{i}"] for i in patterns)), _ok=first("_ok"),
-                 _amb=first("_amb"), _wall=first("_wall"), _aware=first("_aware"), _off=first("_off"))
+                 _amb=first("_amb"), _wall=first("_wall"), _aware=first("_aware"), _off=first("_off"),
+                 _form=form.cast("int64"))
     t = t.select(*[c for c in t.columns
                    if not re.match(r"^_(m|g|y|a|b|hh|mi|ss|zh|zm|f|p|zs|z|mo|dd|amb|ok|wall|aware|off)(\d|f$)", c)])
     t = t.mutate(_good=t._matched & t._ok.fill_null(False) & ~t._amb.fill_null(False),
                  _amb=t._matched & t._ok.fill_null(False) & t._amb.fill_null(False),
                  _aware=t._aware.fill_null(False))
+    aware = from_micros(t._wall - t._off * ibis.literal(60_000_000, "int64"))
+    if checked:  # rows that parsed: no validity to check
+        t = localize(t, "_wall", plan.zone, earliest, latest, checked=True)
+        t = t.mutate(_utc=ibis.ifelse(t._aware, aware, t._utc), _ts_reason=ibis.null("string"))
+        return t.drop("_matched", "_ok", "_amb", "_wall", "_aware", "_off", "_good")
     t = localize(t, "_wall", plan.zone, earliest, latest)  # _utc, _ts_reason of wall times
     reason = ibis.cases(
         (text.isnull(), ibis.null("string")),
@@ -405,10 +469,28 @@ def _parse_text(t: ibis.Table, column: str, plan: Plan, latest, earliest) -> ibi
         (~t._aware, t._ts_reason),
         else_=ibis.null("string"),
     )
-    utc = ibis.ifelse(t._aware, from_micros(t._wall - t._off * ibis.literal(60_000_000, "int64")), t._utc)
-    t = t.mutate(_ts_reason=reason, _utc=utc)
+    t = t.mutate(_ts_reason=reason, _utc=ibis.ifelse(t._aware, aware, t._utc))
     t = t.mutate(_utc=ibis.ifelse(t._good & t._ts_reason.isnull(), t._utc, ibis.null("timestamp")))
     return t.drop("_matched", "_ok", "_amb", "_wall", "_aware", "_off", "_good")
+
+
+def _parse_iso(t: ibis.Table, column: str, plan: Plan, latest, earliest) -> ibis.Table:
+    """:func:`_parse_text` of checked rows whose text is all in the ISO forms of ``_FAST``
+    (``2024-01-02``, ``2024-01-02 08:00:00``, ``2024-01-02T08:00:00Z``, ``... UTC``): the
+    backend's own cast reads them (valid dates and times: they passed the checks), a few
+    nodes where the general parser's date arithmetic is hundreds."""
+    text = t[column]
+    wall = text.substr(0, 19).cast("timestamp")
+    aware = text.length() > 19  # ``Z`` or `` UTC``
+    first, changes = transitions(plan.zone, *_bounds(earliest, latest)) if plan.zone not in _UTC_ZONES \
+        else (0, [])
+    if not changes:
+        t = t.mutate(_utc=ibis.ifelse(aware, wall, wall - ibis.interval(seconds=first)) if first else wall)
+    else:
+        t = localize(t.mutate(_wall=epoch_micros(wall)), "_wall", plan.zone, earliest, latest, checked=True)
+        t = t.mutate(_utc=ibis.ifelse(aware, wall, t._utc)).drop("_wall")
+    form = ibis.ifelse(text.notnull(), ibis.literal(FAST_FORM, "int64"), ibis.null("int64"))
+    return t.mutate(_ts_reason=ibis.null("string"), _form=form)
 
 
 # --- time zones --------------------------------------------------------------------------------
@@ -452,11 +534,13 @@ def _bounds(earliest, latest) -> tuple[dt.datetime, dt.datetime]:
     return lo, hi
 
 
-def localize(t: ibis.Table, column: str, zone: str, earliest=None, latest=None) -> ibis.Table:
+def localize(t: ibis.Table, column: str, zone: str, earliest=None, latest=None, *,
+             checked: bool = False) -> ibis.Table:
     """``t`` with ``_utc`` and ``_ts_reason`` of its wall-clock microseconds ``column`` in
     ``zone``: each daylight-saving change of the window (``earliest``..``latest``, default
     1970..2100) is a literal; a wall time in a fold is ``ambiguous timestamp``, in a gap
-    ``nonexistent local time``."""
+    ``nonexistent local time`` (``checked``: rows known to be in neither; ``_utc`` without
+    that check)."""
     wall = t[column]
     if zone in _UTC_ZONES:
         return t.mutate(_utc=from_micros(wall), _ts_reason=ibis.null("string"))
@@ -475,7 +559,9 @@ def localize(t: ibis.Table, column: str, zone: str, earliest=None, latest=None) 
         else ibis.literal(first * 1_000_000, "int64")
     reason = ibis.cases(*reason_cases, else_=ibis.null("string")) if reason_cases else ibis.null("string")
     t = t.mutate(_offset=offset, _ts_reason=reason)
-    utc = ibis.ifelse(t._ts_reason.isnull(), from_micros(t[column] - t._offset), ibis.null("timestamp"))
+    utc = from_micros(t[column] - t._offset)
+    if not checked:
+        utc = ibis.ifelse(t._ts_reason.isnull(), utc, ibis.null("timestamp"))
     return t.mutate(_utc=utc).drop("_offset")
 
 

@@ -6,15 +6,24 @@ file or a glob) or a table of the store's catalog as the store's ``events``:
 1. the dataset (or table) becomes the view ``_aips_source_raw``, with each row's file and
    row number (:mod:`aips.store.files`);
 2. the mapping and every row check of :mod:`aips.ingest.validate` run as Ibis expressions
-   (:mod:`aips.ingest.checks`) in **one** aggregate query of the backend, counting per
-   file the rows read, ignored and quarantined (by reason); a second, cheap aggregate
-   counts the duplicate event ids;
-3. the quarantined rows, with their file, row, column, reason and text, are written to the
+   (:mod:`aips.ingest.checks`) **once**, by the backend, into the scratch table
+   :data:`CHECKED_TABLE` (each row's mapped columns, reason, file and row; the text of the
+   quarantined rows); every later step reads that table, never the big expression again
+   (Spark's optimizer inlines a projection's columns into each filter above it: a filter
+   over the checks took it minutes to plan and a 14 MiB task to run);
+3. aggregates of the scratch table count per file the rows read, ignored and quarantined
+   (by reason), the duplicate event ids, and which timestamp forms the data uses;
+4. the quarantined rows, with their file, row, column, reason and text, are written to the
    table ``quarantine_events`` (replaced on every run);
-4. ``events`` becomes a view: the mapped rows of the registered files, without the
-   quarantined and ignored ones, and without duplicates **only when step 2 found some**
-   (a dedupe in a view is a window over every event, paid by every query); one ``loads``
-   row per file records its counts.
+5. ``events`` becomes a view: the mapped rows of the registered files (mapped with only
+   the timestamp forms and the time window the data has, so the view's expression stays
+   small), without the quarantined, ignored and duplicate ones. A Parquet dataset's rows
+   have a file and a row number: the rows not loaded are kept by file and row in
+   :data:`SKIP_TABLE` and the view leaves them out by an anti-join (no check runs again:
+   a filter over the checks is what Spark cannot plan). A table's rows have no number:
+   its view checks each row again, and removes duplicates (**only when step 3 found
+   some**) by a window over every event, paid by every query. One ``loads`` row per file
+   records its counts. The scratch table is dropped.
 
 The balance is ingest's: ``rows read = loaded + duplicates + ignored + quarantined``.
 Files added to the folder later are not seen until ``aips source`` runs again (the view
@@ -45,11 +54,13 @@ an ingested store. Source when the data is large and already in Parquet or a cat
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -75,6 +86,11 @@ INFO_TABLE = "aips_source_info"
 """What was registered: location, kind, mapping, whether the view removes duplicates."""
 QUARANTINE_TABLE = "quarantine_events"
 """The quarantined rows of the source, with file, row, column, reason and text."""
+CHECKED_TABLE = "aips_source_checked"
+"""Scratch: every row of the source checked once (dropped at the end of :func:`source_events`)."""
+SKIP_TABLE = "aips_source_skip"
+"""The file and row of each row of a Parquet source that is not loaded (quarantined,
+ignored or a duplicate): the ``events`` view leaves them out."""
 _NEXT = "_aips_source_next"
 DERIVED = ("counters_daily", "counters_state", "asset_history", "asset_history_days")
 """Tables computed from ``events``: dropped when the registered events change otherwise
@@ -138,29 +154,36 @@ def source_events(
     if why:
         store.backend.drop_view(_NEXT, force=True)
         raise IngestError(f"{location}: {why}; load the files with aips ingest instead")
-    checked = checks.checked_events(raw, plan, keep=(store_files.FILE,))
-    files, reasons = _validate(checked, location)
-    fingerprint = _fingerprint(location, mapping, plan)
-    for f in files:
-        f.load_id = "src-" + _digest([fingerprint, f.source_file, f.rows_read, f.loaded, f.ignored,
-                                      f.quarantined, f.reasons, str(f.min_date), str(f.max_date)])
-    order = pa.table({store_files.FILE: [f.source_file for f in files],
-                      "_fidx": pa.array(range(len(files)), pa.int64()),
-                      "load_id": [f.load_id for f in files]})
-    with store.transaction():
-        store.write(FILES_TABLE, order, overwrite=True)
-        ordered = _ordered(store, raw)
-        dupes = _duplicates(ordered, plan, files)
-        kind_raw = _register(store, RAW_VIEW, location)[1]
+    try:
+        staged = _stage(store, raw, plan, columns)
+        files, reasons, seen = _validate(staged, location)
+        fingerprint = _fingerprint(location, mapping, plan)
+        for f in files:
+            f.load_id = "src-" + _digest([fingerprint, f.source_file, f.rows_read, f.loaded, f.ignored,
+                                          f.quarantined, f.reasons, str(f.min_date), str(f.max_date)])
+        order = pa.table({store_files.FILE: [f.source_file for f in files],
+                          "_fidx": pa.array(range(len(files)), pa.int64()),
+                          "load_id": [f.load_id for f in files]})
+        with store.transaction():
+            store.write(FILES_TABLE, order, overwrite=True)
+            staged = store.backend.table(CHECKED_TABLE).inner_join(store.backend.table(FILES_TABLE),
+                                                                   store_files.FILE)
+            dupes = _duplicates(store, staged, files, keep_rows=kind == "parquet")
+            by_rows = kind == "parquet"
+            kind_raw = _register(store, RAW_VIEW, location)[1]
+            store.backend.drop_view(_NEXT, force=True)
+            _write_quarantine(store, staged)
+            view_plan = _view_plan(plan, seen)
+            store_files.create_view(store, "events", _events_view(
+                _ordered(store, kind_raw), view_plan, seen.forms, dedupe=bool(dupes), by_rows=by_rows))
+            _write_loads(store, files, model)
+            store.write(INFO_TABLE, pa.table({
+                "key": ["location", "kind", "dedupe", "registered_at"],
+                "value": [location, kind, str(bool(dupes)).lower(), dt.datetime.now(dt.UTC).isoformat()]}),
+                overwrite=True)
+    finally:
+        store.drop(CHECKED_TABLE)
         store.backend.drop_view(_NEXT, force=True)
-        final = _ordered(store, kind_raw)
-        _write_quarantine(store, final, plan, columns)
-        store_files.create_view(store, "events", _events_view(final, plan, dedupe=bool(dupes)))
-        _write_loads(store, files, model)
-        store.write(INFO_TABLE, pa.table({
-            "key": ["location", "kind", "dedupe", "registered_at"],
-            "value": [location, kind, str(bool(dupes)).lower(), dt.datetime.now(dt.UTC).isoformat()]}),
-            overwrite=True)
     report = IngestReport(table="events", timezone=model.timezone, files=files)
     for f in files:
         report.rows_read += f.rows_read
@@ -197,18 +220,48 @@ def _register(store: Store, name: str, location: str) -> tuple[str, ibis.Table]:
         raise IngestError(f"{location}: cannot be read as Parquet: {text[:300]}") from None
 
 
-def _validate(checked: ibis.Table, location: str) -> tuple[list[FileReport], Counter]:
-    """The one validation query: counts per file, reason and ignored flag."""
+def _stage(store: Store, raw: ibis.Table, plan, columns: list[str]) -> ibis.Table:
+    """Check every row once, by the backend, into :data:`CHECKED_TABLE`: the mapped
+    columns, ``_reason``, ``_column``, ``_ignored``, ``_form``, the file and row, and
+    ``_raw``: the row's text (its columns joined by ``,``), kept for quarantined rows only.
+    Text timestamps are parsed with only the forms the rows use (one cheap query first:
+    the full parser is a large expression, and its size is what a backend pays to plan)."""
+    text = ibis.literal(",").join([raw[c].cast("string").fill_null("") for c in columns])
+    checked = checks.checked_events(raw.mutate(_raw=text), plan, keep=(store_files.FILE, store_files.ROW, "_raw"),
+                                    forms=checks.text_forms(raw, plan))
+    bad = checked._reason.notnull() & ~checked._ignored
+    return store.write(CHECKED_TABLE, checked.mutate(_raw=ibis.ifelse(bad, checked._raw, ibis.null("string"))),
+                       overwrite=True)
+
+
+@dataclass
+class _Seen:
+    """What the data holds, for the ``events`` view: the timestamp forms its text uses, and
+    the first and last instant of its loaded rows (naive UTC; None when none loads)."""
+
+    forms: frozenset[int] = frozenset()
+    first: dt.datetime | None = None
+    last: dt.datetime | None = None
+
+
+def _validate(checked: ibis.Table, location: str) -> tuple[list[FileReport], Counter, _Seen]:
+    """The validation query (over the checked rows): counts per file, reason, ignored flag
+    and timestamp form."""
     good = checked._reason.isnull() & ~checked._ignored
-    stats = (checked.group_by([store_files.FILE, "_reason", "_ignored"])
+    stats = (checked.group_by([store_files.FILE, "_reason", "_ignored", "_form"])
              .aggregate(n=checked.count(), lo=checked.local_date.min(where=good),
-                        hi=checked.local_date.max(where=good))
+                        hi=checked.local_date.max(where=good), first=checked.ts.min(where=good),
+                        last=checked.ts.max(where=good))
              .to_pyarrow().to_pylist())
     if not stats:
         raise IngestError(f"{location}: no rows to register")
     by_file: dict[str, FileReport] = {}
     reasons: Counter = Counter()
+    seen = _Seen(frozenset(r["_form"] for r in stats if r["_form"] is not None))
     for row in stats:
+        if row["first"] is not None:
+            seen.first = row["first"] if seen.first is None else min(seen.first, row["first"])
+            seen.last = row["last"] if seen.last is None else max(seen.last, row["last"])
         f = by_file.setdefault(row[store_files.FILE], FileReport(row[store_files.FILE], "", format="parquet"))
         f.rows_read += row["n"]
         if row["_ignored"]:
@@ -222,7 +275,16 @@ def _validate(checked: ibis.Table, location: str) -> tuple[list[FileReport], Cou
             if row["lo"] is not None:
                 f.min_date = row["lo"] if f.min_date is None else min(f.min_date, row["lo"])
                 f.max_date = row["hi"] if f.max_date is None else max(f.max_date, row["hi"])
-    return [by_file[k] for k in sorted(by_file)], reasons
+    return [by_file[k] for k in sorted(by_file)], reasons, seen
+
+
+def _view_plan(plan, seen: _Seen):
+    """``plan`` with the time window narrowed to the loaded rows' first and last instant:
+    the same rows pass, and the view converts time zones with only the daylight-saving
+    changes of that span (each one is a branch of its expression)."""
+    if seen.first is None:
+        return plan
+    return dataclasses.replace(plan, latest=seen.last, earliest=seen.first)
 
 
 def _ordered(store: Store, raw: ibis.Table) -> ibis.Table:
@@ -235,15 +297,24 @@ def _good(checked: ibis.Table) -> ibis.Table:
     return checked.filter(checked._reason.isnull() & ~checked._ignored)
 
 
-def _duplicates(ordered: ibis.Table, plan, files: list[FileReport]) -> int:
-    """Count the duplicate event ids (0: the view needs no dedupe); when there are some,
-    move each file's from ``loaded`` to ``duplicates`` (the earlier file, then row, wins)."""
-    good = _good(checks.checked_events(ordered, plan, keep=(store_files.FILE, store_files.ROW, "_fidx")))
+def _duplicates(store: Store, staged: ibis.Table, files: list[FileReport], *, keep_rows: bool) -> int:
+    """Count the duplicate event ids of the checked rows (0: the view needs no dedupe);
+    when there are some, move each file's from ``loaded`` to ``duplicates`` (the earlier
+    file, then row, wins). ``keep_rows``: store the file and row of every row not loaded
+    (quarantined, ignored, duplicate) in :data:`SKIP_TABLE` (empty: no such table)."""
+    store.drop(SKIP_TABLE)
+    good = _good(staged)
     total = good.aggregate(n=good.count(), u=good.event_id.nunique()).to_pyarrow().to_pylist()[0]
     dupes = total["n"] - total["u"]
+    keys = [store_files.FILE, store_files.ROW]
+    skipped = staged.filter(staged._reason.notnull() | staged._ignored).select(*keys)
+    if dupes:
+        ranked = _first_only(good, keep=False)
+        skipped = skipped.union(ranked.select(*keys))
+    if keep_rows and (dupes or any(f.quarantined or f.ignored for f in files)):
+        store.write(SKIP_TABLE, skipped, overwrite=True)
     if not dupes:
         return 0
-    ranked = _first_only(good, keep=False)
     per_file = ranked.group_by(store_files.FILE).aggregate(n=ranked.count()).to_pyarrow().to_pylist()
     by_name = {f.source_file: f for f in files}
     for row in per_file:
@@ -260,19 +331,27 @@ def _first_only(good: ibis.Table, keep: bool = True) -> ibis.Table:
     return ranked.filter(ranked._rank == 0 if keep else ranked._rank > 0)
 
 
-def _events_view(ordered: ibis.Table, plan, *, dedupe: bool) -> ibis.Table:
-    good = _good(checks.checked_events(ordered, plan, keep=(store_files.ROW, "_fidx", "load_id")))
-    if dedupe:
-        good = _first_only(good)
+def _events_view(ordered: ibis.Table, plan, forms: frozenset[int], *, dedupe: bool, by_rows: bool) -> ibis.Table:
+    """The loaded rows of ``ordered`` (the registered files' rows), mapped with only the
+    timestamp ``forms`` the data uses: ``by_rows``, all but the rows of :data:`SKIP_TABLE`
+    (when it exists); else the rows that pass the checks, without duplicates (``dedupe``)."""
+    keep = (store_files.FILE, store_files.ROW, "_fidx", "load_id")
+    checked = checks.checked_events(ordered, plan, keep=keep, forms=forms, checked=by_rows)
+    backend = ibis.get_backend(ordered)
+    if by_rows:
+        good = checked
+        if SKIP_TABLE in backend.list_tables():
+            good = good.anti_join(backend.table(SKIP_TABLE), [store_files.FILE, store_files.ROW])
+    else:
+        good = _good(checked)
+        if dedupe:
+            good = _first_only(good)
     return good.select(*[good[name].cast(typ).name(name) for name, typ in EVENTS.items()])
 
 
-def _write_quarantine(store: Store, ordered: ibis.Table, plan, columns: list[str]) -> None:
+def _write_quarantine(store: Store, staged: ibis.Table) -> None:
     """``quarantine_events``: the quarantined rows with file, 1-based row, column, reason, text."""
-    text = ibis.literal(",").join([ordered[c].cast("string").fill_null("") for c in columns])
-    with_raw = ordered.mutate(_raw=text)
-    checked = checks.checked_events(with_raw, plan, keep=(store_files.FILE, store_files.ROW, "load_id", "_raw"))
-    bad = checked.filter(checked._reason.notnull() & ~checked._ignored)
+    bad = staged.filter(staged._reason.notnull() & ~staged._ignored)
     rows = bad.select(load_id=bad.load_id, table_name=ibis.literal("events"), source_file=bad[store_files.FILE],
                       source_line=(bad[store_files.ROW] + 1).cast("int64"), column_name=bad._column,
                       reason=bad._reason, raw=bad._raw)
