@@ -77,10 +77,9 @@ def run(backend: str, sample: str, location: Path, work: Path) -> None:
         from aips._compat.spark import get_or_create_session
 
         warehouse = tempfile.mkdtemp(prefix="aips-bench-wh-")
-        session = get_or_create_session("local[2]", **{
-            "spark.sql.warehouse.dir": warehouse, "spark.sql.shuffle.partitions": "2",
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}"})
-        store = timed("session", lambda: connect(session))
+        conf = {"spark.sql.warehouse.dir": warehouse, "spark.sql.shuffle.partitions": "2",
+                "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}"}
+        store = timed("session", lambda: connect(get_or_create_session("local[2]", **conf)))
     print(f"{backend} {sample}:", flush=True)
     write = source._stage
 
