@@ -130,6 +130,53 @@ def create_view(store: Any, name: str, expr: ibis.Table) -> ibis.Table:
     return store.backend.table(name)
 
 
+def read_text_lines(store: Any, name: str, paths: Sequence[str | Path]) -> ibis.Table | None:
+    """The lines of text files (gzipped or not) read by the backend's own reader, as the
+    temporary view ``name``: ``_aips_file`` (the file as the backend names it), ``_blk``
+    and ``_mono`` (order the lines of each file: its block's start, then an id that grows
+    within a block), ``_line`` (the text, without its line end). None on a backend whose
+    ingest reads files in this process (DuckDB: :attr:`Capabilities.reads_files`).
+
+    Spark: ``text.`path``` per file (its line reader: ``\\n``, ``\\r\\n`` and ``\\r`` end a
+    line; UTF-8, undecodable bytes read as U+FFFD), with the file's ``_metadata``."""
+    if not store.capabilities.reads_files:
+        return None
+    parts = []
+    for p in paths:
+        path = str(p) if "://" in str(p) else str(Path(p).expanduser().resolve())
+        parts.append(f"SELECT value AS _line, _metadata.file_path AS {_quote(store, FILE)}, "
+                     f"_metadata.file_block_start AS _blk, monotonically_increasing_id() AS _mono "
+                     f"FROM text.`{path.replace('`', '``')}`")
+    store.backend.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {_quote(store, name)} AS {' UNION ALL '.join(parts)}")
+    return store.backend.table(name)
+
+
+def read_parquet_dataset(store: Any, name: str, paths: Sequence[str | Path]) -> ibis.Table | None:
+    """Parquet files of one schema read by the backend's own reader, as the temporary view
+    ``name`` with :data:`FILE` and :data:`ROW`; None where ingest reads files in this
+    process (see :func:`read_text_lines`)."""
+    if not store.capabilities.reads_files:
+        return None
+    parts = []
+    for p in paths:
+        path = str(p) if "://" in str(p) else str(Path(p).expanduser().resolve())
+        parts.append(f"SELECT *, _metadata.file_path AS {_quote(store, FILE)}, _metadata.row_index AS "
+                     f"{_quote(store, ROW)} FROM parquet.`{path.replace('`', '``')}`")
+    store.backend.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {_quote(store, name)} AS {' UNION ALL '.join(parts)}")
+    return store.backend.table(name)
+
+
+def local_path(name: str) -> str:
+    """A file as the backend names it (``file:/tmp/a%20b.csv``) as a local path (``/tmp/a b.csv``).
+
+    >>> local_path("file:/tmp/a%20b.csv"), local_path("/tmp/x.csv")
+    ('/tmp/a b.csv', '/tmp/x.csv')
+    """
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(name).path) if name.startswith("file:") else name
+
+
 def is_view(store: Any, name: str) -> bool:
     """True when ``name`` is a view (of ``aips source``) rather than a stored table."""
     if store.kind == "duckdb":
