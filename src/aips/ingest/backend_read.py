@@ -77,7 +77,18 @@ def _first_line(path: Path) -> bytes:
 
 def plan_groups(paths: list[Path], mapping) -> list[_Group] | Note:
     """The files in groups the backend reads alike, or the :class:`Note` of the first file
-    it cannot read as the Python reader does (from the file names and first lines only)."""
+    it cannot read as the Python reader does (from the file names and first lines only).
+
+    >>> import tempfile, pathlib
+    >>> from aips.ingest.mapping import Mapping
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.csv").write_text("ts;user_id;brand;event_type\\n")
+    >>> _ = (d / "b.csv").write_text('ts,user_id,"brand",event_type\\n')
+    >>> [(g.kind, g.delimiter, g.columns) for g in plan_groups([d / "a.csv"], Mapping())]
+    [('csv', ';', ['ts', 'user_id', 'brand', 'event_type'])]
+    >>> plan_groups([d / "a.csv", d / "b.csv"], Mapping()).key
+    'quotes'
+    """
     import pyarrow.parquet as pq
 
     groups: dict[tuple, _Group] = {}
