@@ -220,6 +220,8 @@ def _read_by_backend(store: Store, model: Model, paths: list[Path], files: list[
             report.reader_note = br.Note("unsupported", {"file": str(first), "why": why})
             return False
         raws.append((raw, plan))
+        for i in group.indexes:
+            files[i].unused_columns = _unused(group.columns, plan)
     try:
         checked = br.check(store, raws, files)
         stop = br.early_stop(checked, EARLY_ROWS)
