@@ -94,3 +94,32 @@ def test_quoted_csv_is_read_here_and_says_so(spark_store, tmp_path):
     assert "not by Spark's readers" in got.render() and "引号" in got.render(lang="zh")
     assert _balance(got) == _balance(want) and got.loaded >= 2
     assert _events(ws) == _events(duck)
+
+
+def test_zoned_and_wall_clock_parquet_timestamps(spark_store, tmp_path):
+    """A zoned Parquet timestamp is an instant, a naive one a wall-clock time in the source
+    zone (Asia/Shanghai: 8 h ahead of UTC), when Spark reads the file (ingest and source)
+    as when DuckDB does: Spark's TIMESTAMP and TIMESTAMP_NTZ are one type to Ibis."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    when = [dt.datetime(2024, 1, 2, 10), dt.datetime(2024, 1, 2, 20)]
+    for name, typ in (("zoned", pa.timestamp("us", tz="UTC")), ("wall", pa.timestamp("us"))):
+        (tmp_path / name).mkdir()
+        pq.write_table(pa.table({"ts": pa.array(when, typ), "user_id": ["u1", "u2"], "brand": ["b", "b"],
+                                 "event_type": ["read", "read"]}), tmp_path / name / "e.parquet")
+    for name, first_utc in (("zoned", dt.datetime(2024, 1, 2, 10)), ("wall", dt.datetime(2024, 1, 2, 2))):
+        ws = Workspace(spark_store, default_model())
+        duck = Workspace(connect(":memory:"), default_model())
+        got = ws.ingest(tmp_path / name / "e.parquet", quarantine_dir=tmp_path / "q")
+        duck.ingest(tmp_path / name / "e.parquet", quarantine_dir=tmp_path / "q2")
+        assert got.reader == "backend" and got.loaded == 2
+        assert _events(ws) == _events(duck) and min(r[1] for r in _events(ws)) == first_utc
+        sourced = Workspace(connect(str(tmp_path / f"{name}.duckdb")), default_model())
+        sourced.source(str(tmp_path / name))
+        for table in spark_store.backend.list_tables():
+            spark_store.backend.drop_table(table, force=True)
+        ws.source(str(tmp_path / name))
+        assert _events(ws) == _events(sourced) == _events(duck)
+        for table in spark_store.backend.list_tables():
+            spark_store.backend.drop_table(table, force=True)

@@ -105,7 +105,23 @@ def register_parquet(store: Any, name: str, location: str) -> ibis.Table:
         body = (f"SELECT *, _metadata.file_path AS {_quote(store, FILE)}, _metadata.row_index AS "
                 f"{_quote(store, ROW)} FROM parquet.`{path.replace('`', '``')}`")
     store.backend.raw_sql(f"CREATE OR REPLACE VIEW {_quote(store, name)} AS {body}")
-    return store.backend.table(name)
+    return with_instants(store, name, store.backend.table(name))
+
+
+def with_instants(store: Any, name: str, table: ibis.Table) -> ibis.Table:
+    """``table`` (the table or view ``name``) with its instants typed as UTC timestamps.
+
+    Spark has two timestamp types, ``TIMESTAMP`` (an instant: a zoned Parquet timestamp)
+    and ``TIMESTAMP_NTZ`` (a wall-clock time), and Ibis reads both as a timestamp without a
+    zone, which the ingest checks take for a wall-clock time in the source zone. DuckDB's
+    types say it already."""
+    if store.kind == "duckdb":
+        return table
+    quoted = ".".join(_quote(store, part) for part in name.split("."))  # name or database.name
+    fields = store.backend._session.table(quoted).schema.fields
+    instants = [f.name for f in fields if f.dataType.typeName() == "timestamp"]
+    return table.mutate(**{c: table[c].cast(ibis.dtype("timestamp('UTC')")) for c in instants}) if instants \
+        else table
 
 
 def catalog_table(store: Any, qualified: str) -> ibis.Table | None:
@@ -116,8 +132,10 @@ def catalog_table(store: Any, qualified: str) -> ibis.Table | None:
         if database:
             if name not in store.backend.list_tables(database=database):
                 return None
-            return store.backend.table(name, database=database)
-        return store.backend.table(name) if name in store.backend.list_tables() else None
+            return with_instants(store, qualified, store.backend.table(name, database=database))
+        if name not in store.backend.list_tables():
+            return None
+        return with_instants(store, name, store.backend.table(name))
     except Exception:  # noqa: BLE001 - an unknown database: no such table
         return None
 
@@ -163,7 +181,7 @@ def read_parquet_dataset(store: Any, name: str, paths: Sequence[str | Path]) -> 
         parts.append(f"SELECT *, _metadata.file_path AS {_quote(store, FILE)}, _metadata.row_index AS "
                      f"{_quote(store, ROW)} FROM parquet.`{path.replace('`', '``')}`")
     store.backend.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {_quote(store, name)} AS {' UNION ALL '.join(parts)}")
-    return store.backend.table(name)
+    return with_instants(store, name, store.backend.table(name))
 
 
 def local_path(name: str) -> str:
