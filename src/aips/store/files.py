@@ -175,12 +175,12 @@ def read_parquet_dataset(store: Any, name: str, paths: Sequence[str | Path]) -> 
     process (see :func:`read_text_lines`)."""
     if not store.capabilities.reads_files:
         return None
-    parts = []
-    for p in paths:
-        path = str(p) if "://" in str(p) else str(Path(p).expanduser().resolve())
-        parts.append(f"SELECT *, _metadata.file_path AS {_quote(store, FILE)}, _metadata.row_index AS "
-                     f"{_quote(store, ROW)} FROM parquet.`{path.replace('`', '``')}`")
-    store.backend.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {_quote(store, name)} AS {' UNION ALL '.join(parts)}")
+    # one relation over every file (a UNION of one per file ran the Connect server out of
+    # memory on 59 files): the session's reader, as classic and Connect sessions both have it
+    files = [str(p) if "://" in str(p) else str(Path(p).expanduser().resolve()) for p in paths]
+    frame = store.backend._session.read.parquet(*files).selectExpr(
+        "*", f"_metadata.file_path AS {_quote(store, FILE)}", f"_metadata.row_index AS {_quote(store, ROW)}")
+    frame.createOrReplaceTempView(name)
     return with_instants(store, name, store.backend.table(name))
 
 
