@@ -198,6 +198,36 @@ def test_cli_spine_on_spark_connect_equals_duckdb(connect_server, duckdb_spine, 
     assert (connect_server.folder / "warehouse" / "aips.db" / "events").is_dir()
 
 
+def test_source_on_spark_connect_equals_duckdb(connect_server, duckdb_spine, tmp_path, shared_data):
+    """``aips source events`` of the Taobao head as a Parquet file, over Spark Connect into
+    its own database: the balance line (hand values), then ``assets`` on the view equal the
+    DuckDB store's (which ingested the CSV). REES46 (quarantine, duplicates) is sourced on
+    local[2] and compared with DuckDB in tests/ingest/test_source.py."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    names = ["user_id", "item_id", "category_id", "behavior_type", "timestamp"]
+    table = pcsv.read_csv(shared_data / "taobao-userbehavior" / "UserBehavior_userhead_43users.csv.gz",
+                          read_options=pcsv.ReadOptions(column_names=names),
+                          convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())))
+    (tmp_path / "ds").mkdir()
+    pq.write_table(table, tmp_path / "ds" / "t.parquet")
+    store = ["--store", connect_server.url, "--database", "sourced", "--conf", "spark.sql.shuffle.partitions=1"]
+    errs: list[str] = []
+    started = time.monotonic()
+    line = aips(["source", "events", str(tmp_path / "ds"), "--preset", "taobao", *store], tmp_path,
+                stderr=errs).splitlines()[0]
+    print(f"source on {connect_server.url}: {time.monotonic() - started:.0f} s")
+    assert line == BALANCE["taobao"]
+    got = json.loads(aips([*SPINE["assets_taobao"], *store, "--format", "json"], tmp_path, stderr=errs))
+    for err in errs:
+        assert_quiet(err)
+    assert duckdb_spine["assets_taobao"]
+    close(duckdb_spine["assets_taobao"], got, "assets_taobao")
+    assert (connect_server.folder / "warehouse" / "sourced.db" / "aips_source_files").is_dir()
+
+
 def test_two_commands_share_a_local_warehouse(tmp_path, shared_data, duckdb_spine):
     """``aips ingest`` then ``aips assets`` in two processes on local[2]: the catalog persists."""
     warehouse = tmp_path / "wh"
