@@ -92,6 +92,19 @@ class Workspace:
             options.setdefault(name, getattr(self.model.ingest, name))
         return ingest_files(self.store, self.model, paths, table=table, **options)
 
+    def source(self, location: str, **options: Any):
+        """Register a Parquet dataset or a catalog table as the store's ``events`` (a view,
+        no copy); see :func:`aips.ingest.source.source_events`. ``max_future`` and
+        ``min_date`` default to the model's ``ingest:`` section.
+
+        Returns an :class:`~aips.ingest.report.IngestReport`.
+        """
+        from aips.ingest.source import source_events
+
+        for name in ("max_future", "min_date"):
+            options.setdefault(name, getattr(self.model.ingest, name))
+        return source_events(self.store, self.model, location, **options)
+
     def info(self, top: int = 5) -> dict[str, Any]:
         """What the store holds (tables, rows, date range, brands, categories, loads,
         quarantine by reason): :meth:`aips.view.View.summary`; plus ``settings``, the

@@ -43,6 +43,8 @@ VALID = {
 }
 """A valid value of each required option (``--out`` and ``paths`` are set per test), and of
 the options in :data:`USUAL`."""
+POSITIONAL = {"what": "events", "location": "{tmp}/lake"}
+"""A valid value of each positional argument (``aips source events LOCATION``)."""
 USUAL = ("--at", "--from", "--to", "--brand", "--category")
 """Options given (valid) even when optional, so that a bad one is the only thing wrong."""
 BAD_VALUES = {
@@ -55,8 +57,8 @@ BAD_VALUES = {
 }
 """Wrong values of options that take one of a few known values."""
 NAMES = [name for name, _ in COMMANDS]
-CREATES_STORE = ("ingest",)
-"""Commands that create a missing store (by design: the first load makes it)."""
+CREATES_STORE = ("ingest", "source")
+"""Commands that create a missing store (by design: the first load or source makes it)."""
 
 
 @functools.cache
@@ -83,6 +85,8 @@ def _base(name: str, store: str, tmp_path) -> list[str]:
             continue
         if opt == "paths":
             args.append(str(tmp_path / "events.csv"))
+        elif opt in POSITIONAL:
+            args.append(POSITIONAL[opt].format(tmp=tmp_path))
         elif opt == "--out":
             args += [opt, str(tmp_path / "out")]
         else:

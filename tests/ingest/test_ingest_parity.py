@@ -43,6 +43,9 @@ def test_duckdb_and_spark_agree(request, tmp_path, monkeypatch):
     reports = {}
     for name, store in (("duckdb", duck), ("pyspark", spark)):
         reports[name] = ingest_files(store, model, FILES, quarantine_dir=tmp_path / name).asdict()
+    # a quoted newline: Spark's readers would read it otherwise, so this process reads the
+    # files (tests/ingest/test_ingest_backend_read.py: the files Spark reads itself)
+    assert reports["pyspark"].pop("reader_note")["why"] == "quotes"
     for report in reports.values():
         for key in ("quarantine_file", "seconds"):
             report.pop(key)

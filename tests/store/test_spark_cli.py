@@ -1,14 +1,15 @@
 """The CLI on real Spark stores, as a user runs it:
 
 * one Spark Connect server for the whole session (started from the ``pyspark`` package,
-  catalog in a temp folder; :func:`connect_server`) runs the CLI spine, each command in its
-  own process: ingest the Taobao and REES46 samples, then assets, series, flows, funnel,
-  attribute, report; every output equals the DuckDB store's;
+  catalog in a temp folder; :func:`connect_server`) runs the CLI spine: ingest the Taobao
+  and REES46 samples, then assets, series, flows, funnel, attribute, report; every output
+  equals the DuckDB store's. The commands of one store run in one process (:mod:`cli_batch`:
+  each ``aips`` process spends ~2 CPU s starting Python and the Connect client), and one
+  command again in its own process, as a user runs it;
 * every other command (series with the stored ``asset_history`` and its ``--update``,
   competitors, penetration, cycle, roi, loyalty, attribute --compare and incremental,
   audience with an export, creators, diagnose, portrait, content, engagement) runs on a
-  small simulated world with every side table, in this process (the CLI's Typer app; one
-  Connect client session), and equals DuckDB's;
+  small simulated world with every side table (one process per store) and equals DuckDB's;
 * two commands against ``local[2]`` with a warehouse folder: the second sees the first's
   tables (the catalog persists in the folder);
 * stderr stays quiet on both kinds of store (no Java/Spark log line), stdout is the
@@ -71,6 +72,29 @@ def aips(args: list[str], cwd: Path, timeout: float = 600, stderr: list[str] | N
     return out.stdout
 
 
+BATCH = str(Path(__file__).with_name("cli_batch.py"))
+
+
+def batch(commands: list[list[str]], cwd: Path, env: dict[str, str] | None = None,
+          timeout: float = 1200) -> tuple[list[dict[str, object]], str]:
+    """Run ``commands`` in ONE process (:mod:`cli_batch`: one Python start and one Spark
+    Connect client for all), each as ``aips ARGS``; every command must succeed. Returns each
+    command's result (``stdout``, ``stderr``) and the process's own stderr (what did not go
+    through a command's ``sys.stderr``, e.g. a log handler bound at import: checked quiet too)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
+    base.update(COLUMNS="200", **(env or {}))
+    cwd.mkdir(parents=True, exist_ok=True)
+    todo, done = cwd / "batch-commands.json", cwd / "batch-results.json"
+    todo.write_text(json.dumps(commands), encoding="utf-8")
+    out = subprocess.run([sys.executable, BATCH, str(todo), str(done)], cwd=cwd, capture_output=True,
+                         text=True, env=base, timeout=timeout)
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = json.loads(done.read_text(encoding="utf-8"))
+    for r in results:
+        assert r["code"] == 0, f"aips {' '.join(r['args'])} failed:\n{r['stderr'][-3000:]}"
+    return results, out.stderr
+
+
 SPARK_NOISE = re.compile(r"\b(INFO|WARN|ERROR)\b|\[Stage \d|Setting default log level|log4j|SLF4J|"
                          r"WARNING: Using incubator|Ivy|\{\"ts\": |NativeCodeLoader|Exception")
 
@@ -108,20 +132,21 @@ def report_html(path: Path) -> str:
 
 
 def spine(store: list[str], work: Path, shared: Path) -> dict[str, object]:
-    """Ingest both samples into ``store`` and run the spine; every output by name, and
-    ``stderr``: each command's stderr."""
-    out: dict[str, object] = {}
-    errs: list[str] = []
+    """Ingest both samples into ``store`` and run the spine (one process: :func:`batch`);
+    every output by name, and ``stderr``: each command's stderr and the process's."""
     files = {"taobao": shared / "taobao-userbehavior" / "UserBehavior_userhead_43users.csv.gz",
              "rees46": shared / "rees46-multicategory" / "2019-Oct_head_17434.csv.gz"}
-    for preset, path in files.items():
-        out[f"ingest_{preset}"] = aips(["ingest", str(path), "--preset", preset, *store], work,
-                                       stderr=errs).splitlines()[0]
-    for name, args in SPINE.items():
-        out[name] = json.loads(aips([*args, *store, "--format", "json"], work, stderr=errs))
-    aips(["report", "--brand", "samsung", "--out", str(work / "report.html"), *store], work, stderr=errs)
+    commands = [["ingest", str(path), "--preset", preset, *store] for preset, path in files.items()]
+    commands += [[*args, *store, "--format", "json"] for args in SPINE.values()]
+    commands.append(["report", "--brand", "samsung", "--out", str(work / "report.html"), *store])
+    results, process_err = batch(commands, work)
+    out: dict[str, object] = {}
+    for preset, r in zip(files, results, strict=False):
+        out[f"ingest_{preset}"] = r["stdout"].splitlines()[0]
+    for name, r in zip(SPINE, results[len(files):], strict=False):
+        out[name] = json.loads(r["stdout"])
     out["report"] = report_html(work / "report.html")
-    out["stderr"] = errs
+    out["stderr"] = [r["stderr"] for r in results] + [process_err]
     return out
 
 
@@ -162,9 +187,45 @@ def test_cli_spine_on_spark_connect_equals_duckdb(connect_server, duckdb_spine, 
     assert got["ingest_taobao"] == BALANCE["taobao"] and got["ingest_rees46"] == BALANCE["rees46"]
     assert "samsung" in duckdb_spine["report"]
     assert got["report"] == duckdb_spine["report"]
+    # and as a user runs it: one command in its own process, quiet, the same answer
+    errs: list[str] = []
+    own = json.loads(aips([*SPINE["assets_rees46"], "--store", connect_server.url, "--format", "json"], work,
+                          stderr=errs))
+    assert_quiet(errs[0])
+    close(duckdb_spine["assets_rees46"], own, "assets_rees46 (own process)")
     # nothing lands in the client's folder: the tables live in the server's warehouse
     assert not (work / "aips-warehouse").exists()
     assert (connect_server.folder / "warehouse" / "aips.db" / "events").is_dir()
+
+
+def test_source_on_spark_connect_equals_duckdb(connect_server, duckdb_spine, tmp_path, shared_data):
+    """``aips source events`` of the Taobao head as a Parquet file, over Spark Connect into
+    its own database: the balance line (hand values), then ``assets`` on the view equal the
+    DuckDB store's (which ingested the CSV). REES46 (quarantine, duplicates) is sourced on
+    local[2] and compared with DuckDB in tests/ingest/test_source.py."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    names = ["user_id", "item_id", "category_id", "behavior_type", "timestamp"]
+    table = pcsv.read_csv(shared_data / "taobao-userbehavior" / "UserBehavior_userhead_43users.csv.gz",
+                          read_options=pcsv.ReadOptions(column_names=names),
+                          convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())))
+    (tmp_path / "ds").mkdir()
+    pq.write_table(table, tmp_path / "ds" / "t.parquet")
+    store = ["--store", connect_server.url, "--database", "sourced", "--conf", "spark.sql.shuffle.partitions=1"]
+    errs: list[str] = []
+    started = time.monotonic()
+    line = aips(["source", "events", str(tmp_path / "ds"), "--preset", "taobao", *store], tmp_path,
+                stderr=errs).splitlines()[0]
+    print(f"source on {connect_server.url}: {time.monotonic() - started:.0f} s")
+    assert line == BALANCE["taobao"]
+    got = json.loads(aips([*SPINE["assets_taobao"], *store, "--format", "json"], tmp_path, stderr=errs))
+    for err in errs:
+        assert_quiet(err)
+    assert duckdb_spine["assets_taobao"]
+    close(duckdb_spine["assets_taobao"], got, "assets_taobao")
+    assert (connect_server.folder / "warehouse" / "sourced.db" / "aips_source_files").is_dir()
 
 
 def test_two_commands_share_a_local_warehouse(tmp_path, shared_data, duckdb_spine):
@@ -230,39 +291,34 @@ def small_world(tmp_path_factory):
 
 
 def run_world(store: list[str], world: Path, out: Path) -> dict[str, object]:
-    """Ingest ``world`` into ``store`` and run :data:`WORLD_COMMANDS`, each command in its own
-    process (in this one, a Spark Connect client cannot start once another test has started
-    a local Spark session: PySpark allows one kind per process)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
-    # AIPS_EXPORT_BACKEND_ROWS: the export's packs are written by Spark (not streamed) here
-    env.update(COLUMNS="200", AIPS_EXPORT_BACKEND_ROWS="10")
-    notes: dict[str, str] = {}
-
-    def cli(args: list[str]) -> str:
-        result = subprocess.run([AIPS, *args, *store], capture_output=True, text=True, env=env,
-                                cwd=out.parent, timeout=600)
-        assert result.returncode == 0, f"aips {' '.join(args)}:\n{result.stderr[-3000:]}"
-        notes[args[0]] = result.stderr
-        return result.stdout
-
+    """Ingest ``world`` into ``store`` and run :data:`WORLD_COMMANDS`, all in one process
+    (:func:`batch`; in this one, a Spark Connect client cannot start once another test has
+    started a local Spark session: PySpark allows one kind per process)."""
     def files(days: list[Path]) -> list[str]:
         return [str(f) for d in days for f in sorted(d.glob("*.parquet"))]
 
-    got: dict[str, object] = {}
     days = sorted((world / "events").iterdir())  # date=YYYY-MM-DD folders
-    got["ingest"] = cli(["ingest", *files(days[:-1]), "--preset", "canonical"]).splitlines()[0]
-    for name in ("campaigns", "categories", "creators", "users"):
-        cli(["ingest", str(world / f"{name}.csv"), "--table", name])
+    out.mkdir(parents=True, exist_ok=True)
     # the stored asset_history up to the day before, then the last day's events arrive: the
     # first command (series --update) appends it
-    got["series_stored"] = json.loads(cli(["series", "--update", "--from", "2025-10-20", "--to", "2025-10-29",
-                                           "--format", "json"]))
-    got["ingest_last_day"] = cli(["ingest", *files(days[-1:]), "--preset", "canonical"]).splitlines()[0]
-    out.mkdir(parents=True, exist_ok=True)
-    for name, args in WORLD_COMMANDS.items():
-        got[name] = json.loads(cli([a.format(out=out) for a in args] + ["--format", "json"]))
+    commands = [["ingest", *files(days[:-1]), "--preset", "canonical"]]
+    commands += [["ingest", str(world / f"{name}.csv"), "--table", name]
+                 for name in ("campaigns", "categories", "creators", "users")]
+    commands.append(["series", "--update", "--from", "2025-10-20", "--to", "2025-10-29", "--format", "json"])
+    commands.append(["ingest", *files(days[-1:]), "--preset", "canonical"])
+    first = len(commands)
+    commands += [[a.format(out=out) for a in args] + ["--format", "json"] for args in WORLD_COMMANDS.values()]
+    # AIPS_EXPORT_BACKEND_ROWS: the export's packs are written by Spark (not streamed) here
+    results, _ = batch([[*c, *store] for c in commands], out.parent, env={"AIPS_EXPORT_BACKEND_ROWS": "10"})
+    got: dict[str, object] = {
+        "ingest": results[0]["stdout"].splitlines()[0],
+        "series_stored": json.loads(results[5]["stdout"]),
+        "ingest_last_day": results[6]["stdout"].splitlines()[0],
+    }
+    for name, r in zip(WORLD_COMMANDS, results[first:], strict=True):
+        got[name] = json.loads(r["stdout"])
         if name == "series_update":
-            got["series_update_note"] = notes["series"].strip()
+            got["series_update_note"] = r["stderr"].strip()
     return got
 
 

@@ -14,15 +14,17 @@ from aips.cli.flows_cmd import competitors_command, flows_command, penetration_c
 from aips.cli.info_cmd import info_command
 from aips.cli.ingest_cmd import ingest_command
 from aips.cli.insight_cmd import content_command, engagement_command, portrait_command
-from aips.cli.planner_cmd import curves_command, forecast_command, plan_command
 from aips.cli.outcomes_cmd import cycle_command, funnel_command, loyalty_command, roi_command
+from aips.cli.planner_cmd import curves_command, forecast_command, plan_command
 from aips.cli.report_cmd import report_command, serve_command
 from aips.cli.simulate_cmd import simulate_command
+from aips.cli.source_cmd import source_command
 
 COMMANDS: list[tuple[str, object]] = [
     ("demo", demo_command),
     ("simulate", simulate_command),
     ("ingest", ingest_command),
+    ("source", source_command),
     ("info", info_command),
     ("assets", assets_command),
     ("series", series_command),

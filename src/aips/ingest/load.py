@@ -125,6 +125,10 @@ def ingest_files(
     skipped: list[Path] = []
     paths = _existing_files(paths, skipped)
     target = mapping.table
+    if target == "events":
+        from aips.ingest.source import refuse_ingest
+
+        refuse_ingest(store)
     run_id = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     report = IngestReport(table=target, timezone=model.timezone, skipped=[str(p) for p in skipped])
     files = [
@@ -137,6 +141,18 @@ def ingest_files(
     scratch = open_scratch(
         store, run_id, staging_schema(target, extras), QUARANTINE.to_pyarrow(), tables
     )
+    if target == "events" and store.capabilities.reads_files:
+        try:
+            read = _read_by_backend(store, model, paths, files, mapping, zone, window, max_bad_fraction,
+                                    scratch, tables, report)
+        except BaseException:
+            scratch.drop()
+            raise
+        if read:
+            scratch.drop()
+            _add_up(report, files)
+            report.seconds = time.perf_counter() - started
+            return report
     qwriter = QuarantineFile(quarantine_file)
     direct = DirectLoad(store, model.timezone, window) if target == "events" and not extras else None
     try:
@@ -218,6 +234,68 @@ def _publish_assuming_clean(store, scratch, target, files, model, extras, tables
         return False
     advance(sum(paths[i].stat().st_size for i in assumed), files=len(assumed))
     return True
+
+
+def _read_by_backend(store: Store, model: Model, paths: list[Path], files: list[FileReport], mapping: Mapping,
+                     zone: str, window, max_bad_fraction, scratch: Scratch, tables: set[str],
+                     report: IngestReport) -> bool:
+    """Load the files with the backend's own readers (:mod:`aips.ingest.backend_read`);
+    False (and ``report.reader_note`` says why) when the Python readers must read them."""
+    from types import SimpleNamespace
+
+    from aips.ingest import backend_read as br
+    from aips.ingest import checks
+
+    if max_bad_fraction is not None:
+        report.reader_note = br.Note("max_bad_fraction")
+        return False
+    groups = br.plan_groups(paths, mapping)
+    if isinstance(groups, br.Note):
+        report.reader_note = groups
+        return False
+    raws = []
+    for k, group in enumerate(groups):
+        raw = br.read_group(store, group, paths, f"aips_read_{k}")
+        if isinstance(raw, br.Note):
+            report.reader_note = raw
+            return False
+        first = paths[group.indexes[0]]
+        plan = _plan(SimpleNamespace(columns=group.columns, format=group.kind, path=first), mapping, model, zone,
+                     0, "", [])
+        plan.latest, plan.earliest = window
+        why = checks.unsupported(plan, dict(raw.schema().items()))
+        if why:
+            report.reader_note = br.Note("unsupported", {"file": str(first), "why": why})
+            return False
+        raws.append((raw, plan))
+        for i in group.indexes:
+            files[i].unused_columns = _unused(group.columns, plan)
+    try:
+        checked = br.check(store, raws, files)
+        stop = br.early_stop(checked, EARLY_ROWS)
+        if stop is not None:
+            path, reason, column = stop
+            raise IngestError(
+                f"{path}: stopped early: all of its first {EARLY_ROWS:,} rows are quarantined as {reason!r} "
+                f"(column {column!r}). Is the column mapped wrong (--map, --preset, --date-format, --tz)? "
+                "Nothing of this load was loaded; to load the good rows anyway and quarantine the rest, "
+                "pass --max-bad-fraction 1")
+        for f, path, kind in zip(files, paths, _kinds(paths, groups), strict=True):
+            f.sha256, f.format, f.encoding = br.file_sha256(path), kind, "utf-8" if kind == "csv" else None
+        publish(store, scratch, "events", files, model, [], tables, direct=[br.staged_rows(checked)],
+                quarantine_rows=br.quarantine_rows(checked))
+    finally:
+        store.drop(br.CHECKED_TABLE)
+    report.reader = "backend"
+    return True
+
+
+def _kinds(paths: list[Path], groups) -> list[str]:
+    kinds = [""] * len(paths)
+    for g in groups:
+        for i in g.indexes:
+            kinds[i] = g.kind
+    return kinds
 
 
 def time_window(

@@ -44,13 +44,16 @@ def publish(
     direct: list[ibis.Table] | None = None,
     unique: bool = False,
     verify: Callable[[], None] | None = None,
+    quarantine_rows: ibis.Table | None = None,
 ) -> None:
     """Dedupe against the store and insert rows, quarantine rows and ``loads`` rows.
 
     ``direct``: more staged rows, read by the backend straight from their files
     (:mod:`aips.ingest.direct`), deduplicated and inserted with the scratch rows in the
     same statement; ``unique``: their keys are proven unique (and there are no scratch
-    rows); ``verify``: called last inside the transaction (a raise undoes it all).
+    rows); ``verify``: called last inside the transaction (a raise undoes it all);
+    ``quarantine_rows``: the quarantined rows as a table of the backend (files read by it,
+    :mod:`aips.ingest.backend_read`) instead of the scratch's.
     """
     key = SPECS[table].key
     schema = ibis.schema({**SCHEMAS[table].fields, **dict.fromkeys(extras, "string")})
@@ -59,7 +62,9 @@ def publish(
         return store.backend.table(name) if name in tables else store.ensure(name, sch)
 
     staged = scratch.staged()
-    quarantined = scratch.quarantined() if any(f.quarantined for f in files) else None
+    quarantined = None
+    if any(f.quarantined for f in files):
+        quarantined = quarantine_rows if quarantine_rows is not None else scratch.quarantined()
     by_file = {f.load_id: f for f in files}
     with store.transaction():  # DuckDB: all or nothing, table creation included
         target = ensure(table, schema)

@@ -64,6 +64,12 @@ class IngestReport:
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
     """Files of a data folder that are not data (a README.txt), not read."""
+    reader: str | None = None
+    """``backend``: the files were read by the store's backend (Spark's readers); None:
+    by this process."""
+    reader_note: Any = None
+    """Why a backend that reads files (Spark) did not read these: an
+    :class:`aips.ingest.backend_read.Note` (catalogue key ``ingest.why.KEY``)."""
 
     @property
     def balanced(self) -> bool:
@@ -95,6 +101,9 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "files": files,
             **({"skipped": list(self.skipped)} if self.skipped else {}),
+            **({"reader": self.reader} if self.reader else {}),
+            **({"reader_note": {"why": self.reader_note.key, **self.reader_note.values}}
+               if self.reader_note else {}),
         }
 
     def __str__(self) -> str:
@@ -138,4 +147,9 @@ class IngestReport:
             lines.append(t("ingest.skipped", lang, name=name))
         if self.quarantine_file:
             lines.append(t("ingest.quarantine_file", lang, file=self.quarantine_file))
+        if self.reader == "backend":
+            lines.append(t("ingest.read_by_backend", lang))
+        if self.reader_note:
+            lines.append(t("ingest.read_here", lang, why=t(f"ingest.why.{self.reader_note.key}", lang,
+                                                            **self.reader_note.values)))
         return "\n".join(lines)

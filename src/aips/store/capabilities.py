@@ -34,6 +34,9 @@ class Capabilities:
     writes_file_sets: bool = False
     """Large results are written to files by the backend's own writers, in parallel, not
     streamed through this process (:func:`aips.store.writes.write_file_set`)."""
+    reads_files: bool = False
+    """``aips ingest`` reads CSV and Parquet files with the backend's own readers (a
+    cluster's executors), not in this process (:mod:`aips.ingest.backend_read`)."""
     cache_registers_memtables: bool = True
     """``expr.cache()`` registers the in-memory tables ``expr`` uses (Ibis 12's PySpark
     backend does not: :func:`aips.store.cache.cached`)."""
@@ -42,7 +45,7 @@ class Capabilities:
 CAPABILITIES: dict[str, Capabilities] = {
     "duckdb": Capabilities("duckdb", transactions=True, delete_rows=True, transactional_ddl=True),
     "pyspark": Capabilities("pyspark", transactions=False, delete_rows=False,
-                            cache_registers_memtables=False, writes_file_sets=True),
+                            cache_registers_memtables=False, writes_file_sets=True, reads_files=True),
 }
 
 

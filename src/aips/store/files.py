@@ -79,3 +79,149 @@ def read_parquet_files(store: Any, paths: Sequence[str | Path]) -> ibis.Table | 
         file_row_number=True,
     )
     return table.rename({ROW: "file_row_number"})
+
+
+# --- datasets and tables registered as views (aips source) -----------------------------------------
+
+
+def _quote(store: Any, name: str) -> str:
+    import sqlglot as sg
+
+    return sg.to_identifier(name, quoted=True).sql(dialect=store.backend.compiler.dialect)
+
+
+def dataset_glob(location: str) -> str:
+    """What DuckDB reads for a Parquet location: a folder means every ``.parquet`` file
+    under it (hive partition folders included); a file or a glob is taken as it is.
+
+    >>> import tempfile
+    >>> dataset_glob(tempfile.gettempdir()).endswith("/**/*.parquet")
+    True
+    """
+    path = Path(location).expanduser()
+    if path.is_dir():
+        return str(path.resolve() / "**" / "*.parquet")
+    return str(path.resolve()) if path.exists() else location
+
+
+def register_parquet(store: Any, name: str, location: str) -> ibis.Table:
+    """A persistent view ``name`` over the Parquet dataset at ``location`` (a folder,
+    hive-partitioned or not, a file or a glob), with :data:`FILE` and :data:`ROW` added;
+    its rows are read from the files by every query on it (nothing is copied).
+
+    DuckDB: ``read_parquet`` with hive partitioning detected and files unified by column
+    name; Spark: ``parquet.`location``` with its partition discovery and the file's
+    ``_metadata`` (``file_path``, ``row_index``).
+    """
+    import sqlglot as sg
+
+    if store.kind == "duckdb":
+        call = sg.func("read_parquet", sg.exp.Literal.string(dataset_glob(location)),
+                       sg.exp.EQ(this=sg.column("filename"), expression=sg.exp.Literal.string(FILE)),
+                       sg.exp.EQ(this=sg.column("file_row_number"), expression=sg.exp.true()),
+                       sg.exp.EQ(this=sg.column("union_by_name"), expression=sg.exp.true()))
+        body = (f"SELECT * EXCLUDE (file_row_number), file_row_number AS {_quote(store, ROW)} "
+                f"FROM {call.sql(dialect='duckdb')}")
+    else:
+        path = location if "://" in location else str(Path(location).expanduser().resolve())
+        body = (f"SELECT *, _metadata.file_path AS {_quote(store, FILE)}, _metadata.row_index AS "
+                f"{_quote(store, ROW)} FROM parquet.`{path.replace('`', '``')}`")
+    store.backend.raw_sql(f"CREATE OR REPLACE VIEW {_quote(store, name)} AS {body}")
+    return with_instants(store, name, store.backend.table(name))
+
+
+def with_instants(store: Any, name: str, table: ibis.Table) -> ibis.Table:
+    """``table`` (the table or view ``name``) with its instants typed as UTC timestamps.
+
+    Spark has two timestamp types, ``TIMESTAMP`` (an instant: a zoned Parquet timestamp)
+    and ``TIMESTAMP_NTZ`` (a wall-clock time), and Ibis reads both as a timestamp without a
+    zone, which the ingest checks take for a wall-clock time in the source zone. DuckDB's
+    types say it already."""
+    if store.kind == "duckdb":
+        return table
+    quoted = ".".join(_quote(store, part) for part in name.split("."))  # name or database.name
+    fields = store.backend._session.table(quoted).schema.fields
+    instants = [f.name for f in fields if f.dataType.typeName() == "timestamp"]
+    return table.mutate(**{c: table[c].cast(ibis.dtype("timestamp('UTC')")) for c in instants}) if instants \
+        else table
+
+
+def catalog_table(store: Any, qualified: str) -> ibis.Table | None:
+    """The table (or view) ``qualified`` (``name`` or ``database.name``) of the store's
+    catalog, or None when there is none."""
+    database, _, name = qualified.rpartition(".")
+    try:
+        if database:
+            if name not in store.backend.list_tables(database=database):
+                return None
+            return with_instants(store, qualified, store.backend.table(name, database=database))
+        if name not in store.backend.list_tables():
+            return None
+        return with_instants(store, name, store.backend.table(name))
+    except Exception:  # noqa: BLE001 - an unknown database: no such table
+        return None
+
+
+def create_view(store: Any, name: str, expr: ibis.Table) -> ibis.Table:
+    """A persistent view ``name`` defined by ``expr`` (replacing one of that name). Ibis
+    makes temporary views on Spark; these outlive the session (the catalog keeps them)."""
+    sql = store.backend.compile(expr)
+    store.backend.raw_sql(f"CREATE OR REPLACE VIEW {_quote(store, name)} AS {sql}")
+    return store.backend.table(name)
+
+
+def read_text_lines(store: Any, name: str, paths: Sequence[str | Path]) -> ibis.Table | None:
+    """The lines of text files (gzipped or not) read by the backend's own reader, as the
+    temporary view ``name``: ``_aips_file`` (the file as the backend names it), ``_blk``
+    and ``_mono`` (order the lines of each file: its block's start, then an id that grows
+    within a block), ``_line`` (the text, without its line end). None on a backend whose
+    ingest reads files in this process (DuckDB: :attr:`Capabilities.reads_files`).
+
+    Spark: ``text.`path``` per file (its line reader: ``\\n``, ``\\r\\n`` and ``\\r`` end a
+    line; UTF-8, undecodable bytes read as U+FFFD), with the file's ``_metadata``."""
+    if not store.capabilities.reads_files:
+        return None
+    parts = []
+    for p in paths:
+        path = str(p) if "://" in str(p) else str(Path(p).expanduser().resolve())
+        parts.append(f"SELECT value AS _line, _metadata.file_path AS {_quote(store, FILE)}, "
+                     f"_metadata.file_block_start AS _blk, monotonically_increasing_id() AS _mono "
+                     f"FROM text.`{path.replace('`', '``')}`")
+    store.backend.raw_sql(f"CREATE OR REPLACE TEMPORARY VIEW {_quote(store, name)} AS {' UNION ALL '.join(parts)}")
+    return store.backend.table(name)
+
+
+def read_parquet_dataset(store: Any, name: str, paths: Sequence[str | Path]) -> ibis.Table | None:
+    """Parquet files of one schema read by the backend's own reader, as the temporary view
+    ``name`` with :data:`FILE` and :data:`ROW`; None where ingest reads files in this
+    process (see :func:`read_text_lines`)."""
+    if not store.capabilities.reads_files:
+        return None
+    # one relation over every file (a UNION of one per file ran the Connect server out of
+    # memory on 59 files): the session's reader, as classic and Connect sessions both have it
+    files = [str(p) if "://" in str(p) else str(Path(p).expanduser().resolve()) for p in paths]
+    frame = store.backend._session.read.parquet(*files).selectExpr(
+        "*", f"_metadata.file_path AS {_quote(store, FILE)}", f"_metadata.row_index AS {_quote(store, ROW)}")
+    frame.createOrReplaceTempView(name)
+    return with_instants(store, name, store.backend.table(name))
+
+
+def local_path(name: str) -> str:
+    """A file as the backend names it (``file:/tmp/a%20b.csv``) as a local path (``/tmp/a b.csv``).
+
+    >>> local_path("file:/tmp/a%20b.csv"), local_path("/tmp/x.csv")
+    ('/tmp/a b.csv', '/tmp/x.csv')
+    """
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(name).path) if name.startswith("file:") else name
+
+
+def is_view(store: Any, name: str) -> bool:
+    """True when ``name`` is a view (of ``aips source``) rather than a stored table."""
+    if store.kind == "duckdb":
+        rows = store.backend.con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name]).fetchone()
+        return bool(rows and rows[0])
+    session = store.backend._session
+    return any(t.name == name and t.tableType == "VIEW" for t in session.catalog.listTables())

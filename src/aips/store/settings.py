@@ -323,5 +323,8 @@ def effective(con: Any, settings: StoreSettings) -> list[dict[str, str]]:
     ``default``): the rows of ``aips info``'s settings table."""
     names = ("memory_limit", "threads", "temp_directory", "preserve_insertion_order")
     row = con.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names)).fetchone()
-    return [{"setting": n, "value": str(v), "source": settings.sources.get(n, "aips")}
-            for n, v in zip(names, row, strict=True)]
+    shown = {n: str(v) for n, v in zip(names, row, strict=True)}
+    own = os.sep + process_folder()  # the configured folder, not this process's subfolder
+    if shown["temp_directory"].endswith(own):
+        shown["temp_directory"] = shown["temp_directory"][: -len(own)]
+    return [{"setting": n, "value": shown[n], "source": settings.sources.get(n, "aips")} for n in names]

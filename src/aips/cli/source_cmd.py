@@ -1,0 +1,86 @@
+"""``aips source events TABLE_OR_PATH``: register events where they already are.
+
+A Parquet dataset (a folder, hive-partitioned or not, a file or a glob) or a table of the
+store's catalog becomes the store's ``events`` as a view: the mapping (``--map`` /
+``--preset``) is applied by the view, nothing is copied. Validation runs in the backend
+and prints ingest's balance line (``rows read = loaded + duplicates + ignored +
+quarantined``; ``--format json`` gives ingest's keys); the quarantined rows go to the
+table ``quarantine_events``. Running it again replaces the registration. See
+:mod:`aips.ingest.source` for what a source costs compared with an ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aips.cli.common import ConfigOpt, Lang, LangOpt, LockTimeoutOpt, StoreOpt, open_ws
+
+
+class What(StrEnum):
+    events = "events"
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def source_command(
+    what: Annotated[What, typer.Argument(help="What the source holds: events.")],
+    location: Annotated[str, typer.Argument(
+        metavar="TABLE_OR_PATH",
+        help="A table of the store's catalog (name or database.name), or a Parquet folder "
+             "(hive-partitioned or not), file or glob.")],
+    preset: Annotated[
+        str | None, typer.Option("--preset", help="A bundled mapping: canonical, taobao, rees46.")
+    ] = None,
+    map_file: Annotated[
+        Path | None, typer.Option("--map", help="A mapping YAML (see presets/example_map.yaml).")
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option("--tz", help="Time zone of timestamps without an offset (default: the model's)."),
+    ] = None,
+    max_future: Annotated[
+        str | None,
+        typer.Option("--max-future", help="Quarantine events later than now plus this (1d, 12h; off). "
+                     "Default: the model's ingest.max_future (1d)."),
+    ] = None,
+    min_date: Annotated[
+        str | None,
+        typer.Option("--min-date", help="Quarantine events before this date, UTC (off: accept all). "
+                     "Default: the model's ingest.min_date (2000-01-01)."),
+    ] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="table or json.")] = ReportFormat.table,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+    lock_timeout: LockTimeoutOpt = None,
+    lang: LangOpt = Lang.en,
+) -> None:
+    """Register a Parquet dataset or a catalog table as the events (a view: no copy)."""
+    from aips.config.labels import t
+
+    with open_ws(store, config, lock_timeout=lock_timeout) as ws:
+        report = ws.source(
+            location, preset=preset, mapping=map_file, tz=tz,
+            **{k: v for k, v in (("max_future", max_future), ("min_date", min_date)) if v is not None},
+        )
+        from aips.ingest.source import QUARANTINE_TABLE, describe
+
+        dedupe = (describe(ws.store) or {}).get("dedupe") == "true"
+    if fmt is ReportFormat.json:
+        sys.stdout.write(json.dumps(report.asdict(), ensure_ascii=False, indent=1) + "\n")
+        return
+    lines = [report.render(lang=lang)]
+    lang_code = str(getattr(lang, "value", lang))
+    if report.quarantined:
+        lines.append(t("source.quarantine_table", lang_code, table=QUARANTINE_TABLE))
+    lines.append(t("source.view_dedupe" if dedupe else "source.view", lang_code, location=location,
+                   files=f"{len(report.files):,}"))
+    typer.echo("\n".join(lines))
