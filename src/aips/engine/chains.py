@@ -158,8 +158,7 @@ def chain_units(
         times = materialise(times)
     buckets = 1
     if memory_limit and materialise is not None:
-        t = touches(events, by=by, exclude=non_touch_types(model))
-        buckets = path_buckets(int(t.count().to_pyarrow().as_py()), memory_limit)
+        buckets = path_buckets(_label_entries(events, model, times, by, K), memory_limit)
     exposures = _step_exposures(events, model, times, by, K, buckets=buckets,
                                 materialise=materialise)
     if conversions is None and target == "purchase":
@@ -232,6 +231,16 @@ def _with_step_durations(times: ibis.Table, events: ibis.Table, K: int, quantile
     return times
 
 
+def _label_entries(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int) -> int:
+    """An upper bound of the entries the per-pair label sets hold: each pair keeps at most
+    one entry per step and distinct label, and never more than its touches (one scan of
+    the touches and a count of the materialised pairs)."""
+    t = touches(events, by=by, exclude=non_touch_types(model))
+    row = t.aggregate(n=t.count(), labels=t.label.nunique()).to_pyarrow().to_pylist()[0]
+    pairs = int(times.count().to_pyarrow().as_py())
+    return min(int(row["n"] or 0), pairs * K * max(1, int(row["labels"] or 0)))
+
+
 def _step_exposures(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int,
                     *, buckets: int = 1, materialise=None) -> ibis.Table:
     """Per pair, ``e1 .. eK``: the labels touched in each step's window (sorted, ``" + "``).
@@ -245,7 +254,8 @@ def _step_exposures(events: ibis.Table, model: Model, times: ibis.Table, by: str
         parts = []
         for b in range(buckets):
             ev_b = events.filter(user_bucket(events.user_id, buckets) == b)
-            parts.append(keep(_step_exposures(ev_b, model, times, by, K)))
+            times_b = times.filter(user_bucket(times.user_id, buckets) == b)  # a smaller build side
+            parts.append(keep(_step_exposures(ev_b, model, times_b, by, K)))
         return ibis.union(*parts)
     t = touches(events, by=by, exclude=non_touch_types(model))
     t = t.mutate(_e=_epoch(t.ts))
