@@ -35,7 +35,14 @@ from __future__ import annotations
 import ibis
 
 from aips.config.model import STAGE_RANK, Model
-from aips.engine.paths import main_category, non_touch_types, purchase_conversions, touches
+from aips.engine.paths import (
+    main_category,
+    non_touch_types,
+    path_buckets,
+    purchase_conversions,
+    touches,
+    user_bucket,
+)
 from aips.engine.reach import first_reach
 
 CHAINS = {"I": ("I",), "TI": ("I", "TI"), "P": ("I", "TI", "P"), "purchase": ("I", "TI", "P")}
@@ -131,11 +138,15 @@ def chain_units(
     quantile: float = 0.5,
     source: ibis.Table | None = None,
     materialise=None,
+    memory_limit: int | None = None,
 ) -> ibis.Table:
     """One row per pair: ``holdout, t0 .. tK, e1 .. eK, _n, _v`` (see :func:`chain_cells`).
 
     ``materialise`` (``Table -> Table``, e.g. ``lambda t: t.cache()`` from a caller that may
     execute) is applied to the stage times and step durations, which the later steps read several times.
+    ``memory_limit`` (bytes, a DuckDB store's; with ``materialise``): the touches are
+    counted and, when the per-pair label sets might not fit, the exposures are built a
+    bucket of users at a time (:func:`aips.engine.paths.path_buckets`, issue 13).
     """
     K = len(CHAINS[target])
     times = stage_times(events, model, target, timeline=timeline, categories=categories,
@@ -145,7 +156,11 @@ def chain_units(
     times = _with_step_durations(times, events, K, quantile)
     if materialise is not None:  # read by the exposures and the units
         times = materialise(times)
-    exposures = _step_exposures(events, model, times, by, K)
+    buckets = 1
+    if memory_limit and materialise is not None:
+        buckets = path_buckets(_label_entries(events, model, times, by, K), memory_limit)
+    exposures = _step_exposures(events, model, times, by, K, buckets=buckets,
+                                materialise=materialise)
     if conversions is None and target == "purchase":
         conversions = purchase_conversions(events, model.purchase_event)
     return _units(times, exposures, conversions, users, K)
@@ -216,8 +231,32 @@ def _with_step_durations(times: ibis.Table, events: ibis.Table, K: int, quantile
     return times
 
 
-def _step_exposures(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int) -> ibis.Table:
-    """Per pair, ``e1 .. eK``: the labels touched in each step's window (sorted, ``" + "``)."""
+def _label_entries(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int) -> int:
+    """An upper bound of the entries the per-pair label sets hold: each pair keeps at most
+    one entry per step and distinct label, and never more than its touches (one scan of
+    the touches and a count of the materialised pairs)."""
+    t = touches(events, by=by, exclude=non_touch_types(model))
+    row = t.aggregate(n=t.count(), labels=t.label.nunique()).to_pyarrow().to_pylist()[0]
+    pairs = int(times.count().to_pyarrow().as_py())
+    return min(int(row["n"] or 0), pairs * K * max(1, int(row["labels"] or 0)))
+
+
+def _step_exposures(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int,
+                    *, buckets: int = 1, materialise=None) -> ibis.Table:
+    """Per pair, ``e1 .. eK``: the labels touched in each step's window (sorted, ``" + "``).
+
+    With ``buckets`` > 1, the pairs are built a bucket of users at a time, each bucket
+    kept by ``materialise``: the per-pair label sets are list aggregates that DuckDB
+    cannot spill; one row per pair either way.
+    """
+    if buckets > 1:
+        keep = materialise or (lambda x: x)
+        parts = []
+        for b in range(buckets):
+            ev_b = events.filter(user_bucket(events.user_id, buckets) == b)
+            times_b = times.filter(user_bucket(times.user_id, buckets) == b)  # a smaller build side
+            parts.append(keep(_step_exposures(ev_b, model, times_b, by, K)))
+        return ibis.union(*parts)
     t = touches(events, by=by, exclude=non_touch_types(model))
     t = t.mutate(_e=_epoch(t.ts))
     tt = times.rename(_u="user_id", _b="brand")

@@ -288,37 +288,139 @@ def aggregate_paths(ends: ibis.Table, jt: ibis.Table, *, half_life: float | None
     without touches are dropped.
     """
     jp = journey_paths(jt).rename(_u="user_id", _b="brand", _s="seq")
-    all_ = ends.left_join(jp, [ends.user_id == jp._u, ends.brand == jp._b, ends.seq == jp._s])
-    all_ = all_.select(path=all_.path.fill_null(""), converted=all_.converted, value=all_.value)
-    all_ = all_.filter(all_.converted | (all_.path != ""))
-    out = all_.group_by("path").aggregate(
-        conversions=all_.count(where=all_.converted),
-        value=all_.value.sum(where=all_.converted).fill_null(0.0),
-        nulls=all_.count(where=~all_.converted),
-    )
+    out = _path_rows(ends, jp)
     if half_life is not None:
-        decay = _decay(jt, jp, float(half_life))
+        decay = _decay_lists(_decay_cells(jt, jp, _half_life(half_life)))
         out = out.left_join(decay, out.path == decay._p).drop("_p")
     return out.order_by("path")
 
 
-def _decay(jt: ibis.Table, jp: ibis.Table, half_life: float) -> ibis.Table:
+def _path_rows(ends: ibis.Table, jp: ibis.Table) -> ibis.Table:
+    """``path, conversions, value, nulls`` of the journeys ``ends`` (paths ``jp``)."""
+    all_ = ends.left_join(jp, [ends.user_id == jp._u, ends.brand == jp._b, ends.seq == jp._s])
+    all_ = all_.select(path=all_.path.fill_null(""), converted=all_.converted, value=all_.value)
+    all_ = all_.filter(all_.converted | (all_.path != ""))
+    return all_.group_by("path").aggregate(
+        conversions=all_.count(where=all_.converted),
+        value=all_.value.sum(where=all_.converted).fill_null(0.0),
+        nulls=all_.count(where=~all_.converted),
+    )
+
+
+def _half_life(half_life: float) -> float:
     from aips.exceptions import ConfigError
 
-    if half_life <= 0:
+    if float(half_life) <= 0:
         raise ConfigError(f"half_life must be > 0 days, got {half_life}")
+    return float(half_life)
+
+
+def _decay_cells(jt: ibis.Table, jp: ibis.Table, half_life: float) -> ibis.Table:
+    """``path, pos, _d, _dv``: the decay shares of each position of each path, summed over
+    its converting journeys (times their value for ``_dv``)."""
     conv = jt.filter(jt.converted)
     lag = conv.end_date.delta(conv.local_date, unit="day").cast("float64")
     conv = conv.mutate(_w=ibis.literal(0.5).pow(lag / half_life))
     conv = conv.mutate(_s=conv._w / conv._w.sum().over(group_by=list(JOURNEY)))
     conv = conv.join(jp, [conv.user_id == jp._u, conv.brand == jp._b, conv.seq == jp._s])
-    per_pos = conv.group_by(["path", "pos"]).aggregate(
+    return conv.group_by(["path", "pos"]).aggregate(
         _d=conv._s.sum(), _dv=(conv._s * conv.value).sum()
     )
+
+
+def _decay_lists(per_pos: ibis.Table) -> ibis.Table:
+    """``_p, decay, decay_value``: the cells of :func:`_decay_cells` as a list per path
+    (one row per distinct path: aggregate-sized)."""
     st = ibis.struct({"p": per_pos.pos, "d": per_pos._d, "v": per_pos._dv})
     agg = per_pos.group_by("path").aggregate(_a=st.collect())
     srt = agg._a.sort()
     return agg.select(_p=agg.path, decay=srt.map(lambda s: s.d), decay_value=srt.map(lambda s: s.v))
+
+
+# --- bounded memory: journeys in buckets of users -------------------------------------------
+
+ROW_BYTES = 200
+"""Working memory per journey touch when paths are built (the per-journey label lists,
+their hash table and the joins around them), in bytes: a deliberately high estimate
+(about 100 measured on DuckDB 2.0)."""
+MEMORY_SHARE = 0.5
+"""Share of the store's memory limit one bucket of journeys may use."""
+MAX_BUCKETS = 256
+
+
+def path_buckets(rows: int, memory_limit: int | None) -> int:
+    """How many buckets of users the journeys are split into so that one bucket's
+    ``rows`` (journey touches) fit in :data:`MEMORY_SHARE` of ``memory_limit`` bytes.
+
+    List aggregates (a journey's labels) keep their state in memory and DuckDB cannot
+    spill them; a bucket at a time bounds that state whatever the data size.
+
+    >>> path_buckets(1_000, 2**30), path_buckets(10_000_000, 2**30), path_buckets(10**9, None)
+    (1, 4, 1)
+    """
+    if not memory_limit or rows <= 0:
+        return 1
+    per_bucket = max(1, int(memory_limit * MEMORY_SHARE) // ROW_BYTES)
+    return max(1, min(MAX_BUCKETS, -(-int(rows) // per_bucket)))
+
+
+def user_bucket(user_id: ibis.Value, buckets: int) -> ibis.Value:
+    """A deterministic bucket ``0 .. buckets - 1`` per user (a hash of ``user_id``; of
+    any string key)."""
+    return (user_id.hash() % buckets).abs().cast("int64")
+
+
+def aggregate_paths_bucketed(
+    ends: ibis.Table, jt: ibis.Table, buckets: int, materialise, *, half_life: float | None = None,
+) -> ibis.Table:
+    """:func:`aggregate_paths` a bucket of users at a time, in bounded memory.
+
+    Each bucket's per-path sums (and decay cells) are computed and kept in the backend
+    by ``materialise`` (they are aggregate-sized); the result sums them. Counts are
+    identical to :func:`aggregate_paths`; ``value`` and the decay lists are the same sums
+    taken in another order (equal up to float rounding).
+
+    >>> import datetime as dt, ibis
+    >>> D = dt.date
+    >>> ev = ibis.memtable({
+    ...     "event_id": ["e1", "e2", "e3", "e4", "e5"], "user_id": ["u1", "u1", "u1", "u2", "u2"],
+    ...     "brand": ["b"] * 5, "category": [None] * 5,
+    ...     "ts": [dt.datetime(2024, 1, d) for d in (1, 2, 3, 1, 2)],
+    ...     "local_date": [D(2024, 1, d) for d in (1, 2, 3, 1, 2)],
+    ...     "event_type": ["impression", "read", "purchase", "impression", "read"],
+    ...     "channel": ["feed_ad", "kol_note", None, "feed_ad", "feed_ad"],
+    ...     "campaign_id": [None] * 5, "creator_id": [None] * 5, "amount": [None, None, 99.0, None, None]})
+    >>> paths = build_paths(ev, lookback=30, buckets=3).to_pyarrow().to_pylist()
+    >>> [(r["path"], r["conversions"], r["value"], r["nulls"]) for r in paths]
+    [('feed_ad > feed_ad', 0, 0.0, 1), ('feed_ad > kol_note', 1, 99.0, 0)]
+    """
+    keep = materialise or (lambda t: t)
+    hl = None if half_life is None else _half_life(half_life)
+    if "_bucket" not in jt.columns:
+        jt = jt.mutate(_bucket=user_bucket(jt.user_id, buckets))
+    ends = ends.mutate(_bucket=user_bucket(ends.user_id, buckets))
+    rows, cells = [], []
+    for b in range(buckets):
+        jt_b = jt.filter(jt._bucket == b).drop("_bucket")
+        ends_b = ends.filter(ends._bucket == b).drop("_bucket")
+        jp = journey_paths(jt_b).rename(_u="user_id", _b="brand", _s="seq")
+        rows.append(keep(_path_rows(ends_b, jp)))
+        if hl is not None:
+            cells.append(keep(_decay_cells(jt_b, jp, hl)))
+    allr = ibis.union(*rows) if len(rows) > 1 else rows[0]
+    out = allr.group_by("path").aggregate(
+        conversions=allr.conversions.sum(), value=allr.value.sum(), nulls=allr.nulls.sum())
+    if hl is not None:
+        allc = ibis.union(*cells) if len(cells) > 1 else cells[0]
+        per_pos = keep(allc.group_by(["path", "pos"]).aggregate(
+            _d=allc._d.sum(), _dv=allc._dv.sum()))
+        # the lists are built a bucket of paths at a time too: cells can be as many as touches
+        per_pos = per_pos.mutate(_bucket=user_bucket(per_pos.path, buckets))
+        lists = [keep(_decay_lists(per_pos.filter(per_pos._bucket == b).drop("_bucket")))
+                 for b in range(buckets)]
+        decay = ibis.union(*lists) if len(lists) > 1 else lists[0]
+        out = out.left_join(decay, out.path == decay._p).drop("_p")
+    return out.order_by("path")
 
 
 def build_paths(
@@ -336,6 +438,8 @@ def build_paths(
     categories: ibis.Table | None = None,
     last_day=None,
     materialise=None,
+    buckets: int | None = None,
+    memory_limit: int | None = None,
 ) -> ibis.Table:
     """Aggregated paths of a target, from events: the whole pipeline above.
 
@@ -349,6 +453,12 @@ def build_paths(
         timeline: stage timelines, needed for stage targets unless ``conversions`` is given.
         materialise: a function ``Table -> Table`` applied to the journey ends (read twice),
             e.g. ``lambda t: t.cache()`` from a caller that may execute; None: inline.
+        buckets: build the paths a bucket of users at a time
+            (:func:`aggregate_paths_bucketed`); None: as many as ``memory_limit`` needs.
+        memory_limit: the backend's memory limit in bytes (a DuckDB store's): with
+            ``materialise``, the touches are counted first (a cheap aggregate) and, when
+            their journeys might not fit, the journey touches are materialised, counted
+            and split into :func:`path_buckets` buckets. None: one query, no bucketing.
     """
     _check("target", target, TARGETS)
     model = model or _default_model()
@@ -375,7 +485,17 @@ def build_paths(
         ends = materialise(ends)
     organic = model.organic_channels if organic is None else organic
     jt = journey_touches(t, ends, transform=transform, organic=organic)
+    if buckets is None and memory_limit and materialise is not None:
+        if path_buckets(_count(t), memory_limit) > 1:  # touches bound the journey touches
+            jt = materialise(jt)
+            buckets = path_buckets(_count(jt), memory_limit)
+    if buckets is not None and buckets > 1:
+        return aggregate_paths_bucketed(ends, jt, buckets, materialise, half_life=half_life)
     return aggregate_paths(ends, jt, half_life=half_life)
+
+
+def _count(table: ibis.Table) -> int:
+    return int(table.count().to_pyarrow().as_py())
 
 
 def _default_model() -> Model:

@@ -84,7 +84,9 @@ def attribution_paths(
     """The aggregated paths of a target: ``path, conversions, value, nulls``.
 
     The journey ends (read twice by the query) are materialised in the backend first; the
-    returned table itself is unexecuted.
+    returned table itself is unexecuted. On a store with a memory limit (DuckDB), the
+    touches are counted first and, when the journeys might not fit, the paths are built a
+    bucket of users at a time (:func:`aips.engine.paths.path_buckets`, issue 13).
 
     See :func:`aips.engine.paths.build_paths` for journeys, lookback and transforms.
     """
@@ -94,7 +96,17 @@ def attribution_paths(
         ev, view.model, target=target, by=by, lookback=lookback, transform=transform,
         organic=organic, half_life=half_life, conversions=_conversions(view, ev, target, brand),
         categories=view.categories, materialise=_materialise,
+        memory_limit=_memory_limit(view),
     )
+
+
+def _memory_limit(view: View) -> int | None:
+    """The store's memory limit in bytes, where list aggregates cannot spill (DuckDB)."""
+    store = view.store
+    settings = getattr(store, "settings", None)
+    if getattr(store, "kind", None) != "duckdb" or settings is None:
+        return None
+    return int(settings.memory_limit)
 
 
 def attribution_chain(
@@ -114,7 +126,7 @@ def attribution_chain(
     users = view.optional("users")
     units = _chains.chain_units(ev, view.model, target, users=users, by=by, conversions=conv,
                                 timeline=timeline, categories=view.categories, source=source,
-                                materialise=_materialise)
+                                materialise=_materialise, memory_limit=_memory_limit(view))
     units = _materialise(units)
     steps, profiles = _chains.chain_tables(units, len(_chains.CHAINS[target]), events=ev,
                                            users=users)
