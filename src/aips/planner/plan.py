@@ -141,7 +141,7 @@ def plan(view, brand: str, budget: float, horizon: int = 30, goal: str = "purcha
     channels = list(cv.channels_)
 
     def value(x: np.ndarray) -> float:
-        out = fc.run(cv.advances, x / horizon, horizon)
+        out = fc.run(cv.expected_advances, x / horizon, horizon)
         return out["TI"] if goal == "TI" else out["purchases"] * price
 
     last = data.spend_between(start - dt.timedelta(days=horizon - 1), start)
