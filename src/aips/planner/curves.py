@@ -217,12 +217,14 @@ class ResponseCurves:
         ones = np.full(len(u), 7.0)
         design = np.c_[u, ones]
         nc = u.shape[1]
-        raw = np.linalg.lstsq(design, y, rcond=None)[0][:nc].T
-        pooled = np.asarray([lsq_linear(np.c_[u.sum(1), ones], y[:, k], bounds=([0.0, -np.inf], [np.inf, np.inf])).x[0]
+        # the carried effect is paid advances from earlier weeks: never negative
+        free = (np.r_[np.full(nc, -np.inf), 0.0], np.full(nc + 1, np.inf))
+        raw = np.asarray([lsq_linear(design, y[:, k], bounds=free).x[:nc] for k in range(y.shape[1])])
+        pooled = np.asarray([lsq_linear(np.c_[u.sum(1), ones], y[:, k], bounds=([0.0, 0.0], [np.inf, np.inf])).x[0]
                              for k in range(y.shape[1])])
         w = np.asarray(shrink, float)[:, None]
         rate = np.maximum(pooled[:, None] + w * (raw - pooled[:, None]), 0.0)
-        carry = np.mean(y - u @ rate.T, axis=0) / 7.0
+        carry = np.maximum(np.mean(y - u @ rate.T, axis=0) / 7.0, 0.0)
         return rate, carry
 
     def _weeks(self, advances, impressions, groups, channels):
