@@ -59,17 +59,19 @@ class Forecast:
             effect replaces gradually).
         ramp: days until a change of spend has its full effect (0: at once).
         balance: extra inflow a day (κ) holding the crowd at ``ti0`` under the past flows.
+        calibration: factor per transition on the curves' advances (see :func:`fit_forecast`).
     """
 
     def __init__(self, ti0: float, base, retention: float, hazard: float = 0.0, past=None,
-                 ramp: int = 0, balance: float = 0.0):
+                 ramp: int = 0, balance: float = 0.0, calibration=None):
+        self.calibration = np.ones(3) if calibration is None else np.asarray(calibration, float)
         self.ti0, self.base, self.retention = float(ti0), np.asarray(base, float), float(retention)
         self.hazard, self.ramp, self.balance = float(hazard), int(ramp), float(balance)
         self.past = np.zeros(3) if past is None else np.asarray(past, float)
 
     def run(self, response: Callable, spend, horizon: int) -> dict:
         """Project ``horizon`` days; ``response(spend)`` gives incremental advances a day."""
-        change = response(spend) - self.past
+        change = self.calibration * response(spend) - self.past
         ti, purchases, new_ti, series = self.ti0, 0.0, 0.0, []
         for i in range(1, horizon + 1):
             w = min(i / self.ramp, 1.0) if self.ramp else 1.0
@@ -112,6 +114,10 @@ def fit_forecast(curves, advances, spend, series, start, window: int = 30, horiz
     # the mean effect of the days' spend (the curves answer mean delivery, not mean spend)
     past = (np.mean([curves.advances(row.to_dict()) for _, row in by_day.iterrows()], axis=0)
             if len(by_day.columns) else np.zeros(3))
+    # paid media cannot have caused more advances than the brand had: where the curves credit
+    # the past spend with more, they are scaled down to it (their shape across channels kept)
+    calibration = np.where(past > seen, seen / np.maximum(past, 1e-12), 1.0)
+    past = past * calibration
     ti = ti[(ti.index >= lo - pd.Timedelta(days=1)) & (ti.index <= start)]
     ti0 = float(ti.iloc[-1]) if len(ti) else 0.0
     crowd = float(ti[ti.index < start].sum())
@@ -119,7 +125,7 @@ def fit_forecast(curves, advances, spend, series, start, window: int = 30, horiz
     rho = 1.0 - 1.0 / window
     balance = (1.0 - rho) * ti0 + hazard * ti0 - seen[1] if hazard > 0 else 0.0
     fc = Forecast(ti0=ti0, base=seen - past, retention=rho, hazard=hazard, past=past, ramp=RAMP_DAYS,
-                  balance=balance)
+                  balance=balance, calibration=calibration)
     fc.seen, fc.drift_ = seen, drift
     return fc
 
