@@ -2,32 +2,49 @@ r"""Response curves: the incremental stage advances a channel's daily spend caus
 
 For a brand, each paid channel c and transition k (A->I, I->TI, TI->P) get a saturating curve
 
-.. math:: r_{kc}(x) = \beta_{kc} \, M_c(x), \qquad M_c(x) = C_c \left(1 - e^{-x / s_c}\right)
+.. math:: r_{kc}(x) = \beta_{kc} \, M_c(x) = \rho_{kc}\, s_c \left(1 - e^{-x / s_c}\right),
+          \qquad M_c(x) = C_c \left(1 - e^{-x / s_c}\right), \quad \rho_{kc} = \beta_{kc} C_c / s_c
 
 in two parts, each fitted where the data say most about it:
 
 * **Delivery** ``M_c``: impressions a day that a daily spend x buys (C: the most a day,
-  s: the spend giving 63 % of it). Every campaign is a point (its spend and its delivered
-  impressions, per flight day); the platform's price curve is the channel's, so all brands
-  of the category share it (``scipy.optimize.least_squares``, residuals on the square-root
-  scale of counts).
-* **Effect** ``beta``: incremental advances per daily impression, on weekly holdout contrasts:
-  in week w, brand b's pairs first reaching the stage among non-holdout users minus the
-  holdout's count scaled to the non-holdout group (holdout users see no paid ads),
+  s: the spend giving 63 % of it; s / C is the price of an impression at the first yuan).
+  Every campaign is a point (its spend and its delivered impressions, per flight day); the
+  platform's price curve is the channel's, so all brands of the category share it
+  (``scipy.optimize.least_squares`` on the square-root scale of each flight's count, where
+  Poisson noise has sd 1/2, with a bounded ``arctan`` loss from several starts: a campaign
+  that delivered past the curve's ceiling, as the simulator's capped price lets it, is an
+  outlier and must not turn a saturating channel linear).
+* **Effect** ``rho``: incremental advances per CNY at the first yuan, on weekly holdout
+  contrasts: in week w, brand b's pairs first reaching the stage among non-holdout users
+  minus the holdout's count scaled to the non-holdout group (holdout users see no paid ads),
 
-  .. math:: y_{bkw} = E_{bkw} - H_{bkw} \, n_E / n_H \approx 7 \big(\gamma_k + \sum_c \beta_{kc} \bar m_{bcw}\big)
+  .. math:: y_{bkw} = E_{bkw} - H_{bkw} \, n_E / n_H \approx 7 \big(\gamma_k + \sum_c \rho_{kc} u_{bcw}\big),
+            \qquad u_{bcw} = \bar m_{bcw}\, s_c / C_c
 
   where m̄ is the week's mean of the channel's daily impressions over the 28 days up to each
   day (exposures act on decisions within ~2 weeks, and users they move advance further over
-  the next weeks: a month's purchases answer a month's delivery) and γ the paid effect
-  carried from earlier weeks; ``beta >= 0`` (``scipy.optimize.lsq_linear``), each transition weighted by its
-  noise level.
+  the next weeks: a month's purchases answer a month's delivery), u its spend-equivalent
+  and γ >= 0 the paid effect carried from earlier weeks.
 
-The effects are pooled over the category's brands and scaled per brand and transition by its
-own ratio of observed to fitted advances, shrunk to 1 with weight
-``campaigns / (campaigns + prior_campaigns)``. Uncertainty: refits on bootstrap resamples of
-the (brand, week) rows and of the campaigns; ``draws_`` holds them. Creator tiers are the
-channels ``kol_note`` and ``koc_note``.
+  **Partial pooling.** Per transition, a pooled rate (one ρ for all channels: every channel
+  returns the same per yuan at its first yuan, saturation then decides) and each channel's
+  own least-squares rate; the channel's rate is ``pooled + w (own - pooled)``, clipped at 0,
+  with the weight w chosen on :data:`SHRINK_GRID` by leave-one-brand-out cross-validation
+  (fit on the category's other brands, predict the held-out brand's weekly contrasts: the
+  curves are used on a brand, so they must carry across brands). At a few thousand users
+  the own rates of TI->P do not carry (search ads' delivery follows the searches the other
+  channels cause, and campaigns overlap), w comes out 0 and the split follows the delivery
+  curves; with more data w grows.
+
+The effects are scaled per brand and transition by its own ratio of observed to fitted
+advances, shrunk to 1 with weight ``campaigns / (campaigns + prior_campaigns)``.
+Uncertainty: refits on bootstrap resamples of the (brand, week) rows and of the delivery
+residuals (the campaigns' spend levels kept, so a channel with three campaigns keeps a
+curve), with the fit's pooling weights; ``draws_`` holds them, and
+:meth:`ResponseCurves.expected_advances` averages over them: the planner maximises the mean
+outcome over the refits, not the point estimate's. Creator tiers are the channels
+``kol_note`` and ``koc_note``.
 
 >>> import numpy as np, pandas as pd
 >>> days = pd.date_range("2024-01-01", periods=84).date

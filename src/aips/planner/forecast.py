@@ -103,7 +103,7 @@ def fit_forecast(curves, advances, spend, series, start, window: int = 30, horiz
     ti["date"] = pd.to_datetime(ti["date"])
     ti = ti.set_index("date").users.sort_index().astype(float)
     buys = adv[adv.stage == "P"].groupby("date").users.sum().astype(float)
-    drift = baseline_errors(ti[ti.index <= start], buys[buys.index < start], horizon)
+    drift = baseline_errors(ti[ti.index <= start], buys[buys.index < start], horizon, burn_in=window)
     adv = adv[(adv.date >= lo) & (adv.date < start)]
     seen = np.asarray([adv[adv.stage == s].users.sum() / RAMP_DAYS for s in ("I", "TI", "P")])
     sp = spend[spend.brand == curves.brand_].copy()
@@ -130,39 +130,53 @@ def fit_forecast(curves, advances, spend, series, start, window: int = 30, horiz
     return fc
 
 
-def baseline_errors(ti, buys, horizon: int, step: int = 7) -> dict[str, float]:
+def baseline_errors(ti, buys, horizon: int, burn_in: int = 30, step: int = 7) -> dict[str, float]:
     """Root mean square log error of the baseline forecast (no change of spend: the crowd
-    holds its level, purchases at the hazard of the 28 days before) on the brand's own
-    history, from origins every ``step`` days that have 28 days before them and
-    ``horizon`` days after them in ``ti`` (TI crowd by day) and ``buys`` (first purchases
-    by day); 0 where no origin fits.
+    holds its level, purchases at the crowd's hazard of the days before) on the brand's own
+    history, scaled to ``horizon`` days as a random walk's.
+
+    ``ti`` is the TI crowd by day and ``buys`` first purchases by day. The first ``burn_in``
+    days (the TI window) are left out: the data's first window has no events before it, so
+    its crowd is undercounted and grows from nothing. From origins every ``step`` days, the
+    baseline forecasts the lag L = the horizon, or as much as the remaining history allows
+    (at least 7 days), with up to 28 days before each origin for the hazard; the error at
+    lag L is scaled by sqrt(horizon / L). 0 where no origin fits.
 
     >>> import pandas as pd
-    >>> days = pd.date_range("2024-01-01", periods=80)
+    >>> days = pd.date_range("2024-01-01", periods=110)
     >>> ti = pd.Series(100.0, index=days)
     >>> buys = pd.Series(2.0, index=days)                 # steady: the baseline is exact
     >>> baseline_errors(ti, buys, 30)
-    {'TI': 0.0, 'purchases': 0.0, 'origins': 3}
+    {'TI': 0.0, 'purchases': 0.0, 'lag': 30, 'origins': 7}
+    >>> grow = pd.Series(100.0 * 1.01 ** np.arange(110), index=days)
+    >>> round(baseline_errors(grow, buys * 0, 10)["TI"], 4)  # log(1.01^10) = 0.0995
+    0.0995
     """
     import pandas as pd
 
+    none = {"TI": 0.0, "purchases": 0.0, "lag": 0, "origins": 0}
     if not len(ti):
-        return {"TI": 0.0, "purchases": 0.0, "origins": 0}
+        return none
     days = pd.date_range(ti.index.min(), ti.index.max())
-    ti = ti.reindex(days).ffill().fillna(0.0)
-    buys = buys.reindex(days, fill_value=0.0).fillna(0.0)
+    ti = ti.reindex(days).ffill().fillna(0.0).iloc[burn_in:]
+    buys = buys.reindex(days, fill_value=0.0).fillna(0.0).iloc[burn_in:]
+    lead = 7  # days of history an origin needs at least (for the hazard)
+    lag = int(min(horizon, (len(ti) - lead - 1) // 2))
+    if lag < 7:
+        return none
     e_ti, e_p = [], []
-    for i in range(RAMP_DAYS + 1, len(days) - horizon, step):
-        crowd = ti.iloc[i - RAMP_DAYS - 1: i - 1].sum()
-        rate = buys.iloc[i - RAMP_DAYS: i].sum() / crowd if crowd > 0 else 0.0
-        want_p = rate * ti.iloc[i] * horizon
-        got_p = buys.iloc[i: i + horizon].sum()
-        if ti.iloc[i] > 0 and ti.iloc[i + horizon] > 0:
-            e_ti.append(np.log(ti.iloc[i + horizon] / ti.iloc[i]))
+    for i in range(lead, len(ti) - lag, step):
+        back = min(i, RAMP_DAYS)
+        crowd = ti.iloc[i - back - 1: i - 1].sum() if i > back else ti.iloc[i - back: i].sum()
+        rate = buys.iloc[i - back: i].sum() / crowd if crowd > 0 else 0.0
+        want_p, got_p = rate * ti.iloc[i] * lag, buys.iloc[i: i + lag].sum()
+        if ti.iloc[i] > 0 and ti.iloc[i + lag] > 0:
+            e_ti.append(np.log(ti.iloc[i + lag] / ti.iloc[i]))
         if want_p > 0 and got_p > 0:
             e_p.append(np.log(got_p / want_p))
-    rms = (lambda e: float(np.sqrt(np.mean(np.square(e)))) if e else 0.0)
-    return {"TI": rms(e_ti), "purchases": rms(e_p), "origins": len(e_ti)}
+    scale = np.sqrt(horizon / lag)
+    rms = (lambda e: float(scale * np.sqrt(np.mean(np.square(e)))) if e else 0.0)
+    return {"TI": rms(e_ti), "purchases": rms(e_p), "lag": lag, "origins": len(e_ti)}
 
 
 def interval(curves, fc: Forecast, daily: dict, horizon: int, alpha: float = 0.1) -> dict:
