@@ -175,7 +175,10 @@ def baseline_errors(ti, buys, horizon: int, burn_in: int = 30, step: int = 7) ->
         if want_p > 0 and got_p > 0:
             e_p.append(np.log(got_p / want_p))
     scale = np.sqrt(horizon / lag)
-    rms = (lambda e: float(scale * np.sqrt(np.mean(np.square(e)))) if e else 0.0)
+
+    def rms(e: list) -> float:
+        return float(scale * np.sqrt(np.mean(np.square(e)))) if e else 0.0
+
     return {"TI": rms(e_ti), "purchases": rms(e_p), "lag": lag, "origins": len(e_ti)}
 
 
