@@ -74,7 +74,7 @@ def run(params: SimulationParams, work: Path, brand: str, budget_days: int = 30,
     even = {c: budget / len(result["split"]) for c in result["split"]}
     return {"seed": params.seed, "budget": budget, "planner": value(result["split"]),
             "last": value(result["last_split"]), "even": value(even), "optimum": best, "split": result["split"],
-            "best_split": best_split, "backtest": back, "seconds": time.time() - t}
+            "best_split": best_split, "backtest": back, "expected": result["expected"], "seconds": time.time() - t}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,15 +88,18 @@ def main(argv: list[str] | None = None) -> int:
     base = args.workdir or Path(tempfile.mkdtemp(prefix="planner_truth_"))
     rows = [run(world(args.users, s), base / f"w{s}", args.brand, backtest_day=args.backtest_day) for s in args.seeds]
     print(f"planner vs the simulator's counterfactual ({args.users} users, brand {args.brand}, goal purchases, 30 days)")
-    print("| seed | budget | planner | last split | even split | optimum | planner / optimum | beats last |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| seed | budget | planner | last split | even split | optimum | planner / optimum | beats last "
+          "| planner's own forecast (90 % interval) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     ok = True
     for r in rows:
         share = r["planner"] / r["optimum"]
         beats = r["planner"] > r["last"]
         ok &= share >= 0.9 and beats
+        e = r["expected"]
         print(f"| {r['seed']} | {r['budget']:.0f} | {r['planner']:.2f} | {r['last']:.2f} | {r['even']:.2f} | {r['optimum']:.2f} "
-              f"| {share:.1%} | {'yes' if beats else 'no'} |")
+              f"| {share:.1%} | {'yes' if beats else 'no'} "
+              f"| {e['purchases']:.1f} ({e['purchases_low']:.1f}-{e['purchases_high']:.1f}) |")
     for r in rows:
         print(f"  seed {r['seed']}: planner {({k: round(v) for k, v in r['split'].items()})}; "
               f"optimum {({k: round(v) for k, v in r['best_split'].items()})}; {r['seconds']:.0f} s")
