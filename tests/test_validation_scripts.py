@@ -31,14 +31,13 @@ SCRIPTS = {
     # 20 seeds of tiny worlds, 60 resamples: coverage inside the 95 % binomial range of 90 % (~25 s)
     "interval_coverage": (["--seeds", "20", "--size", "30000", "--bootstrap", "60", "--binomial"],
                           ["| channel | true share |", "coverage:", "goal: coverage within"]),
-    # two 6,000-user worlds with saturating delivery (~35 s)
-    "planner_truth": (["--users", "6000"], ["| seed | budget | planner |", "goal: planner >= 90 %"]),
+    # two 6,000-user worlds with saturating delivery, and the forecast's backtest on them (~45 s)
+    "planner_truth": (["--users", "6000"], ["| seed | budget | planner |", "| seed | from | TI forecast |",
+                                            "goal: planner >= 90 %", "intervals: met"]),
 }
 """Script -> (small-world arguments, lines its output must contain)."""
 
-NOT_MET = {"planner_truth": "issue 17: against the simulator's own counterfactual the planner reaches 93 % and 86 % "
-                            "of the optimum and beats the last split on one world of two (measured 2026-12, "
-                            "seeds 301/302)"}
+NOT_MET: dict[str, str] = {}
 """Scripts whose goal is not met yet: strict xfail, so meeting it turns the test red until this goes."""
 
 

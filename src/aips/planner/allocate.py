@@ -3,8 +3,10 @@
 Maximise ``goal(x)`` over total spend per channel ``x`` with ``sum(x) = budget`` and
 ``min_c <= x_c <= max_c``; the goal is the forecast (:mod:`aips.planner.forecast`) of the
 TI crowd on the last day, of first purchases over the horizon, or of revenue (purchases x
-the brand's revenue per purchaser). SLSQP starts from the even split and from the last
-period's split; the better optimum wins.
+the brand's revenue per purchaser). The planner passes the goal averaged over the curves'
+bootstrap refits (:meth:`aips.planner.curves.ResponseCurves.expected_advances`): a split
+chosen on the point estimate alone bets on its noise. SLSQP starts from the even split and
+from the last period's split; the better optimum wins.
 
 >>> value = lambda x: float(np.sum(np.sqrt(x)))          # equal concave returns
 >>> split = allocate(value, ["a", "b"], 100.0)

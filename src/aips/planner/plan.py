@@ -102,8 +102,8 @@ def forecast(view, brand: str, start: Any = None, horizon: int = 30, daily: dict
         raise ConfigError(f"--from {start} must lie between {data.first + dt.timedelta(days=35)} and {data.last} "
                           "(the planner learns from at least five weeks before it)")
     cv = data.curves(before=start if backtest else None, bootstrap=bootstrap)
-    series = data.ti_series(start - dt.timedelta(days=28), end if backtest else start)
-    fc = fit_forecast(cv, data.advances, data.spend, series, start)
+    series = data.ti_series(data.first, end if backtest else start)
+    fc = fit_forecast(cv, data.advances, data.spend, series, start, horizon=horizon)
     if backtest:
         daily = {c: v / horizon for c, v in data.spend_between(start, end - dt.timedelta(days=1)).items()}
     elif daily is None:
@@ -135,13 +135,13 @@ def plan(view, brand: str, budget: float, horizon: int = 30, goal: str = "purcha
     data = _Data(view, brand)
     cv = data.curves(bootstrap=bootstrap)
     start = data.last
-    series = data.ti_series(start - dt.timedelta(days=28), start)
-    fc = fit_forecast(cv, data.advances, data.spend, series, start)
+    series = data.ti_series(data.first, start)
+    fc = fit_forecast(cv, data.advances, data.spend, series, start, horizon=horizon)
     price = data.revenue_per_purchase() if goal == "revenue" else 1.0
     channels = list(cv.channels_)
 
     def value(x: np.ndarray) -> float:
-        out = fc.run(cv.advances, x / horizon, horizon)
+        out = fc.run(cv.expected_advances, x / horizon, horizon)
         return out["TI"] if goal == "TI" else out["purchases"] * price
 
     last = data.spend_between(start - dt.timedelta(days=horizon - 1), start)
