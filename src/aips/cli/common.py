@@ -34,6 +34,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -78,6 +79,17 @@ LockTimeoutOpt = Annotated[
     typer.Option("--lock-timeout", envvar="AIPS_LOCK_TIMEOUT", min=0,
                  help="Seconds to wait while other processes use the store (default 60)."),
 ]
+# --- how rows are read (ingest and source) ----------------------------------------------
+PresetOpt = Annotated[str | None, typer.Option("--preset", help="A bundled mapping: canonical, taobao, rees46.")]
+MapOpt = Annotated[Path | None, typer.Option("--map", help="A mapping YAML (see presets/example_map.yaml).")]
+TzOpt = Annotated[str | None, typer.Option(
+    "--tz", help="Time zone of timestamps without an offset (default: the model's).")]
+MaxFutureOpt = Annotated[str | None, typer.Option(
+    "--max-future", help="Quarantine events later than now plus this (1d, 12h, 30m; off: accept all). "
+    "Default: the model's ingest.max_future (1d).")]
+MinDateOpt = Annotated[str | None, typer.Option(
+    "--min-date", help="Quarantine events before this date, UTC (off: accept all). "
+    "Default: the model's ingest.min_date (2000-01-01).")]
 STORE_OPTIONS = (("warehouse", WarehouseOpt), ("database", DatabaseOpt), ("conf", SparkConfOpt),
                  ("memory_limit", MemoryLimitOpt), ("threads", ThreadsOpt))
 """The options :func:`with_store_options` adds: how a store is opened (Spark's warehouse,

@@ -27,7 +27,12 @@ from aips.cli.common import (
     Lang,
     LangOpt,
     LockTimeoutOpt,
+    MapOpt,
+    MaxFutureOpt,
+    MinDateOpt,
+    PresetOpt,
     StoreOpt,
+    TzOpt,
     open_ws,
     store_exists,
 )
@@ -51,18 +56,9 @@ def ingest_command(
     paths: Annotated[
         list[Path], typer.Argument(help="CSV/TSV, JSON Lines, Parquet or Excel files (.gz too).")
     ],
-    preset: Annotated[
-        str | None, typer.Option("--preset", help="A bundled mapping: canonical, taobao, rees46.")
-    ] = None,
-    map_file: Annotated[
-        Path | None, typer.Option("--map", help="A mapping YAML (see presets/example_map.yaml).")
-    ] = None,
-    tz: Annotated[
-        str | None,
-        typer.Option(
-            "--tz", help="Time zone of timestamps without an offset (default: the model's)."
-        ),
-    ] = None,
+    preset: PresetOpt = None,
+    map_file: MapOpt = None,
+    tz: TzOpt = None,
     encoding: Annotated[
         str | None, typer.Option("--encoding", help="Text encoding (default: detected).")
     ] = None,
@@ -81,22 +77,8 @@ def ingest_command(
             "--quarantine-dir", help="Where the quarantine CSV goes (default: beside the store)."
         ),
     ] = None,
-    max_future: Annotated[
-        str | None,
-        typer.Option(
-            "--max-future",
-            help="Quarantine events later than now plus this (1d, 12h, 30m; off: accept all). "
-            "Default: the model's ingest.max_future (1d).",
-        ),
-    ] = None,
-    min_date: Annotated[
-        str | None,
-        typer.Option(
-            "--min-date",
-            help="Quarantine events before this date, UTC (off: accept all). "
-            "Default: the model's ingest.min_date (2000-01-01).",
-        ),
-    ] = None,
+    max_future: MaxFutureOpt = None,
+    min_date: MinDateOpt = None,
     max_bad_fraction: Annotated[
         float | None,
         typer.Option(

@@ -14,12 +14,23 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from aips.cli.common import ConfigOpt, Lang, LangOpt, LockTimeoutOpt, StoreOpt, open_ws
+from aips.cli.common import (
+    ConfigOpt,
+    Lang,
+    LangOpt,
+    LockTimeoutOpt,
+    MapOpt,
+    MaxFutureOpt,
+    MinDateOpt,
+    PresetOpt,
+    StoreOpt,
+    TzOpt,
+    open_ws,
+)
 
 
 class What(StrEnum):
@@ -37,26 +48,11 @@ def source_command(
         metavar="TABLE_OR_PATH",
         help="A table of the store's catalog (name or database.name), or a Parquet folder "
              "(hive-partitioned or not), file or glob.")],
-    preset: Annotated[
-        str | None, typer.Option("--preset", help="A bundled mapping: canonical, taobao, rees46.")
-    ] = None,
-    map_file: Annotated[
-        Path | None, typer.Option("--map", help="A mapping YAML (see presets/example_map.yaml).")
-    ] = None,
-    tz: Annotated[
-        str | None,
-        typer.Option("--tz", help="Time zone of timestamps without an offset (default: the model's)."),
-    ] = None,
-    max_future: Annotated[
-        str | None,
-        typer.Option("--max-future", help="Quarantine events later than now plus this (1d, 12h; off). "
-                     "Default: the model's ingest.max_future (1d)."),
-    ] = None,
-    min_date: Annotated[
-        str | None,
-        typer.Option("--min-date", help="Quarantine events before this date, UTC (off: accept all). "
-                     "Default: the model's ingest.min_date (2000-01-01)."),
-    ] = None,
+    preset: PresetOpt = None,
+    map_file: MapOpt = None,
+    tz: TzOpt = None,
+    max_future: MaxFutureOpt = None,
+    min_date: MinDateOpt = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", help="table or json.")] = ReportFormat.table,
     store: StoreOpt = None,
     config: ConfigOpt = None,
