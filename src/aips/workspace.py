@@ -466,6 +466,14 @@ class Workspace:
 
         return plan(self.view, brand, budget, horizon, goal, low, high)
 
+    def planner(self, brand: str, bootstrap: int = 40):
+        """The brand's planner fitted once (curves and forecast from one read of the
+        aggregates): forecast any split cheaply (:class:`aips.planner.plan.Planner`; the
+        report's Plan section and the dashboard's planner page use it)."""
+        from aips.planner.plan import Planner
+
+        return Planner(self.view, brand, bootstrap)
+
     def close(self) -> None:
         """Release the store (its file lock)."""
         self.store.close()
