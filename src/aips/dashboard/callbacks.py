@@ -13,6 +13,7 @@ import pandas as pd
 
 from aips.config.model import STAGE_ORDER
 from aips.dashboard.layout import PANELS, cards, level_options, placeholder, table
+from aips.dashboard.planner_page import register_planner
 from aips.io import csv_safe
 from aips.reporting import charts
 from aips.reporting.html import audience_rows, content_rows, creator_rows
@@ -57,6 +58,7 @@ def register_all(app, d, svc) -> None:
     register_slow(app, d, svc)
     register_drilldown(app, d, svc)
     register_report(app, d, svc)
+    register_planner(app, d, svc)
 
 
 def register_labels(app, d) -> None:

@@ -8,10 +8,10 @@ reads the store.
 >>> band = {"dates": days, "TI": [10.0, 12.0], "TI_low": [8.0, 9.0], "TI_high": [12.0, 15.0]}
 >>> fig = fan_chart({"recommended": band, "current": band}, "en")
 >>> [t.name for t in fig.data if t.showlegend is not False]
-['recommended', 'last period’s split']
+['recommended', "last period's split"]
 >>> fig = split_chart([{"channel": "kol_note", "recommended": 60.0, "current": 40.0}], "en")
 >>> [(t.name, list(t.y)) for t in fig.data]
-[('recommended', [60.0]), ('last period’s split', [40.0])]
+[('recommended', [60.0]), ("last period's split", [40.0])]
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import plotly.graph_objects as go
 from aips.reporting.charts import _layout
 from aips.reporting.labels import t
 
-SPLITS = {"recommended": ("#E4572E", "rgba(228,87,46,0.18)"), "current": ("#6B7A89", "rgba(107,122,137,0.18)")}
-"""Colours (line, band) of the recommended split and the current one."""
+SPLITS = {"recommended": ("#E4572E", "rgba(228,87,46,0.18)"), "sliders": ("#E4572E", "rgba(228,87,46,0.18)"),
+          "current": ("#6B7A89", "rgba(107,122,137,0.18)")}
+"""Colours (line, band) of the recommended split (the dashboard's sliders) and the current one."""
 
 
 def split_chart(rows: list[dict], lang: str = "en") -> go.Figure:
@@ -31,8 +32,9 @@ def split_chart(rows: list[dict], lang: str = "en") -> go.Figure:
     fig = go.Figure()
     x = [r["channel"] for r in rows]
     for key, (color, _) in SPLITS.items():
-        fig.add_bar(x=x, y=[r[key] for r in rows], name=t(f"plan.sec.{key}", lang), marker_color=color,
-                    hovertemplate="%{x}: %{y:,.0f}<extra></extra>")
+        if rows and key in rows[0]:
+            fig.add_bar(x=x, y=[r[key] for r in rows], name=t(f"plan.sec.{key}", lang), marker_color=color,
+                        hovertemplate="%{x}: %{y:,.0f}<extra></extra>")
     fig.update_yaxes(title_text=t("plan.sec.axis_spend", lang), rangemode="tozero")
     fig.update_layout(barmode="group")
     return _layout(fig, 320)
