@@ -106,6 +106,7 @@ ZH_COMMANDS = [
     f"curves --brand {BRAND}",
     f"forecast --brand {BRAND} --from 2025-11-29 --horizon 30",
     f"plan --brand {BRAND} --budget 500000 --horizon 30 --goal TI",
+    f"plan --brand {BRAND} --budget 500000 --creators",
 ]
 
 

@@ -221,10 +221,20 @@ class Planner:
 
 
 def plan(view, brand: str, budget: float, horizon: int = 30, goal: str = "purchases",
-         low: dict | None = None, high: dict | None = None, bootstrap: int = 40) -> dict:
+         low: dict | None = None, high: dict | None = None, bootstrap: int = 40, creators: bool = False) -> dict:
     """``aips plan``: the split of ``budget`` (CNY over ``horizon`` days) maximising ``goal``,
     its forecast with an interval, and the last period's split at the same total
-    (:meth:`Planner.plan`)."""
+    (:meth:`Planner.plan`). ``creators``: also which KOL/KOC to book within the split's
+    ``kol_note``/``koc_note`` budgets (keys ``creators`` and ``creator_notes``:
+    :func:`aips.planner.creators.book_creators`)."""
     if goal not in GOALS:
         raise ConfigError(f"unknown --goal {goal!r} (one of {', '.join(GOALS)})")
-    return Planner(view, brand, bootstrap).plan(budget, horizon, goal, low, high)
+    if creators:
+        from aips.planner.creators import book_creators, require_creators
+
+        require_creators(view)  # before the fit: say what is missing at once
+    out = Planner(view, brand, bootstrap).plan(budget, horizon, goal, low, high)
+    if creators:
+        booked = book_creators(view, brand, out["split"])
+        out.update(creators=booked["creators"], creator_notes=booked["notes"])
+    return out
