@@ -99,8 +99,9 @@ def creator_evidence(view: View, brand: str, lookback: int = 90, k: int = 7) -> 
 def incremental_advances(evidence: pd.DataFrame) -> pd.Series:
     """Incremental advances per booked note (rule 3 of the module doc).
 
-    >>> incremental_advances(pd.DataFrame({"touches": [90], "seeded": [30], "expected": [20.0], "notes": [3]})).tolist()
-    [25.0]
+    >>> ev = pd.DataFrame({"touches": [90], "seeded": [30], "expected": [20.0], "notes": [3]})
+    >>> incremental_advances(ev).tolist()       # (30 - 20) / (90 + 30) * 90 / 3
+    [2.5]
     """
     t = evidence["touches"].astype(float)
     lift = (evidence["seeded"] - evidence["expected"]).clip(lower=0.0)
