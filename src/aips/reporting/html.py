@@ -344,11 +344,6 @@ def render_report(data: ReportData, lang: str = "en", *, embed_js: bool = True) 
     chart_notes: list[str] = []
     figs = {name: figure_html(fig, f"fig-{name}") for name, fig in figures(data, lang, chart_notes).items()}
     plan = plan_view(data.sections.get("plan"), lang, data.meta.get("currency", CURRENCY))
-    if plan and not plan["error"]:
-        from aips.reporting.charts_plan import fan_chart, split_chart
-
-        figs["plan_split"] = figure_html(split_chart(data.sections["plan"]["rows"], lang), "fig-plan_split")
-        figs["plan_fan"] = figure_html(fan_chart(data.sections["plan"]["fan"], lang), "fig-plan_fan")
     tr = {k: t(k, lang) for k in L.LABELS["en"]}
     titles = {k: t(v, lang, category=data.category or "", t0=_date(p.t0), t1=_date(p.t1), end=_date(p.end),
                    start=_date(p.start)) for k, v in SECTION_TITLES.items()}
