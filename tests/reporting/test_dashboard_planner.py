@@ -109,3 +109,18 @@ def test_a_brand_the_planner_cannot_serve_says_why(app, world):
 
     off_page = callback(app, "pl-budget.value")(world.brand, "", "en")  # not shown: nothing fitted
     assert off_page == (load_dash().no_update,) * 2
+
+
+def test_planner_page_in_chinese(app, world):
+    budget, status = callback(app, "pl-budget.value")(world.brand, PAGE, "zh")
+    sliders, last = callback(app, "pl-sliders.children")(budget, 30, "zh", world.brand)
+    found = [p for p in props(sliders) if isinstance(p.get("id"), dict)]
+    fig, outcome, total = callback(app, "pl-fan.figure")([p["value"] for p in found], "purchases", "zh",
+                                                          [p["id"] for p in found], world.brand, 30, budget)
+    texts = [status, total, *(str(p.get("children")) for p in props([outcome, last]) if isinstance(p.get("children"), str)),
+             *(tr.name for tr in fig.data if tr.name), fig.layout.yaxis.title.text]
+    assert "默认预算" in status and "滑块合计" in total
+    for label in ("滑块分配", "上期分配", "购买人数", "末日深度兴趣人数", "占比", "深度兴趣人数"):
+        assert label in texts, label
+    labels = callback(app, "pl-l-brand.children")("zh")
+    assert "投放规划" in labels and "推荐分配" in labels
