@@ -33,6 +33,8 @@ import json
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
 import aips
@@ -148,3 +150,20 @@ def test_books_creators_that_truly_seed_more(seeding_world):
         assert sum(r["cost"] for r in res["creators"] if r["tier"] == tier) <= budget
     for r in res["creators"]:
         assert r["cost"] == pytest.approx(truth[r["creator"]]["fee"]) and truth[r["creator"]]["tier"] == r["tier"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["KOL", "KOC"]), st.floats(1, 1e4), st.floats(0, 50)), max_size=25),
+       st.floats(0, 5e4), st.floats(0, 5e4))
+def test_booking_stays_within_each_tier_and_leaves_nothing_that_fits(rows, kol, koc):
+    ev = pd.DataFrame([{"creator_id": f"c{i}", "tier": t, "cost": c, "advances": a} for i, (t, c, a) in enumerate(rows)],
+                      columns=["creator_id", "tier", "cost", "advances"])
+    got = book(ev, {"KOL": kol, "KOC": koc})
+    chosen = {r["creator"] for r in got}
+    assert len(chosen) == len(got)  # each creator once
+    for tier, budget in (("KOL", kol), ("KOC", koc)):
+        mine = [r for r in got if r["tier"] == tier]
+        left = budget - sum(r["cost"] for r in mine)
+        assert left >= -1e-6 and all(r["expected_advances"] > 0 for r in mine)
+        rest = ev[(ev["tier"] == tier) & (ev["advances"] > 0) & ~ev["creator_id"].isin(chosen)]
+        assert (rest["cost"] > left + 1e-9).all()  # greedy stops only when nothing fits
