@@ -198,7 +198,7 @@ def test_dashboard_in_chinese(demo_store, store_words):
     svc = app.aips_service
     period = svc.period()
     values = {"brand.value": BRAND, "dates.start_date": str(period.start), "dates.end_date": str(period.end),
-              "level.value": "brand", "lang.value": "zh", "core-done.data": "done"}
+              "level.value": "brand", "lang.value": "zh", "core-done.data": "done", "url.hash": ""}
     texts = list(_texts(app.layout))
     for entry in app.callback_map.values():
         names = [f"{i['id']}.{i['property']}" for i in [*entry["inputs"], *entry.get("state", [])]]

@@ -96,10 +96,17 @@ def test_recommend_fills_the_sliders_with_the_plan(app, world):
     assert filled == pytest.approx([round(plan["split"][i["channel"]], 2) for i in ids], abs=0.01)
 
 
-def test_pages_switch_on_the_fragment(app):
+def test_pages_switch_on_the_fragment(app, world):
+    from aips._compat.dash import load_dash
+
     page = callback(app, "report-page.style")
     assert page(PAGE) == ({"display": "none"}, {})
     assert page("") == ({}, {"display": "none"})
+    core = callback(app, "cards.children")  # the report's sections wait while the planner is shown
+    period = app.aips_service.period()
+    pickers = (world.brand, str(period.start), str(period.end), "brand", "en")
+    assert core(*pickers, PAGE) == (load_dash().no_update,) * 7
+    assert core(*pickers, "")[-1].startswith(world.brand)  # back on the report: core-done is set
 
 
 def test_a_brand_the_planner_cannot_serve_says_why(app, world):
