@@ -458,13 +458,23 @@ class Workspace:
     # --- lifetime --------------------------------------------------------------------------------
 
     def plan(self, brand: str, budget: float, horizon: int = 30, goal: str = "purchases",
-             low: dict | None = None, high: dict | None = None) -> dict:
+             low: dict | None = None, high: dict | None = None, creators: bool = False) -> dict:
         """Split ``budget`` (CNY over ``horizon`` days) across channels to maximise ``goal``
         (``TI``, ``purchases`` or ``revenue``); see :func:`aips.planner.plan.plan`. Needs
-        campaigns and a users table with a holdout (``aips simulate`` worlds have both)."""
+        campaigns and a users table with a holdout (``aips simulate`` worlds have both).
+        ``creators``: also the KOL/KOC to book within the KOL and KOC shares (key
+        ``creators``; :mod:`aips.planner.creators`), which needs the creators table."""
         from aips.planner.plan import plan
 
-        return plan(self.view, brand, budget, horizon, goal, low, high)
+        return plan(self.view, brand, budget, horizon, goal, low, high, creators=creators)
+
+    def planner(self, brand: str, bootstrap: int = 40):
+        """The brand's planner fitted once (curves and forecast from one read of the
+        aggregates): forecast any split cheaply (:class:`aips.planner.plan.Planner`; the
+        report's Plan section and the dashboard's planner page use it)."""
+        from aips.planner.plan import Planner
+
+        return Planner(self.view, brand, bootstrap)
 
     def close(self) -> None:
         """Release the store (its file lock)."""

@@ -1,4 +1,6 @@
-"""A simulated world with known leaks, shared by the diagnosis and CLI tests (one per session)."""
+"""Simulated worlds shared across test folders (one each per session): one with known leaks
+(the diagnosis and CLI tests), one where creators drive seeding (the creator ranking and the
+planner's creator booking)."""
 
 from __future__ import annotations
 
@@ -25,4 +27,28 @@ def leak_world(tmp_path_factory):
     path = root / "store.duckdb"
     ws = load_world(root / "world", str(path))
     ws.close()
+    return root / "world", path
+
+
+SEEDING_WORLD = SimulationParams.from_dict(dict(
+    users=3000, days=120, seed=1, kol_count=8, koc_count=32, creator_seeding_sigma=1.0,
+    base_hazard=(0.05, 0.07, 0.35, 0.05),
+    channels={"feed_ad": {"intensity": 0.01}, "topic_challenge": {"intensity": 0.01},
+              "organic": {"intensity": 0.01}},
+))
+"""A world where creators drive seeding: 40 creators (8 KOL, 32 KOC) with widely spread true
+seeding multipliers (log-normal sigma 1.0), a low baseline hazard for A->I and I->TI and
+little feed/topic/organic delivery. Its default sibling (340 creators, 4000 users) has too
+few touches per creator to rank them (see the report)."""
+
+
+@pytest.fixture(scope="session")
+def seeding_world(tmp_path_factory):
+    """``(world directory, DuckDB store file)`` of :data:`SEEDING_WORLD`."""
+    from activation_helpers import load_world
+
+    root = tmp_path_factory.mktemp("seeding")
+    simulate(root / "world", SEEDING_WORLD, workers=1)
+    path = root / "store.duckdb"
+    load_world(root / "world", str(path)).close()
     return root / "world", path

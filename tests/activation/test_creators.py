@@ -7,11 +7,11 @@ import json
 
 import pandas as pd
 import pytest
-from activation_helpers import events_table, load_world, workspace
+from activation_helpers import events_table, workspace
 from scipy.stats import spearmanr
 
+import aips
 from aips.activation.creators import recommend_mix
-from aips.simulate import SimulationParams, simulate
 
 AT = "2024-03-31"
 
@@ -68,25 +68,13 @@ def test_greedy_mix_discounts_overlap():
     assert recommend_mix(table, overlap, budget=5).empty
 
 
-SEEDING_WORLD = SimulationParams.from_dict(dict(
-    users=3000, days=120, seed=1, kol_count=8, koc_count=32, creator_seeding_sigma=1.0,
-    base_hazard=(0.05, 0.07, 0.35, 0.05),
-    channels={"feed_ad": {"intensity": 0.01}, "topic_challenge": {"intensity": 0.01},
-              "organic": {"intensity": 0.01}},
-))
-"""A world where creators drive seeding: 40 creators (8 KOL, 32 KOC) with widely spread true
-seeding multipliers (log-normal sigma 1.0), a low baseline hazard for A->I and I->TI and
-little feed/topic/organic delivery. Its default sibling (340 creators, 4000 users) has too
-few touches per creator to rank them (see the report)."""
-
-
-def test_seeding_lift_ranks_creators_like_the_truth(tmp_path):
-    out = tmp_path / "world"
-    simulate(out, SEEDING_WORLD, workers=1)
+def test_seeding_lift_ranks_creators_like_the_truth(seeding_world):
+    """On :data:`activation_world.SEEDING_WORLD` (its docstring says why that world)."""
+    out, store = seeding_world
     truth = json.loads((out / "truth.json").read_text())
-    ws = load_world(out)
-    at = ws.events.local_date.max().to_pyarrow().as_py()
-    r = ws.creators("A,I,TI,P,S", at=at, lookback=120, k=7, attribution=None, budget=500_000)
+    with aips.open(str(store), read_only=True) as ws:
+        at = ws.events.local_date.max().to_pyarrow().as_py()
+        r = ws.creators("A,I,TI,P,S", at=at, lookback=120, k=7, attribution=None, budget=500_000)
     ranked = r.table.dropna(subset=["seeding_lift"])
     true = [truth["creators"][c]["seeding_multiplier"] for c in ranked["creator_id"]]
     rho = spearmanr(ranked["seeding_lift"], true)[0]

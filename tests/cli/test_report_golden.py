@@ -3,7 +3,9 @@
 ``golden/demo/report_serava.json`` holds every section of ``aips report --brand Serava``'s
 data (tables as records), recorded before the house was reshaped (issue 12) and checked
 against the pre-reshape code on the same store (the only difference was the row order of
-the flow-rate comparison, now sorted by brand and stage). Record again, after a deliberate
+the flow-rate comparison, now sorted by brand and stage). The Plan section is left out: its
+numbers follow the planner's fits, which improve on their own schedule, and its own tests
+check it against the planner and the campaigns (tests/reporting/test_report_plan.py). Record again, after a deliberate
 change of results, with ``AIPS_RECORD_GOLDEN=1`` and review the diff.
 """
 
@@ -19,7 +21,7 @@ import pandas as pd
 from cli_helpers import GOLDEN, close_json
 
 import aips
-from aips.reporting.data import collect
+from aips.reporting.data import SECTIONS, collect
 
 GOLDEN_FILE = GOLDEN / "report_serava.json"
 
@@ -49,7 +51,7 @@ def _plain(x):
 
 def test_report_data_unchanged_on_demo_world(demo_store):
     with aips.open(demo_store) as ws:
-        data = collect(ws, "Serava", langs=("en", "zh"))
+        data = collect(ws, "Serava", langs=("en", "zh"), sections=[s for s in SECTIONS if s != "plan"])
     got = json.loads(json.dumps(_plain({
         "sections": data.sections, "omitted": data.omitted, "notes": data.notes,
         "period": str(data.period)}), sort_keys=True))

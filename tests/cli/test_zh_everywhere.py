@@ -106,6 +106,7 @@ ZH_COMMANDS = [
     f"curves --brand {BRAND}",
     f"forecast --brand {BRAND} --from 2025-11-29 --horizon 30",
     f"plan --brand {BRAND} --budget 500000 --horizon 30 --goal TI",
+    f"plan --brand {BRAND} --budget 500000 --creators",
 ]
 
 
@@ -197,7 +198,7 @@ def test_dashboard_in_chinese(demo_store, store_words):
     svc = app.aips_service
     period = svc.period()
     values = {"brand.value": BRAND, "dates.start_date": str(period.start), "dates.end_date": str(period.end),
-              "level.value": "brand", "lang.value": "zh", "core-done.data": "done"}
+              "level.value": "brand", "lang.value": "zh", "core-done.data": "done", "url.hash": ""}
     texts = list(_texts(app.layout))
     for entry in app.callback_map.values():
         names = [f"{i['id']}.{i['property']}" for i in [*entry["inputs"], *entry.get("state", [])]]
@@ -256,6 +257,8 @@ def test_ingest_report_in_chinese(tmp_path, store_words):
     assert "隔离原因：" in out and "隔离文件：" in out, out
     columns = {"event_id", "user_id", "brand", "event_type", "ts", "amount"}  # the file's own names
     words = store_words | columns | {w.lower() for w in _WORD.findall(str(tmp_path))}
+    # the quarantine file's name ends in a random hex id (letters a-f: 'adcb' is no English)
+    words |= {w.lower() for f in tmp_path.iterdir() for w in _WORD.findall(f.name)}
     assert not english_words(out, ALLOWED | words), out
     english = CliRunner().invoke(cli_app, ["ingest", str(src), "--preset", "canonical", "--store", store])
     assert "events: 3 rows read = 0 loaded + 1 duplicates" in english.stdout, english.stdout

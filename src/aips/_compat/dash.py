@@ -20,9 +20,9 @@ def load_dash() -> SimpleNamespace:
     install hint when Dash is missing."""
     try:
         import dash
-        from dash import Input, Output, State, ctx, dash_table, dcc, html, no_update
+        from dash import ALL, Input, Output, State, ctx, dash_table, dcc, html, no_update
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise MissingDependencyError(INSTALL_HINT) from err
     return SimpleNamespace(dash=dash, dcc=dcc, html=html, Input=Input, Output=Output, State=State,
-                           ctx=ctx, no_update=no_update, dash_table=dash_table)
+                           ctx=ctx, no_update=no_update, dash_table=dash_table, ALL=ALL)
 

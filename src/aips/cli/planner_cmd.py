@@ -20,7 +20,7 @@ from aips.cli.common import (
     open_ws,
     print_json,
 )
-from aips.config.labels import t
+from aips.config.labels import note_text, t
 
 BrandReq = Annotated[str, typer.Option("--brand", help="The brand to plan for.")]
 HorizonOpt = Annotated[int, typer.Option("--horizon", help="Days ahead.")]
@@ -93,17 +93,18 @@ def plan_command(
     goal: Annotated[str, typer.Option("--goal", help="TI, purchases or revenue.")] = "purchases",
     low: Annotated[list[str] | None, typer.Option("--min", help="channel=amount: spend at least this; repeatable.")] = None,
     high: Annotated[list[str] | None, typer.Option("--max", help="channel=amount: spend at most this; repeatable.")] = None,
-    creators: Annotated[bool, typer.Option("--creators", help="Which KOL/KOC to book (not built yet).")] = False,
+    creators: Annotated[bool, typer.Option("--creators", help="Also which KOL/KOC creators to book within the kol_note/koc_note shares (needs the creators table).")] = False,
     store: StoreOpt = None, config: ConfigOpt = None, fmt: FormatOpt = OutputFormat.table, lang: LangOpt = Lang.en,
 ) -> None:
     """Split a budget across channels to maximise a goal; compare with the last period's split."""
-    from aips.exceptions import AipsError
+    from aips.exceptions import ConfigError
     from aips.planner.plan import plan
 
-    if creators:
-        raise AipsError("--creators is not built yet (issue 17): plan the channel split without it")
+    if creators and fmt == OutputFormat.csv:
+        raise ConfigError("--creators prints a second table: use --format table or json (key \"creators\")")
     with open_ws(store, config, read_only=True) as ws:
-        res = plan(ws.view, brand, budget, horizon, goal, _amounts(low, "--min"), _amounts(high, "--max"))
+        res = plan(ws.view, brand, budget, horizon, goal, _amounts(low, "--min"), _amounts(high, "--max"),
+                   creators=creators)
     if fmt == OutputFormat.json:
         print_json(res)
         return
@@ -115,3 +116,9 @@ def plan_command(
                      "last_split": f"{p[key]:,.1f} [{p[key + '_low']:,.1f}, {p[key + '_high']:,.1f}]"})
     emit(rows, fmt, title=t("plan.plan.title", lang.value, brand=brand, budget=f"{budget:,.0f}", horizon=horizon,
                             goal=t(f"plan.m.{goal}", lang.value)), lang=lang.value, headers=_headers(rows, lang.value))
+    if creators:
+        booked = res["creators"]
+        emit(booked, fmt, title=t("plan.creators.title", lang.value, brand=brand), lang=lang.value,
+             headers=_headers(booked, lang.value))
+        for note in res["creator_notes"]:
+            typer.echo(t("cli.note", lang.value, note=note_text(note, lang.value)))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from aips.config.model import STAGE_ORDER
 from aips.dashboard.layout import PANELS, cards, level_options, placeholder, table
+from aips.dashboard.planner_page import PAGE, register_planner
 from aips.io import csv_safe
 from aips.reporting import charts
 from aips.reporting.html import audience_rows, content_rows, creator_rows
@@ -57,6 +58,7 @@ def register_all(app, d, svc) -> None:
     register_slow(app, d, svc)
     register_drilldown(app, d, svc)
     register_report(app, d, svc)
+    register_planner(app, d, svc)
 
 
 def register_labels(app, d) -> None:
@@ -74,13 +76,16 @@ def register_labels(app, d) -> None:
 
 
 def register_core(app, d, svc) -> None:
-    """The cards, stages, trend and flows; when done, ``core-done`` starts the slow sections."""
+    """The cards, stages, trend and flows; when done, ``core-done`` starts the slow sections
+    (none of them while the planner page is shown)."""
 
     @app.callback([d.Output("cards", "children"), d.Output("g-stages", "figure"), d.Output("g-trend", "figure"),
                    d.Output("g-sankey", "figure"), d.Output("g-flowcmp", "figure"), d.Output("t-flows", "children"),
                    d.Output("core-done", "data")],
-                  [*(d.Input(*p) for p in _PICKERS), d.Input("lang", "value")])
-    def _core(brand, start, end, level, lg):
+                  [*(d.Input(*p) for p in _PICKERS), d.Input("lang", "value"), d.Input("url", "hash")])
+    def _core(brand, start, end, level, lg, fragment):
+        if fragment == PAGE:  # the planner page is shown: leave the store to it (the report's turn comes on return)
+            return (d.no_update,) * 7
         card_list, _ = svc.section("cards", brand, start, end, level)
         stages, why_s = svc.section("stages", brand, start, end, level)
         trend, why_t = svc.section("trend", brand, start, end, level)

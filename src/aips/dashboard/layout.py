@@ -38,6 +38,8 @@ table.t th, table.t td { padding: 4px 8px; border-bottom: 1px solid #E3E6EA; tex
 table.t th { background: #F6F7F9; }
 code { font-size: 0.78rem; background: #F6F7F9; padding: 1px 4px; border-radius: 4px; }
 button.export { background: #E4572E; color: #fff; border: 0; border-radius: 6px; padding: 6px 14px; cursor: pointer; }
+.nav { font-size: 0.85rem; margin-bottom: 6px; }
+.nav a { color: #E4572E; font-weight: 600; text-decoration: none; }
 @media (max-width: 900px) { .grid2 { grid-template-columns: 1fr; } }
 """
 
@@ -123,9 +125,12 @@ def _panel(d, pid: str, graphs: list[str]):
 
 
 def build_layout(d, brands: list[str], brand: str | None, first: Any, last: Any, period: Any, lang: str):
-    """The page: the pickers (brand, period, level, language, report download), the cards, the panels."""
+    """The page: the pickers (brand, period, level, language, report download), the cards, the
+    panels; and the planner page (:mod:`aips.dashboard.planner_page`), shown at ``#planner``."""
+    from aips.dashboard.planner_page import nav, planner_layout
+
     h, dcc = d.html, d.dcc
-    return h.Div(className="wrap", children=[
+    return h.Div(className="wrap", children=[dcc.Location(id="url"), nav(d), h.Div(id="report-page", children=[
         h.Div(className="top", children=[
             h.H1("AIPS"),
             h.Div([h.Label(id="l-brand"), dcc.Dropdown(id="brand", options=brands, value=brand or brands[0],
@@ -143,4 +148,4 @@ def build_layout(d, brands: list[str], brand: str | None, first: Any, last: Any,
         dcc.Loading(h.Div(id="cards", className="cards")),
         dcc.Store(id="core-done"), dcc.Store(id="selection"),
         *[_panel(d, pid, graphs) for pid, _, graphs in PANELS],
-    ])
+    ]), planner_layout(d, brands, brand, GRAPH_CONFIG)])

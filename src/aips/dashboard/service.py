@@ -29,6 +29,8 @@ from aips.store.connect import writer_waiting
 
 MAX_CONTEXTS = 24
 """Picker combinations whose sections stay cached."""
+MAX_PLANNERS = 8
+"""Brands whose fitted planners stay cached."""
 IDLE_CLOSE = 1.0
 """Seconds without a request after which the dashboard releases the store's file."""
 
@@ -81,6 +83,8 @@ class DataService:
         self._depth = 0
         self.lock = threading.RLock()
         self._contexts: OrderedDict[tuple, tuple[Context, dict]] = OrderedDict()
+        self._planners: OrderedDict[tuple, Any] = OrderedDict()
+        self._latest_planner: dict[str, Any] = {}
 
     # --- the workspace -----------------------------------------------------------------------
 
@@ -229,6 +233,35 @@ class DataService:
         ev = api.events
         ev = ev.filter((ev.brand == brand) & ev.spu.notnull())
         return [r["spu"] for r in ev.select("spu").distinct().to_pyarrow().to_pylist()]
+
+    # --- the planner ---------------------------------------------------------------------------
+
+    @property
+    def model(self):
+        """The store's model (read when the store was first opened)."""
+        return self._model or self.ws.model
+
+    def planner(self, brand: str, latest: bool = False):
+        """The brand's fitted :class:`~aips.planner.plan.Planner`, cached per (store, data
+        version, model, brand): fitted once (the backend reads its aggregates then), so a
+        slider move only re-runs the forecast, which is arithmetic on the fitted curves.
+        ``latest``: the brand's last fitted planner without asking the store whether data
+        changed (a slider move: no backend query at all). Raises the planner's
+        :class:`~aips.exceptions.AipsError` when it cannot run."""
+        if latest and brand in self._latest_planner:
+            return self._latest_planner[brand]
+        with self._burst():
+            api = self.api()
+            key = (*self.key(), brand)
+            if key not in self._planners:
+                planner = api.planner(brand)
+                planner.price("revenue")  # read now: the store may be closed when a slider asks
+                self._planners[key] = planner
+                while len(self._planners) > MAX_PLANNERS:
+                    self._planners.popitem(last=False)
+            self._planners.move_to_end(key)
+            self._latest_planner[brand] = self._planners[key]
+            return self._planners[key]
 
     # --- audiences ----------------------------------------------------------------------------------
 

@@ -126,42 +126,126 @@ def forecast(view, brand: str, start: Any = None, horizon: int = 30, daily: dict
     return result
 
 
-def plan(view, brand: str, budget: float, horizon: int = 30, goal: str = "purchases",
-         low: dict | None = None, high: dict | None = None, bootstrap: int = 40) -> dict:
-    """``aips plan``: the split of ``budget`` (CNY over ``horizon`` days) maximising ``goal``,
-    its forecast with an interval, and the last period's split at the same total."""
-    if goal not in GOALS:
-        raise ConfigError(f"unknown --goal {goal!r} (one of {', '.join(GOALS)})")
-    data = _Data(view, brand)
-    cv = data.curves(bootstrap=bootstrap)
-    start = data.last
-    series = data.ti_series(data.first, start)
-    fc = fit_forecast(cv, data.advances, data.spend, series, start, horizon=horizon)
-    price = data.revenue_per_purchase() if goal == "revenue" else 1.0
-    channels = list(cv.channels_)
+class Planner:
+    """A brand's planner, fitted once: the curves and the forecast from one read of the
+    aggregates; the forecast of any split is then cheap (no backend query), which is what
+    the dashboard's sliders and the report's Plan section need.
 
-    def value(x: np.ndarray) -> float:
-        out = fc.run(cv.expected_advances, x / horizon, horizon)
-        return out["TI"] if goal == "TI" else out["purchases"] * price
+    Args:
+        view: a :class:`~aips.view.View` of the store.
+        brand: the brand to plan for (it needs campaigns; see :class:`_Data`).
+        bootstrap: resamples of the curves (their intervals).
 
-    last = data.spend_between(start - dt.timedelta(days=horizon - 1), start)
-    if sum(last.values()) <= 0:
-        last = {c: v * horizon for c, v in cv.last_spend_.items()}
-    total = sum(last.get(c, 0.0) for c in channels)
-    last_split = ({c: budget * last.get(c, 0.0) / total for c in channels} if total > 0
-                  else {c: budget / len(channels) for c in channels})
-    split = allocate(value, channels, budget, low, high, starts=[np.asarray([last_split[c] for c in channels])])
+    Attributes:
+        start: the day the forecasts start from (the last day of data).
+        channels: the channels the curves cover (those with spend).
+    """
 
-    def outcome(s: dict) -> dict:
-        res = interval(cv, fc, {c: v / horizon for c, v in s.items()}, horizon)
-        keys = ("TI", "TI_low", "TI_high", "purchases", "purchases_low", "purchases_high")
-        out = {k: res[k] for k in keys}
+    def __init__(self, view, brand: str, bootstrap: int = 40):
+        self.brand = brand
+        self.data = _Data(view, brand)
+        self.curves = self.data.curves(bootstrap=bootstrap)
+        self.start = self.data.last
+        self._series = self.data.ti_series(self.data.first, self.start)  # the baseline's errors need the history
+        self._forecasts: dict[int, Any] = {}
+        self.forecast = self.forecast_for(30)
+        self.channels = list(self.curves.channels_)
+        self._price: float | None = None  # revenue per purchaser, read when a goal needs it
+
+    def forecast_for(self, horizon: int):
+        """The :class:`~aips.planner.forecast.Forecast` of a horizon (its intervals use the
+        baseline's errors over that many days), fitted once per horizon."""
+        if horizon not in self._forecasts:
+            self._forecasts[horizon] = fit_forecast(self.curves, self.data.advances, self.data.spend,
+                                                    self._series, self.start, horizon=horizon)
+        return self._forecasts[horizon]
+
+    def last_spend(self, days: int = 30) -> dict[str, float]:
+        """The brand's spend per channel over the last ``days`` days of data (CNY, every
+        channel of :attr:`channels`; the curves' last 30 days' rate when nothing ran)."""
+        last = self.data.spend_between(self.start - dt.timedelta(days=days - 1), self.start)
+        if sum(last.values()) <= 0:
+            last = {c: v * days for c, v in self.curves.last_spend_.items()}
+        return {c: float(last.get(c, 0.0)) for c in self.channels}
+
+    def last_split(self, budget: float, horizon: int = 30) -> dict[str, float]:
+        """The last ``horizon`` days' split of spend across channels, scaled to ``budget``."""
+        last = self.last_spend(horizon)
+        total = sum(last.values())
+        if total <= 0:
+            return {c: budget / len(self.channels) for c in self.channels}
+        return {c: budget * last[c] / total for c in self.channels}
+
+    def price(self, goal: str) -> float:
+        """Revenue per purchaser for the ``revenue`` goal (1 otherwise)."""
+        if goal != "revenue":
+            return 1.0
+        if self._price is None:
+            self._price = self.data.revenue_per_purchase()
+        return self._price
+
+    def outcome(self, split: dict[str, float], horizon: int = 30, goal: str = "purchases") -> dict:
+        """Forecast of a split (total CNY per channel over ``horizon`` days): TI on the last
+        day and purchases (revenue for that goal), each with its 90 % interval."""
+        res = interval(self.curves, self.forecast_for(horizon), {c: v / horizon for c, v in split.items()}, horizon)
+        out = {k: float(res[k]) for k in ("TI", "TI_low", "TI_high", "purchases", "purchases_low", "purchases_high")}
         if goal == "revenue":
+            price = self.price(goal)
             out.update({"revenue": res["purchases"] * price, "revenue_low": res["purchases_low"] * price,
                         "revenue_high": res["purchases_high"] * price})
         return out
 
-    rec, prev = outcome(split), outcome(last_split)
-    return {"brand": brand, "budget": budget, "horizon": horizon, "goal": goal, "from": start,
-            "split": split, "expected": rec, "last_split": last_split, "last_expected": prev,
-            "gain": rec[goal] - prev[goal]}
+    def fan(self, split: dict[str, float], horizon: int = 30, alpha: float = 0.1) -> dict:
+        """TI per day of the horizon under a split, with its ``1 - alpha`` band
+        (:func:`aips.planner.fan.fan`) and the dates."""
+        from aips.planner.fan import fan
+
+        band = fan(self.curves, self.forecast_for(horizon), {c: v / horizon for c, v in split.items()}, horizon, alpha)
+        return {"dates": [self.start + dt.timedelta(days=i + 1) for i in range(horizon)], **band}
+
+    def recommend(self, budget: float, horizon: int = 30, goal: str = "purchases", low: dict | None = None,
+                  high: dict | None = None) -> dict[str, float]:
+        """The split of ``budget`` maximising ``goal`` (:func:`aips.planner.allocate.allocate`)."""
+        if goal not in GOALS:
+            raise ConfigError(f"unknown --goal {goal!r} (one of {', '.join(GOALS)})")
+        price = self.price(goal)
+
+        fc = self.forecast_for(horizon)
+
+        def value(x: np.ndarray) -> float:  # the mean over the curves' refits: no bet on noise
+            out = fc.run(self.curves.expected_advances, x / horizon, horizon)
+            return out["TI"] if goal == "TI" else out["purchases"] * price
+
+        last = self.last_split(budget, horizon)
+        return allocate(value, self.channels, budget, low, high,
+                        starts=[np.asarray([last[c] for c in self.channels])])
+
+    def plan(self, budget: float, horizon: int = 30, goal: str = "purchases", low: dict | None = None,
+             high: dict | None = None) -> dict:
+        """What :func:`plan` returns, for this brand."""
+        split = self.recommend(budget, horizon, goal, low, high)
+        last_split = self.last_split(budget, horizon)
+        rec, prev = self.outcome(split, horizon, goal), self.outcome(last_split, horizon, goal)
+        return {"brand": self.brand, "budget": budget, "horizon": horizon, "goal": goal, "from": self.start,
+                "split": split, "expected": rec, "last_split": last_split, "last_expected": prev,
+                "gain": rec[goal] - prev[goal]}
+
+
+def plan(view, brand: str, budget: float, horizon: int = 30, goal: str = "purchases",
+         low: dict | None = None, high: dict | None = None, bootstrap: int = 40, creators: bool = False) -> dict:
+    """``aips plan``: the split of ``budget`` (CNY over ``horizon`` days) maximising ``goal``,
+    its forecast with an interval, and the last period's split at the same total
+    (:meth:`Planner.plan`). ``creators``: also which KOL/KOC to book within the split's
+    ``kol_note``/``koc_note`` budgets (keys ``creators`` and ``creator_notes``:
+    :func:`aips.planner.creators.book_creators`)."""
+    if goal not in GOALS:
+        raise ConfigError(f"unknown --goal {goal!r} (one of {', '.join(GOALS)})")
+    if creators:
+        from aips.planner.creators import book_creators, require_creators
+
+        require_creators(view)  # before the fit: say what is missing at once
+    out = Planner(view, brand, bootstrap).plan(budget, horizon, goal, low, high)
+    if creators:
+        booked = book_creators(view, brand, out["split"])
+        out.update(creators=booked["creators"], creator_notes=booked["notes"])
+    return out

@@ -322,6 +322,11 @@ def figures(data, lang: str = "en", notes: list[str] | None = None) -> dict[str,
 
     A figure that cannot be drawn is left out, with the reason appended to ``notes``.
     """
+    from aips.reporting.charts_plan import (  # it builds on this module's layout
+        fan_chart,
+        split_chart,
+    )
+
     s = data.sections
     out: dict[str, go.Figure] = {}
     builders = {
@@ -338,10 +343,13 @@ def figures(data, lang: str = "en", notes: list[str] | None = None) -> dict[str,
         if "TI" in s["attribution"] else None,
         "portrait": lambda: portrait_chart(s["portrait"], lang),
         "diagnosis": lambda: diagnosis_chart({**s["diagnosis"], "brand": data.brand}, lang),
+        "plan_split": lambda: None if s["plan"].get("error") else split_chart(s["plan"]["rows"], lang),
+        "plan_fan": lambda: None if s["plan"].get("error") else fan_chart(s["plan"]["fan"], lang),
     }
     needs = {"stages": "stages", "trend": "trend", "sankey": "flows", "flow_compare": "flows",
              "cycles": "cycles", "roi": "roi", "attribution_purchase": "attribution",
-             "attribution_ti": "attribution", "portrait": "portrait", "diagnosis": "diagnosis"}
+             "attribution_ti": "attribution", "portrait": "portrait", "diagnosis": "diagnosis",
+             "plan_split": "plan", "plan_fan": "plan"}
     for name, build in builders.items():
         if s.get(needs[name]) is None:
             continue

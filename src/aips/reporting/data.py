@@ -1,8 +1,9 @@
 """The report's data, collected from the workspace's Python API.
 
-:func:`collect` runs the section functions of :mod:`aips.reporting.sections` and
-:mod:`aips.reporting.sections_activation` (one per section; with this module the only code
-of the report and the dashboard that calls the API) and records why a section is missing
+:func:`collect` runs the section functions of :mod:`aips.reporting.sections`,
+:mod:`aips.reporting.sections_activation` and :mod:`aips.reporting.sections_plan` (one per
+section; with this module the only code of the report and the dashboard that calls the
+API) and records why a section is missing
 in :attr:`ReportData.omitted`: no data, or the error a section raised. A report never
 fails because one part cannot be shown; the methods footnote lists what was left out.
 
@@ -22,6 +23,7 @@ from typing import Any
 from aips.exceptions import ConfigError
 from aips.reporting import sections as _sections
 from aips.reporting import sections_activation as _sections_activation
+from aips.reporting import sections_plan as _sections_plan
 from aips.reporting.period import DEFAULT_DAYS, Period, data_range, resolve_period
 from aips.reporting.sections import SECTIONS, Context
 
@@ -139,7 +141,7 @@ def run_section(ctx: Context, name: str, omitted: dict[str, str] | None = None) 
 
 def section_function(name: str) -> Callable[[Context], Any]:
     """The function computing section ``name`` (looked up at call time)."""
-    for module in (_sections, _sections_activation):
+    for module in (_sections, _sections_activation, _sections_plan):
         func = getattr(module, f"section_{name}", None)
         if func is not None:
             return func

@@ -29,7 +29,7 @@ SECTION_TITLES = {
     "stages": "sec.stages", "trend": "sec.trend", "flows": "sec.flows", "competitors": "sec.competitors",
     "cycles": "sec.cycles", "roi": "sec.roi", "attribution": "sec.attribution", "creators": "sec.creators",
     "audiences": "sec.audiences", "portrait": "sec.portrait", "content": "sec.content",
-    "diagnosis": "sec.diagnosis", "cards": "sec.summary", "methods": "sec.methods",
+    "diagnosis": "sec.diagnosis", "cards": "sec.summary", "methods": "sec.methods", "plan": "sec.plan",
 }
 
 
@@ -276,6 +276,34 @@ def _diagnosis_view(data: ReportData, lang: str) -> dict | None:
     }
 
 
+def _interval(e: dict, key: str, lang: str) -> str:
+    return f"{fmt_count(e[key], lang)} [{fmt_count(e[key + '_low'], lang)}, {fmt_count(e[key + '_high'], lang)}]"
+
+
+def plan_view(plan: dict | None, lang: str, cur: str = CURRENCY) -> dict | None:
+    """The Plan section's texts and rows, formatted (the report's and the dashboard's): the
+    note or the one-line reason the planner could not run, spend per channel of both splits,
+    and the expected outcomes with their intervals."""
+    if plan is None:
+        return None
+    if plan.get("error"):
+        return {"error": t("plan.sec.error", lang, brand=plan.get("brand", ""), reason=plan["error"])}
+    exp = plan["expected"]
+    return {
+        "error": None,
+        "note": t("plan.sec.note", lang, budget=fmt_money(plan["budget"], lang, cur), brand=plan["brand"],
+                  horizon=plan["horizon"], day=_date(plan["from"]), goal=t(f"plan.m.{plan['goal']}", lang)),
+        "split_title": t("plan.sec.split", lang, horizon=plan["horizon"]),
+        "rows": [{"channel": r["channel"], "recommended": fmt_money(r["recommended"], lang, cur),
+                  "current": fmt_money(r["current"], lang, cur), "raw": _raw(r["recommended"]),
+                  "change": L.fmt_delta(r["recommended"], r["current"], "count", lang) if r["current"] else "—"}
+                 for r in plan["rows"]],
+        "outcomes": [{"measure": t(f"plan.m.{k}", lang), "key": k, "raw": _raw(exp["recommended"][k]),
+                      "recommended": _interval(exp["recommended"], k, lang),
+                      "current": _interval(exp["current"], k, lang)} for k in ("TI", "purchases")],
+    }
+
+
 def _methods_view(data: ReportData, lang: str, extra_notes: list[str] = ()) -> dict | None:
     m = data.sections.get("methods")
     if m is None:
@@ -315,6 +343,7 @@ def render_report(data: ReportData, lang: str = "en", *, embed_js: bool = True) 
     p = data.period
     chart_notes: list[str] = []
     figs = {name: figure_html(fig, f"fig-{name}") for name, fig in figures(data, lang, chart_notes).items()}
+    plan = plan_view(data.sections.get("plan"), lang, data.meta.get("currency", CURRENCY))
     tr = {k: t(k, lang) for k in L.LABELS["en"]}
     titles = {k: t(v, lang, category=data.category or "", t0=_date(p.t0), t1=_date(p.t1), end=_date(p.end),
                    start=_date(p.start)) for k, v in SECTION_TITLES.items()}
@@ -334,6 +363,7 @@ def render_report(data: ReportData, lang: str = "en", *, embed_js: bool = True) 
         "cards": card_views(data.sections.get("cards") or [], lang, data.meta.get("currency", CURRENCY)),
         "figs": figs, "tables": _tables(data, lang), "diagnosis": _diagnosis_view(data, lang),
         "methods": _methods_view(data, lang, chart_notes), "has": {k: data.has(k) for k in SECTION_TITLES},
+        "plan": plan,
         "attribution_notes": (data.sections.get("attribution") or {}).get("notes", []),
         "plotly_js": plotly_js() if embed_js else "",
         "font_stack": "'Noto Sans CJK SC','Noto Sans SC','PingFang SC','Microsoft YaHei','Helvetica Neue',Arial,sans-serif",

@@ -28,6 +28,8 @@ audiences     stage counts and the flow matrix (same numbers as ``audience(...).
               ``audience(competitors_of=)``
 portrait      ``portrait({"brand", "at", "stage": "TI"})``
 content       ``content_strategy(brand, by=("format", "keyword"))``
+plan          ``planner(brand)``: the recommended split against the current one, forecasts
+              (:mod:`aips.reporting.sections_plan`)
 methods       the model, ``loads`` and ``quarantine`` tables, the events' date range
 ============  ==============================================================================
 """
@@ -47,7 +49,7 @@ from aips.reporting.period import Period, data_range
 
 SECTIONS: tuple[str, ...] = (
     "cards", "stages", "trend", "flows", "competitors", "cycles", "roi", "attribution",
-    "creators", "diagnosis", "audiences", "portrait", "content", "methods",
+    "creators", "diagnosis", "audiences", "portrait", "content", "plan", "methods",
 )
 """Every section, in the order they are computed (the template orders the display)."""
 
