@@ -186,11 +186,9 @@ def interval(curves, fc: Forecast, daily: dict, horizon: int, alpha: float = 0.1
     """Point forecast and ``1 - alpha`` intervals of TI and purchases for a plan of daily spend:
     the curves' refits, the baseline's own errors on the brand's history (``fc.drift_``, on
     the log scale), and Poisson noise of the outcome and of the baseline's 28-day rates."""
-    from scipy.stats import norm
 
     point = fc.run(curves.advances, daily, horizon)
     draws = [fc.run(lambda x, i=i: curves.advances(x, draw=i), daily, horizon) for i in range(len(curves.draws_))]
-    z = float(norm.ppf(1 - alpha / 2))
     out = {"TI": point["TI"], "purchases": point["purchases"], "ti_series": point["ti_series"]}
     # the baseline's rates are counts over RAMP_DAYS: a projected count over the horizon has
     # the outcome's own Poisson variance plus (horizon / RAMP_DAYS) times it again
