@@ -39,3 +39,33 @@ def test_without_a_loads_table_a_changed_row_count_rebuilds(duckdb_store):
     assert refresh_counters(store, MODEL).mode == "full"
     assert rollup_is_current(store, MODEL)
 
+
+
+def test_a_full_build_staged_in_day_parts_equals_one_query(tmp_path, monkeypatch):
+    """Issue 13: on a read-only store a full build larger than the memory limit allows is
+    staged a range of days at a time (the 100M-event store ran out of memory in one
+    aggregate); the rollup written is the one query's, row for row."""
+    import aips
+    from aips.maintain import rollup
+    from aips.store.connect import connect
+
+    path = str(tmp_path / "aips.duckdb")
+    s = connect(path)
+    load(s, "L1", DAY1 + LATE + LATER)
+    s.close()
+    seen = []
+
+    def small_parts(store, events, limit=None):  # two events a part
+        seen.append(rollup.day_parts.__wrapped__(store, events, limit=2 * rollup.EVENT_BYTES))
+        return seen[-1]
+
+    small_parts.__wrapped__ = rollup.day_parts
+    monkeypatch.setattr(rollup, "day_parts", small_parts)
+    with aips.open(path, read_only=True) as ws:
+        assert refresh_counters(ws.store, MODEL).mode == "full"
+        got = ws.store.table(COUNTERS_TABLE)
+        cols = list(got.columns)
+        assert rows(got, cols) == rows(daily_counters(ws.store.table("events"), MODEL), cols)
+    # events a day: 2, 1, 1, 0, 1, 2 (01-01 .. 01-06): at most two a part
+    assert seen == [[(D("2024-01-01"), D("2024-01-01")), (D("2024-01-02"), D("2024-01-03")),
+                     (D("2024-01-05"), D("2024-01-05")), (D("2024-01-06"), D("2024-01-06"))]]
