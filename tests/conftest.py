@@ -44,7 +44,6 @@ def spark_session():
         **{
             "spark.sql.warehouse.dir": warehouse,
             "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}",
-            **dict(kv.split("=", 1) for kv in os.environ.get("AIPS_TEST_SPARK_CONF", "").split(",") if kv),
         },
     )
     yield session
