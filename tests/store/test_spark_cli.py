@@ -75,24 +75,42 @@ def aips(args: list[str], cwd: Path, timeout: float = 600, stderr: list[str] | N
 BATCH = str(Path(__file__).with_name("cli_batch.py"))
 
 
+class Batch:
+    """``commands`` running in ONE process (:mod:`cli_batch`: one Python start and one Spark
+    Connect client for all), each as ``aips ARGS``, started but not waited for: the DuckDB
+    half of a comparison runs while Spark's runs (Spark Connect on tiny data mostly waits
+    on scheduling, so the two overlap on two cores)."""
+
+    def __init__(self, commands: list[list[str]], cwd: Path, env: dict[str, str] | None = None,
+                 timeout: float = 1200):
+        base = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
+        base.update(COLUMNS="200", **(env or {}))
+        cwd.mkdir(parents=True, exist_ok=True)
+        todo, self.done = cwd / "batch-commands.json", cwd / "batch-results.json"
+        todo.write_text(json.dumps(commands), encoding="utf-8")
+        self.timeout = timeout
+        self.process = subprocess.Popen([sys.executable, BATCH, str(todo), str(self.done)], cwd=cwd,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=base)
+        self._result: tuple[list[dict[str, object]], str] | None = None
+
+    def result(self) -> tuple[list[dict[str, object]], str]:
+        """Wait; every command must succeed. Each command's result (``stdout``, ``stderr``)
+        and the process's own stderr (what did not go through a command's ``sys.stderr``,
+        e.g. a log handler bound at import: checked quiet too)."""
+        if self._result is None:
+            _, err = self.process.communicate(timeout=self.timeout)
+            assert self.process.returncode == 0, err[-3000:]
+            results = json.loads(self.done.read_text(encoding="utf-8"))
+            for r in results:
+                assert r["code"] == 0, f"aips {' '.join(r['args'])} failed:\n{r['stderr'][-3000:]}"
+            self._result = (results, err)
+        return self._result
+
+
 def batch(commands: list[list[str]], cwd: Path, env: dict[str, str] | None = None,
           timeout: float = 1200) -> tuple[list[dict[str, object]], str]:
-    """Run ``commands`` in ONE process (:mod:`cli_batch`: one Python start and one Spark
-    Connect client for all), each as ``aips ARGS``; every command must succeed. Returns each
-    command's result (``stdout``, ``stderr``) and the process's own stderr (what did not go
-    through a command's ``sys.stderr``, e.g. a log handler bound at import: checked quiet too)."""
-    base = {k: v for k, v in os.environ.items() if k not in ("AIPS_STORE", "SPARK_REMOTE")}
-    base.update(COLUMNS="200", **(env or {}))
-    cwd.mkdir(parents=True, exist_ok=True)
-    todo, done = cwd / "batch-commands.json", cwd / "batch-results.json"
-    todo.write_text(json.dumps(commands), encoding="utf-8")
-    out = subprocess.run([sys.executable, BATCH, str(todo), str(done)], cwd=cwd, capture_output=True,
-                         text=True, env=base, timeout=timeout)
-    assert out.returncode == 0, out.stderr[-3000:]
-    results = json.loads(done.read_text(encoding="utf-8"))
-    for r in results:
-        assert r["code"] == 0, f"aips {' '.join(r['args'])} failed:\n{r['stderr'][-3000:]}"
-    return results, out.stderr
+    """Run ``commands`` in one process and wait (:class:`Batch`)."""
+    return Batch(commands, cwd, env, timeout).result()
 
 
 SPARK_NOISE = re.compile(r"\b(INFO|WARN|ERROR)\b|\[Stage \d|Setting default log level|log4j|SLF4J|"
@@ -131,29 +149,52 @@ def report_html(path: Path) -> str:
     return re.sub(r"Computed in \d+ s", "", text)
 
 
-def spine(store: list[str], work: Path, shared: Path) -> dict[str, object]:
-    """Ingest both samples into ``store`` and run the spine (one process: :func:`batch`);
-    every output by name, and ``stderr``: each command's stderr and the process's."""
-    files = {"taobao": shared / "taobao-userbehavior" / "UserBehavior_userhead_43users.csv.gz",
-             "rees46": shared / "rees46-multicategory" / "2019-Oct_head_17434.csv.gz"}
-    commands = [["ingest", str(path), "--preset", preset, *store] for preset, path in files.items()]
+SAMPLES = {"taobao": ("taobao-userbehavior", "UserBehavior_userhead_43users.csv.gz"),
+           "rees46": ("rees46-multicategory", "2019-Oct_head_17434.csv.gz")}
+
+
+def start_spine(store: list[str], work: Path, shared: Path) -> Batch:
+    """Ingest both samples into ``store`` and run the spine, in one process (:class:`Batch`)."""
+    commands = [["ingest", str(shared.joinpath(*SAMPLES[preset])), "--preset", preset, *store]
+                for preset in SAMPLES]
     commands += [[*args, *store, "--format", "json"] for args in SPINE.values()]
     commands.append(["report", "--brand", "samsung", "--out", str(work / "report.html"), *store])
-    results, process_err = batch(commands, work)
+    return Batch(commands, work)
+
+
+def spine_outputs(run: Batch, work: Path) -> dict[str, object]:
+    """Every output of a :func:`start_spine` run by name, and ``stderr``: each command's
+    stderr and the process's."""
+    results, process_err = run.result()
     out: dict[str, object] = {}
-    for preset, r in zip(files, results, strict=False):
+    for preset, r in zip(SAMPLES, results, strict=False):
         out[f"ingest_{preset}"] = r["stdout"].splitlines()[0]
-    for name, r in zip(SPINE, results[len(files):], strict=False):
+    for name, r in zip(SPINE, results[len(SAMPLES):], strict=False):
         out[name] = json.loads(r["stdout"])
     out["report"] = report_html(work / "report.html")
     out["stderr"] = [r["stderr"] for r in results] + [process_err]
     return out
 
 
+class Pending:
+    """A value computed on first use (the DuckDB spine, started by its fixture and waited
+    for only once a test has started its Spark half)."""
+
+    def __init__(self, get):
+        self._get, self._value = get, None
+
+    def __call__(self):
+        if self._value is None:
+            self._value = self._get()
+        return self._value
+
+
 @pytest.fixture(scope="module")
 def duckdb_spine(tmp_path_factory, shared_data):
+    """The spine on a DuckDB store, started now and waited for on first call."""
     work = tmp_path_factory.mktemp("spine-duckdb")
-    return spine(["--store", str(work / "aips.duckdb")], work, shared_data)
+    run = start_spine(["--store", str(work / "aips.duckdb")], work, shared_data)
+    return Pending(lambda: spine_outputs(run, work))
 
 
 @pytest.fixture(scope="session")
@@ -172,8 +213,10 @@ def test_cli_spine_on_spark_connect_equals_duckdb(connect_server, duckdb_spine, 
     work.mkdir()
     started = time.monotonic()
     # one shuffle partition: the samples are tiny, and every query's tasks cost time
-    got = spine(["--store", connect_server.url, "--conf", "spark.sql.shuffle.partitions=1"], work, shared_data)
-    print(f"spine on {connect_server.url}: {time.monotonic() - started:.0f} s")
+    run = start_spine(["--store", connect_server.url, "--conf", "spark.sql.shuffle.partitions=1"], work, shared_data)
+    duckdb_spine = duckdb_spine()  # ran meanwhile
+    got = spine_outputs(run, work)
+    print(f"spine on {connect_server.url} (and DuckDB beside it): {time.monotonic() - started:.0f} s")
     for preset, line in BALANCE.items():
         assert duckdb_spine[f"ingest_{preset}"] == line
     assert list(got) == list(duckdb_spine)
@@ -223,6 +266,7 @@ def test_source_on_spark_connect_equals_duckdb(connect_server, duckdb_spine, tmp
     got = json.loads(aips([*SPINE["assets_taobao"], *store, "--format", "json"], tmp_path, stderr=errs))
     for err in errs:
         assert_quiet(err)
+    duckdb_spine = duckdb_spine()
     assert duckdb_spine["assets_taobao"]
     close(duckdb_spine["assets_taobao"], got, "assets_taobao")
     assert (connect_server.folder / "warehouse" / "sourced.db" / "aips_source_files").is_dir()
@@ -244,7 +288,7 @@ def test_two_commands_share_a_local_warehouse(tmp_path, shared_data, duckdb_spin
     for err in errs:
         assert_quiet(err)
     assert second, "the second command saw no assets"
-    close(duckdb_spine["assets_taobao"], second, "assets_taobao")
+    close(duckdb_spine()["assets_taobao"], second, "assets_taobao")
 
 
 # --- every other command, on a simulated world with every side table ----------------------
@@ -290,9 +334,9 @@ def small_world(tmp_path_factory):
     return root
 
 
-def run_world(store: list[str], world: Path, out: Path) -> dict[str, object]:
+def start_world(store: list[str], world: Path, out: Path) -> Batch:
     """Ingest ``world`` into ``store`` and run :data:`WORLD_COMMANDS`, all in one process
-    (:func:`batch`; in this one, a Spark Connect client cannot start once another test has
+    (:class:`Batch`; in this one, a Spark Connect client cannot start once another test has
     started a local Spark session: PySpark allows one kind per process)."""
     def files(days: list[Path]) -> list[str]:
         return [str(f) for d in days for f in sorted(d.glob("*.parquet"))]
@@ -306,10 +350,16 @@ def run_world(store: list[str], world: Path, out: Path) -> dict[str, object]:
                  for name in ("campaigns", "categories", "creators", "users")]
     commands.append(["series", "--update", "--from", "2025-10-20", "--to", "2025-10-29", "--format", "json"])
     commands.append(["ingest", *files(days[-1:]), "--preset", "canonical"])
-    first = len(commands)
     commands += [[a.format(out=out) for a in args] + ["--format", "json"] for args in WORLD_COMMANDS.values()]
     # AIPS_EXPORT_BACKEND_ROWS: the export's packs are written by Spark (not streamed) here
-    results, _ = batch([[*c, *store] for c in commands], out.parent, env={"AIPS_EXPORT_BACKEND_ROWS": "10"})
+    return Batch([[*c, *store] for c in commands], out.parent / out.name.join(("batch-", "")),
+                 env={"AIPS_EXPORT_BACKEND_ROWS": "10"})
+
+
+def world_outputs(run: Batch) -> dict[str, object]:
+    """The outputs of a :func:`start_world` run by name."""
+    results, _ = run.result()
+    first = len(results) - len(WORLD_COMMANDS)
     got: dict[str, object] = {
         "ingest": results[0]["stdout"].splitlines()[0],
         "series_stored": json.loads(results[5]["stdout"]),
@@ -339,9 +389,11 @@ def export_ids(folder: Path) -> list[str]:
 
 def test_every_command_on_spark_connect_equals_duckdb(connect_server, small_world, tmp_path):
     started = time.monotonic()
-    duck = run_world(["--store", str(tmp_path / "w.duckdb")], small_world, tmp_path / "duck")
-    spark = run_world(["--store", connect_server.url, "--database", "world",
-                       "--conf", "spark.sql.shuffle.partitions=1"], small_world, tmp_path / "spark")
+    # both at once (each in its own process): the DuckDB half runs while Spark's waits
+    duck_run = start_world(["--store", str(tmp_path / "w.duckdb")], small_world, tmp_path / "duck")
+    spark_run = start_world(["--store", connect_server.url, "--database", "world",
+                             "--conf", "spark.sql.shuffle.partitions=1"], small_world, tmp_path / "spark")
+    duck, spark = world_outputs(duck_run), world_outputs(spark_run)
     print(f"world commands on DuckDB and {connect_server.url}: {time.monotonic() - started:.0f} s")
     for step in ("ingest", "ingest_last_day"):
         assert duck[step] == spark[step] and " 0 loaded" not in duck[step], duck[step]
