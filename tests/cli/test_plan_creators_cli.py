@@ -56,3 +56,36 @@ def test_plan_creators_without_a_creators_table_fails_naming_it(tmp_path):
     result = CliRunner().invoke(app, ["plan", "--brand", "b", "--budget", "1000", "--creators", "--store", store])
     assert result.exit_code == 1
     assert "--creators needs a creators table (creator_id, tier, followers, fee" in str(result.exception)
+
+
+def test_curves_plot_draws_each_channel_and_transition(demo_store, tmp_path):
+    """``aips curves --plot``: a self-contained HTML with a panel per transition and, per
+    channel, the curve a(1 - e^(-x/s)) of the printed table (its max_per_day and spend_scale)
+    with its band; the table still goes to stdout."""
+    import re
+
+    import numpy as np
+
+    from aips.planner.plan import fit_curves
+
+    out = tmp_path / "curves.html"
+    result = CliRunner().invoke(app, ["curves", "--brand", BRAND, "--store", demo_store, "--format", "json",
+                                      "--plot", str(out)])
+    assert result.exit_code == 0, result.output
+    table = json.loads(result.stdout)
+    html = out.read_text(encoding="utf-8")
+    titles = ("A->I", "I->TI", "TI->P")  # in the page's JSON, ">" is written \u003e
+    assert "plotly" in html and all(tr.replace(">", "\\u003e") in html for tr in titles)
+    with aips.open(demo_store, read_only=True) as ws:
+        cv = fit_curves(ws.view, BRAND)
+    grid = cv.grid()
+    channels = sorted({r["channel"] for r in table})
+    assert sorted({r["channel"] for r in grid}) == channels and len(channels) >= 3
+    for row in table:  # the drawn curve is the printed one
+        pts = [g for g in grid if g["channel"] == row["channel"] and g["transition"] == row["transition"]]
+        x = np.array([g["daily_spend"] for g in pts])
+        want = row["max_per_day"] * -np.expm1(-x / row["spend_scale"])
+        assert np.allclose([g["advances_per_day"] for g in pts], want, rtol=1e-9)
+        assert pts[0]["daily_spend"] == 0.0 and pts[-1]["daily_spend"] >= 3 * row["spend_scale"] - 1e-9
+        assert all(g["low"] <= g["high"] for g in pts)
+    assert len(re.findall(r'"name":"(?:%s)"' % "|".join(channels), html)) == 3 * len(channels)

@@ -5,6 +5,7 @@ Each prints a table (default), CSV or JSON; JSON of ``forecast`` and ``plan`` is
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -48,15 +49,29 @@ def _amounts(spec: list[str] | None, flag: str) -> dict[str, float]:
     return out
 
 
-def curves_command(brand: BrandReq, store: StoreOpt = None, config: ConfigOpt = None,
-                   fmt: FormatOpt = OutputFormat.table, lang: LangOpt = Lang.en) -> None:
+def curves_command(
+    brand: BrandReq,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", metavar="FILE.html",
+        help="Also draw the curves (a panel per transition, 90 % bands) to this self-contained HTML file.")] = None,
+    store: StoreOpt = None, config: ConfigOpt = None,
+    fmt: FormatOpt = OutputFormat.table, lang: LangOpt = Lang.en,
+) -> None:
     """Response curves per channel and transition (A->I, I->TI, TI->P) of a brand."""
-    from aips.planner.plan import curves
+    from aips.planner.plan import fit_curves
 
     with open_ws(store, config, read_only=True) as ws:
-        rows = curves(ws.view, brand)
+        cv = fit_curves(ws.view, brand)
+    rows = cv.table()
     emit(rows, fmt, title=t("plan.curves.title", lang.value, brand=brand), lang=lang.value,
          headers=_headers(rows, lang.value))
+    if plot is not None:
+        from aips.io import atomic_write_text
+        from aips.reporting.charts_plan import curves_chart
+
+        fig = curves_chart(cv.grid(), brand, lang.value)
+        atomic_write_text(plot, fig.to_html(include_plotlyjs=True, full_html=True))
+        typer.echo(t("plan.curves.wrote", lang.value, path=plot), err=True)
 
 
 def forecast_command(

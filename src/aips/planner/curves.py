@@ -321,6 +321,23 @@ class ResponseCurves:
         j, k = self.channels_.index(channel), TRANSITIONS.index(transition)
         return float(self.amplitude_[k, j] * self.brand_factor_[k] * -np.expm1(-daily_spend / self.scale_[j]))
 
+    def grid(self, points: int = 41, alpha: float = 0.1) -> list[dict]:
+        """Each channel's curve of each transition on a grid of daily spend, from 0 to three
+        times its spend scale (or its last 30 days' daily spend, if more), with the refits'
+        ``1 - alpha`` band: rows ``channel, transition, daily_spend, advances_per_day, low,
+        high`` (what ``aips curves --plot`` draws)."""
+        rows = []
+        for j, c in enumerate(self.channels_):
+            xs = np.linspace(0.0, max(3.0 * self.scale_[j], self.last_spend_.get(c, 0.0)), points)
+            for k, tr in enumerate(TRANSITIONS):
+                f = self.brand_factor_[k]
+                y = self.amplitude_[k, j] * f * -np.expm1(-xs / self.scale_[j])
+                draws = np.asarray([a[k, j] * f * -np.expm1(-xs / sc[j]) for a, sc in self.draws_])
+                lo, hi = (np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0) if len(draws) else (y, y))
+                rows += [{"channel": c, "transition": tr, "daily_spend": float(x), "advances_per_day": float(v),
+                          "low": float(a), "high": float(b)} for x, v, a, b in zip(xs, y, lo, hi, strict=True)]
+        return rows
+
     def table(self, alpha: float = 0.1) -> list[dict]:
         """One row per channel x transition: A, s, advances a day at the last 30 days' spend,
         advances per 1,000 CNY there (the marginal return), with bootstrap intervals."""

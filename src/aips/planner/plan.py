@@ -81,9 +81,14 @@ class _Data:
         return sel.groupby("channel").spend.sum().to_dict()
 
 
+def fit_curves(view, brand: str, bootstrap: int = 40) -> ResponseCurves:
+    """A brand's fitted :class:`ResponseCurves` (its category's campaigns and holdout)."""
+    return _Data(view, brand).curves(bootstrap=bootstrap)
+
+
 def curves(view, brand: str, bootstrap: int = 40) -> list[dict]:
     """``aips curves``: one row per channel x transition (see :meth:`ResponseCurves.table`)."""
-    return _Data(view, brand).curves(bootstrap=bootstrap).table()
+    return fit_curves(view, brand, bootstrap).table()
 
 
 def forecast(view, brand: str, start: Any = None, horizon: int = 30, daily: dict | None = None,
