@@ -68,6 +68,18 @@ class Page:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
 
+@pytest.fixture(scope="module")
+def dashboard(data_service, world):
+    """The dashboard on the world's store, served on a free port (one per test module)."""
+    pytest.importorskip("dash", reason='the dashboard needs Dash: pip install "aips[app]"')
+    from aips.dashboard.app import create_app
+    from aips.dashboard.server import start
+
+    running = start(create_app(service=data_service, brand=world.brand), "127.0.0.1", 0)
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def page(browser):
     p = Page(browser)

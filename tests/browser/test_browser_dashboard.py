@@ -34,17 +34,6 @@ ALL_DRAWN = (
 """True once every graph has drawn its SVG and no callback is running."""
 
 
-@pytest.fixture(scope="module")
-def dashboard(data_service, world):
-    pytest.importorskip("dash", reason='the dashboard needs Dash: pip install "aips[app]"')
-    from aips.dashboard.app import create_app
-    from aips.dashboard.server import start
-
-    running = start(create_app(service=data_service, brand=world.brand), "127.0.0.1", 0)
-    yield running
-    running.stop()
-
-
 def _cards(page) -> dict[str, str]:
     return {c.get_attribute("data-metric"): c.get_attribute("data-value")
             for c in page.page.locator("#cards .card").all()}

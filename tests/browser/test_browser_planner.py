@@ -10,21 +10,10 @@ from report_helpers import plain_workspace, publish_screenshots, screenshot_dir
 PURCHASES = "#pl-outcome-table td[data-measure='purchases']"
 
 
-@pytest.fixture(scope="module")
-def planner_dashboard(data_service, world):
-    pytest.importorskip("dash", reason='the dashboard needs Dash: pip install "aips[app]"')
-    from aips.dashboard.app import create_app
-    from aips.dashboard.server import start
-
-    running = start(create_app(service=data_service, brand=world.brand), "127.0.0.1", 0)
-    yield running
-    running.stop()
-
-
-def test_planner_page_forecasts_the_sliders_and_recommends(page, planner_dashboard, world, tmp_path):
+def test_planner_page_forecasts_the_sliders_and_recommends(page, dashboard, world, tmp_path):
     p = page.page
     shots = screenshot_dir(tmp_path)
-    p.goto(planner_dashboard.url + "#planner")
+    p.goto(dashboard.url + "#planner")
     p.wait_for_selector(PURCHASES, timeout=300_000)
     p.wait_for_function("() => document.querySelector('#pl-fan .js-plotly-plot svg.main-svg')", timeout=60_000)
     ws = plain_workspace(world.store)
