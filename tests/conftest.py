@@ -75,6 +75,24 @@ def pytest_collection_modifyitems(config, items):
                     raises=mark.kwargs["raises"], reason=f"{backend}: {mark.kwargs['reason']}", strict=True))
 
 
+_SPARK_PART = {"tests": set(), "seconds": 0.0}
+"""Time spent in tests marked ``spark`` (setup, call, teardown; a session fixture's start
+counts in the first test that uses it)."""
+
+
+def pytest_runtest_logreport(report):
+    if "spark" in report.keywords:
+        _SPARK_PART["tests"].add(report.nodeid)
+        _SPARK_PART["seconds"] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say what the Spark part of the suite cost (issue 14 keeps it under 5 minutes)."""
+    if _SPARK_PART["tests"]:
+        terminalreporter.write_line(f"Spark part of the suite: {len(_SPARK_PART['tests'])} tests, "
+                                    f"{_SPARK_PART['seconds']:.0f} s")
+
+
 @pytest.fixture(params=[_backend_param(b) for b in BACKENDS])
 def store(request) -> Store:
     """A fresh, empty store on each backend (DuckDB in memory; a clean Spark catalog)."""
