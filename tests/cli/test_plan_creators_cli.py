@@ -88,4 +88,5 @@ def test_curves_plot_draws_each_channel_and_transition(demo_store, tmp_path):
         assert np.allclose([g["advances_per_day"] for g in pts], want, rtol=1e-9)
         assert pts[0]["daily_spend"] == 0.0 and pts[-1]["daily_spend"] >= 3 * row["spend_scale"] - 1e-9
         assert all(g["low"] <= g["high"] for g in pts)
-    assert len(re.findall(r'"name":"(?:%s)"' % "|".join(channels), html)) == 3 * len(channels)
+    names = "|".join(channels)
+    assert len(re.findall(rf'"name":"(?:{names})"', html)) == 3 * len(channels)

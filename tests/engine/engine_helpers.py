@@ -15,30 +15,12 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-import pytest
 
 from aips.config.model import EVENT_COLUMNS_NUMERIC, STAGES, Model
 from aips.config.rules import evaluate
 from aips.store.tables import arrow_schema
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(autouse=True)
-def small_spark_shuffles(request):
-    """Tiny test data: one shuffle partition makes Spark several times faster (same results).
-
-    Autouse in the folders whose conftest imports it (engine, maintain).
-    """
-    store = request.getfixturevalue("store") if "store" in request.fixturenames else None
-    if store is None or store.kind != "pyspark":
-        yield
-        return
-    conf = store.backend._session.conf
-    old = conf.get("spark.sql.shuffle.partitions")
-    conf.set("spark.sql.shuffle.partitions", "1")
-    yield
-    conf.set("spark.sql.shuffle.partitions", old)
 
 
 def D(text: str) -> dt.date:
