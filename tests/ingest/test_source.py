@@ -248,6 +248,8 @@ def _iso(ts: str, user: str = "u1") -> dict:
 @example(rows=[_iso("2024-03-31 01:59:59"), _iso("2024-03-31 02:30:00"), _iso("2024-03-31 03:00:00"),
                _iso("2024-10-27 02:30:00"), _iso("2024-10-27 03:00:00"), _iso("2024-07-01"),
                _iso("2024-07-01T10:00:00Z", "u2")], tz="Europe/Paris")  # ISO only, around both changes
+@example(rows=[dict.fromkeys(_iso(""))] * 2 + [{**dict.fromkeys(_iso("")), "ts": "2024-02-30 10:00:00"}],
+         tz="Asia/Shanghai")  # no such day: quarantined, and the view must not convert it (reading it failed)
 def test_every_row_is_accounted_for(rows, tz, tmp_path_factory):
     """Every row read is loaded, a duplicate, ignored or quarantined; the view and the
     quarantine table hold exactly the loaded and quarantined rows; and the counts, reasons
