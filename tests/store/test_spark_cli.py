@@ -107,12 +107,6 @@ class Batch:
         return self._result
 
 
-def batch(commands: list[list[str]], cwd: Path, env: dict[str, str] | None = None,
-          timeout: float = 1200) -> tuple[list[dict[str, object]], str]:
-    """Run ``commands`` in one process and wait (:class:`Batch`)."""
-    return Batch(commands, cwd, env, timeout).result()
-
-
 SPARK_NOISE = re.compile(r"\b(INFO|WARN|ERROR)\b|\[Stage \d|Setting default log level|log4j|SLF4J|"
                          r"WARNING: Using incubator|Ivy|\{\"ts\": |NativeCodeLoader|Exception")
 

@@ -101,12 +101,10 @@ def attribution_paths(
 
 
 def _memory_limit(view: View) -> int | None:
-    """The store's memory limit in bytes, where list aggregates cannot spill (DuckDB)."""
-    store = view.store
-    settings = getattr(store, "settings", None)
-    if getattr(store, "kind", None) != "duckdb" or settings is None:
-        return None
-    return int(settings.memory_limit)
+    """The store's memory limit in bytes (only a DuckDB store has resource settings: there
+    list aggregates cannot spill)."""
+    settings = getattr(view.store, "settings", None)
+    return None if settings is None else int(settings.memory_limit)
 
 
 def attribution_chain(
