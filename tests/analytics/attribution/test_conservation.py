@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aips.analytics.attribution import MODELS, PATH_MODELS, ChainData, make_model
@@ -44,6 +44,7 @@ exposure = st.lists(st.sampled_from(CHANNELS), unique=True, max_size=4).map(lamb
 @given(cells=st.lists(st.tuples(exposure, st.booleans(), st.integers(1, 60), st.integers(0, 60),
                                 st.floats(0, 100, allow_nan=False)), min_size=1, max_size=10),
        response=st.sampled_from(["saturated", "logistic", "additive"]))
+@example(cells=[("", False, 1, 0, 0.0)], response="additive")  # singular fit: was LinAlgError
 def test_incremental_conserves(cells, response):
     df = pd.DataFrame(cells, columns=["exposure", "holdout", "units", "converters", "value"])
     df["converters"] = df[["units", "converters"]].min(axis=1)

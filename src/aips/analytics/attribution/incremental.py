@@ -231,6 +231,19 @@ def _loglik(p: np.ndarray, u: np.ndarray, a: np.ndarray) -> float:
     return float((a * np.log(p) + (u - a) * np.log1p(-p)).sum())
 
 
+def _solve_or_least_squares(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``solve(A, b)``; the least-squares (minimum-norm) solution when ``A`` is singular: a
+    fit without units (a bootstrap draw or group with none) has an unidentified intercept.
+
+    >>> _solve_or_least_squares(np.zeros((1, 1)), np.zeros(1))
+    array([0.])
+    """
+    try:
+        return np.linalg.solve(A, b)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(A, b, rcond=None)[0]
+
+
 class _Response(Fitter):
     """``f(S)`` for one step, fitted on weighted cells (units, advances) by exposure mask.
 
@@ -292,7 +305,7 @@ class _Response(Fitter):
         pen = self.ridge * np.eye(X.shape[1])
         pen[0, 0] = 0.0
         if kind == "additive":
-            return np.linalg.solve(X.T @ (X * u[:, None]) + pen, X.T @ a)
+            return _solve_or_least_squares(X.T @ (X * u[:, None]) + pen, X.T @ a)
         p0 = np.clip(a.sum() / max(u.sum(), 1.0), 1e-9, 1 - 1e-9)
         beta = np.zeros(X.shape[1])
         if kind == "hazard":
@@ -301,7 +314,7 @@ class _Response(Fitter):
         for _ in range(100):
             p = 1 / (1 + np.exp(-np.clip(X @ beta, -35, 35)))
             w = u * p * (1 - p) + 1e-12
-            step = np.linalg.solve(X.T @ (X * w[:, None]) + pen, X.T @ (a - u * p) - pen @ beta)
+            step = _solve_or_least_squares(X.T @ (X * w[:, None]) + pen, X.T @ (a - u * p) - pen @ beta)
             beta += step
             if np.abs(step).max() < 1e-10:
                 break
