@@ -278,7 +278,10 @@ def touch_labels(events: ibis.Table, model: Model, by: str = "channel",
     ['feed_ad', 'kol_note']
     """
     t = touches(events, by=by, exclude=non_touch_types(model))
-    return t.select("label").distinct().order_by("label").limit(limit)
+    # a group-by, not distinct(): ibis 12's PySpark SQL put the filter's event_type inside
+    # the DISTINCT, repeating labels
+    per = t.group_by("label").aggregate(_n=t.count())
+    return per.order_by("label").limit(limit).select("label")
 
 
 def _mask_labels(labels: Sequence[str]) -> list[str]:
