@@ -373,7 +373,14 @@ def user_bucket(user_id: ibis.Value, buckets: int) -> ibis.Value:
 def path_bucket(user_id: ibis.Value, buckets: int) -> ibis.Value:
     """The bucket ``0 .. buckets - 1`` of a user's journeys: its :func:`user_bucket` among
     :data:`MAX_BUCKETS`, modulo ``buckets`` (so the hash can be kept before ``buckets`` is
-    known)."""
+    known).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"u": ["u1", "u2", "u3", "u4"]})
+    >>> b = t.select(b=path_bucket(t.u, 3)).to_pyarrow().column("b").to_pylist()
+    >>> all(0 <= x < 3 for x in b), b == t.select(b=path_bucket(t.u, 3)).to_pyarrow().column("b").to_pylist()
+    (True, True)
+    """
     return user_bucket(user_id, MAX_BUCKETS) % buckets
 
 
