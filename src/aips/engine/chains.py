@@ -16,6 +16,12 @@ The work is three backend passes, each over its rows once:
 3. :func:`chain_tables`: the cells and profiles, group-bys over the units (materialise the
    units first when both tables are wanted: ``units.cache()``).
 
+Given the touches' ``labels`` (:func:`touch_labels`, at most :data:`MAX_MASK_LABELS`), a
+pair's exposures are integer bit masks (bit i: ``labels[i]``), counted per label in one
+group-by with fixed-size state; they become text only on the aggregated cells. Without
+them (more labels, e.g. creators) they are label lists, which DuckDB cannot spill: then
+built a bucket of users at a time under a memory limit.
+
 >>> import datetime as dt, ibis
 >>> from aips.config.model import default_model
 >>> ts = [dt.datetime(2024, 1, 1, h) for h in (9, 10, 11)]
@@ -32,6 +38,8 @@ The work is three backend passes, each over its rows once:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 
 from aips.config.model import STAGE_RANK, Model
@@ -45,6 +53,9 @@ from aips.engine.paths import (
 )
 from aips.engine.reach import first_reach
 
+MAX_MASK_LABELS = 62
+"""Most labels whose exposures are kept as bits of an int64 (the incremental model's limit)."""
+EXPOSURE_SEP = " + "
 CHAINS = {"I": ("I",), "TI": ("I", "TI"), "P": ("I", "TI", "P"), "purchase": ("I", "TI", "P")}
 """The stage advances a target is made of: reaching I, then TI, then P (the purchase)."""
 KEYS = ["user_id", "brand"]
@@ -139,8 +150,13 @@ def chain_units(
     source: ibis.Table | None = None,
     materialise=None,
     memory_limit: int | None = None,
+    labels: Sequence[str] | None = None,
 ) -> ibis.Table:
     """One row per pair: ``holdout, t0 .. tK, e1 .. eK, _n, _v`` (see :func:`chain_cells`).
+
+    With ``labels`` (every label of the touches, sorted, as from :func:`touch_labels`),
+    ``e1 .. eK`` are bit masks over them (int64, 0: none); pass the same ``labels`` to
+    :func:`chain_tables`. Without, they are the label sets as text.
 
     ``materialise`` (``Table -> Table``, e.g. ``lambda t: t.cache()`` from a caller that may
     execute) is applied to the stage times and step durations, which the later steps read several times.
@@ -156,26 +172,30 @@ def chain_units(
     times = _with_step_durations(times, events, K, quantile)
     if materialise is not None:  # read by the exposures and the units
         times = materialise(times)
-    buckets = 1
-    if memory_limit and materialise is not None:
-        buckets = path_buckets(_label_entries(events, model, times, by, K), memory_limit)
-    exposures = _step_exposures(events, model, times, by, K, buckets=buckets,
-                                materialise=materialise)
+    if labels is not None:  # fixed-size per-pair state: no buckets needed
+        exposures = _step_masks(events, model, times, by, K, _mask_labels(labels))
+    else:
+        buckets = 1
+        if memory_limit and materialise is not None:
+            buckets = path_buckets(_label_entries(events, model, times, by, K), memory_limit)
+        exposures = _step_exposures(events, model, times, by, K, buckets=buckets,
+                                    materialise=materialise)
     if conversions is None and target == "purchase":
         conversions = purchase_conversions(events, model.purchase_event)
-    return _units(times, exposures, conversions, users, K)
+    return _units(times, exposures, conversions, users, K, empty=0 if labels is not None else "")
 
 
 def chain_tables(units: ibis.Table, K: int, *, events: ibis.Table | None = None,
-                 users: ibis.Table | None = None) -> tuple[ibis.Table, ibis.Table]:
+                 users: ibis.Table | None = None,
+                 labels: Sequence[str] | None = None) -> tuple[ibis.Table, ibis.Table]:
     """``(steps, profiles)`` from :func:`chain_units` (``events`` and ``users`` add step
-    1's untouched pairs)."""
-    steps = _step_cells(units, K)
+    1's untouched pairs; ``labels``: the units' exposures are masks over them)."""
+    steps = _step_cells(units, K, labels)
     if users is not None and events is not None:
         steps = _with_untouched(steps, events, users)
     steps = steps.select("step", "exposure", "holdout", "units", "advances").order_by(
         ["step", "exposure", "holdout"])
-    return steps, _profiles(units, K)
+    return steps, _profiles(units, K, labels)
 
 
 def chain_cells(
@@ -190,6 +210,7 @@ def chain_cells(
     categories: ibis.Table | None = None,
     quantile: float = 0.5,
     source: ibis.Table | None = None,
+    labels: Sequence[str] | None = None,
 ) -> tuple[ibis.Table, ibis.Table]:
     """Exposure cells of each step of the target's stage chain, and converters' profiles.
 
@@ -206,11 +227,12 @@ def chain_cells(
         completed the chain): ``e1 .. eK, holdout, converters, conversions, value``, where
         ``conversions``/``value`` are the target's conversions of those pairs (every
         purchase for ``purchase``). Exposures are labels joined by ``" + "``, sorted.
+        ``labels`` (see :func:`chain_units`) changes how they are built, not the result.
     """
     units = chain_units(events, model, target, users=users, by=by, conversions=conversions,
                         timeline=timeline, categories=categories, quantile=quantile,
-                        source=source)
-    return chain_tables(units, len(CHAINS[target]), events=events, users=users)
+                        source=source, labels=labels)
+    return chain_tables(units, len(CHAINS[target]), events=events, users=users, labels=labels)
 
 
 def _with_step_durations(times: ibis.Table, events: ibis.Table, K: int, quantile: float) -> ibis.Table:
@@ -241,6 +263,85 @@ def _label_entries(events: ibis.Table, model: Model, times: ibis.Table, by: str,
     return min(int(row["n"] or 0), pairs * K * max(1, int(row["labels"] or 0)))
 
 
+def touch_labels(events: ibis.Table, model: Model, by: str = "channel",
+                 limit: int = MAX_MASK_LABELS + 1) -> ibis.Table:
+    """``label``: the distinct labels of the touches, sorted, at most ``limit`` (an
+    aggregate: execute it to learn whether the exposures fit in masks, :func:`chain_units`).
+
+    >>> import ibis
+    >>> from aips.config.model import default_model
+    >>> ev = ibis.memtable({"channel": ["kol_note", "feed_ad", "kol_note", None],
+    ...     "event_type": ["read", "impression", "purchase", "read"], "campaign_id": [None] * 4,
+    ...     "user_id": ["u"] * 4, "brand": ["b"] * 4, "ts": [None] * 4, "local_date": [None] * 4,
+    ...     "event_id": ["1", "2", "3", "4"]})
+    >>> touch_labels(ev, default_model()).to_pyarrow().column("label").to_pylist()
+    ['feed_ad', 'kol_note']
+    """
+    t = touches(events, by=by, exclude=non_touch_types(model))
+    # a group-by, not distinct(): ibis 12's PySpark SQL put the filter's event_type inside
+    # the DISTINCT, repeating labels
+    per = t.group_by("label").aggregate(_n=t.count())
+    return per.order_by("label").limit(limit).select("label")
+
+
+def _mask_labels(labels: Sequence[str]) -> list[str]:
+    from aips.exceptions import ConfigError
+
+    out = sorted(labels)
+    if len(out) > MAX_MASK_LABELS or len(set(out)) != len(out):
+        raise ConfigError(f"exposure masks take at most {MAX_MASK_LABELS} distinct labels, "
+                          f"got {len(out)}")
+    return out
+
+
+def exposure_text(mask: ibis.Value, labels: Sequence[str]) -> ibis.Value:
+    """The labels of a bit mask, sorted and joined by ``" + "`` (``""`` for 0): the text
+    form of an exposure (``labels`` sorted; bit i is ``labels[i]``).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"m": [0, 1, 6]})
+    >>> t.select(e=exposure_text(t.m, ["a", "b", "c"])).to_pyarrow().column("e").to_pylist()
+    ['', 'a', 'b + c']
+    """
+    parts = [ibis.ifelse((mask & ibis.literal(1 << i, "int64")) != 0, EXPOSURE_SEP + label, "")
+             for i, label in enumerate(_mask_labels(labels))]
+    if not parts:
+        return ibis.literal("")
+    text = parts[0].concat(*parts[1:]) if len(parts) > 1 else parts[0]
+    return text.substr(len(EXPOSURE_SEP))
+
+
+def _step_masks(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int,
+                labels: list[str]) -> ibis.Table:
+    """Per pair, ``e1 .. eK``: bit masks of the labels touched in each step's window (the
+    windows of :func:`_step_exposures`): one group-by of counts, no lists."""
+    j = _windowed_touches(events, model, times, by, K)
+    bits = {}
+    for k in range(1, K + 1):
+        w = j[f"_w{k}"]
+        seen = [ibis.ifelse(j._e.count(where=w & (j.label == label)) > 0,
+                            ibis.literal(1 << i, "int64"), ibis.literal(0, "int64"))
+                for i, label in enumerate(labels)]
+        bits[f"e{k}"] = sum(seen[1:], seen[0]) if seen else ibis.literal(0, "int64")
+    return j.group_by(KEYS).aggregate(**bits)
+
+
+def _windowed_touches(events: ibis.Table, model: Model, times: ibis.Table, by: str,
+                      K: int) -> ibis.Table:
+    """The touches of the pairs in ``times`` with ``_e`` (epoch seconds) and ``_w1 .. _wK``:
+    whether the touch is in step k's window."""
+    t = touches(events, by=by, exclude=non_touch_types(model))
+    t = t.mutate(_e=_epoch(t.ts))
+    tt = times.rename(_u="user_id", _b="brand")
+    j = t.join(tt, [t.user_id == tt._u, t.brand == tt._b])
+    flags = {}
+    for k in range(1, K + 1):
+        lo, hi, D = j[f"t{k - 1}"], j[f"t{k}"], j[f"_D{k}"].fill_null(0)
+        end = ibis.coalesce(hi, lo + D)
+        flags[f"_w{k}"] = lo.notnull() & (j._e >= lo) & (j._e <= end)
+    return j.mutate(**flags)
+
+
 def _step_exposures(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int,
                     *, buckets: int = 1, materialise=None) -> ibis.Table:
     """Per pair, ``e1 .. eK``: the labels touched in each step's window (sorted, ``" + "``).
@@ -257,27 +358,19 @@ def _step_exposures(events: ibis.Table, model: Model, times: ibis.Table, by: str
             times_b = times.filter(user_bucket(times.user_id, buckets) == b)  # a smaller build side
             parts.append(keep(_step_exposures(ev_b, model, times_b, by, K)))
         return ibis.union(*parts)
-    t = touches(events, by=by, exclude=non_touch_types(model))
-    t = t.mutate(_e=_epoch(t.ts))
-    tt = times.rename(_u="user_id", _b="brand")
-    j = t.join(tt, [t.user_id == tt._u, t.brand == tt._b])
-    flags = {}
-    for k in range(1, K + 1):
-        lo, hi, D = j[f"t{k - 1}"], j[f"t{k}"], j[f"_D{k}"].fill_null(0)
-        end = ibis.coalesce(hi, lo + D)
-        flags[f"_w{k}"] = lo.notnull() & (j._e >= lo) & (j._e <= end)
-    j = j.mutate(**flags)
+    j = _windowed_touches(events, model, times, by, K)
     # one group-by: each step's distinct labels (no intermediate (pair, label) table)
     per_pair = j.group_by(KEYS).aggregate(**{
         f"e{k}": j.label.collect(where=j[f"_w{k}"], distinct=True) for k in range(1, K + 1)})
-    return per_pair.select(*KEYS, **{f"e{k}": per_pair[f"e{k}"].sort().join(" + ")
+    return per_pair.select(*KEYS, **{f"e{k}": per_pair[f"e{k}"].sort().join(EXPOSURE_SEP)
                                      for k in range(1, K + 1)})
 
 
 def _units(times: ibis.Table, exposures: ibis.Table, conversions: ibis.Table | None,
-           users: ibis.Table | None, K: int) -> ibis.Table:
+           users: ibis.Table | None, K: int, empty: str | int = "") -> ibis.Table:
     """One row per pair: ``holdout, t0 .. tK, e1 .. eK`` and its conversions ``_n``, ``_v``
-    (without a conversions table: one per pair that completed the chain)."""
+    (without a conversions table: one per pair that completed the chain); ``empty``: the
+    exposure of a pair without touches (``""``, or mask 0)."""
     pp = exposures.rename(_u="user_id", _b="brand")
     units = times.left_join(pp, [times.user_id == pp._u, times.brand == pp._b])
     if conversions is not None:
@@ -296,18 +389,21 @@ def _units(times: ibis.Table, exposures: ibis.Table, conversions: ibis.Table | N
         hold = ibis.literal(False)
     return units.select(
         holdout=hold, **{f"t{k}": f"t{k}" for k in range(0, K + 1)},
-        **{f"e{k}": units[f"e{k}"].fill_null("") for k in range(1, K + 1)},
+        **{f"e{k}": units[f"e{k}"].fill_null(empty) for k in range(1, K + 1)},
         _n=units._n.fill_null(0), _v=units._v.fill_null(0.0),
     )
 
 
-def _step_cells(units: ibis.Table, K: int) -> ibis.Table:
-    """Per step, exposure and holdout: the pairs at risk (``units``) and those that advanced."""
+def _step_cells(units: ibis.Table, K: int, labels: Sequence[str] | None = None) -> ibis.Table:
+    """Per step, exposure and holdout: the pairs at risk (``units``) and those that advanced
+    (``labels``: the units' exposures are masks, turned into text once grouped)."""
     parts = []
     for k in range(1, K + 1):
         risk = units if k == 1 else units.filter(units[f"t{k - 1}"].notnull())
         part = risk.group_by([risk[f"e{k}"].name("exposure"), "holdout"]).aggregate(
             units=risk.count(), advances=risk.count(where=risk[f"t{k}"].notnull()))
+        if labels is not None:
+            part = part.mutate(exposure=exposure_text(part.exposure, labels))
         parts.append(part.mutate(step=ibis.literal(k, "int64")))
     return parts[0].union(*parts[1:]) if K > 1 else parts[0]
 
@@ -327,11 +423,13 @@ def _with_untouched(steps: ibis.Table, events: ibis.Table, users: ibis.Table) ->
         units=both.units.sum(), advances=both.advances.sum())
 
 
-def _profiles(units: ibis.Table, K: int) -> ibis.Table:
+def _profiles(units: ibis.Table, K: int, labels: Sequence[str] | None = None) -> ibis.Table:
     """Pairs that completed the chain, per exposure sequence and holdout."""
     done = units.filter(units[f"t{K}"].notnull())
     ecols = [f"e{k}" for k in range(1, K + 1)]
     profiles = done.group_by([*ecols, "holdout"]).aggregate(
         converters=done.count(), conversions=done._n.sum(), value=done._v.sum())
+    if labels is not None:
+        profiles = profiles.mutate(**{c: exposure_text(profiles[c], labels) for c in ecols})
     profiles = profiles.mutate(conversions=ibis.greatest(profiles.conversions, profiles.converters))
     return profiles.order_by([*ecols, "holdout"])

@@ -370,6 +370,20 @@ def user_bucket(user_id: ibis.Value, buckets: int) -> ibis.Value:
     return (user_id.hash() % buckets).abs().cast("int64")
 
 
+def path_bucket(user_id: ibis.Value, buckets: int) -> ibis.Value:
+    """The bucket ``0 .. buckets - 1`` of a user's journeys: its :func:`user_bucket` among
+    :data:`MAX_BUCKETS`, modulo ``buckets`` (so the hash can be kept before ``buckets`` is
+    known).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"u": ["u1", "u2", "u3", "u4"]})
+    >>> b = t.select(b=path_bucket(t.u, 3)).to_pyarrow().column("b").to_pylist()
+    >>> all(0 <= x < 3 for x in b), b == t.select(b=path_bucket(t.u, 3)).to_pyarrow().column("b").to_pylist()
+    (True, True)
+    """
+    return user_bucket(user_id, MAX_BUCKETS) % buckets
+
+
 def aggregate_paths_bucketed(
     ends: ibis.Table, jt: ibis.Table, buckets: int, materialise, *, half_life: float | None = None,
 ) -> ibis.Table:
@@ -396,9 +410,9 @@ def aggregate_paths_bucketed(
     """
     keep = materialise or (lambda t: t)
     hl = None if half_life is None else _half_life(half_life)
-    if "_bucket" not in jt.columns:
-        jt = jt.mutate(_bucket=user_bucket(jt.user_id, buckets))
-    ends = ends.mutate(_bucket=user_bucket(ends.user_id, buckets))
+    if "_bucket" not in jt.columns:  # (build_paths keeps it with the journey touches)
+        jt = jt.mutate(_bucket=path_bucket(jt.user_id, buckets))
+    ends = ends.mutate(_bucket=path_bucket(ends.user_id, buckets))
     rows, cells = [], []
     for b in range(buckets):
         jt_b = jt.filter(jt._bucket == b).drop("_bucket")
@@ -485,10 +499,16 @@ def build_paths(
         ends = materialise(ends)
     organic = model.organic_channels if organic is None else organic
     jt = journey_touches(t, ends, transform=transform, organic=organic)
+    # what the aggregation reads (the ordering columns ts, event_id are done with)
+    jt = jt.select(*JOURNEY, "pos", "label", "local_date", "end_date", "converted", "value")
     if buckets is None and memory_limit and materialise is not None:
         if path_buckets(_count(t), memory_limit) > 1:  # touches bound the journey touches
-            jt = materialise(jt)
+            # kept with each user's hash, so that a bucket's filter is an integer compare
+            jt = materialise(jt.mutate(_hash=user_bucket(jt.user_id, MAX_BUCKETS)))
             buckets = path_buckets(_count(jt), memory_limit)
+            jt = jt.mutate(_bucket=jt._hash % buckets).drop("_hash")  # = path_bucket
+            if buckets <= 1:
+                jt = jt.drop("_bucket")
     if buckets is not None and buckets > 1:
         return aggregate_paths_bucketed(ends, jt, buckets, materialise, half_life=half_life)
     return aggregate_paths(ends, jt, half_life=half_life)

@@ -115,23 +115,30 @@ def test_chain_cells_hand_derived(store):
     11:00] (feed_ad read, organic); step 3 = [Jan 4 11:00, Jan 5 10:00] (organic collect).
     D1 = median(1 h, 2 h) = 1.5 h: u2 sees only organic within it. D2 = 3 days: u3's step 2
     holds its read and the Jan 2 impression. The holdout user u4 has no event: one untouched
-    unit in step 1."""
+    unit in step 1. The same cells whether exposures are built as label lists or as bit
+    masks over the touches' labels (issue 13)."""
+    from aips.engine.chains import touch_labels
+
     store.write("events", events_table(CHAIN_LOG), overwrite=True)
     store.write("users", pa.table({"user_id": ["u1", "u2", "u3", "u4"],
                                    "holdout": [False, False, False, True]}), overwrite=True)
     timeline = ibis.memtable(pa.table(CHAIN_TIMELINE))
-    steps, profiles = P.chain_cells(store.table("events"), default_model(), "purchase",
-                                    users=store.table("users"), timeline=timeline)
-    got = {(r["step"], r["exposure"], r["holdout"]): (r["units"], r["advances"])
-           for r in steps.to_pyarrow().to_pylist()}
-    assert got == {
-        (1, "", True): (1, 0), (1, "feed_ad", False): (1, 1), (1, "kol_note", False): (1, 1),
-        (1, "organic", False): (1, 0), (2, "feed_ad + organic", False): (1, 1),
-        (2, "kol_note", False): (1, 0), (3, "organic", False): (1, 1),
-    }
-    prof = profiles.to_pyarrow().to_pylist()
-    assert prof == [{"e1": "feed_ad", "e2": "feed_ad + organic", "e3": "organic", "holdout": False,
-                     "converters": 1, "conversions": 1, "value": 80.0}]
+    ev = store.table("events")
+    labels = touch_labels(ev, default_model()).to_pyarrow().column("label").to_pylist()
+    assert labels == ["feed_ad", "kol_note", "organic"]
+    for given in (None, labels):
+        steps, profiles = P.chain_cells(ev, default_model(), "purchase", labels=given,
+                                        users=store.table("users"), timeline=timeline)
+        got = {(r["step"], r["exposure"], r["holdout"]): (r["units"], r["advances"])
+               for r in steps.to_pyarrow().to_pylist()}
+        assert got == {
+            (1, "", True): (1, 0), (1, "feed_ad", False): (1, 1), (1, "kol_note", False): (1, 1),
+            (1, "organic", False): (1, 0), (2, "feed_ad + organic", False): (1, 1),
+            (2, "kol_note", False): (1, 0), (3, "organic", False): (1, 1),
+        }
+        prof = profiles.to_pyarrow().to_pylist()
+        assert prof == [{"e1": "feed_ad", "e2": "feed_ad + organic", "e3": "organic",
+                         "holdout": False, "converters": 1, "conversions": 1, "value": 80.0}]
 
 
 CYCLE_LOG = [

@@ -76,6 +76,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from aips.analytics.attribution.base import AttributionModel, check_channel_names, credits_frame
 from aips.analytics.attribution.shapley import _shapley_rows
@@ -407,6 +408,13 @@ class Incremental(AttributionModel):
         return credits_frame([], [], [])
 
     def _credit(self, chain: Chain) -> pd.DataFrame:
+        # BLAS on one thread: the fits' matrices are tiny, and scipy >= 1.15's L-BFGS-B (the
+        # hazard fit) calls OpenBLAS's LAPACK, whose idle threads then spin on the other
+        # cores: 7.5 CPU s instead of 1.4 for the 12M store's fit and bootstrap, same numbers
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._credit_one_thread(chain)
+
+    def _credit_one_thread(self, chain: Chain) -> pd.DataFrame:
         first = chain.steps[0] if chain.steps else None
         blind = first is not None and not first["units"][first["mask"] == 0].sum() > 0
         self.held_steps_ = [1] if blind else []
