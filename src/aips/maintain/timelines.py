@@ -37,6 +37,7 @@ from typing import Any
 import ibis
 
 from aips.config.model import Model
+from aips.engine.packing import Bounds, bounds_query
 from aips.engine.timelines import timelines
 from aips.maintain.publish import publish
 from aips.maintain.rollup import read_staged, rollup_is_current, stage
@@ -198,7 +199,10 @@ def plan_timelines(store, model: Model, rollup: ibis.Table, state: State, *,
     fp = timelines_fingerprint(store, model)
     cats = _categories(store)
     if not store.has(TIMELINES_TABLE) or state.get(STATE_KEY) != [fp]:
-        plan = TimelinesPlan("full", fp, timelines(rollup, model, level="brand", categories=cats))
+        # the rollup's bounds (one small aggregate) let the sweep sum packed capped atoms
+        bounds = Bounds.of_row(bounds_query(rollup, "brand", model, cats).to_pyarrow().to_pylist()[0])
+        plan = TimelinesPlan("full", fp, timelines(rollup, model, level="brand", categories=cats,
+                                                   bounds=bounds))
     elif PENDING not in state:
         return TimelinesPlan("none", fp)
     else:
