@@ -13,6 +13,10 @@ day:
    from the atoms (:func:`level_expr`).
 
 That gives *segments* ``[day, next_day)`` of constant atoms (:func:`stage_segments`).
+Given the rollup's :class:`~aips.engine.packing.Bounds`, the atoms are capped and packed into
+one or two int64 words (:mod:`aips.engine.packing`): the window sums a word instead of every
+atom, and a second running sum up to the day before gives the level before each change point
+in the same pass (measured on the 12M-event store: 41 -> 22-24 CPU s, same intervals).
 Neighbouring segments may have the same level; :func:`timelines` merges them into maximal
 intervals. Asset series count segments directly (:mod:`aips.engine.series`).
 
