@@ -34,6 +34,7 @@ from aips.engine import (
     timelines,
 )
 from aips.engine.cycles import cycle_days_table
+from aips.engine.packing import Bounds
 from aips.store.tables import CATEGORIES, EVENTS
 
 MODEL = default_model()
@@ -54,6 +55,7 @@ BUILDERS = {
     "assets_cumulative": lambda ev: assets(snapshot(ev, MODEL, AT), "brand", cumulative=True),
     "seeded": lambda ev: seeded_assets(assets(snapshot(ev, MODEL, AT)), ("brand",)),
     "timelines": lambda ev: timelines(ev, MODEL),
+    "timelines_packed": lambda ev: timelines(ev, MODEL, bounds=Bounds(day_rows=4, span_days=180, max_cycle=70)),
     "first_ti": lambda ev: first_reached(timelines(ev, MODEL), "TI"),
     "stage_at": lambda ev: stage_at(timelines(ev, MODEL), AT),
     "asset_series": lambda ev: asset_series(ev, MODEL, AT, AT + dt.timedelta(days=27)),

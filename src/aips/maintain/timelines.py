@@ -1,7 +1,8 @@
 """The stored stage timelines ``stage_timelines``: one sweep, then kept current pair by pair.
 
 A stage timeline (:func:`aips.engine.timelines.timelines`) costs one sweep over the rollup:
-about 6x a snapshot on the 12M-event ``small`` world (``bench/README.md``). The diagnosis,
+about 8x a snapshot on the 12M-event ``small`` world unpacked, 4-5x with the packed
+sweep a full build here uses (``bench/README.md``). The diagnosis,
 the creators' seeding rates, loyalty's TI -> P cohort, flows-based crowds and the report all
 read timelines; built on demand, each of those commands paid that sweep again. So
 :func:`aips.maintain.update_history` (``aips series --update``) keeps them in the store, at
@@ -37,6 +38,7 @@ from typing import Any
 import ibis
 
 from aips.config.model import Model
+from aips.engine.packing import Bounds, bounds_query
 from aips.engine.timelines import timelines
 from aips.maintain.publish import publish
 from aips.maintain.rollup import read_staged, rollup_is_current, stage
@@ -198,7 +200,10 @@ def plan_timelines(store, model: Model, rollup: ibis.Table, state: State, *,
     fp = timelines_fingerprint(store, model)
     cats = _categories(store)
     if not store.has(TIMELINES_TABLE) or state.get(STATE_KEY) != [fp]:
-        plan = TimelinesPlan("full", fp, timelines(rollup, model, level="brand", categories=cats))
+        # the rollup's bounds (one small aggregate) let the sweep sum packed capped atoms
+        bounds = Bounds.of_row(bounds_query(rollup, "brand", model, cats).to_pyarrow().to_pylist()[0])
+        plan = TimelinesPlan("full", fp, timelines(rollup, model, level="brand", categories=cats,
+                                                   bounds=bounds))
     elif PENDING not in state:
         return TimelinesPlan("none", fp)
     else:

@@ -14,9 +14,7 @@ FROM (
       "t12"."user_id",
       "t12"."brand",
       "t12"."day",
-      "t12"."next_day",
       "t12"."stage",
-      "t12"."_prev",
       LEAD("t12"."day") OVER (
         PARTITION BY "t12"."user_id", "t12"."brand"
         ORDER BY "t12"."day" ASC
@@ -24,7 +22,10 @@ FROM (
       ) AS "_next"
     FROM (
       SELECT
-        *
+        "t11"."user_id",
+        "t11"."brand",
+        "t11"."day",
+        "t11"."stage"
       FROM (
         SELECT
           "t10"."user_id",
