@@ -77,6 +77,49 @@ def pytest_collection_modifyitems(config, items):
                     raises=mark.kwargs["raises"], reason=f"{backend}: {mark.kwargs['reason']}", strict=True))
 
 
+SPARK_CLI_TESTS = "tests/store/test_spark_cli.py"
+_SPARK_CLI = {"work": None, "start_with": set()}
+"""The background work of the CLI-on-Spark tests (``spark_cli_work.SparkCliWork``) and the
+tests whose setup starts it (the first of them to run does)."""
+
+
+def pytest_collection_finish(session):
+    """When the CLI-on-Spark tests are selected, start their processes in the background
+    after the last browser test (those time themselves against Chromium: the background
+    JVMs would only slow them), or at once when there are none."""
+    if "pyspark" not in BACKENDS or not any(i.nodeid.startswith(SPARK_CLI_TESTS) for i in session.items):
+        return
+    browser = [n for n, i in enumerate(session.items) if i.nodeid.startswith("tests/browser/")]
+    _SPARK_CLI["start_with"] = {i.nodeid for i in session.items[browser[-1] + 1 if browser else 0:]}
+
+
+def _spark_cli_work():
+    """The CLI-on-Spark tests' background work, started now if it is not yet."""
+    if _SPARK_CLI["work"] is None:
+        from spark_cli_work import SparkCliWork
+
+        _SPARK_CLI["work"] = SparkCliWork(SHARED_DATA).start()
+    return _SPARK_CLI["work"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if _SPARK_CLI["work"] is None and item.nodeid in _SPARK_CLI["start_with"] and SHARED_DATA.is_dir():
+        _spark_cli_work()
+
+
+def pytest_sessionfinish(session):
+    if _SPARK_CLI["work"] is not None:
+        _SPARK_CLI["work"].close()
+
+
+@pytest.fixture(scope="session")
+def spark_cli_work(shared_data):
+    """The CLI-on-Spark tests' processes (started in the background, see
+    :func:`pytest_collection_finish`); each test reads its outputs."""
+    return _spark_cli_work()
+
+
 _SPARK_PART = {"tests": set(), "seconds": 0.0}
 """Time spent in tests marked ``spark`` (setup, call, teardown; a session fixture's start
 counts in the first test that uses it)."""

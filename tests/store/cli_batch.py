@@ -5,7 +5,7 @@ process spends ~2 CPU s importing Python, Ibis and the Connect client before it 
 anything (~10 s of wall time on a busy 2-core machine), so the suite runs them here, in one
 process with one Connect client: ``python cli_batch.py COMMANDS.json RESULTS.json``, where
 ``COMMANDS.json`` is a list of argument lists and ``RESULTS.json`` gets, per command, its
-``code``, ``stdout`` and ``stderr``. A failing command is recorded and the batch goes on.
+``code``, ``stdout``, ``stderr`` and wall ``seconds``. A failing command is recorded and the batch goes on.
 
 Errors are written as :func:`aips.cli.app.main` writes them (``aips: ...`` on stderr, exit
 status 1). A command that must show what a user's own process does (a fresh JVM, quiet
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 
 from typer.testing import CliRunner
@@ -25,17 +26,20 @@ from aips.exceptions import AipsError
 
 
 def run(commands: list[list[str]]) -> list[dict[str, object]]:
-    """Each command's ``code``, ``stdout`` and ``stderr``."""
+    """Each command's ``code``, ``stdout``, ``stderr`` and wall ``seconds``."""
     runner = CliRunner()
     results = []
     for args in commands:
+        started = time.monotonic()
         result = runner.invoke(app, args, catch_exceptions=True)
+        seconds = time.monotonic() - started
         stderr = result.stderr
         if isinstance(result.exception, AipsError):
             stderr += f"aips: {result.exception}\n"
         elif result.exception is not None and not isinstance(result.exception, SystemExit):
             stderr += "".join(traceback.format_exception(result.exception))
-        results.append({"args": args, "code": result.exit_code, "stdout": result.stdout, "stderr": stderr})
+        results.append({"args": args, "code": result.exit_code, "stdout": result.stdout, "stderr": stderr,
+                        "seconds": round(seconds, 2)})
     return results
 
 
