@@ -225,7 +225,7 @@ store = connect(sys.argv[1])
 seen = []
 stop = store.watch_jobs(seen.append)
 try:
-    store.backend._session.range(0, 3_000_000, numPartitions=4).selectExpr("sum(id % 7) as s").collect()
+    store.backend._session.range(0, 300_000_000, numPartitions=8).selectExpr("sum(id % 7) as s").collect()
 finally:
     stop()
 jobs = [s for s in seen if s is not None]
