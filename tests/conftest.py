@@ -75,6 +75,10 @@ def pytest_collection_modifyitems(config, items):
             if backend in backends:
                 item.add_marker(pytest.mark.xfail(
                     raises=mark.kwargs["raises"], reason=f"{backend}: {mark.kwargs['reason']}", strict=True))
+    # the in-process Spark tests after the rest (stable: each group keeps its order), so they
+    # run once the CLI-on-Spark background work (started after the browser tests) is done and
+    # the DuckDB tests overlap it instead; the CLI-on-Spark tests, which read it, come last
+    items.sort(key=lambda i: 2 if i.nodeid.startswith(SPARK_CLI_TESTS) else 1 if "spark" in i.keywords else 0)
 
 
 SPARK_CLI_TESTS = "tests/store/test_spark_cli.py"
