@@ -117,16 +117,12 @@ def segment_numbers(
     categories: ibis.Table | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
-    bounds: Bounds | None = None,
 ) -> ibis.Table:
-    """:func:`stage_segments` with ``day`` and ``next_day`` as day numbers (int64).
-
-    ``bounds`` (:class:`~aips.engine.packing.Bounds` of the rollup): sum capped atoms packed
-    into few words instead of every atom (same segments, fewer running sums).
-    """
+    """:func:`stage_segments` with ``day`` and ``next_day`` as day numbers (int64), one
+    running sum per atom (the packed sweep serves :func:`timelines` with ``bounds``)."""
     level = resolve_level(model, level)
     keys = ["user_id", *entity_keys(level)]
-    deltas, values, atoms_of = _deltas(source, model, level, categories, start, end, bounds)
+    deltas, values, atoms_of = _deltas(source, model, level, categories, start, end, None)
     # RANGE frame: all rows of one (pair, day) share that day's running sum, so the deltas
     # need no aggregation per (pair, day) first (measured 2.3x faster on DuckDB than a
     # GROUP BY + ROWS frame); rows of the same day give zero-length segments [d, d), which
