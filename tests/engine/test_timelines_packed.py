@@ -25,7 +25,7 @@ BASE = dt.date(2024, 1, 1)
 TYPES = ["impression", "read", "search", "like", "collect", "share", "purchase", "post"]
 
 # every counter a count and every coefficient positive (packable), short windows and
-# comparisons of every kind, so that caps above 1 and saturated fields are exercised
+# comparisons of every kind, so that caps above 1 and saturated fields are exercised;
 PACKABLE_YAML = textwrap.dedent("""
     counters:
       impression: {events: [impression], window: 3}
@@ -39,9 +39,11 @@ PACKABLE_YAML = textwrap.dedent("""
       P: {rule: "purchase >= 1 and not collect == 1"}
       TI: {rule: "deep_read >= 2 or read + read + collect >= 4"}
       I: {rule: "read >= 1 or collect > 0"}
-      A: {rule: "impression >= 1 and impression < 3 or impression > 3"}
+      A: {rule: "impression >= 1 and impression < 3 or impression > 3 or not read >= 1"}
     categories: {quick: 3, slow: 12}
 """)
+# A holds when every atom is 0 (``not read >= 1``): the level then needs its "some atom is
+# nonzero" guard (aips.engine.stages._guarded), or a pair would keep A after its last event
 
 
 @pytest.fixture(scope="module")

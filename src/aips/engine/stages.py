@@ -195,11 +195,8 @@ def scaled(value: ibis.Value, coef: int) -> ibis.Value:
     return value if coef == 1 else -value if coef == -1 else value * coef
 
 
-def level_expr(plan: RulePlan, atoms: Mapping[str, ibis.Value]) -> ibis.Value:
-    """The exclusive level (string, null when none) from atom values keyed by atom name.
-
-    Priority S > P > TI > I > A; null when no rule holds or every atom is 0.
-    """
+def _rule(plan: RulePlan, stage: str, atoms: Mapping[str, ibis.Value]) -> ibis.Value:
+    """The boolean expression of ``stage``'s rule over the atom values."""
 
     def build(tree):
         if isinstance(tree, _Cmp):
@@ -212,11 +209,63 @@ def level_expr(plan: RulePlan, atoms: Mapping[str, ibis.Value]) -> ibis.Value:
             return ~parts[0]
         return reduce((lambda a, b: a & b) if op == "and" else (lambda a, b: a | b), parts)
 
+    return build(plan.rules[stage])
+
+
+def _holds_at_zero(plan: RulePlan, stage: str) -> bool:
+    """Whether ``stage``'s rule holds when every atom is 0 (then a pair without any counted
+    event would get a level, and the level needs an explicit "some atom is nonzero" guard)."""
+
+    def value(tree) -> bool:
+        if isinstance(tree, _Cmp):
+            return bool(_OPS[tree.op](0, tree.value))
+        op, operands = tree
+        parts = [value(o) for o in operands]
+        if op == "not":
+            return not parts[0]
+        return all(parts) if op == "and" else any(parts)
+
+    return value(plan.rules[stage])
+
+
+def _guarded(plan: RulePlan, atoms: Mapping[str, ibis.Value], level: ibis.Value,
+             none: ibis.Value) -> ibis.Value:
+    """``level``, or ``none`` when every atom is 0; the guard is left out when no rule holds
+    at all-zero atoms (then ``level`` is already ``none`` there)."""
+    if not any(_holds_at_zero(plan, s) for s in STAGES):
+        return level
+    active = reduce(lambda a, b: a | b, [atoms[a.name] != 0 for a in plan.atoms])
+    return ibis.ifelse(active, level, none)
+
+
+def level_expr(plan: RulePlan, atoms: Mapping[str, ibis.Value]) -> ibis.Value:
+    """The exclusive level (string, null when none) from atom values keyed by atom name.
+
+    Priority S > P > TI > I > A; null when no rule holds or every atom is 0.
+    """
     if not plan.atoms:
         return ibis.null("string")
-    active = reduce(lambda a, b: a | b, [atoms[a.name] != 0 for a in plan.atoms])
-    level = ibis.cases(*[(build(plan.rules[s]), s) for s in STAGES], else_=ibis.null("string"))
-    return ibis.ifelse(active, level, ibis.null("string"))
+    level = ibis.cases(*[(_rule(plan, s, atoms), s) for s in STAGES], else_=ibis.null("string"))
+    return _guarded(plan, atoms, level, ibis.null("string"))
+
+
+def level_rank_expr(plan: RulePlan, atoms: Mapping[str, ibis.Value]) -> ibis.Value:
+    """:func:`level_expr` as the stage's rank (A 1 ... S 5; 0 when no level), an integer.
+
+    Cheaper to compute and compare than the stage's text where a query evaluates levels on
+    many rows and keeps few (the sweep); :func:`rank_stage` turns it back into the stage.
+    """
+    zero = ibis.literal(0, "int8")
+    if not plan.atoms:
+        return zero
+    level = ibis.cases(*[(_rule(plan, s, atoms), ibis.literal(STAGE_RANK[s], "int8")) for s in STAGES],
+                       else_=zero)
+    return _guarded(plan, atoms, level, zero)
+
+
+def rank_stage(rank: ibis.Value) -> ibis.Value:
+    """The stage of a :func:`level_rank_expr` rank (null for 0)."""
+    return ibis.cases(*[(rank == STAGE_RANK[s], s) for s in STAGES], else_=ibis.null("string"))
 
 
 # --- aggregated views ------------------------------------------------------------------------

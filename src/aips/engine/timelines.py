@@ -15,8 +15,11 @@ day:
 That gives *segments* ``[day, next_day)`` of constant atoms (:func:`stage_segments`).
 Given the rollup's :class:`~aips.engine.packing.Bounds`, the atoms are capped and packed into
 one or two int64 words (:mod:`aips.engine.packing`): the window sums a word instead of every
-atom, and a second running sum up to the day before gives the level before each change point
-in the same pass (measured on the 12M-event store: 41 -> 22-24 CPU s, same intervals).
+atom, and a sum of the day's own deltas (its RANGE peers) in the same pass gives the level
+before each change point (the running sum minus the day's); the levels are compared as ranks
+(:func:`~aips.engine.stages.level_rank_expr`). Measured on the 12M-event store: 41 -> 22-24
+CPU s with the packed words, then -> 16-19 with the day's sum, the ranks and no ``lead`` over
+every delta row (``bench/README.md``), same intervals.
 Neighbouring segments may have the same level; :func:`timelines` merges them into maximal
 intervals. Asset series count segments directly (:mod:`aips.engine.series`).
 
@@ -50,6 +53,8 @@ from aips.engine.stages import (
     entity_keys,
     for_level,
     level_expr,
+    level_rank_expr,
+    rank_stage,
     resolve_level,
     scaled,
 )
@@ -240,7 +245,8 @@ def timelines(
     order = ibis.window(group_by=keys, order_by="day")
     changes = _changes(source, model, level, categories, start, end, bounds)
     changes = changes.mutate(_next=changes.day.lead().over(order))
-    out = changes.filter(changes.stage.notnull())
+    # copies of a change on the same day (the packed sweep's) end before they start
+    out = changes.filter(changes.stage.notnull() & (changes._next.isnull() | (changes._next != changes.day)))
     last = out._next - 1
     if end is not None:
         last = last.fill_null((end - EPOCH).days)
@@ -258,7 +264,8 @@ def timelines(
 def _changes(source: ibis.Table, model: Model, level: str, categories: ibis.Table | None,
              start: dt.date | None, end: dt.date | None, bounds: Bounds | None) -> ibis.Table:
     """The change points ``(*keys, day, stage)``: each day a pair's level differs from the
-    day before (stage null: it lost its level), one row per (pair, day)."""
+    day before (stage null: it lost its level). A (pair, day) may have several identical
+    rows (packed sweep)."""
     keys = ["user_id", *entity_keys(level)]
     order = ibis.window(group_by=keys, order_by="day")
     plan = RulePlan.of(model)
@@ -268,21 +275,24 @@ def _changes(source: ibis.Table, model: Model, level: str, categories: ibis.Tabl
         seg = seg.mutate(_prev=seg.stage.lag().over(order))
         return seg.filter(~seg.stage.identical_to(seg._prev)).select(*keys, "day", "stage")
     deltas, values, atoms_of = _deltas(source, model, level, categories, start, end, bounds)
-    # Packed words: the sums up to the day before (RANGE .. 1 PRECEDING) ride on the same sort
-    # as the running sums, so the level before each day needs no second window over every
-    # delta row (one extra sum: measured cheaper than the lag pass).
+    # The sums of the words up to each day (RANGE: every row of a day gets the day's sum) and
+    # of the day alone (RANGE CURRENT ROW: its peers) ride on one sort; after - day is the
+    # sum up to the day before (measured cheaper than a RANGE .. 1 PRECEDING sum or a lag pass).
     after = {n: _int64(deltas[n].sum().over(ibis.window(group_by=keys, order_by="day", range=(None, 0))))
              for n in values}
-    before = {f"_b{n}": _int64(deltas[n].sum().over(ibis.window(group_by=keys, order_by="day", range=(None, -1))))
-              for n in values}
-    seg = deltas.select(*keys, "day", _nd=deltas.day.lead().over(order), **after, **before)
-    last_of_day = seg._nd.isnull() | (seg._nd != seg.day)
-    moved = _any_nonzero([seg[n] - seg[f"_b{n}"].fill_null(0) for n in values])  # else same level
-    seg = seg.filter(last_of_day & moved)
-    stage = level_expr(plan, atoms_of({n: seg[n] for n in values}))
-    prev = level_expr(plan, atoms_of({n: seg[f"_b{n}"].fill_null(0) for n in values}))
-    seg = seg.select(*keys, "day", stage=stage, _prev=prev)
-    return seg.filter(~seg.stage.identical_to(seg._prev)).select(*keys, "day", "stage")
+    day = {f"_d{n}": _int64(deltas[n].sum().over(ibis.window(group_by=keys, order_by="day", range=(0, 0))))
+           for n in values}
+    seg = deltas.select(*keys, "day", **after, **day)
+    # A day whose words do not move keeps its level. Every delta row of a (pair, day) has
+    # that day's sums, so a change shows on each of them: the copies are left to
+    # :func:`timelines` (a ``lead`` over the few change rows), not a ``lead`` over every row.
+    seg = seg.filter(_any_nonzero([seg[f"_d{n}"] for n in values]))
+    # levels as ranks: integers are cheaper to build and compare on every moved row than text
+    rank = level_rank_expr(plan, atoms_of({n: seg[n] for n in values}))
+    prev = level_rank_expr(plan, atoms_of({n: seg[n] - seg[f"_d{n}"] for n in values}))
+    seg = seg.select(*keys, "day", _rank=rank, _prev=prev)
+    seg = seg.filter(seg._rank != seg._prev)
+    return seg.select(*keys, "day", stage=rank_stage(seg._rank))
 
 
 def _int64(value: ibis.Value) -> ibis.Value:

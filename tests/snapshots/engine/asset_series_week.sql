@@ -72,55 +72,28 @@ FROM (
                     "t15"."day",
                     "t15"."next_day",
                     CASE
+                      WHEN "t15"."_a0" >= 1
+                      THEN 'S'
+                      WHEN "t15"."_a1" >= 1
+                      THEN 'P'
                       WHEN (
-                        "t15"."_a0" <> 0
+                        "t15"."_a2" >= 2
                       )
                       OR (
-                        "t15"."_a1" <> 0
+                        "t15"."_a3" >= 1
                       )
                       OR (
-                        "t15"."_a2" <> 0
-                      )
-                      OR (
-                        "t15"."_a3" <> 0
-                      )
-                      OR (
-                        "t15"."_a4" <> 0
-                      )
-                      OR (
-                        "t15"."_a5" <> 0
-                      )
-                      OR (
-                        "t15"."_a6" <> 0
-                      )
-                      OR (
-                        "t15"."_a7" <> 0
-                      )
-                      THEN CASE
-                        WHEN "t15"."_a0" >= 1
-                        THEN 'S'
-                        WHEN "t15"."_a1" >= 1
-                        THEN 'P'
-                        WHEN (
-                          "t15"."_a2" >= 2
+                        (
+                          "t15"."_a4" >= 1
+                        ) AND (
+                          "t15"."_a5" >= 1
                         )
-                        OR (
-                          "t15"."_a3" >= 1
-                        )
-                        OR (
-                          (
-                            "t15"."_a4" >= 1
-                          ) AND (
-                            "t15"."_a5" >= 1
-                          )
-                        )
-                        THEN 'TI'
-                        WHEN "t15"."_a6" >= 1
-                        THEN 'I'
-                        WHEN "t15"."_a7" >= 1
-                        THEN 'A'
-                        ELSE CAST(NULL AS TEXT)
-                      END
+                      )
+                      THEN 'TI'
+                      WHEN "t15"."_a6" >= 1
+                      THEN 'I'
+                      WHEN "t15"."_a7" >= 1
+                      THEN 'A'
                       ELSE CAST(NULL AS TEXT)
                     END AS "stage"
                   FROM (

@@ -25,55 +25,28 @@ FROM (
             "t6"."user_id",
             "t6"."brand",
             CASE
+              WHEN "t6"."_m0" >= 1
+              THEN 'S'
+              WHEN "t6"."_m1" >= 1
+              THEN 'P'
               WHEN (
-                "t6"."_m0" <> 0
+                "t6"."_m2" >= 2
               )
               OR (
-                "t6"."_m1" <> 0
+                "t6"."_m3" >= 1
               )
               OR (
-                "t6"."_m2" <> 0
-              )
-              OR (
-                "t6"."_m3" <> 0
-              )
-              OR (
-                "t6"."_m4" <> 0
-              )
-              OR (
-                "t6"."_m5" <> 0
-              )
-              OR (
-                "t6"."_m6" <> 0
-              )
-              OR (
-                "t6"."_m7" <> 0
-              )
-              THEN CASE
-                WHEN "t6"."_m0" >= 1
-                THEN 'S'
-                WHEN "t6"."_m1" >= 1
-                THEN 'P'
-                WHEN (
-                  "t6"."_m2" >= 2
+                (
+                  "t6"."_m4" >= 1
+                ) AND (
+                  "t6"."_m5" >= 1
                 )
-                OR (
-                  "t6"."_m3" >= 1
-                )
-                OR (
-                  (
-                    "t6"."_m4" >= 1
-                  ) AND (
-                    "t6"."_m5" >= 1
-                  )
-                )
-                THEN 'TI'
-                WHEN "t6"."_m6" >= 1
-                THEN 'I'
-                WHEN "t6"."_m7" >= 1
-                THEN 'A'
-                ELSE CAST(NULL AS TEXT)
-              END
+              )
+              THEN 'TI'
+              WHEN "t6"."_m6" >= 1
+              THEN 'I'
+              WHEN "t6"."_m7" >= 1
+              THEN 'A'
               ELSE CAST(NULL AS TEXT)
             END AS "stage"
           FROM (

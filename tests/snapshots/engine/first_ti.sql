@@ -45,55 +45,28 @@ FROM (
             "t9"."day",
             "t9"."next_day",
             CASE
+              WHEN "t9"."_a0" >= 1
+              THEN 'S'
+              WHEN "t9"."_a1" >= 1
+              THEN 'P'
               WHEN (
-                "t9"."_a0" <> 0
+                "t9"."_a2" >= 2
               )
               OR (
-                "t9"."_a1" <> 0
+                "t9"."_a3" >= 1
               )
               OR (
-                "t9"."_a2" <> 0
-              )
-              OR (
-                "t9"."_a3" <> 0
-              )
-              OR (
-                "t9"."_a4" <> 0
-              )
-              OR (
-                "t9"."_a5" <> 0
-              )
-              OR (
-                "t9"."_a6" <> 0
-              )
-              OR (
-                "t9"."_a7" <> 0
-              )
-              THEN CASE
-                WHEN "t9"."_a0" >= 1
-                THEN 'S'
-                WHEN "t9"."_a1" >= 1
-                THEN 'P'
-                WHEN (
-                  "t9"."_a2" >= 2
+                (
+                  "t9"."_a4" >= 1
+                ) AND (
+                  "t9"."_a5" >= 1
                 )
-                OR (
-                  "t9"."_a3" >= 1
-                )
-                OR (
-                  (
-                    "t9"."_a4" >= 1
-                  ) AND (
-                    "t9"."_a5" >= 1
-                  )
-                )
-                THEN 'TI'
-                WHEN "t9"."_a6" >= 1
-                THEN 'I'
-                WHEN "t9"."_a7" >= 1
-                THEN 'A'
-                ELSE CAST(NULL AS TEXT)
-              END
+              )
+              THEN 'TI'
+              WHEN "t9"."_a6" >= 1
+              THEN 'I'
+              WHEN "t9"."_a7" >= 1
+              THEN 'A'
               ELSE CAST(NULL AS TEXT)
             END AS "stage"
           FROM (
@@ -390,7 +363,15 @@ FROM (
     ) AS "t12"
   ) AS "t13"
   WHERE
-    "t13"."stage" IS NOT NULL AND "t13"."stage" IN ('S', 'P', 'TI')
+    "t13"."stage" IS NOT NULL
+    AND (
+      (
+        "t13"."_next" IS NULL
+      ) OR (
+        "t13"."_next" <> "t13"."day"
+      )
+    )
+    AND "t13"."stage" IN ('S', 'P', 'TI')
 ) AS "t14"
 GROUP BY
   1,

@@ -5,55 +5,28 @@ FROM (
     "t12"."user_id",
     "t12"."brand",
     CASE
+      WHEN "t12"."_m0" >= 1
+      THEN 'S'
+      WHEN "t12"."_m1" >= 1
+      THEN 'P'
       WHEN (
-        "t12"."_m0" <> 0
+        "t12"."_m2" >= 2
       )
       OR (
-        "t12"."_m1" <> 0
+        "t12"."_m3" >= 1
       )
       OR (
-        "t12"."_m2" <> 0
-      )
-      OR (
-        "t12"."_m3" <> 0
-      )
-      OR (
-        "t12"."_m4" <> 0
-      )
-      OR (
-        "t12"."_m5" <> 0
-      )
-      OR (
-        "t12"."_m6" <> 0
-      )
-      OR (
-        "t12"."_m7" <> 0
-      )
-      THEN CASE
-        WHEN "t12"."_m0" >= 1
-        THEN 'S'
-        WHEN "t12"."_m1" >= 1
-        THEN 'P'
-        WHEN (
-          "t12"."_m2" >= 2
+        (
+          "t12"."_m4" >= 1
+        ) AND (
+          "t12"."_m5" >= 1
         )
-        OR (
-          "t12"."_m3" >= 1
-        )
-        OR (
-          (
-            "t12"."_m4" >= 1
-          ) AND (
-            "t12"."_m5" >= 1
-          )
-        )
-        THEN 'TI'
-        WHEN "t12"."_m6" >= 1
-        THEN 'I'
-        WHEN "t12"."_m7" >= 1
-        THEN 'A'
-        ELSE CAST(NULL AS TEXT)
-      END
+      )
+      THEN 'TI'
+      WHEN "t12"."_m6" >= 1
+      THEN 'I'
+      WHEN "t12"."_m7" >= 1
+      THEN 'A'
       ELSE CAST(NULL AS TEXT)
     END AS "stage"
   FROM (

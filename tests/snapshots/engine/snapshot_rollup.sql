@@ -5,55 +5,28 @@ FROM (
     "t4"."user_id",
     "t4"."brand",
     CASE
+      WHEN "t4"."_a0_365" >= 1
+      THEN 'S'
+      WHEN "t4"."_a1_cycle" >= 1
+      THEN 'P'
       WHEN (
-        "t4"."_a0_365" <> 0
+        "t4"."_a2_30" >= 2
       )
       OR (
-        "t4"."_a1_cycle" <> 0
+        "t4"."_a3_30" >= 1
       )
       OR (
-        "t4"."_a2_30" <> 0
-      )
-      OR (
-        "t4"."_a3_30" <> 0
-      )
-      OR (
-        "t4"."_a4_30" <> 0
-      )
-      OR (
-        "t4"."_a5_30" <> 0
-      )
-      OR (
-        "t4"."_a6_30" <> 0
-      )
-      OR (
-        "t4"."_a7_30" <> 0
-      )
-      THEN CASE
-        WHEN "t4"."_a0_365" >= 1
-        THEN 'S'
-        WHEN "t4"."_a1_cycle" >= 1
-        THEN 'P'
-        WHEN (
-          "t4"."_a2_30" >= 2
+        (
+          "t4"."_a4_30" >= 1
+        ) AND (
+          "t4"."_a5_30" >= 1
         )
-        OR (
-          "t4"."_a3_30" >= 1
-        )
-        OR (
-          (
-            "t4"."_a4_30" >= 1
-          ) AND (
-            "t4"."_a5_30" >= 1
-          )
-        )
-        THEN 'TI'
-        WHEN "t4"."_a6_30" >= 1
-        THEN 'I'
-        WHEN "t4"."_a7_30" >= 1
-        THEN 'A'
-        ELSE CAST(NULL AS TEXT)
-      END
+      )
+      THEN 'TI'
+      WHEN "t4"."_a6_30" >= 1
+      THEN 'I'
+      WHEN "t4"."_a7_30" >= 1
+      THEN 'A'
       ELSE CAST(NULL AS TEXT)
     END AS "stage"
   FROM (

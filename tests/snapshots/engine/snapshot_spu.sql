@@ -6,55 +6,28 @@ FROM (
     "t2"."spu",
     "t2"."brand",
     CASE
+      WHEN "t2"."_m0" >= 1
+      THEN 'S'
+      WHEN "t2"."_m1" >= 1
+      THEN 'P'
       WHEN (
-        "t2"."_m0" <> 0
+        "t2"."_m2" >= 2
       )
       OR (
-        "t2"."_m1" <> 0
+        "t2"."_m3" >= 1
       )
       OR (
-        "t2"."_m2" <> 0
-      )
-      OR (
-        "t2"."_m3" <> 0
-      )
-      OR (
-        "t2"."_m4" <> 0
-      )
-      OR (
-        "t2"."_m5" <> 0
-      )
-      OR (
-        "t2"."_m6" <> 0
-      )
-      OR (
-        "t2"."_m7" <> 0
-      )
-      THEN CASE
-        WHEN "t2"."_m0" >= 1
-        THEN 'S'
-        WHEN "t2"."_m1" >= 1
-        THEN 'P'
-        WHEN (
-          "t2"."_m2" >= 2
+        (
+          "t2"."_m4" >= 1
+        ) AND (
+          "t2"."_m5" >= 1
         )
-        OR (
-          "t2"."_m3" >= 1
-        )
-        OR (
-          (
-            "t2"."_m4" >= 1
-          ) AND (
-            "t2"."_m5" >= 1
-          )
-        )
-        THEN 'TI'
-        WHEN "t2"."_m6" >= 1
-        THEN 'I'
-        WHEN "t2"."_m7" >= 1
-        THEN 'A'
-        ELSE CAST(NULL AS TEXT)
-      END
+      )
+      THEN 'TI'
+      WHEN "t2"."_m6" >= 1
+      THEN 'I'
+      WHEN "t2"."_m7" >= 1
+      THEN 'A'
       ELSE CAST(NULL AS TEXT)
     END AS "stage"
   FROM (

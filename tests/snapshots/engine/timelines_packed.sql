@@ -20,7 +20,19 @@ FROM (
       "t10"."user_id",
       "t10"."brand",
       "t10"."day",
-      "t10"."stage"
+      CASE
+        WHEN "t10"."_rank" = 5
+        THEN 'S'
+        WHEN "t10"."_rank" = 4
+        THEN 'P'
+        WHEN "t10"."_rank" = 3
+        THEN 'TI'
+        WHEN "t10"."_rank" = 2
+        THEN 'I'
+        WHEN "t10"."_rank" = 1
+        THEN 'A'
+        ELSE CAST(NULL AS TEXT)
+      END AS "stage"
     FROM (
       SELECT
         "t9"."user_id",
@@ -29,247 +41,140 @@ FROM (
         CASE
           WHEN (
             (
-              (
-                "t9"."_w0" >> 0
-              ) & 1023
-            ) <> 0
-          )
-          OR (
+              "t9"."_w0" >> 0
+            ) & 1023
+          ) >= 1
+          THEN 5
+          WHEN (
             (
-              (
-                "t9"."_w0" >> 10
-              ) & 511
-            ) <> 0
-          )
-          OR (
+              "t9"."_w0" >> 10
+            ) & 511
+          ) >= 1
+          THEN 4
+          WHEN (
             (
               (
                 "t9"."_w0" >> 19
               ) & 255
-            ) <> 0
+            ) >= 2
           )
           OR (
             (
               (
                 "t9"."_w0" >> 27
               ) & 127
-            ) <> 0
-          )
-          OR (
-            (
-              (
-                "t9"."_w0" >> 34
-              ) & 127
-            ) <> 0
-          )
-          OR (
-            (
-              (
-                "t9"."_w0" >> 41
-              ) & 127
-            ) <> 0
-          )
-          OR (
-            (
-              (
-                "t9"."_w0" >> 48
-              ) & 127
-            ) <> 0
-          )
-          OR (
-            (
-              (
-                "t9"."_w0" >> 55
-              ) & 127
-            ) <> 0
-          )
-          THEN CASE
-            WHEN (
-              (
-                "t9"."_w0" >> 0
-              ) & 1023
             ) >= 1
-            THEN 'S'
-            WHEN (
-              (
-                "t9"."_w0" >> 10
-              ) & 511
-            ) >= 1
-            THEN 'P'
-            WHEN (
+          )
+          OR (
+            (
               (
                 (
-                  "t9"."_w0" >> 19
-                ) & 255
-              ) >= 2
-            )
-            OR (
-              (
-                (
-                  "t9"."_w0" >> 27
+                  "t9"."_w0" >> 34
                 ) & 127
               ) >= 1
             )
-            OR (
+            AND (
               (
                 (
-                  (
-                    "t9"."_w0" >> 34
-                  ) & 127
-                ) >= 1
-              )
-              AND (
-                (
-                  (
-                    "t9"."_w0" >> 41
-                  ) & 127
-                ) >= 1
-              )
+                  "t9"."_w0" >> 41
+                ) & 127
+              ) >= 1
             )
-            THEN 'TI'
-            WHEN (
-              (
-                "t9"."_w0" >> 48
-              ) & 127
-            ) >= 1
-            THEN 'I'
-            WHEN (
-              (
-                "t9"."_w0" >> 55
-              ) & 127
-            ) >= 1
-            THEN 'A'
-            ELSE CAST(NULL AS TEXT)
-          END
-          ELSE CAST(NULL AS TEXT)
-        END AS "stage",
+          )
+          THEN 3
+          WHEN (
+            (
+              "t9"."_w0" >> 48
+            ) & 127
+          ) >= 1
+          THEN 2
+          WHEN (
+            (
+              "t9"."_w0" >> 55
+            ) & 127
+          ) >= 1
+          THEN 1
+          ELSE 0
+        END AS "_rank",
         CASE
           WHEN (
             (
               (
-                COALESCE("t9"."_b_w0", 0) >> 0
-              ) & 1023
-            ) <> 0
-          )
-          OR (
+                "t9"."_w0" - "t9"."_d_w0"
+              ) >> 0
+            ) & 1023
+          ) >= 1
+          THEN 5
+          WHEN (
             (
               (
-                COALESCE("t9"."_b_w0", 0) >> 10
-              ) & 511
-            ) <> 0
-          )
-          OR (
+                "t9"."_w0" - "t9"."_d_w0"
+              ) >> 10
+            ) & 511
+          ) >= 1
+          THEN 4
+          WHEN (
             (
               (
-                COALESCE("t9"."_b_w0", 0) >> 19
+                (
+                  "t9"."_w0" - "t9"."_d_w0"
+                ) >> 19
               ) & 255
-            ) <> 0
+            ) >= 2
           )
           OR (
             (
-              (
-                COALESCE("t9"."_b_w0", 0) >> 27
-              ) & 127
-            ) <> 0
-          )
-          OR (
-            (
-              (
-                COALESCE("t9"."_b_w0", 0) >> 34
-              ) & 127
-            ) <> 0
-          )
-          OR (
-            (
-              (
-                COALESCE("t9"."_b_w0", 0) >> 41
-              ) & 127
-            ) <> 0
-          )
-          OR (
-            (
-              (
-                COALESCE("t9"."_b_w0", 0) >> 48
-              ) & 127
-            ) <> 0
-          )
-          OR (
-            (
-              (
-                COALESCE("t9"."_b_w0", 0) >> 55
-              ) & 127
-            ) <> 0
-          )
-          THEN CASE
-            WHEN (
-              (
-                COALESCE("t9"."_b_w0", 0) >> 0
-              ) & 1023
-            ) >= 1
-            THEN 'S'
-            WHEN (
-              (
-                COALESCE("t9"."_b_w0", 0) >> 10
-              ) & 511
-            ) >= 1
-            THEN 'P'
-            WHEN (
               (
                 (
-                  COALESCE("t9"."_b_w0", 0) >> 19
-                ) & 255
-              ) >= 2
-            )
-            OR (
+                  "t9"."_w0" - "t9"."_d_w0"
+                ) >> 27
+              ) & 127
+            ) >= 1
+          )
+          OR (
+            (
               (
                 (
-                  COALESCE("t9"."_b_w0", 0) >> 27
+                  (
+                    "t9"."_w0" - "t9"."_d_w0"
+                  ) >> 34
                 ) & 127
               ) >= 1
             )
-            OR (
+            AND (
               (
                 (
                   (
-                    COALESCE("t9"."_b_w0", 0) >> 34
-                  ) & 127
-                ) >= 1
-              )
-              AND (
-                (
-                  (
-                    COALESCE("t9"."_b_w0", 0) >> 41
-                  ) & 127
-                ) >= 1
-              )
+                    "t9"."_w0" - "t9"."_d_w0"
+                  ) >> 41
+                ) & 127
+              ) >= 1
             )
-            THEN 'TI'
-            WHEN (
+          )
+          THEN 3
+          WHEN (
+            (
               (
-                COALESCE("t9"."_b_w0", 0) >> 48
-              ) & 127
-            ) >= 1
-            THEN 'I'
-            WHEN (
+                "t9"."_w0" - "t9"."_d_w0"
+              ) >> 48
+            ) & 127
+          ) >= 1
+          THEN 2
+          WHEN (
+            (
               (
-                COALESCE("t9"."_b_w0", 0) >> 55
-              ) & 127
-            ) >= 1
-            THEN 'A'
-            ELSE CAST(NULL AS TEXT)
-          END
-          ELSE CAST(NULL AS TEXT)
+                "t9"."_w0" - "t9"."_d_w0"
+              ) >> 55
+            ) & 127
+          ) >= 1
+          THEN 1
+          ELSE 0
         END AS "_prev"
       FROM (
         SELECT
           "t8"."user_id",
           "t8"."brand",
           "t8"."day",
-          LEAD("t8"."day") OVER (
-            PARTITION BY "t8"."user_id", "t8"."brand"
-            ORDER BY "t8"."day" ASC
-            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-          ) AS "_nd",
           CAST(SUM("t8"."_w0") OVER (
             PARTITION BY "t8"."user_id", "t8"."brand"
             ORDER BY "t8"."day" ASC
@@ -278,8 +183,8 @@ FROM (
           CAST(SUM("t8"."_w0") OVER (
             PARTITION BY "t8"."user_id", "t8"."brand"
             ORDER BY "t8"."day" ASC
-            RANGE BETWEEN UNBOUNDED PRECEDING AND 1 preceding
-          ) AS BIGINT) AS "_b_w0"
+            RANGE BETWEEN CURRENT ROW AND CURRENT ROW
+          ) AS BIGINT) AS "_d_w0"
         FROM (
           SELECT
             *
@@ -441,22 +346,18 @@ FROM (
         ) AS "t8"
       ) AS "t9"
       WHERE
-        (
-          (
-            "t9"."_nd" IS NULL
-          ) OR (
-            "t9"."_nd" <> "t9"."day"
-          )
-        )
-        AND (
-          "t9"."_w0" - COALESCE("t9"."_b_w0", 0)
-        ) <> 0
+        "t9"."_d_w0" <> 0
     ) AS "t10"
     WHERE
-      NOT (
-        "t10"."stage" IS NOT DISTINCT FROM "t10"."_prev"
-      )
+      "t10"."_rank" <> "t10"."_prev"
   ) AS "t11"
 ) AS "t12"
 WHERE
   "t12"."stage" IS NOT NULL
+  AND (
+    (
+      "t12"."_next" IS NULL
+    ) OR (
+      "t12"."_next" <> "t12"."day"
+    )
+  )
