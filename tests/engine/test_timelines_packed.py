@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 
+import ibis
 import pytest
 from engine_helpers import events_table, examples, oracle_snapshot
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,7 @@ from aips.config.model import default_model, load_model
 from aips.engine import daily_counters, timelines
 from aips.engine.packing import WORD_BITS, Bounds, Packing, bounds_query
 from aips.engine.stages import RulePlan
+from aips.view import View
 
 BASE = dt.date(2024, 1, 1)
 TYPES = ["impression", "read", "search", "like", "collect", "share", "purchase", "post"]
@@ -161,3 +163,23 @@ def test_packed_equals_unpacked_and_the_oracle(store, models):
         _check(store, models, data)
 
     check()
+
+
+def test_view_builds_packed_with_bounds_from_the_events(store):
+    """Without a rollup or stored timelines, :meth:`View.timelines` sweeps the events with
+    :meth:`View.sweep_bounds`, computed on the events and equal here to their rollup's (2
+    SPUs a day, 40 days: ``w``'s 30-day fields reach 2 x 30, the most those bounds allow):
+    the packed build, the same intervals as the unpacked one."""
+    rows = [("w", "B", f"{BASE + dt.timedelta(days=d)} 10:00", t, {"spu": s, "dwell_s": 9.0})
+            for d in range(40) for s in ("s1", "s2") for t in ("impression", "read")]
+    rows += [("u", "B", f"{BASE + dt.timedelta(days=3)} 10:00", "collect", {"spu": "s1"})]
+    store.write("events", events_table(rows), overwrite=True)
+    model = default_model()
+    view = View(store, model)
+    bounds = view.sweep_bounds("brand")
+    assert (bounds.day_rows, bounds.span_days) == (2, 40)
+    built = view.timelines(level="brand")
+    assert "_w0" in str(ibis.to_sql(built))  # the packed sweep
+    assert _intervals(built) == _intervals(timelines(store.table("events"), model))
+    day = lambda n: BASE + dt.timedelta(days=n)  # noqa: E731
+    assert ("w", "B", BASE, day(68), "TI") in _intervals(built)

@@ -282,7 +282,8 @@ def _seeding(view: View, by_creator: ibis.Table, start: dt.date, last_touch: dt.
         tl = (stored if stored is not None else view.timelines(level="brand")).semi_join(brands, "brand")
     else:
         source = view.engine_source().semi_join(brands, "brand")
-        tl = timelines(source, view.model, level="brand", categories=view.categories, end=at)
+        tl = timelines(source, view.model, level="brand", categories=view.categories, end=at,
+                       bounds=view.sweep_bounds("brand"))
     if last_touch < start:
         notes.append(Note(f"no touch has {k} days of follow-up inside the lookback: no seeding rates",
                           "creators.note.no_follow_up", k=k))

@@ -266,7 +266,8 @@ def _per_brand(view: View, brands: list[str], t0: dt.date, at: dt.date,
     else:
         source = view.engine_source()
         source = source.filter(source.brand.isin(brands))
-        tl = timelines(source, view.model, level="brand", categories=view.categories, end=at)
+        tl = timelines(source, view.model, level="brand", categories=view.categories, end=at,
+                       bounds=view.sweep_bounds("brand"))
     counts = {r["brand"]: r for r in _rows(brand_stage_counts(tl, t0, at))}
     audience = {r["category"]: r["audience"] for r in _rows(category_audience(view.events, view.model, at))}
 
