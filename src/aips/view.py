@@ -29,6 +29,7 @@ import ibis
 
 from aips.config.model import NO_CATEGORY, Model
 from aips.dates import as_date
+from aips.engine.packing import Bounds, bounds_query
 from aips.engine.stages import resolve_level
 from aips.exceptions import AipsError, ConfigError
 from aips.store.cache import cached
@@ -49,7 +50,7 @@ class View:
         self.model = model
         self.cache = cache
         self._memo: dict[tuple, ibis.Table] = {}
-        self._bounds: dict[tuple, Any] = {}
+        self._bounds: dict[tuple, Bounds | None] = {}
 
     def __repr__(self) -> str:
         return f"View({self.store!r}, cache={self.cache})"
@@ -271,7 +272,7 @@ class View:
 
         return stored_timelines(self.store, self.model)
 
-    def sweep_bounds(self, level: str | None = None):
+    def sweep_bounds(self, level: str | None = None) -> Bounds | None:
         """The :class:`~aips.engine.packing.Bounds` of the engine's input at ``level`` (one
         small aggregate, run once per view and level): with them a timeline build sums packed
         capped atoms, about half the cost of one sum per atom. Computed on the events they
@@ -284,8 +285,6 @@ class View:
         >>> ws.view.sweep_bounds() is None
         True
         """
-        from aips.engine.packing import Bounds, bounds_query
-
         level = resolve_level(self.model, level)
         key = ("bounds", level)
         if key not in self._bounds:

@@ -21,6 +21,7 @@ never creates a level out of thin air).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import reduce
@@ -195,37 +196,33 @@ def scaled(value: ibis.Value, coef: int) -> ibis.Value:
     return value if coef == 1 else -value if coef == -1 else value * coef
 
 
+def _fold(tree, leaf, negate):
+    """A rule tree folded: ``leaf`` on each comparison, ``&`` / ``|`` for and / or, ``negate``
+    for not (the same walk for Ibis expressions and for Python bools)."""
+    if isinstance(tree, _Cmp):
+        return leaf(tree)
+    op, operands = tree
+    parts = [_fold(o, leaf, negate) for o in operands]
+    if op == "not":
+        return negate(parts[0])
+    return reduce(operator.and_ if op == "and" else operator.or_, parts)
+
+
 def _rule(plan: RulePlan, stage: str, atoms: Mapping[str, ibis.Value]) -> ibis.Value:
     """The boolean expression of ``stage``'s rule over the atom values."""
 
-    def build(tree):
-        if isinstance(tree, _Cmp):
-            if tree.atom is None:
-                return ibis.literal(bool(_OPS[tree.op](0, tree.value)))
-            return _OPS[tree.op](atoms[tree.atom.name], tree.value)
-        op, operands = tree
-        parts = [build(o) for o in operands]
-        if op == "not":
-            return ~parts[0]
-        return reduce((lambda a, b: a & b) if op == "and" else (lambda a, b: a | b), parts)
+    def leaf(cmp: _Cmp) -> ibis.Value:
+        if cmp.atom is None:
+            return ibis.literal(bool(_OPS[cmp.op](0, cmp.value)))
+        return _OPS[cmp.op](atoms[cmp.atom.name], cmp.value)
 
-    return build(plan.rules[stage])
+    return _fold(plan.rules[stage], leaf, operator.invert)
 
 
 def _holds_at_zero(plan: RulePlan, stage: str) -> bool:
     """Whether ``stage``'s rule holds when every atom is 0 (then a pair without any counted
     event would get a level, and the level needs an explicit "some atom is nonzero" guard)."""
-
-    def value(tree) -> bool:
-        if isinstance(tree, _Cmp):
-            return bool(_OPS[tree.op](0, tree.value))
-        op, operands = tree
-        parts = [value(o) for o in operands]
-        if op == "not":
-            return not parts[0]
-        return all(parts) if op == "and" else any(parts)
-
-    return value(plan.rules[stage])
+    return bool(_fold(plan.rules[stage], lambda cmp: bool(_OPS[cmp.op](0, cmp.value)), operator.not_))
 
 
 def _guarded(plan: RulePlan, atoms: Mapping[str, ibis.Value], level: ibis.Value,

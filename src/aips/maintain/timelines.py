@@ -1,8 +1,8 @@
 """The stored stage timelines ``stage_timelines``: one sweep, then kept current pair by pair.
 
 A stage timeline (:func:`aips.engine.timelines.timelines`) costs one sweep over the rollup:
-about 8x a snapshot on the 12M-event ``small`` world unpacked, 4-5x with the packed
-sweep a full build here uses (``bench/README.md``). The diagnosis,
+about 8x a snapshot on the 12M-event ``small`` world unpacked, about 4x (CPU) with the
+packed sweep a full build here uses (``bench/README.md``). The diagnosis,
 the creators' seeding rates, loyalty's TI -> P cohort, flows-based crowds and the report all
 read timelines; built on demand, each of those commands paid that sweep again. So
 :func:`aips.maintain.update_history` (``aips series --update``) keeps them in the store, at
