@@ -15,23 +15,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
-import pandas as pd
 
-from aips.analytics import decision_cycle as _cycle
-from aips.analytics import flows as _flows
-from aips.analytics import funnel as _funnel
-from aips.analytics import loyalty as _loyalty
-from aips.analytics import roi as _roi
-from aips.analytics.attribution import ChainData
-from aips.analytics.attribution import api as _attribution
-from aips.analytics.funnel import FunnelResult
 from aips.config.model import Model, default_model, load_model
 from aips.store.connect import Store, connect
 from aips.store.spark import SparkOptions
 from aips.view import View
+
+if TYPE_CHECKING:  # the analytics (pandas, scipy: ~0.9 s) are imported by the methods that use them
+    import pandas as pd
+
+    from aips.analytics.attribution import ChainData
+    from aips.analytics.funnel import FunnelResult
 
 DEFAULT_MODEL_FILE = "aips.yaml"
 
@@ -180,30 +177,37 @@ class Workspace:
 
     def flows(self, t0, t1, level: str | None = None) -> ibis.Table:
         """Each (user, entity) with a level at t0 or t1: ``from_stage``, ``to_stage``, ``movement``."""
+        from aips.analytics import flows as _flows
         return _flows.flows(self.view, t0, t1, level=level)
 
     def flow_matrix(self, t0, t1, level: str | None = None) -> ibis.Table:
         """The Sankey: users per (entity, from_stage, to_stage, movement)."""
+        from aips.analytics import flows as _flows
         return _flows.flow_matrix(self.view, t0, t1, level=level)
 
     def flow_rates(self, t0, t1, level: str | None = None) -> ibis.Table:
         """Per (entity, stage at t0): how many moved up by t1, and the flow rate."""
+        from aips.analytics import flows as _flows
         return _flows.flow_rates(self.view, t0, t1, level=level)
 
     def new_ti(self, start, end, level: str | None = None) -> ibis.Table:
         """Pairs whose level reached TI or above for the first time on a day in [start, end]."""
+        from aips.analytics import flows as _flows
         return _flows.new_ti(self.view, start, end, level=level)
 
     def new_ti_counts(self, start, end, level: str | None = None) -> ibis.Table:
         """New TI per entity in [start, end]: ``<entity>``, ``new_ti``."""
+        from aips.analytics import flows as _flows
         return _flows.new_ti_counts(self.view, start, end, level=level)
 
     def penetration(self, at) -> ibis.Table:
         """Per brand: AIPS users / category audience (see :mod:`aips.engine.penetration`)."""
+        from aips.analytics import flows as _flows
         return _flows.penetration(self.view, at)
 
     def competitors(self, at, category: str | None = None) -> ibis.Table:
         """Brands ranked by TI and I+TI within each category, with TI share."""
+        from aips.analytics import flows as _flows
         return _flows.competitors(self.view, at, category=category)
 
     # --- outcomes (aips.analytics: funnel, decision_cycle, roi, loyalty) ------------------------
@@ -224,12 +228,14 @@ class Workspace:
 
         See :func:`aips.analytics.funnel.funnel` for the arguments.
         """
+        from aips.analytics import funnel as _funnel
         return _funnel.funnel(self.view, steps, window=window, order=order, exclude=exclude,
                               breakdown=breakdown, attribution=attribution, start=start, end=end,
                               brand=brand)
 
     def km_table(self, category: str, start: str = "first_touch", brand: str | None = None) -> ibis.Table:
         """The aggregated KM table of a category (unexecuted): ``duration, purchases, censored``."""
+        from aips.analytics import decision_cycle as _cycle
         return _cycle.km_table(self.view, category, start, brand)
 
     def decision_cycle(
@@ -244,6 +250,7 @@ class Workspace:
 
         See :func:`aips.analytics.decision_cycle.decision_cycle`.
         """
+        from aips.analytics import decision_cycle as _cycle
         return _cycle.decision_cycle(self.view, category, start, method, brand, **options)
 
     def roi(self, campaign: str, x: int | None = None, lookback_days: int | None = None, alpha: float = 0.05):
@@ -251,6 +258,7 @@ class Workspace:
 
         See :func:`aips.analytics.roi.roi`; returns a fitted :class:`~aips.analytics.roi.CampaignROI`.
         """
+        from aips.analytics import roi as _roi
         return _roi.roi(self.view, campaign, x=x, lookback_days=lookback_days, alpha=alpha)
 
     def loyalty(
@@ -265,6 +273,7 @@ class Workspace:
 
         See :func:`aips.analytics.loyalty.loyalty`.
         """
+        from aips.analytics import loyalty as _loyalty
         return _loyalty.loyalty(self.view, t0, t1, x=x, brand=brand, ti=ti)
 
     # --- attribution (aips.analytics.attribution.api) ------------------------------------------
@@ -288,6 +297,7 @@ class Workspace:
 
         See :func:`aips.analytics.attribution.api.attribute`.
         """
+        from aips.analytics.attribution import api as _attribution
         return _attribution.attribute(
             self.view, model, target, by, lookback, order, brand=brand, transform=transform,
             half_life=half_life, compare=compare, paths=paths, **params)
@@ -304,6 +314,7 @@ class Workspace:
         organic: Sequence[str] | None = None,
     ) -> ibis.Table:
         """The aggregated paths of a target (unexecuted): ``path, conversions, value, nulls``."""
+        from aips.analytics.attribution import api as _attribution
         return _attribution.attribution_paths(
             self.view, target, by, lookback, brand=brand, transform=transform,
             half_life=half_life, organic=organic)
@@ -314,6 +325,7 @@ class Workspace:
     ) -> ChainData:
         """Stage-chain exposure cells and converter profiles for the incremental model
         (aggregated in the backend, see :func:`aips.engine.chains.chain_cells`)."""
+        from aips.analytics.attribution import api as _attribution
         return _attribution.attribution_chain(self.view, target, by, brand=brand)
 
     # --- activation ------------------------------------------------------------------------

@@ -233,6 +233,56 @@ def test_a_repeated_id_across_clean_files_undoes_the_one_pass_load(tmp_path, mon
     assert (fast[1].loaded, fast[1].duplicates) == (19, 1)
 
 
+@pytest.mark.parametrize("statistics", [True, False], ids=["with-statistics", "without"])
+def test_clean_files_proven_before_the_insert(tmp_path, monkeypatch, statistics):
+    """Clean, distinct source ids are proven on the files before the insert; with the
+    files' Parquet statistics (null counts, min and max: NaN left out) no inserted row is
+    read to prove them clean; without statistics the inserted rows are checked, but their
+    ids are not counted again. Either way the rows are the row-by-row path's."""
+    paths = []
+    for k in range(2):
+        df = _events(20, start=k * 100)
+        df.loc[3, "amount"] = np.nan
+        path = _write(df, tmp_path / "in" / f"{k}.parquet")
+        if not statistics:
+            pq.write_table(pq.read_table(path), path, write_statistics=["ts"])
+        paths.append(path)
+    calls = []
+    real = direct.DirectLoad.inserted_problems
+    monkeypatch.setattr(direct.DirectLoad, "inserted_problems",
+                        lambda self, *a: calls.append(self.ids_unique) or real(self, *a))
+    report = aips.open(tmp_path / "s.duckdb").ingest(*paths, preset="canonical")
+    assert calls == ([] if statistics else [True]) and (report.loaded, report.duplicates) == (40, 0)
+    monkeypatch.undo()
+    (tmp_path / "again").mkdir()
+    _same_both_ways(paths, tmp_path / "again", monkeypatch, preset="canonical")
+
+
+@pytest.mark.parametrize("column, value, reason", [
+    ("amount", -1.0, "negative amount"), ("completion", 1.5, "completion out of range"),
+    ("dwell_s", math.inf, "non-numeric dwell_s"), ("user_id", None, "missing user_id")])
+def test_statistics_that_show_a_bad_row_prove_nothing(tmp_path, monkeypatch, column, value, reason):
+    """A bad value shows in the files' statistics (min, max, null count): the one-pass load
+    checks the inserted rows, finds it and the row is quarantined as row by row."""
+    df = _events(20)
+    df.loc[5, column] = value
+    paths = [_write(df, tmp_path / "in" / "a.parquet"), _write(_events(10, start=100), tmp_path / "in" / "b.parquet")]
+    fast = _same_both_ways(paths, tmp_path, monkeypatch, preset="canonical")
+    assert (fast[1].loaded, fast[1].quarantined, fast[1].reasons) == (29, 1, {reason: 1})
+
+
+def test_a_padded_id_equal_to_another_once_trimmed_is_a_duplicate(tmp_path, monkeypatch):
+    """Raw ids ``e000009`` and ``" e000009"`` are distinct in the files but the same id once
+    trimmed: not proven unique on the files, the count over the inserted rows finds the
+    repeat, and the checked path keeps the earlier file's row (as row by row)."""
+    a = _events(10)
+    b = _events(10, start=9)
+    b.loc[0, "event_id"] = " e000009"
+    paths = [_write(a, tmp_path / "a.parquet"), _write(b, tmp_path / "b.parquet")]
+    fast = _same_both_ways(paths, tmp_path, monkeypatch, preset="canonical")
+    assert (fast[1].loaded, fast[1].duplicates) == (19, 1)
+
+
 def test_direct_falls_back_where_daylight_saving_matters(tmp_path, monkeypatch):
     """Naive timestamps in a zone with a DST change in the files' dates: row by row (folds
     and gaps are quarantined there), with the same result either way."""

@@ -31,10 +31,10 @@ zone) in a zone whose UTC offset changes within the files' dates (daylight savin
 and gaps need the row-by-row checks). The files' ``ts`` range comes from their Parquet
 statistics (no row is read for it).
 
-Cost (``bench/README.md``): about 1.5x CTAS in CPU on the small world, 1.7x on a 20M-row
-file. Ideas not done yet: convert the zoned ``ts`` without DuckDB's calendar cast (Ibis's
-epoch functions cast first); judge high-cardinality text columns (``user_id``) without a
-full distinct count; cache the file -> load id join as a column of the file list.
+The checks that can be judged on the files' distinct values run in the backend before
+the insert (each text column: does a value need trimming; ``event_id``: are the ids clean
+and distinct), so the insert copies clean columns as they are and the proof inside the
+transaction is a count of bad rows. Cost (``bench/README.md``, "ingest of Parquet").
 
 >>> import datetime as dt
 >>> segments("Asia/Shanghai", dt.datetime(2024, 1, 1), dt.datetime(2024, 6, 1))
@@ -46,6 +46,7 @@ full distinct count; cache the file -> load id join as a column of the file list
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,9 +111,8 @@ def _local_date(utc: ibis.Value, segs: list[tuple[dt.datetime | None, int]]) -> 
     return ibis.cases(*branches, else_=shifted(segs[-1][1]))
 
 
-def _ts_range(schema: pa.Schema, path: Path, column: str) -> tuple[Any, Any] | None:
+def _ts_range(schema: pa.Schema, meta: pq.FileMetaData, column: str) -> tuple[Any, Any] | None:
     """(min, max) of ``column`` from the file's Parquet statistics, or None when missing."""
-    meta = pq.ParquetFile(path).metadata
     index = schema.get_field_index(column)
     lo = hi = None
     for i in range(meta.num_row_groups):
@@ -165,11 +165,24 @@ class Group:
     """File indexes whose rows all load or are ignored (set by :meth:`DirectLoad.check`)."""
     rows: list[int] = field(default_factory=list)
     """Rows of each file, from its Parquet footer."""
+    footers: list[pq.FileMetaData] = field(default_factory=list)
+    """Each file's Parquet footer (row groups and their column statistics)."""
+    clean_text: set[str] = field(default_factory=set)
+    """The text columns copied as they are (no value to trim, none empty: :func:`_clean_text`)."""
+    types_known: bool = False
+    """Every event type present is known to the mapping (set with the types read)."""
+    footers_clean: bool = False
+    """True when the footers' statistics prove that no row is bad (set by
+    :meth:`DirectLoad.assume_clean`; :func:`_no_bad_rows`)."""
     ids_unique: bool = False
     """True when the event ids of the group's good rows are provably unique."""
+    ids_clean: bool = False
+    """True when no source event id needs trimming or is empty (set by
+    :meth:`DirectLoad.assume_clean`): the insert then copies the ids as they are."""
     table: ibis.Table | None = None
-    distinct: dict[str, list] = field(default_factory=dict)
-    """Distinct values of the low-cardinality columns, read by the check."""
+    distinct: dict[Any, Any] = field(default_factory=dict)
+    """What the backend said of the source columns (the event types present, whether a
+    text column needs trimming), asked once per group."""
     ignoring: bool = False
     """Some rows may be ignored (an event type the mapping ignores is present)."""
 
@@ -203,7 +216,8 @@ class DirectLoad:
         """Take the file when it may load directly (False: the caller reads it row by row)."""
         if not self.enabled or ineligible(schema, plan) is not None:
             return False
-        rng = _ts_range(schema, path, plan.sources["ts"])
+        meta = pq.ParquetFile(path).metadata
+        rng = _ts_range(schema, meta, plan.sources["ts"])
         if rng is None:
             return False
         group = self.groups.get(schema)
@@ -216,7 +230,8 @@ class DirectLoad:
         # relative path given on the command line loaded nothing: every row "duplicate")
         group.paths.append(Path(path).resolve())
         group.load_ids.append(load_id)
-        group.rows.append(pq.ParquetFile(path).metadata.num_rows)
+        group.rows.append(meta.num_rows)
+        group.footers.append(meta)
         lo, hi = (_naive_utc(v) for v in rng)
         group.lo = lo if group.lo is None else min(group.lo, lo)
         group.hi = hi if group.hi is None else max(group.hi, hi)
@@ -273,20 +288,44 @@ class DirectLoad:
         for group in self.groups.values():
             if _wall_clock_with_dst(group):
                 return None
-            self._mapped(group)  # reads the event types present (and the text columns' values)
+            self._mapped(group)  # reads the event types present (and judges the text columns)
             if group.ignoring:
                 return None
+        for group in self.groups.values():
+            self._prove_ids(group)
+            group.footers_clean = _no_bad_rows(group, self.latest, self.earliest)
         for group in self.groups.values():
             group.clean = list(group.indexes)
             out.update({i: FileCheck(n, 0, 0, 0) for i, n in zip(group.indexes, group.rows, strict=True)})
         return out
+
+    def _prove_ids(self, group: Group) -> None:
+        """Whether the group's source event ids are clean (none to trim, none empty) and
+        distinct: one aggregate over the files' id column.
+
+        Proven here, on the files, the ids need no trim in the insert and no distinct count
+        over the inserted rows: DuckDB counts 12M distinct ids of a Parquet column in ~1.6 s
+        but ~3.2 s over the rows an open transaction just inserted, and a trim of every id
+        costs the insert ~1.5 s (measured, small world). An id is "dirty" when its first or
+        last character is a control character or a blank (code <= 32) or it is empty: a
+        superset of what a trim changes (a control character is then trimmed for nothing),
+        ~0.3 s, where comparing each id with its trim costs ~1.3 s.
+        """
+        col = store_files.read_parquet_files(self.store, group.paths)[group.plan.sources["event_id"]]
+        t = col.name("v").as_table()
+        dirty = (t.v.ascii_str() <= 32) | (t.v.right(1).ascii_str() <= 32)  # '' has code 0
+        got = t.aggregate(n=t.v.count(), distinct=t.v.nunique(),
+                          dirty=t.count(where=dirty)).to_pyarrow().to_pylist()[0]
+        group.ids_clean = got["dirty"] == 0
+        group.ids_unique = group.ids_clean and got["n"] == got["distinct"]
 
     def inserted_problems(self, target: ibis.Table, load_ids: list[str]) -> dict[str, int]:
         """Among the rows of ``load_ids`` in ``target`` (just inserted on
         :meth:`assume_clean`'s word): ``bad`` rows the checks would have quarantined (a
         required value missing, an unknown event type, a number out of range, a timestamp
         outside the window), rows without an event id (``no_id``) and ids stored twice
-        (``repeated``). All zero: the assumption held."""
+        (``repeated``; not counted again when :meth:`assume_clean` proved the files' ids
+        distinct). All zero: the assumption held."""
         mine = target.filter(target.load_id.isin(load_ids))
         spec = SPECS["events"]
         bad = [mine[c].isnull() for c in spec.required]
@@ -300,11 +339,13 @@ class DirectLoad:
             bad.append((mine.ts > ibis.literal(self.latest)).fill_null(False))
         if self.earliest is not None:
             bad.append((mine.ts < ibis.literal(self.earliest)).fill_null(False))
-        got = mine.aggregate(n=mine.count(), bad=mine.count(where=ibis.or_(*bad)),
-                             no_id=mine.count(where=mine.event_id.isnull()),
-                             distinct=mine.event_id.nunique()).to_pyarrow().to_pylist()[0]
+        counts = {"n": mine.count(), "bad": mine.count(where=ibis.or_(*bad)),
+                  "no_id": mine.count(where=mine.event_id.isnull())}
+        if not self.ids_unique:
+            counts["distinct"] = mine.event_id.nunique()
+        got = mine.aggregate(**counts).to_pyarrow().to_pylist()[0]
         ids = got["n"] - got["no_id"]
-        return {"bad": got["bad"], "no_id": got["no_id"], "repeated": ids - got["distinct"]}
+        return {"bad": got["bad"], "no_id": got["no_id"], "repeated": ids - got.get("distinct", ids)}
 
     def staged(self) -> list[ibis.Table]:
         """The rows to load of the clean files, one table per group, in the staging schema
@@ -326,6 +367,13 @@ class DirectLoad:
                 _pos=rows._file.cast("int64") * (1 << LINE_BITS) + rows[store_files.ROW].cast("int64") + 1)
             out.append(rows.select(*[_col(rows, f) for f in staging_schema("events")]))
         return out
+
+    @property
+    def proven_clean(self) -> bool:
+        """True when :meth:`assume_clean`'s word is already proven without reading the
+        inserted rows: ids clean and distinct on the files, and no bad row by the files'
+        statistics. Then :meth:`inserted_problems` has nothing to find."""
+        return self.ids_unique and all(g.footers_clean for g in self.groups.values() if g.clean)
 
     @property
     def ids_unique(self) -> bool:
@@ -355,9 +403,11 @@ class DirectLoad:
                 x = col.cast("float64")
                 cols[name] = ibis.ifelse(x.isnan(), ibis.null("float64"), x) if col.type().is_floating() else x
             elif name != "event_type":
-                clean = name != "event_id" and _clean_text(col, group.distinct)  # ids: all distinct, checking costs a trim
+                clean = group.ids_clean if name == "event_id" else _clean_text(col, group.distinct)
                 cols[name] = col if clean else col.strip().nullif("")
-        event_type, ignored, unknown, group.ignoring = _event_types(raw, plan, group.distinct)
+                if clean:
+                    group.clean_text.add(name)
+        event_type, ignored, unknown, group.ignoring, group.types_known = _event_types(raw, plan, group.distinct)
         cols["event_type"] = event_type
         for name, kept in plan.only_for.items():
             keep = event_type.isin(kept).fill_null(False)
@@ -399,8 +449,60 @@ class DirectLoad:
         )  # fmt: skip
 
 
-DISTINCT_MAX = 1_000_000
-"""A text column with at most this many distinct values is checked value by value here."""
+def _no_bad_rows(group: Group, latest: Any, earliest: Any) -> bool:
+    """True when the Parquet statistics of every row group prove that no row of the group
+    would be quarantined (False: not proven, the inserted rows are checked instead).
+
+    A row is bad when a required value is missing, its event type is unknown, a number is
+    infinite or out of range, or ``ts`` lies outside the window (:meth:`DirectLoad._mapped`).
+    Text columns are proven clean first (a clean value is never empty), and the event types
+    present are known, so: each required source column has a null count of 0, each number
+    column's min and max (writers leave NaN out of them) are finite and within its range,
+    and the files' ``ts`` range lies inside the window. A column without statistics proves
+    nothing (the simulator writes them for ``ts`` only).
+    """
+    plan, spec = group.plan, SPECS["events"]
+    if not group.types_known:
+        return False
+    if latest is not None and group.hi is not None and group.hi > _naive_utc(latest):
+        return False
+    if earliest is not None and group.lo is not None and group.lo < _naive_utc(earliest):
+        return False
+    required = []
+    for name in spec.required:
+        source = plan.sources.get(name)
+        if source is None:
+            if plan.constants.get(name) is None:
+                return False
+            continue
+        if name not in ("ts", "event_type") and name not in group.clean_text:
+            return False  # trimmed in the insert: a blank value would become null
+        required.append(group.schema.get_field_index(source))
+    numbers = {group.schema.get_field_index(plan.sources[n]): (low, high)
+               for n, (low, high, _) in spec.numbers.items() if plan.sources.get(n) is not None}
+    for meta in group.footers:
+        for r in range(meta.num_row_groups):
+            rg = meta.row_group(r)
+            if rg.num_rows == 0:
+                continue
+            for i in required:
+                stats = rg.column(i).statistics
+                if stats is None or not stats.has_null_count or stats.null_count:
+                    return False
+            for i, (low, high) in numbers.items():
+                stats = rg.column(i).statistics
+                if stats is None or not stats.has_null_count:
+                    return False
+                if not stats.has_min_max:
+                    if stats.null_count < rg.num_rows:  # values but no min/max: unknown
+                        return False
+                    continue
+                lo, hi = float(stats.min), float(stats.max)
+                if not (math.isfinite(lo) and math.isfinite(hi)):  # also NaN: proves nothing
+                    return False
+                if (low is not None and lo < low) or (high is not None and hi > high):
+                    return False
+    return True
 
 
 def _distinct(col: ibis.Value, limit: int, memo: dict[str, list]) -> list:
@@ -412,22 +514,24 @@ def _distinct(col: ibis.Value, limit: int, memo: dict[str, list]) -> list:
     return memo[name]
 
 
-def _clean_text(col: ibis.Value, memo: dict[str, list]) -> bool:
-    """True when no value of ``col`` needs trimming or is empty, judged from its distinct
-    values (one cheap aggregate over one column); False when it has too many to read."""
-    values = _distinct(col, DISTINCT_MAX, memo)
-    if len(values) > DISTINCT_MAX:
-        return False
-    return all(v is None or (v and v.strip(_WHITESPACE) == v) for v in values)
+def _clean_text(col: ibis.Value, memo: dict[str, Any]) -> bool:
+    """True when no value of ``col`` needs trimming or is empty, judged on its distinct
+    values in the backend (one aggregate over one column, whatever its cardinality: the
+    20M-row bench file's 2M ``user_id`` values need no trim row by row in the insert)."""
+    key = ("clean", col.get_name())
+    if key not in memo:
+        v = col.name("v").as_table().distinct()
+        memo[key] = v.count(where=(v.v.strip() != v.v) | (v.v == "")).to_pyarrow().as_py() == 0
+    return memo[key]
 
 
 EVENT_TYPES_MAX = 10_000
 """More distinct raw event types than this are mapped row by row in the backend."""
 
 
-def _event_types(raw: ibis.Table, plan: Plan, memo: dict[str, list]) -> tuple[ibis.Value, ibis.Value, ibis.Value, bool]:
-    """(canonical event type, ignored, missing or unknown) of each row, and whether any row
-    may be ignored.
+def _event_types(raw: ibis.Table, plan: Plan, memo: dict[str, list]) -> tuple[ibis.Value, ibis.Value, ibis.Value, bool, bool]:
+    """(canonical event type, ignored, missing or unknown) of each row, whether any row
+    may be ignored, and whether every type present is known (then only a null is bad).
 
     The raw types present are few: they are read first (one cheap aggregate over one
     column) and mapped here, so each row needs at most one lookup among the types present,
@@ -437,14 +541,15 @@ def _event_types(raw: ibis.Table, plan: Plan, memo: dict[str, list]) -> tuple[ib
     if source is None:
         value = plan.constants.get("event_type")
         canonical = plan.event_map.get(str(value).strip().lower()) if value is not None else None
-        return ibis.literal(canonical, "string"), ibis.literal(False), ibis.literal(canonical is None), False
+        return (ibis.literal(canonical, "string"), ibis.literal(False), ibis.literal(canonical is None), False,
+                canonical is not None)
     col = raw[source]
     present = _distinct(col, EVENT_TYPES_MAX, memo)
     if len(present) > EVENT_TYPES_MAX:  # pragma: no cover - garbage in the column: map per row
         text = col.strip().nullif("").lower()
         mapped = text.substitute(plan.event_map, else_=ibis.null("string"))
         ignored = text.isin(plan.ignore).fill_null(False) if plan.ignore else ibis.literal(False)
-        return mapped, ignored, mapped.isnull(), bool(plan.ignore)
+        return mapped, ignored, mapped.isnull(), bool(plan.ignore), False
     lookup: dict[str, str] = {}
     unknown, ignore = [], []
     for value in (v for v in present if v is not None):
@@ -461,7 +566,7 @@ def _event_types(raw: ibis.Table, plan: Plan, memo: dict[str, list]) -> tuple[ib
         mapped = col.substitute(lookup, else_=ibis.null("string"))
     ignored = col.isin(ignore).fill_null(False) if ignore else ibis.literal(False)
     bad = col.isnull() | col.isin(unknown) if unknown else col.isnull()
-    return mapped, ignored, bad, bool(ignore)
+    return mapped, ignored, bad, bool(ignore), not unknown
 
 
 def _col(t: ibis.Table, f: pa.Field) -> ibis.Value:
