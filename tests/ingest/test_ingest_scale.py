@@ -271,6 +271,17 @@ def test_statistics_that_show_a_bad_row_prove_nothing(tmp_path, monkeypatch, col
     assert (fast[1].loaded, fast[1].quarantined, fast[1].reasons) == (29, 1, {reason: 1})
 
 
+def test_a_missing_event_id_is_found_although_the_statistics_prove_the_rest(tmp_path, monkeypatch):
+    """A row without an event id (the ids present clean and distinct, every other column
+    proven by the statistics) is not a bad row: its file takes the row-by-row path, whose id
+    is derived from the row, as when the direct path is off."""
+    df = _events(20)
+    df.loc[4, "event_id"] = None
+    paths = [_write(df, tmp_path / "in" / "a.parquet"), _write(_events(10, start=100), tmp_path / "in" / "b.parquet")]
+    fast = _same_both_ways(paths, tmp_path, monkeypatch, preset="canonical")
+    assert (fast[1].loaded, fast[1].quarantined) == (30, 0)
+
+
 def test_a_padded_id_equal_to_another_once_trimmed_is_a_duplicate(tmp_path, monkeypatch):
     """Raw ids ``e000009`` and ``" e000009"`` are distinct in the files but the same id once
     trimmed: not proven unique on the files, the count over the inserted rows finds the

@@ -176,6 +176,8 @@ class Group:
     :meth:`DirectLoad.assume_clean`; :func:`_no_bad_rows`)."""
     ids_unique: bool = False
     """True when the event ids of the group's good rows are provably unique."""
+    ids_complete: bool = False
+    """True when every row of the files has an event id (set with :attr:`ids_clean`)."""
     ids_clean: bool = False
     """True when no source event id needs trimming or is empty (set by
     :meth:`DirectLoad.assume_clean`): the insert then copies the ids as they are."""
@@ -314,10 +316,11 @@ class DirectLoad:
         col = store_files.read_parquet_files(self.store, group.paths)[group.plan.sources["event_id"]]
         t = col.name("v").as_table()
         dirty = (t.v.ascii_str() <= 32) | (t.v.right(1).ascii_str() <= 32)  # '' has code 0
-        got = t.aggregate(n=t.v.count(), distinct=t.v.nunique(),
+        got = t.aggregate(rows=t.count(), n=t.v.count(), distinct=t.v.nunique(),
                           dirty=t.count(where=dirty)).to_pyarrow().to_pylist()[0]
         group.ids_clean = got["dirty"] == 0
         group.ids_unique = group.ids_clean and got["n"] == got["distinct"]
+        group.ids_complete = got["rows"] == got["n"]
 
     def inserted_problems(self, target: ibis.Table, load_ids: list[str]) -> dict[str, int]:
         """Among the rows of ``load_ids`` in ``target`` (just inserted on
@@ -371,9 +374,9 @@ class DirectLoad:
     @property
     def proven_clean(self) -> bool:
         """True when :meth:`assume_clean`'s word is already proven without reading the
-        inserted rows: ids clean and distinct on the files, and no bad row by the files'
-        statistics. Then :meth:`inserted_problems` has nothing to find."""
-        return self.ids_unique and all(g.footers_clean for g in self.groups.values() if g.clean)
+        inserted rows: ids clean, distinct and present on the files, and no bad row by the
+        files' statistics. Then :meth:`inserted_problems` has nothing to find."""
+        return self.ids_unique and all(g.footers_clean and g.ids_complete for g in self.groups.values() if g.clean)
 
     @property
     def ids_unique(self) -> bool:
