@@ -282,6 +282,18 @@ def test_a_missing_event_id_is_found_although_the_statistics_prove_the_rest(tmp_
     assert (fast[1].loaded, fast[1].quarantined) == (30, 0)
 
 
+def test_wall_clock_statistics_do_not_hide_a_future_timestamp(tmp_path, monkeypatch):
+    """Wall-clock ``ts`` five hours behind UTC (``Etc/GMT+5``, no daylight saving): the
+    files' statistics are wall-clock times, so a row two hours ago by the wall clock is
+    three hours in the future in UTC: quarantined with ``max_future="0d"``, as row by row."""
+    now = dt.datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    df = _events(10)
+    df["ts"] = pd.to_datetime([now - dt.timedelta(days=2)] * 9 + [now - dt.timedelta(hours=2)])
+    paths = [_write(df, tmp_path / "in" / "a.parquet")]
+    fast = _same_both_ways(paths, tmp_path, monkeypatch, preset="canonical", tz="Etc/GMT+5", max_future="0d")
+    assert (fast[1].loaded, fast[1].reasons) == (9, {"future timestamp": 1})
+
+
 def test_a_padded_id_equal_to_another_once_trimmed_is_a_duplicate(tmp_path, monkeypatch):
     """Raw ids ``e000009`` and ``" e000009"`` are distinct in the files but the same id once
     trimmed: not proven unique on the files, the count over the inserted rows finds the

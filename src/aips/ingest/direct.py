@@ -461,15 +461,18 @@ def _no_bad_rows(group: Group, latest: Any, earliest: Any) -> bool:
     Text columns are proven clean first (a clean value is never empty), and the event types
     present are known, so: each required source column has a null count of 0, each number
     column's min and max (writers leave NaN out of them) are finite and within its range,
-    and the files' ``ts`` range lies inside the window. A column without statistics proves
+    and the files' ``ts`` range lies inside the window (a day inside, for wall-clock times). A column without statistics proves
     nothing (the simulator writes them for ``ts`` only).
     """
     plan, spec = group.plan, SPECS["events"]
     if not group.types_known:
         return False
-    if latest is not None and group.hi is not None and group.hi > _naive_utc(latest):
+    # a wall-clock ``ts`` (no zone) has wall-clock statistics: UTC is within a day of them
+    aware = group.schema.field(plan.sources["ts"]).type.tz is not None or plan.zone in _UTC
+    margin = dt.timedelta(0) if aware else dt.timedelta(days=1)
+    if latest is not None and group.hi is not None and group.hi + margin > _naive_utc(latest):
         return False
-    if earliest is not None and group.lo is not None and group.lo < _naive_utc(earliest):
+    if earliest is not None and group.lo is not None and group.lo - margin < _naive_utc(earliest):
         return False
     required = []
     for name in spec.required:
