@@ -148,3 +148,13 @@ def test_hazard_response_recovers_hazard_effects():
     assert f.beta_[0] == pytest.approx(0.03, abs=0.004)
     assert f.beta_[1:][order] == pytest.approx(h, abs=0.006)
     assert m.responses_ == ["hazard"]
+
+
+def test_the_bootstrap_changes_intervals_only_not_the_point_credits():
+    """``attribute --compare`` fits the incremental model without a bootstrap (it shows point
+    credits only): the points must be those of a fit with one."""
+    cells, _ = _world("additive", seed=3, n=50_000)
+    bare = make_model("incremental", bootstrap=0).fit(cells).credits_.set_index("channel")
+    boot = make_model("incremental", bootstrap=20, seed=1).fit(cells).credits_.set_index("channel")
+    assert "conversions_low" in boot and "conversions_low" not in bare
+    pd.testing.assert_frame_equal(bare[["conversions", "share", "value"]], boot[["conversions", "share", "value"]])
