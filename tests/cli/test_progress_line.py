@@ -1,5 +1,6 @@
-"""The Spark progress line (aips.cli.progress) without Spark: a fake store reports jobs, a
-console that claims to be a terminal records what is drawn."""
+"""The progress line (aips.cli.progress): without Spark, a fake store reports jobs; on a
+real DuckDB store, a long query reports its share done. A console that claims to be a
+terminal records what is drawn."""
 
 from __future__ import annotations
 
@@ -25,6 +26,14 @@ class FakeStore:
         return lambda: setattr(self, "stopped", True)
 
 
+class FakeQueries(FakeStore):
+    """A DuckDB store's watch: the running query's share done."""
+
+    def watch_jobs(self, report):
+        report(12.5)
+        return lambda: setattr(self, "stopped", True)
+
+
 @pytest.fixture
 def terminal(monkeypatch):
     buf = io.StringIO()
@@ -36,7 +45,7 @@ def terminal(monkeypatch):
 def test_the_line_shows_the_job_and_leaves_stdout_alone(terminal, capsys):
     store = FakeStore()
     stdout = sys.stdout
-    with progress.spark_progress("local[2]") as line:
+    with progress.store_progress("local[2]") as line:
         line.watch(store)
         assert sys.stdout is stdout  # rich's Live must not take stdout over (JSON goes there)
         print('{"ok": 1}')
@@ -48,12 +57,56 @@ def test_the_line_shows_the_job_and_leaves_stdout_alone(terminal, capsys):
     assert '{"ok"' not in drawn
 
 
-def test_nothing_is_drawn_for_duckdb_or_a_pipe(monkeypatch, terminal):
-    with progress.spark_progress("aips.duckdb") as line:
-        line.watch(FakeStore())
+def test_nothing_is_drawn_for_a_quick_duckdb_command_or_a_pipe(monkeypatch, terminal):
+    with progress.store_progress("aips.duckdb") as line:  # done within DUCKDB_DELAY
+        line.watch(FakeQueries())
     assert terminal.getvalue() == ""
     pipe = io.StringIO()
     monkeypatch.setattr(progress, "stderr_console", lambda: Console(file=pipe))  # not a terminal
-    with progress.spark_progress("sc://h:15002") as line:
+    with progress.store_progress("sc://h:15002") as line:
         line.watch(FakeStore())
     assert pipe.getvalue() == ""
+
+
+def test_a_long_duckdb_query_shows_its_share_done(monkeypatch, terminal, tmp_path):
+    from aips.store import connect
+
+    monkeypatch.setattr(progress, "DUCKDB_DELAY", 0.0)
+    path = tmp_path / "s.duckdb"
+    store = connect(str(path))
+    seen = []
+    stop = store.watch_jobs(seen.append, interval=0.02)
+    try:
+        with progress.store_progress(str(path)) as line:
+            line.watch(store)
+            con = store.backend.con
+            con.execute("set progress_bar_time = 0")  # DuckDB reports progress after 2 s by default
+            con.execute("create table big as select i from range(5000000) t(i)")
+            deadline = time.monotonic() + 120
+            # a table scan (DuckDB estimates its progress; a range() has none), long enough to
+            # be polled mid-way on any machine: the table doubles until it is
+            while not any(p is not None and 0 < p < 100 for p in seen) and time.monotonic() < deadline:
+                con.execute("select count(*) from (select i % 1000003 as g, sum(i::double * i) "
+                            "from big group by g)").fetchall()
+                con.execute("insert into big select i from big")
+            time.sleep(0.3)
+    finally:
+        stop()
+        store.close()
+    shares = [p for p in seen if p is not None]
+    assert shares and all(0 <= p <= 100 for p in shares)
+    assert seen[-1] is None or seen[-1] >= 0  # between queries: None
+    drawn = terminal.getvalue()
+    assert "duckdb s.duckdb: query " in drawn and "% · 0:00:" in drawn
+
+
+def test_duckdb_tracks_progress_but_never_prints_its_bar(tmp_path):
+    from aips.store import connect
+
+    store = connect(str(tmp_path / "s.duckdb"))
+    try:
+        got = dict(store.backend.con.execute(
+            "select name, value from duckdb_settings() where name like 'enable_progress_bar%'").fetchall())
+    finally:
+        store.close()
+    assert got == {"enable_progress_bar": "true", "enable_progress_bar_print": "false"}

@@ -266,14 +266,14 @@ def open_ws(store: str | None, config: str | None, *, read_only: bool = False,
     ``lock_timeout`` seconds (``--lock-timeout``, ``$AIPS_LOCK_TIMEOUT``, default 60) for
     readers to finish, and a reader as long for a writer. ``--memory-limit`` and
     ``--threads`` of the command (:func:`with_store_options`) are passed on, and so are
-    ``--warehouse``, ``--database`` and ``--conf``. On a Spark store, a terminal's stderr
-    shows the running Spark job meanwhile (:mod:`aips.cli.progress`).
+    ``--warehouse``, ``--database`` and ``--conf``. A terminal's stderr shows the running
+    Spark job or (after 2 s) DuckDB query meanwhile (:mod:`aips.cli.progress`).
     """
-    from aips.cli.progress import spark_progress
+    from aips.cli.progress import store_progress
     from aips.workspace import open_workspace
 
     options = store_options()
-    with spark_progress(store) as line:
+    with store_progress(store) as line:
         with open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout,
                             spark=options.spark, memory_limit=options.memory_limit,
                             threads=options.threads) as ws:

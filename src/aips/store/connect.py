@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -235,12 +236,33 @@ class Store:
         self.read_only = read_only
 
     def watch_jobs(self, report: Any, interval: float = 0.5) -> Any:
-        """Call ``report`` with the running Spark job's progress
-        (:class:`aips._compat.spark.JobStatus`, None between jobs) until the returned
-        function is called; None on a backend without jobs to watch (DuckDB)."""
-        if self.kind != "pyspark":
+        """Call ``report`` with the progress of the running work until the returned function
+        is called: on Spark the running job's (:class:`aips._compat.spark.JobStatus`), on a
+        DuckDB store the running query's percentage done (a float, DuckDB's
+        ``query_progress()``, polled every ``interval`` seconds); None between jobs or
+        queries."""
+        if self.kind == "pyspark":
+            return spark_compat.watch_jobs(self.backend._session, report, interval)
+        if self.kind != "duckdb":
             return None
-        return spark_compat.watch_jobs(self.backend._session, report, interval)
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.wait(interval):
+                try:  # the connection changes under :meth:`writing` and closes at the end
+                    done = float(self.backend.con.query_progress())
+                except Exception:  # noqa: BLE001 - a closed or reopening connection: no query
+                    done = -1.0
+                report(done if done >= 0 else None)
+
+        thread = threading.Thread(target=poll, name="aips-duckdb-progress", daemon=True)
+        thread.start()
+
+        def stop_watching() -> None:
+            stop.set()
+            thread.join(timeout=2)
+
+        return stop_watching
 
     def close(self) -> None:
         """Release the connection (DuckDB file lock); Spark sessions are left running."""
@@ -316,6 +338,15 @@ def _unmark_waiting(path: str) -> None:
         Path(f"{path}{WAIT_SUFFIX}").unlink()
 
 
+def _quiet_progress(backend: Any) -> Any:
+    """DuckDB tracks each query's progress (read by :meth:`Store.watch_jobs` for the
+    command's progress line on stderr) but never prints its own bar: DuckDB's default
+    depends on the process and would write it to stdout, into a command's JSON."""
+    backend.con.execute("SET enable_progress_bar = true")
+    backend.con.execute("SET enable_progress_bar_print = false")
+    return backend
+
+
 def _open_duckdb(path: str, *, read_only: bool, timeout: float) -> Any:
     """``ibis.duckdb.connect``, retried while another process holds a conflicting lock
     (a writer blocks everyone; readers block a writer), for at most ``timeout`` seconds,
@@ -334,12 +365,12 @@ def _open_duckdb(path: str, *, read_only: bool, timeout: float) -> Any:
                 err = StoreError("a writer is waiting: Could not set lock")
             else:
                 try:
-                    return ibis.duckdb.connect(path, read_only=read_only)
+                    return _quiet_progress(ibis.duckdb.connect(path, read_only=read_only))
                 except Exception as exc:  # duckdb raises IOException on a locked or corrupt file
                     err = exc
                 if "different configuration" in str(err):  # this process has the file open already
                     if read_only:  # read through this process's read-write connection
-                        return ibis.duckdb.connect(path)
+                        return _quiet_progress(ibis.duckdb.connect(path))
                     raise StoreError(f"cannot open store {path} for writing: this process has it open "
                                      "read-only (close that workspace first)") from None
             if not _is_lock_error(err):
