@@ -25,6 +25,7 @@ LAYER_OF: dict[str, str] = {
     "aips.exceptions": "base",
     "aips.dates": "base",
     "aips.io": "base",
+    "aips.polling": "base",
     "aips._compat": "base",
     "aips.config": "config",
     "aips.store": "store",

@@ -242,23 +242,14 @@ def watch_jobs(session: Any, report: Callable[[JobStatus | None], None],
         session.registerProgressHandler(handler)
         return lambda: session.removeProgressHandler(handler)
 
-    import threading
+    from aips.polling import poll
 
     tracker = session.sparkContext.statusTracker()
-    stop = threading.Event()
 
-    def poll() -> None:
-        while not stop.wait(interval):
-            infos = [i for i in (tracker.getStageInfo(s) for s in tracker.getActiveStageIds()) if i]
-            report(JobStatus(stages=len(infos), tasks=sum(i.numTasks for i in infos),
-                             done=sum(i.numCompletedTasks for i in infos),
-                             running=sum(i.numActiveTasks for i in infos)) if infos else None)
+    def status() -> JobStatus | None:
+        infos = [i for i in (tracker.getStageInfo(s) for s in tracker.getActiveStageIds()) if i]
+        return JobStatus(stages=len(infos), tasks=sum(i.numTasks for i in infos),
+                         done=sum(i.numCompletedTasks for i in infos),
+                         running=sum(i.numActiveTasks for i in infos)) if infos else None
 
-    thread = threading.Thread(target=poll, name="aips-spark-progress", daemon=True)
-    thread.start()
-
-    def close() -> None:
-        stop.set()
-        thread.join(timeout=5)
-
-    return close
+    return poll(status, report, interval=interval, name="aips-spark-progress", join_timeout=5)

@@ -13,7 +13,6 @@ import contextlib
 import datetime as dt
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ import sqlglot.expressions as sge
 
 from aips._compat import spark as spark_compat
 from aips.exceptions import StoreError, StoreLockedError
+from aips.polling import poll
 from aips.store import settings as store_settings
 from aips.store import spark as spark_store
 from aips.store.capabilities import CAPABILITIES, Capabilities
@@ -245,24 +245,15 @@ class Store:
             return spark_compat.watch_jobs(self.backend._session, report, interval)
         if self.kind != "duckdb":
             return None
-        stop = threading.Event()
 
-        def poll() -> None:
-            while not stop.wait(interval):
-                try:  # the connection changes under :meth:`writing` and closes at the end
-                    done = float(self.backend.con.query_progress())
-                except Exception:  # noqa: BLE001 - a closed or reopening connection: no query
-                    done = -1.0
-                report(done if done >= 0 else None)
+        def share_done() -> float | None:
+            try:  # the connection changes under :meth:`writing` and closes at the end
+                done = float(self.backend.con.query_progress())
+            except Exception:  # noqa: BLE001 - a closed or reopening connection: no query
+                return None
+            return done if done >= 0 else None
 
-        thread = threading.Thread(target=poll, name="aips-duckdb-progress", daemon=True)
-        thread.start()
-
-        def stop_watching() -> None:
-            stop.set()
-            thread.join(timeout=2)
-
-        return stop_watching
+        return poll(share_done, report, interval=interval, name="aips-duckdb-progress")
 
     def close(self) -> None:
         """Release the connection (DuckDB file lock); Spark sessions are left running."""
