@@ -110,13 +110,15 @@ CHAIN_TIMELINE = {
 }
 
 
-def test_chain_cells_hand_derived(store):
+def test_chain_cells_hand_derived(store, monkeypatch):
     """Step windows: u1 step 1 = [10:00, 11:00] (feed_ad); step 2 = [Jan 1 11:00, Jan 4
     11:00] (feed_ad read, organic); step 3 = [Jan 4 11:00, Jan 5 10:00] (organic collect).
     D1 = median(1 h, 2 h) = 1.5 h: u2 sees only organic within it. D2 = 3 days: u3's step 2
     holds its read and the Jan 2 impression. The holdout user u4 has no event: one untouched
     unit in step 1. The same cells whether exposures are built as label lists or as bit
-    masks over the touches' labels (issue 13)."""
+    masks over the touches' labels (issue 13), the masks by ``bit_or`` (DuckDB) or by
+    counts per label (every backend)."""
+    from aips.engine import chains
     from aips.engine.chains import touch_labels
 
     store.write("events", events_table(CHAIN_LOG), overwrite=True)
@@ -126,7 +128,9 @@ def test_chain_cells_hand_derived(store):
     ev = store.table("events")
     labels = touch_labels(ev, default_model()).to_pyarrow().column("label").to_pylist()
     assert labels == ["feed_ad", "kol_note", "organic"]
-    for given in (None, labels):
+    real = chains._has_bit_or
+    for given, bit_or in ((None, True), (labels, True), (labels, False)):
+        monkeypatch.setattr(chains, "_has_bit_or", lambda t, on=bit_or: on and real(t))
         steps, profiles = P.chain_cells(ev, default_model(), "purchase", labels=given,
                                         users=store.table("users"), timeline=timeline)
         got = {(r["step"], r["exposure"], r["holdout"]): (r["units"], r["advances"])
