@@ -90,3 +90,27 @@ def test_property_stored_equals_built_after_any_loads(tmp_path_factory, batches)
                                e, {"category": "infant_food"} if b == "C" else {}) for u, b, d, e in batch])
         update_history(store, MODEL)
         assert rows(stored_timelines(store, MODEL), KEYS) == built(store)
+
+
+def test_a_full_sweep_in_buckets_of_users_equals_one_sweep(tmp_path, monkeypatch):
+    """A store whose memory limit is too small for one sweep (issue 13: a billion events)
+    builds the timelines a bucket of users at a time, each staged to its own file: the same
+    intervals as one sweep over every pair."""
+    import aips.maintain.timelines as T
+
+    path = tmp_path / "s.duckdb"
+    store = connect(path)
+    load(store, "L1", [*DAY1, *LATER, *LATE])
+    store.close()
+    calls, staged = [], []
+    monkeypatch.setattr(T, "sweep_buckets", lambda rows, limit: calls.append((rows, limit)) or 3)
+    real_stage = T.stage
+    monkeypatch.setattr(T, "stage", lambda rows, folder, name, parts=None: staged.append(len(parts or [])) or
+                        real_stage(rows, folder, name, parts))
+    ro = connect(path, read_only=True)  # as `aips series --update` opens it: staged, then written
+    try:
+        assert update_history(ro, MODEL).timelines == "full"
+        assert calls and calls[0][0] > 0 and staged == [3]
+        assert rows(stored_timelines(ro, MODEL), KEYS) == built(ro)
+    finally:
+        ro.close()

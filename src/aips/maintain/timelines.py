@@ -39,6 +39,7 @@ import ibis
 
 from aips.config.model import Model
 from aips.engine.packing import Bounds, bounds_query
+from aips.engine.paths import user_bucket
 from aips.engine.timelines import timelines
 from aips.maintain.publish import publish
 from aips.maintain.rollup import read_staged, rollup_is_current, stage
@@ -185,6 +186,42 @@ def stitched(old: ibis.Table, new: ibis.Table, since: dt.date) -> ibis.Table:
     return out.select(*SCHEMA.names)
 
 
+SWEEP_ROW_BYTES = 48
+"""Working memory of the full sweep per rollup row and piece (a row's delta at its day and
+at the end of each window: about 2 nonzero per rollup row), in bytes: the window's sort
+held 21.3M delta rows in ~42 bytes each on DuckDB 1.5 (300 MiB in memory, 562 MiB spilled,
+the 12M-event world)."""
+SWEEP_MEMORY_SHARE = 0.5
+"""Share of the store's memory limit one bucket's sweep may use."""
+MAX_SWEEP_BUCKETS = 256
+
+
+def sweep_buckets(rollup_rows: int, memory_limit: int | None) -> int:
+    """How many buckets of users a full sweep is split into: one bucket's delta rows
+    (about 2 per rollup row) fit in :data:`SWEEP_MEMORY_SHARE` of ``memory_limit`` bytes, so
+    the window's sort does not spill (at a billion events it would spill ~70 GB), and each
+    bucket is staged to its own file. Measured on the 12M-event world: 1, 2 and 4 buckets
+    cost the same within 5 % (10.0, 9.6 and 10.5-10.9 s), with peak RSS 1.74, 1.06 and 0.72 GiB.
+
+    >>> sweep_buckets(10_641_628, int(1.5 * 2**30)), sweep_buckets(10**9, 6 * 2**30), sweep_buckets(10**9, None)
+    (2, 30, 1)
+    """
+    if not memory_limit or rollup_rows <= 0:
+        return 1
+    budget = max(1, int(memory_limit * SWEEP_MEMORY_SHARE))
+    need = int(rollup_rows) * 2 * SWEEP_ROW_BYTES
+    return max(1, min(MAX_SWEEP_BUCKETS, -(-need // budget)))
+
+
+def _memory_limit(store) -> int | None:
+    settings = getattr(store, "settings", None)
+    return getattr(settings, "memory_limit", None)
+
+
+def _count(table: ibis.Table) -> int:
+    return int(table.count().to_pyarrow().as_py())
+
+
 def _read(store, rows: Any) -> ibis.Table:
     return read_staged(store, rows) if isinstance(rows, Path) else rows
 
@@ -199,11 +236,18 @@ def plan_timelines(store, model: Model, rollup: ibis.Table, state: State, *,
     """
     fp = timelines_fingerprint(store, model)
     cats = _categories(store)
+    parts = None
     if not store.has(TIMELINES_TABLE) or state.get(STATE_KEY) != [fp]:
         # the rollup's bounds (one small aggregate) let the sweep sum packed capped atoms
         bounds = Bounds.of_row(bounds_query(rollup, "brand", model, cats).to_pyarrow().to_pylist()[0])
-        plan = TimelinesPlan("full", fp, timelines(rollup, model, level="brand", categories=cats,
-                                                   bounds=bounds))
+
+        def sweep(rows: ibis.Table) -> ibis.Table:
+            return timelines(rows, model, level="brand", categories=cats, bounds=bounds)
+
+        plan = TimelinesPlan("full", fp, sweep(rollup))
+        buckets = sweep_buckets(_count(rollup), _memory_limit(store)) if folder is not None else 1
+        if buckets > 1:  # a pair's rows are in one bucket: the parts' union is the sweep
+            parts = [sweep(rollup.filter(user_bucket(rollup.user_id, buckets) == b)) for b in range(buckets)]
     elif PENDING not in state:
         return TimelinesPlan("none", fp)
     else:
@@ -217,7 +261,7 @@ def plan_timelines(store, model: Model, rollup: ibis.Table, state: State, *,
         plan = TimelinesPlan("pairs", fp, stitched(old, new, since), touched=touched)
         plan.pairs = int(touched.count().to_pyarrow().as_py())
     if folder is not None:
-        plan.rows = stage(plan.rows, folder, TIMELINES_TABLE)
+        plan.rows = stage(plan.rows, folder, TIMELINES_TABLE, parts)
     else:  # a writable store: write the table now (the history is counted off it)
         _write(store, plan)
         plan.rows = None
