@@ -63,3 +63,28 @@ def main() -> None:
     except AipsError as err:
         typer.echo(f"aips: {err}", err=True)
         sys.exit(1)
+    except Exception as err:
+        if not _is_duckdb_out_of_memory(err):
+            raise
+        typer.echo(f"aips: {out_of_memory_message(err)}", err=True)
+        sys.exit(1)
+
+
+def _is_duckdb_out_of_memory(err: BaseException) -> bool:
+    kind = type(err)
+    return kind.__name__ == "OutOfMemoryException" and kind.__module__.lstrip("_").startswith("duckdb")
+
+
+def out_of_memory_message(err: BaseException) -> str:
+    """What to do when a query needs more than the store's memory limit (DuckDB's own
+    first line kept).
+
+    >>> out_of_memory_message(Exception("Out of Memory Error: could not allocate block (5.9 GiB/6.0 GiB used)"))[:79]
+    'DuckDB ran out of memory: could not allocate block (5.9 GiB/6.0 GiB used). Give'
+    """
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    first = first.removeprefix("Out of Memory Error: ")
+    return (f"DuckDB ran out of memory: {first}. Give the store more with --memory-limit (say 8GiB or "
+            "50%), $AIPS_MEMORY_LIMIT or the model file's store.memory_limit (aips info shows the "
+            "setting in force), or use fewer --threads. aips means every command to fit its limit: "
+            "please report the command and the data's size.")

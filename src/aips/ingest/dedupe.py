@@ -36,6 +36,8 @@ earlier line, wins).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -100,6 +102,27 @@ def with_event_ids(staged: ibis.Table) -> ibis.Table:
     return staged.mutate(event_id=staged.event_id.coalesce(derived))
 
 
+def key_counts(table: ibis.Table, key: str, **flags: Callable[[ibis.Value], ibis.Value]) -> ibis.Table:
+    """One row: ``rows``, ``keyed`` (rows whose ``key`` is not null), ``distinct`` (distinct
+    non-null keys) and, per flag, the rows whose key it marks (``flag(key)``).
+
+    By a group-by on the key, which DuckDB spills under its memory limit; a
+    ``count(DISTINCT ..)`` keeps every key in memory (a billion event ids failed in 6 GiB),
+    and is slower here as well (12M ids of Parquet files: 1.8 against 2.7-3.5 s).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"k": ["a", "a", "b", None, " c"]})
+    >>> key_counts(t, "k", padded=lambda k: k.startswith(" ")).to_pyarrow().to_pylist()
+    [{'rows': 5, 'keyed': 4, 'distinct': 3, 'padded': 1}]
+    """
+    per = table.group_by(key).aggregate(_n=table.count())
+    k = per[key]
+    return per.aggregate(rows=per._n.sum().fill_null(0), keyed=per._n.sum(where=k.notnull()).fill_null(0),
+                         distinct=per.count(where=k.notnull()),
+                         **{name: per._n.sum(where=flag(k).fill_null(False)).fill_null(0)
+                            for name, flag in flags.items()})
+
+
 def first_occurrences(staged: ibis.Table, key: str | tuple[str, ...]) -> ibis.Table:
     """One row per key (a column, or a tuple of columns): the one with the smallest ``_pos``
     (earliest file, then line).
@@ -108,8 +131,8 @@ def first_occurrences(staged: ibis.Table, key: str | tuple[str, ...]) -> ibis.Ta
     """
     keys = [key] if isinstance(key, str) else list(key)
     if len(keys) == 1:
-        unique = staged[keys[0]].nunique()
-        stats = staged.aggregate(n=staged.count(), unique=unique).to_pyarrow().to_pylist()[0]
+        got = key_counts(staged, keys[0]).to_pyarrow().to_pylist()[0]
+        stats = {"n": got["rows"], "unique": got["distinct"]}
     else:
         distinct = staged.select(*keys).distinct().count().to_pyarrow().as_py()
         stats = {"n": staged.count().to_pyarrow().as_py(), "unique": distinct}

@@ -56,6 +56,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from aips.ingest.dedupe import key_counts
 from aips.ingest.validate import LINE_BITS, SPECS, Plan, staging_schema
 from aips.store import files as store_files
 from aips.store.tables import SCHEMAS
@@ -315,12 +316,11 @@ class DirectLoad:
         """
         col = store_files.read_parquet_files(self.store, group.paths)[group.plan.sources["event_id"]]
         t = col.name("v").as_table()
-        dirty = (t.v.ascii_str() <= 32) | (t.v.right(1).ascii_str() <= 32)  # '' has code 0
-        got = t.aggregate(rows=t.count(), n=t.v.count(), distinct=t.v.nunique(),
-                          dirty=t.count(where=dirty)).to_pyarrow().to_pylist()[0]
+        got = key_counts(t, "v", dirty=lambda v: (v.ascii_str() <= 32) | (v.right(1).ascii_str() <= 32)  # '' has code 0
+                         ).to_pyarrow().to_pylist()[0]
         group.ids_clean = got["dirty"] == 0
-        group.ids_unique = group.ids_clean and got["n"] == got["distinct"]
-        group.ids_complete = got["rows"] == got["n"]
+        group.ids_unique = group.ids_clean and got["keyed"] == got["distinct"]
+        group.ids_complete = got["rows"] == got["keyed"]
 
     def inserted_problems(self, target: ibis.Table, load_ids: list[str]) -> dict[str, int]:
         """Among the rows of ``load_ids`` in ``target`` (just inserted on
@@ -344,9 +344,9 @@ class DirectLoad:
             bad.append((mine.ts < ibis.literal(self.earliest)).fill_null(False))
         counts = {"n": mine.count(), "bad": mine.count(where=ibis.or_(*bad)),
                   "no_id": mine.count(where=mine.event_id.isnull())}
-        if not self.ids_unique:
-            counts["distinct"] = mine.event_id.nunique()
         got = mine.aggregate(**counts).to_pyarrow().to_pylist()[0]
+        if not self.ids_unique:
+            got["distinct"] = key_counts(mine, "event_id").to_pyarrow().to_pylist()[0]["distinct"]
         ids = got["n"] - got["no_id"]
         return {"bad": got["bad"], "no_id": got["no_id"], "repeated": ids - got.get("distinct", ids)}
 

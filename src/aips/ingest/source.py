@@ -71,6 +71,7 @@ import pyarrow as pa
 from aips.config.model import Model
 from aips.exceptions import IngestError, StoreError
 from aips.ingest import checks
+from aips.ingest.dedupe import key_counts
 from aips.ingest.mapping import Mapping
 from aips.ingest.report import FileReport, IngestReport
 from aips.store import files as store_files
@@ -314,8 +315,8 @@ def _duplicates(store: Store, staged: ibis.Table, files: list[FileReport], *, ke
     (quarantined, ignored, duplicate) in :data:`SKIP_TABLE` (empty: no such table)."""
     store.drop(SKIP_TABLE)
     good = _good(staged)
-    total = good.aggregate(n=good.count(), u=good.event_id.nunique()).to_pyarrow().to_pylist()[0]
-    dupes = total["n"] - total["u"]
+    total = key_counts(good, "event_id").to_pyarrow().to_pylist()[0]
+    dupes = total["rows"] - total["distinct"]
     keys = [store_files.FILE, store_files.ROW]
     skipped = staged.filter(staged._reason.notnull() | staged._ignored).select(*keys)
     if dupes:
