@@ -109,6 +109,23 @@ def test_parquet_folder_balance_and_quarantine(rees46):
     assert all(text.count(",") >= 8 for *_, text in q[:10])  # the row's text
 
 
+def test_duplicates_counted_a_bucket_of_ids_at_a_time(rees46, tmp_path, monkeypatch):
+    """Under a memory limit too small for every id at once (issue 13: a billion ids), the
+    ids are counted a bucket at a time: the same balance, its 5 duplicates included."""
+    from aips.ingest import dedupe
+
+    calls = []
+    real = dedupe.key_counts
+    monkeypatch.setattr(dedupe, "KEY_BYTES", 1_000_000)  # 17k ids "need" 17 GB: many buckets
+    monkeypatch.setattr("aips.ingest.source.key_counts",
+                        lambda *a, **k: calls.append(k.get("memory_limit")) or real(*a, **k))
+    folder = rees46[0]
+    ws = Workspace(connect(str(tmp_path / "s.duckdb")), default_model())
+    assert _balance(ws.source(str(folder), preset="rees46")) == REES46_BALANCE
+    assert calls and calls[0]  # the store's memory limit was passed on
+    assert -(-17_434 * dedupe.KEY_BYTES // int(calls[0] * dedupe.KEY_MEMORY_SHARE)) > 1
+
+
 @pytest.mark.spark
 @pytest.mark.skipif("pyspark" not in BACKENDS, reason="Spark is not among AIPS_TEST_BACKENDS")
 def test_spark_source_equals_duckdb(rees46, spark_session):

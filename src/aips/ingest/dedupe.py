@@ -102,25 +102,52 @@ def with_event_ids(staged: ibis.Table) -> ibis.Table:
     return staged.mutate(event_id=staged.event_id.coalesce(derived))
 
 
-def key_counts(table: ibis.Table, key: str, **flags: Callable[[ibis.Value], ibis.Value]) -> ibis.Table:
-    """One row: ``rows``, ``keyed`` (rows whose ``key`` is not null), ``distinct`` (distinct
-    non-null keys) and, per flag, the rows whose key it marks (``flag(key)``).
+KEY_BYTES = 64
+"""Working memory per row of a group-by on a text key (the key, its count, its hash and the
+hash table's overhead), in bytes: DuckDB holds a 16-character id in about 48."""
+KEY_MEMORY_SHARE = 0.5
+"""Share of the store's memory limit one bucket of keys may use."""
+MAX_KEY_BUCKETS = 256
 
-    By a group-by on the key, which DuckDB spills under its memory limit; a
-    ``count(DISTINCT ..)`` keeps every key in memory (a billion event ids failed in 6 GiB),
-    and is slower here as well (12M ids of Parquet files: 1.8 against 2.7-3.5 s).
+
+def key_counts(table: ibis.Table, key: str, *, memory_limit: int | None = None,
+               **flags: Callable[[ibis.Value], ibis.Value]) -> dict[str, int]:
+    """``rows``, ``keyed`` (rows whose ``key`` is not null), ``distinct`` (distinct non-null
+    keys) and, per flag, the rows whose key it marks (``flag(key)``), counted in the backend.
+
+    By a group-by on the key, not ``count(DISTINCT ..)``, which keeps every key in memory
+    (a billion event ids failed in 6 GiB) and is slower as well (12M ids of Parquet files:
+    1.8 against 2.7-3.5 s). With ``memory_limit`` (bytes), when the keys would not fit in
+    half of it, the keys are counted a bucket at a time (``hash(key) % B``: a key is in one
+    bucket, so the counts add up): a group-by that spills a billion 16-character ids would
+    need ~48 GB of disk, B scans of the key column need none.
 
     >>> import ibis
     >>> t = ibis.memtable({"k": ["a", "a", "b", None, " c"]})
-    >>> key_counts(t, "k", padded=lambda k: k.startswith(" ")).to_pyarrow().to_pylist()
-    [{'rows': 5, 'keyed': 4, 'distinct': 3, 'padded': 1}]
+    >>> key_counts(t, "k", padded=lambda k: k.startswith(" "))
+    {'rows': 5, 'keyed': 4, 'distinct': 3, 'padded': 1}
+    >>> key_counts(t, "k", memory_limit=3 * KEY_BYTES, padded=lambda k: k.startswith(" "))
+    {'rows': 5, 'keyed': 4, 'distinct': 3, 'padded': 1}
     """
-    per = table.group_by(key).aggregate(_n=table.count())
-    k = per[key]
-    return per.aggregate(rows=per._n.sum().fill_null(0), keyed=per._n.sum(where=k.notnull()).fill_null(0),
-                         distinct=per.count(where=k.notnull()),
-                         **{name: per._n.sum(where=flag(k).fill_null(False)).fill_null(0)
-                            for name, flag in flags.items()})
+    buckets = 1
+    if memory_limit:
+        rows = int(table.count().to_pyarrow().as_py())
+        budget = max(1, int(memory_limit * KEY_MEMORY_SHARE))
+        buckets = max(1, min(MAX_KEY_BUCKETS, -(-(rows * KEY_BYTES) // budget)))
+    total = dict.fromkeys(["rows", "keyed", "distinct", *flags], 0)
+    for b in range(buckets):
+        part = table
+        if buckets > 1:  # a null key goes to bucket 0
+            part = table.filter((table[key].hash() % buckets).abs().fill_null(0) == b)
+        per = part.group_by(key).aggregate(_n=part.count())
+        k = per[key]
+        got = per.aggregate(rows=per._n.sum(), keyed=per._n.sum(where=k.notnull()),
+                            distinct=per.count(where=k.notnull()),
+                            **{name: per._n.sum(where=flag(k).fill_null(False)) for name, flag in flags.items()}
+                            ).to_pyarrow().to_pylist()[0]
+        for name in total:
+            total[name] += int(got[name] or 0)
+    return total
 
 
 def first_occurrences(staged: ibis.Table, key: str | tuple[str, ...]) -> ibis.Table:
@@ -131,7 +158,7 @@ def first_occurrences(staged: ibis.Table, key: str | tuple[str, ...]) -> ibis.Ta
     """
     keys = [key] if isinstance(key, str) else list(key)
     if len(keys) == 1:
-        got = key_counts(staged, keys[0]).to_pyarrow().to_pylist()[0]
+        got = key_counts(staged, keys[0])
         stats = {"n": got["rows"], "unique": got["distinct"]}
     else:
         distinct = staged.select(*keys).distinct().count().to_pyarrow().as_py()

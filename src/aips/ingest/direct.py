@@ -316,11 +316,14 @@ class DirectLoad:
         """
         col = store_files.read_parquet_files(self.store, group.paths)[group.plan.sources["event_id"]]
         t = col.name("v").as_table()
-        got = key_counts(t, "v", dirty=lambda v: (v.ascii_str() <= 32) | (v.right(1).ascii_str() <= 32)  # '' has code 0
-                         ).to_pyarrow().to_pylist()[0]
+        got = key_counts(t, "v", memory_limit=self._memory_limit(),
+                         dirty=lambda v: (v.ascii_str() <= 32) | (v.right(1).ascii_str() <= 32))  # '' has code 0
         group.ids_clean = got["dirty"] == 0
         group.ids_unique = group.ids_clean and got["keyed"] == got["distinct"]
         group.ids_complete = got["rows"] == got["keyed"]
+
+    def _memory_limit(self) -> int | None:
+        return getattr(getattr(self.store, "settings", None), "memory_limit", None)
 
     def inserted_problems(self, target: ibis.Table, load_ids: list[str]) -> dict[str, int]:
         """Among the rows of ``load_ids`` in ``target`` (just inserted on
@@ -346,7 +349,7 @@ class DirectLoad:
                   "no_id": mine.count(where=mine.event_id.isnull())}
         got = mine.aggregate(**counts).to_pyarrow().to_pylist()[0]
         if not self.ids_unique:
-            got["distinct"] = key_counts(mine, "event_id").to_pyarrow().to_pylist()[0]["distinct"]
+            got["distinct"] = key_counts(mine, "event_id", memory_limit=self._memory_limit())["distinct"]
         ids = got["n"] - got["no_id"]
         return {"bad": got["bad"], "no_id": got["no_id"], "repeated": ids - got.get("distinct", ids)}
 

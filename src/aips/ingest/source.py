@@ -315,7 +315,7 @@ def _duplicates(store: Store, staged: ibis.Table, files: list[FileReport], *, ke
     (quarantined, ignored, duplicate) in :data:`SKIP_TABLE` (empty: no such table)."""
     store.drop(SKIP_TABLE)
     good = _good(staged)
-    total = key_counts(good, "event_id").to_pyarrow().to_pylist()[0]
+    total = key_counts(good, "event_id", memory_limit=getattr(store.settings, "memory_limit", None))
     dupes = total["rows"] - total["distinct"]
     keys = [store_files.FILE, store_files.ROW]
     skipped = staged.filter(staged._reason.notnull() | staged._ignored).select(*keys)
