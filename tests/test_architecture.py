@@ -26,6 +26,7 @@ LAYER_OF: dict[str, str] = {
     "aips.dates": "base",
     "aips.io": "base",
     "aips.polling": "base",
+    "aips.buckets": "base",
     "aips._compat": "base",
     "aips.config": "config",
     "aips.store": "store",

@@ -64,6 +64,7 @@ from collections.abc import Sequence
 
 import ibis
 
+from aips.buckets import buckets_for
 from aips.config.model import ORGANIC_CHANNELS, PURCHASE_EVENT, STAGE_RANK, Model
 
 PATH_SEP = " > "
@@ -358,10 +359,7 @@ def path_buckets(rows: int, memory_limit: int | None) -> int:
     >>> path_buckets(1_000, 2**30), path_buckets(10_000_000, 2**30), path_buckets(10**9, None)
     (1, 4, 1)
     """
-    if not memory_limit or rows <= 0:
-        return 1
-    per_bucket = max(1, int(memory_limit * MEMORY_SHARE) // ROW_BYTES)
-    return max(1, min(MAX_BUCKETS, -(-int(rows) // per_bucket)))
+    return buckets_for(rows, ROW_BYTES, memory_limit, share=MEMORY_SHARE, most=MAX_BUCKETS)
 
 
 def user_bucket(user_id: ibis.Value, buckets: int) -> ibis.Value:

@@ -42,6 +42,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aips.buckets import buckets_for
 from aips.ingest.validate import KEY_FIELDS
 
 SEPARATOR = "\x1f"
@@ -132,8 +133,7 @@ def key_counts(table: ibis.Table, key: str, *, memory_limit: int | None = None,
     buckets = 1
     if memory_limit:
         rows = int(table.count().to_pyarrow().as_py())
-        budget = max(1, int(memory_limit * KEY_MEMORY_SHARE))
-        buckets = max(1, min(MAX_KEY_BUCKETS, -(-(rows * KEY_BYTES) // budget)))
+        buckets = buckets_for(rows, KEY_BYTES, memory_limit, share=KEY_MEMORY_SHARE, most=MAX_KEY_BUCKETS)
     total = dict.fromkeys(["rows", "keyed", "distinct", *flags], 0)
     for b in range(buckets):
         part = table

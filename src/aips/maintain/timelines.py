@@ -37,6 +37,7 @@ from typing import Any
 
 import ibis
 
+from aips.buckets import buckets_for
 from aips.config.model import Model
 from aips.engine.packing import Bounds, bounds_query
 from aips.engine.paths import user_bucket
@@ -206,11 +207,8 @@ def sweep_buckets(rollup_rows: int, memory_limit: int | None) -> int:
     >>> sweep_buckets(10_641_628, int(1.5 * 2**30)), sweep_buckets(10**9, 6 * 2**30), sweep_buckets(10**9, None)
     (2, 30, 1)
     """
-    if not memory_limit or rollup_rows <= 0:
-        return 1
-    budget = max(1, int(memory_limit * SWEEP_MEMORY_SHARE))
-    need = int(rollup_rows) * 2 * SWEEP_ROW_BYTES
-    return max(1, min(MAX_SWEEP_BUCKETS, -(-need // budget)))
+    return buckets_for(2 * int(rollup_rows), SWEEP_ROW_BYTES, memory_limit, share=SWEEP_MEMORY_SHARE,
+                       most=MAX_SWEEP_BUCKETS)
 
 
 def _memory_limit(store) -> int | None:
