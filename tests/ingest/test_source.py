@@ -287,3 +287,76 @@ def test_every_row_is_accounted_for(rows, tz, tmp_path_factory):
     o = oracle.ingest(folder / "e.parquet", mapping=mapping, tz=tz, quarantine_dir=folder / "q")
     assert _balance(r) == _balance(o)
     assert _events(ws) == _events(oracle)
+
+
+def test_a_date_range_of_the_view_reads_only_the_files_that_hold_it(shared_data, tmp_path, monkeypatch):
+    """Issue 13 (the 1B-event run): a filter on the view's ``local_date`` alone reads every
+    file (the date is computed from each row's time), so the rollup's day parts each read
+    all 12 GB. :func:`~aips.maintain.state.events_between` adds the load ids of the files
+    that hold the range: the same rows, and a damaged file outside the range is not opened
+    (the whole view fails on it). The full rollup built a few days at a time from the view
+    equals the one query's, and the day counts that size the parts come from ``loads``."""
+    import aips
+    from aips.engine import daily_counters
+    from aips.maintain import COUNTERS_TABLE, refresh_counters, rollup
+    from aips.maintain.state import day_counts, events_between
+
+    hive = tmp_path / "hive"
+    _taobao_hive(shared_data, hive)
+    path = str(tmp_path / "s.duckdb")
+    ws = Workspace(connect(path), default_model())
+    ws.source(str(hive), preset="taobao")
+    events = ws.store.table("events")
+    every = events.group_by("local_date").aggregate(n=events.count()).order_by("local_date").to_pyarrow().to_pylist()
+    days = [r["local_date"] for r in every]
+    assert len(days) >= 6
+    estimated = day_counts(ws.store, events)
+    assert abs(sum(n for _, n in estimated) - 4_321) <= len(days) and [d for d, _ in estimated] == days  # rounded
+    first, last = days[1], days[3]
+    want = sorted(events.filter(events.local_date.between(first, last)).event_id.to_pyarrow().to_pylist())
+    assert 0 < len(want) < 4_321
+    model = ws.model
+    cols = list(daily_counters(events, model).columns)
+    whole = sorted(tuple(r.values()) for r in daily_counters(events, model).select(*cols).to_pyarrow().to_pylist())
+    ws.store.close()
+
+    seen = []
+
+    def small_parts(store, ev, limit=None):  # about a day a part
+        seen.append(rollup.day_parts.__wrapped__(store, ev, limit=800 * rollup.EVENT_BYTES))
+        return seen[-1]
+
+    small_parts.__wrapped__ = rollup.day_parts
+    monkeypatch.setattr(rollup, "day_parts", small_parts)
+    with aips.open(path, read_only=True) as ro:
+        assert refresh_counters(ro.store, model).mode == "full"
+        got = ro.store.table(COUNTERS_TABLE).select(*cols).to_pyarrow().to_pylist()
+    assert len(seen[0]) >= 4 and sorted(tuple(r.values()) for r in got) == whole
+
+    again = Workspace(connect(path), default_model())
+    events = again.store.table("events")
+    narrowed = events_between(again.store, events, first, last)
+    assert sorted(narrowed.event_id.to_pyarrow().to_pylist()) == want
+    plain = events.filter(events.local_date.between(first, last))
+    assert _parquet_rows_read(again.store, plain) == 4_321
+    assert _parquet_rows_read(again.store, narrowed) < 4_321 / 2
+
+
+def _parquet_rows_read(store, expr) -> int:
+    """Rows DuckDB's Parquet scans returned while running ``expr`` (its JSON profile)."""
+    import ibis
+
+    con = store.backend.con
+    out = Path(store.location).with_suffix(".profile.json")
+    con.execute("PRAGMA enable_profiling='json'")
+    con.execute(f"PRAGMA profiling_output='{out}'")
+    try:
+        con.sql(ibis.to_sql(expr.count(), dialect="duckdb")).fetchall()
+    finally:
+        con.execute("PRAGMA disable_profiling")
+
+    def scans(node):
+        mine = node.get("operator_cardinality", 0) if "READ_PARQUET" in json.dumps(node.get("extra_info", {})) else 0
+        return mine + sum(scans(c) for c in node.get("children", []))
+
+    return scans(json.loads(out.read_text()))

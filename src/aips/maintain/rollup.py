@@ -22,7 +22,15 @@ from aips.config.model import Model
 from aips.dates import as_date
 from aips.engine.counters import daily_counters
 from aips.maintain.publish import publish, replace_rows
-from aips.maintain.state import dates_of_loads, event_loads, fingerprint, read_state, write_state
+from aips.maintain.state import (
+    dates_of_loads,
+    day_counts,
+    event_loads,
+    events_between,
+    fingerprint,
+    read_state,
+    write_state,
+)
 
 COUNTERS_TABLE = "counters_daily"
 LEVELS = ("brand", "spu")
@@ -179,16 +187,15 @@ def day_parts(store, events, limit: int | None = None) -> list[tuple[dt.date, dt
     if not limit:
         return None
     most = max(1, int(limit) // EVENT_BYTES)
-    days = events.group_by("local_date").aggregate(n=events.count()).order_by("local_date")
-    rows = days.to_pyarrow().to_pylist()
-    if sum(r["n"] for r in rows) <= most:
+    rows = day_counts(store, events)
+    if sum(n for _, n in rows) <= most:
         return None
     parts: list[list] = []  # [first day, last day, events]
-    for r in rows:
-        if parts and parts[-1][2] + r["n"] <= most:
-            parts[-1][1:] = [r["local_date"], parts[-1][2] + r["n"]]
+    for day, n in rows:
+        if parts and parts[-1][2] + n <= most:
+            parts[-1][1:] = [day, parts[-1][2] + n]
         else:
-            parts.append([r["local_date"], r["local_date"], r["n"]])
+            parts.append([day, day, n])
     return [(a, b) for a, b, _ in parts]
 
 
@@ -249,13 +256,14 @@ def plan_counters(store, model: Model, dates: Iterable[Any] | None = None, *,
         days = sorted(set(dates or []))
         if not days:
             return CountersPlan(RefreshResult("none"))
-        touched = events.filter(events.local_date.isin(days))
+        touched = events_between(store, events, days[0], days[-1])
+        touched = touched.filter(touched.local_date.isin(days))
         plan = CountersPlan(RefreshResult("incremental", days), daily_counters(touched, model),
                             {"local_date": days})
     if folder is not None:  # computed now, written under the write lock
         ranges = day_parts(store, events) if not fresh else None
         parts = None if ranges is None else [
-            daily_counters(events.filter(events.local_date.between(a, b)), model) for a, b in ranges]
+            daily_counters(events_between(store, events, a, b), model) for a, b in ranges]
         plan.rows = stage(plan.rows, folder, COUNTERS_TABLE, parts)
     else:
         plan._write_rows(store)

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from aips.config.model import Model
 from aips.maintain.publish import publish
+from aips.store.files import is_view
 
 STATE_TABLE = "counters_state"
 ROLLUP_VERSION = "1"
@@ -62,6 +63,65 @@ def event_loads(store) -> list[str] | None:
     loads = store.table("loads")
     loads = loads.filter(loads.table_name == "events").select("load_id").distinct()
     return sorted(v for v in loads.to_pyarrow()["load_id"].to_pylist() if v is not None)
+
+
+def loads_between(store, first: dt.date, last: dt.date) -> list[str] | None:
+    """Ids of the ``events`` loads holding a local date in ``[first, last]`` (from the
+    ``loads`` table; None without one).
+
+    >>> from aips.store import connect
+    >>> loads_between(connect(":memory:"), dt.date(2024, 1, 1), dt.date(2024, 1, 2)) is None
+    True
+    """
+    if not store.has("loads"):
+        return None
+    loads = store.table("loads")
+    hit = loads.filter((loads.table_name == "events") & loads.min_date.notnull()
+                       & (loads.min_date <= ibis.literal(last))
+                       & (loads.max_date.fill_null(loads.min_date) >= ibis.literal(first)))
+    return sorted({v for v in hit.select("load_id").to_pyarrow()["load_id"].to_pylist() if v is not None})
+
+
+def events_between(store, events: ibis.Table, first: dt.date, last: dt.date) -> ibis.Table:
+    """The rows of ``events`` with a local date in ``[first, last]``.
+
+    When ``events`` is a view over files (``aips source``), a filter on ``local_date``
+    alone reads every file: the date is computed from each row's time. The loads holding
+    those dates name their files, and a filter on their load ids lets the backend skip the
+    others (DuckDB: a 10-day count on the 12M-event view, 1.74 s -> 0.23 s). On a stored
+    table the date filter alone is used (its zone maps already skip).
+    """
+    rows = events.filter(events.local_date.between(ibis.literal(first), ibis.literal(last)))
+    if not is_view(store, "events"):
+        return rows
+    ids = loads_between(store, first, last)
+    return rows if ids is None else rows.filter(rows.load_id.isin(ids))
+
+
+def day_counts(store, events: ibis.Table) -> list[tuple[dt.date, int]]:
+    """``(local date, events)`` per day, by date. For a view over files, estimated from
+    the ``loads`` table (a load's rows spread evenly over its days) instead of reading
+    every file: the counts only size parts of work.
+
+    >>> import ibis
+    >>> from aips.store import connect
+    >>> ev = ibis.memtable({"local_date": [dt.date(2024, 1, 1), dt.date(2024, 1, 1)]})
+    >>> day_counts(connect(":memory:"), ev)
+    [(datetime.date(2024, 1, 1), 2)]
+    """
+    if store is not None and is_view(store, "events") and store.has("loads"):
+        loads = store.table("loads")
+        loads = loads.filter((loads.table_name == "events") & loads.min_date.notnull())
+        per_day: dict[dt.date, float] = {}
+        for row in loads.select("min_date", "max_date", "loaded").to_pyarrow().to_pylist():
+            lo, hi = row["min_date"], row["max_date"] or row["min_date"]
+            span = (hi - lo).days + 1
+            for i in range(span):
+                day = lo + dt.timedelta(days=i)
+                per_day[day] = per_day.get(day, 0.0) + (row["loaded"] or 0) / span
+        return [(d, round(n)) for d, n in sorted(per_day.items())]
+    days = events.group_by("local_date").aggregate(n=events.count()).order_by("local_date")
+    return [(r["local_date"], r["n"]) for r in days.to_pyarrow().to_pylist()]
 
 
 def dates_of_loads(store, load_ids: list[str]) -> list[dt.date]:
