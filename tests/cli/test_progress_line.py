@@ -110,3 +110,41 @@ def test_duckdb_tracks_progress_but_never_prints_its_bar(tmp_path):
     finally:
         store.close()
     assert got == {"enable_progress_bar": "true", "enable_progress_bar_print": "false"}
+
+
+def test_the_line_speaks_the_commands_language(monkeypatch, terminal):
+    """``--lang zh``: the line's words are Chinese (a DuckDB query's share, Spark's tasks)."""
+    monkeypatch.setattr(progress, "DUCKDB_DELAY", 0.0)
+    with progress.store_progress("aips.duckdb", "zh") as line:
+        line.watch(FakeQueries())
+        time.sleep(0.3)
+    with progress.store_progress("local[2]", "zh") as line:
+        line.watch(FakeStore())
+        time.sleep(0.3)
+    drawn = terminal.getvalue()
+    assert "duckdb aips.duckdb: 查询 12%" in drawn
+    assert "spark local[2]: 2 个阶段，3/8 个任务（2 个运行中）" in drawn
+    assert "query" not in drawn and "tasks" not in drawn
+
+
+def test_a_command_passes_its_lang_to_the_line(monkeypatch, tmp_path):
+    """The CLI's ``--lang zh`` reaches :func:`aips.cli.progress.store_progress`."""
+    from typer.testing import CliRunner
+
+    from aips.cli.app import app
+
+    langs = []
+    real = progress.store_progress
+
+    def spy(store, lang="en"):
+        langs.append(lang)
+        return real(store, lang)
+
+    monkeypatch.setattr(progress, "store_progress", spy)
+    import duckdb
+
+    store = str(tmp_path / "s.duckdb")
+    duckdb.connect(store).close()  # an empty store: the command fails after opening it
+    CliRunner().invoke(app, ["assets", "--at", "2024-01-01", "--store", store, "--lang", "zh"])
+    CliRunner().invoke(app, ["assets", "--at", "2024-01-01", "--store", store])
+    assert langs == ["zh", "en"]

@@ -104,6 +104,8 @@ class StoreOptions:
     """:class:`aips.store.spark.SparkOptions` (warehouse, database, ``--conf``), or None."""
     memory_limit: str | None = None
     threads: int | None = None
+    lang: str = "en"
+    """The command's ``--lang`` (the progress line's words)."""
 
 
 _STORE_OPTIONS: contextvars.ContextVar[StoreOptions | None] = contextvars.ContextVar(
@@ -143,7 +145,8 @@ def with_store_options(func: Any) -> Any:
         wanted = [name for name, value in (("memory_limit", memory_limit), ("threads", threads)) if value is not None]
         lang = kwargs.get("lang")
         require(kwargs.get("store"), wanted, str(getattr(lang, "value", lang) or "en"))
-        options = StoreOptions(SparkOptions(warehouse, database, parse_conf(conf)), memory_limit, threads)
+        options = StoreOptions(SparkOptions(warehouse, database, parse_conf(conf)), memory_limit, threads,
+                               str(getattr(lang, "value", lang) or "en"))
         for value, env in ((memory_limit, "AIPS_MEMORY_LIMIT"), (threads, "AIPS_THREADS")):
             if value is not None:
                 os.environ[env] = str(value)  # for stores opened elsewhere (the dashboard)
@@ -273,7 +276,7 @@ def open_ws(store: str | None, config: str | None, *, read_only: bool = False,
     from aips.workspace import open_workspace
 
     options = store_options()
-    with store_progress(store) as line:
+    with store_progress(store, options.lang) as line:
         with open_workspace(store, config, read_only=read_only, lock_timeout=lock_timeout,
                             spark=options.spark, memory_limit=options.memory_limit,
                             threads=options.threads) as ws:

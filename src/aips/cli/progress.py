@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from aips._compat.spark import JobStatus
+from aips.config.labels import t
 
 
 @functools.cache
@@ -60,33 +61,46 @@ def _clock(seconds: float) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(seconds)).removeprefix("0").rjust(7, "0")
 
 
-def duckdb_line(where: str, percent: float | None, seconds: float, idle: str = "working") -> str:
+def duckdb_line(where: str, percent: float | None, seconds: float, idle: str = "working",
+                lang: str = "en") -> str:
     """The text of a DuckDB store's progress line: the running query's share done (DuckDB's
-    own estimate, per query: a command runs several), or ``idle`` between queries."""
+    own estimate, per query: a command runs several), or ``idle`` (``starting``,
+    ``working``) between queries; in ``lang``.
+
+    >>> duckdb_line("aips.duckdb", 45.7, 190, lang="zh")
+    'duckdb aips.duckdb: 查询 45% · 0:03:10'
+    """
     if percent is None:
-        return f"duckdb {where}: {idle} · {_clock(seconds)}"
-    if percent <= 0:  # a blocking step (a sort, a window) reports nothing until it is done
-        return f"duckdb {where}: running a query · {_clock(seconds)}"
-    return f"duckdb {where}: query {int(percent)}% · {_clock(seconds)}"
+        text = t(f"progress.{idle}", lang)
+    elif percent <= 0:  # a blocking step (a sort, a window) reports nothing until it is done
+        text = t("progress.running", lang)
+    else:
+        text = t("progress.query", lang, percent=int(percent))
+    return f"duckdb {where}: {text} · {_clock(seconds)}"
 
 
-def spark_line(where: str, status: JobStatus | None, seconds: float, idle: str = "working") -> str:
-    """The text of a Spark store's progress line (see the module docstring)."""
+def spark_line(where: str, status: JobStatus | None, seconds: float, idle: str = "working",
+               lang: str = "en") -> str:
+    """The text of a Spark store's progress line (see the module docstring), in ``lang``.
+
+    >>> spark_line("local[2]", JobStatus(stages=2, tasks=16, done=9, running=2), 12.4, lang="zh")
+    'spark local[2]: 2 个阶段，9/16 个任务（2 个运行中） · 0:00:12'
+    """
     clock = _clock(seconds)
     if status is None:
-        return f"spark {where}: {idle} · {clock}"
-    stages = f"{status.stages} stage{'s' if status.stages != 1 else ''}"
-    read = f", {_size(status.bytes_read)} read" if status.bytes_read else ""
-    return (f"spark {where}: {stages}, {status.done}/{status.tasks} tasks "
-            f"({status.running} running){read} · {clock}")
+        return f"spark {where}: {t(f'progress.{idle}', lang)} · {clock}"
+    counts = {"stages": status.stages, "done": status.done, "tasks": status.tasks, "running": status.running}
+    text = t("progress.stage" if status.stages == 1 else "progress.stages", lang, **counts)
+    read = t("progress.read", lang, size=_size(status.bytes_read)) if status.bytes_read else ""
+    return f"spark {where}: {text}{read} · {clock}"
 
 
 class _Line:
     """The live status line (a rich spinner); ``watch(store)`` follows the store's Spark
     jobs or DuckDB queries (``kind``: ``spark`` or ``duckdb``)."""
 
-    def __init__(self, where: str, status: Any, kind: str = "spark"):
-        self.where, self.status, self.kind = where, status, kind
+    def __init__(self, where: str, status: Any, kind: str = "spark", lang: str = "en"):
+        self.where, self.status, self.kind, self.lang = where, status, kind, lang
         self.started = time.monotonic()
         self.idle = "connecting" if where.startswith("sc://") else "starting"
         self.job: Any = None
@@ -97,7 +111,7 @@ class _Line:
         from rich.text import Text
 
         render = duckdb_line if self.kind == "duckdb" else spark_line
-        text = render(self.where, self.job, time.monotonic() - self.started, self.idle)
+        text = render(self.where, self.job, time.monotonic() - self.started, self.idle, self.lang)
         with self.lock:  # one line, cut to the terminal's width: a wrapped line is not redrawn in place
             self.status.update(text=Text(text, no_wrap=True, overflow="ellipsis"))
 
@@ -112,11 +126,11 @@ class _Line:
 
 
 @contextlib.contextmanager
-def store_progress(store: str | None) -> Iterator[Any]:
+def store_progress(store: str | None, lang: str = "en") -> Iterator[Any]:
     """A status line for a command on the store ``store`` (a ``--store`` value): yields an
     object whose ``watch(store)`` follows the opened store's Spark jobs or DuckDB queries;
     a no-op unless stderr is a terminal (and for ``:memory:``). On DuckDB the line shows
-    after :data:`DUCKDB_DELAY` seconds."""
+    after :data:`DUCKDB_DELAY` seconds. Its words are in ``lang`` (``--lang``)."""
     import os
     from pathlib import Path
 
@@ -138,7 +152,7 @@ def store_progress(store: str | None) -> Iterator[Any]:
     # stdout stays the command's own: rich's default would send it to this (stderr) console
     live = Live(spinner, console=console, transient=True, refresh_per_second=8,
                 redirect_stdout=False, redirect_stderr=False)
-    line = _Line(where, spinner, kind)
+    line = _Line(where, spinner, kind, lang)
     finished = threading.Event()
     guard = threading.Lock()  # the line starts (after the delay) and stops once
     shown = False
