@@ -111,7 +111,7 @@ KEY_MEMORY_SHARE = 0.5
 MAX_KEY_BUCKETS = 256
 
 
-def key_counts(table: ibis.Table, key: str, *, memory_limit: int | None = None,
+def key_counts(table: ibis.Table, key: str, *, memory_limit: int | None = None, rows: int | None = None,
                **flags: Callable[[ibis.Value], ibis.Value]) -> dict[str, int]:
     """``rows``, ``keyed`` (rows whose ``key`` is not null), ``distinct`` (distinct non-null
     keys) and, per flag, the rows whose key it marks (``flag(key)``), counted in the backend.
@@ -121,18 +121,20 @@ def key_counts(table: ibis.Table, key: str, *, memory_limit: int | None = None,
     1.8 against 2.7-3.5 s). With ``memory_limit`` (bytes), when the keys would not fit in
     half of it, the keys are counted a bucket at a time (``hash(key) % B``: a key is in one
     bucket, so the counts add up): a group-by that spills a billion 16-character ids would
-    need ~48 GB of disk, B scans of the key column need none.
+    need ~48 GB of disk, B scans of the key column need none. ``rows``: the table's row
+    count when the caller knows it (else one count first, to size the buckets).
 
     >>> import ibis
     >>> t = ibis.memtable({"k": ["a", "a", "b", None, " c"]})
     >>> key_counts(t, "k", padded=lambda k: k.startswith(" "))
     {'rows': 5, 'keyed': 4, 'distinct': 3, 'padded': 1}
-    >>> key_counts(t, "k", memory_limit=3 * KEY_BYTES, padded=lambda k: k.startswith(" "))
+    >>> key_counts(t, "k", memory_limit=3 * KEY_BYTES, rows=5, padded=lambda k: k.startswith(" "))
     {'rows': 5, 'keyed': 4, 'distinct': 3, 'padded': 1}
     """
     buckets = 1
     if memory_limit:
-        rows = int(table.count().to_pyarrow().as_py())
+        if rows is None:
+            rows = int(table.count().to_pyarrow().as_py())
         buckets = buckets_for(rows, KEY_BYTES, memory_limit, share=KEY_MEMORY_SHARE, most=MAX_KEY_BUCKETS)
     total = dict.fromkeys(["rows", "keyed", "distinct", *flags], 0)
     for b in range(buckets):

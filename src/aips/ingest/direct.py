@@ -316,7 +316,7 @@ class DirectLoad:
         """
         col = store_files.read_parquet_files(self.store, group.paths)[group.plan.sources["event_id"]]
         t = col.name("v").as_table()
-        got = key_counts(t, "v", memory_limit=self._memory_limit(),
+        got = key_counts(t, "v", memory_limit=self._memory_limit(), rows=sum(group.rows),
                          dirty=lambda v: (v.ascii_str() <= 32) | (v.right(1).ascii_str() <= 32))  # '' has code 0
         group.ids_clean = got["dirty"] == 0
         group.ids_unique = group.ids_clean and got["keyed"] == got["distinct"]
@@ -349,7 +349,8 @@ class DirectLoad:
                   "no_id": mine.count(where=mine.event_id.isnull())}
         got = mine.aggregate(**counts).to_pyarrow().to_pylist()[0]
         if not self.ids_unique:
-            got["distinct"] = key_counts(mine, "event_id", memory_limit=self._memory_limit())["distinct"]
+            got["distinct"] = key_counts(mine, "event_id", memory_limit=self._memory_limit(),
+                                         rows=got["n"])["distinct"]
         ids = got["n"] - got["no_id"]
         return {"bad": got["bad"], "no_id": got["no_id"], "repeated": ids - got.get("distinct", ids)}
 

@@ -315,7 +315,8 @@ def _duplicates(store: Store, staged: ibis.Table, files: list[FileReport], *, ke
     (quarantined, ignored, duplicate) in :data:`SKIP_TABLE` (empty: no such table)."""
     store.drop(SKIP_TABLE)
     good = _good(staged)
-    total = key_counts(good, "event_id", memory_limit=getattr(store.settings, "memory_limit", None))
+    total = key_counts(good, "event_id", memory_limit=getattr(store.settings, "memory_limit", None),
+                       rows=sum(f.loaded for f in files))
     dupes = total["rows"] - total["distinct"]
     keys = [store_files.FILE, store_files.ROW]
     skipped = staged.filter(staged._reason.notnull() | staged._ignored).select(*keys)
