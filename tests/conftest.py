@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent
-HELPER_DIRS = ("analytics", "analytics/attribution", "activation", "engine", "reporting")
+HELPER_DIRS = ("analytics", "analytics/attribution", "activation", "engine", "maintain", "reporting")
 """Folders whose helper modules are imported from other folders (e.g. ``outcomes_helpers``
 by analytics, engine and cli tests)."""
 for _d in HELPER_DIRS:

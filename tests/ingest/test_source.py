@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from ingest_helpers import run_cli
+from maintain_helpers import parquet_rows_read
 
 from aips.config.model import default_model
 from aips.exceptions import IngestError, StoreError
@@ -338,25 +339,6 @@ def test_a_date_range_of_the_view_reads_only_the_files_that_hold_it(shared_data,
     narrowed = events_between(again.store, events, first, last)
     assert sorted(narrowed.event_id.to_pyarrow().to_pylist()) == want
     plain = events.filter(events.local_date.between(first, last))
-    assert _parquet_rows_read(again.store, plain) == 4_321
-    assert _parquet_rows_read(again.store, narrowed) < 4_321 / 2
+    assert parquet_rows_read(again.store, plain) == 4_321
+    assert parquet_rows_read(again.store, narrowed) < 4_321 / 2
 
-
-def _parquet_rows_read(store, expr) -> int:
-    """Rows DuckDB's Parquet scans returned while running ``expr`` (its JSON profile)."""
-    import ibis
-
-    con = store.backend.con
-    out = Path(store.location).with_suffix(".profile.json")
-    con.execute("PRAGMA enable_profiling='json'")
-    con.execute(f"PRAGMA profiling_output='{out}'")
-    try:
-        con.sql(ibis.to_sql(expr.count(), dialect="duckdb")).fetchall()
-    finally:
-        con.execute("PRAGMA disable_profiling")
-
-    def scans(node):
-        mine = node.get("operator_cardinality", 0) if "READ_PARQUET" in json.dumps(node.get("extra_info", {})) else 0
-        return mine + sum(scans(c) for c in node.get("children", []))
-
-    return scans(json.loads(out.read_text()))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -53,3 +55,22 @@ DAY1 = [("u1", "B", "2024-01-01 10:00", "impression"), ("u2", "B", "2024-01-01 2
         ("u3", "C", "2024-01-05 10:00", "purchase", {"category": "infant_food"})]
 LATER = [("u1", "B", "2024-01-06 10:00", "search"), ("u4", "C", "2024-01-06 09:00", "post")]
 LATE = [("u5", "B", "2024-01-02 10:00", "like")]  # a late-arriving event for an old day
+
+
+def parquet_rows_read(store, expr) -> int:
+    """Rows DuckDB's Parquet scans returned while running ``expr`` (its JSON profile)."""
+    con = store.backend.con
+    out = Path(store.location).with_suffix(".profile.json")
+    out.unlink(missing_ok=True)
+    con.execute("PRAGMA enable_profiling='json'")
+    con.execute(f"PRAGMA profiling_output='{out}'")
+    try:
+        con.sql(ibis.to_sql(expr, dialect="duckdb")).fetchall()  # every row: count(*) may skip the scan
+    finally:
+        con.execute("PRAGMA disable_profiling")
+
+    def scans(node):
+        mine = node.get("operator_cardinality", 0) if "READ_PARQUET" in json.dumps(node.get("extra_info", {})) else 0
+        return mine + sum(scans(c) for c in node.get("children", []))
+
+    return scans(json.loads(out.read_text()))

@@ -114,3 +114,49 @@ def test_a_full_sweep_in_buckets_of_users_equals_one_sweep(tmp_path, monkeypatch
         assert rows(stored_timelines(ro, MODEL), KEYS) == built(ro)
     finally:
         ro.close()
+
+
+def test_a_rollup_staged_in_day_parts_is_filed_by_sweep_bucket(tmp_path, monkeypatch):
+    """Issue 13 (the 1B-event run): a full rollup too big for one aggregate is staged in day
+    parts, each filed in ``_bucket=K`` folders by the sweep bucket of its users, and the
+    sweep of bucket K reads only those files (before, each of 28 buckets read and hashed
+    all 928M staged rows). The stored rollup (without the bucket column) and timelines
+    equal a build from the events."""
+    from maintain_helpers import parquet_rows_read
+
+    import aips.maintain.rollup as R
+    import aips.maintain.timelines as T
+    from aips.engine import daily_counters
+
+    path = tmp_path / "s.duckdb"
+    store = connect(path)
+    load(store, "L1", [*DAY1, *LATER, *LATE])
+    store.close()
+    monkeypatch.setattr(R, "day_parts", lambda store, events, limit=None: [
+        (D("2024-01-01"), D("2024-01-02")), (D("2024-01-03"), D("2024-01-06"))])
+    monkeypatch.setattr(R, "sweep_buckets", lambda rows, limit: 3)
+    monkeypatch.setattr(T, "sweep_buckets", lambda rows, limit: 2)  # fewer than filed: each reads its own
+    seen = {}
+    real_plan = T.plan_timelines
+
+    def spy(store, model, rollup, state, **kw):
+        staged = sorted(p.name for p in next(kw["folder"].glob("counters_daily")).glob("part-*/_bucket=*"))
+        seen["folders"] = staged
+        seen["rows"] = parquet_rows_read(store, rollup)
+        seen["one"] = [parquet_rows_read(store, rollup.filter(rollup._bucket == b)) for b in range(3)]
+        seen["buckets"] = kw["buckets"]
+        return real_plan(store, model, rollup, state, **kw)
+
+    monkeypatch.setattr("aips.maintain.history.plan_timelines", spy)
+    ro = connect(path, read_only=True)
+    try:
+        assert update_history(ro, MODEL).timelines == "full"
+        assert seen["buckets"] == 3 and set(seen["folders"]) <= {"_bucket=0", "_bucket=1", "_bucket=2"}
+        assert len(seen["folders"]) >= 4  # two day parts, users of several buckets in each
+        assert seen["rows"] == sum(seen["one"]) and max(seen["one"]) < seen["rows"]
+        assert "_bucket" not in ro.table("counters_daily").columns
+        cols = list(ro.table("counters_daily").columns)
+        assert rows(ro.table("counters_daily"), cols) == rows(daily_counters(ro.table("events"), MODEL), cols)
+        assert rows(stored_timelines(ro, MODEL), KEYS) == built(ro)
+    finally:
+        ro.close()

@@ -185,7 +185,7 @@ def _plan_timelines(store, model: Model, rollup, plan: CountersPlan, level: str,
     if level != "brand":
         return None
     state = plan.state if plan.state is not None else read_state(store)
-    return plan_timelines(store, model, rollup, state, folder=folder)
+    return plan_timelines(store, model, rollup, state, folder=folder, buckets=plan.buckets)
 
 
 def _note_timelines(result: HistoryResult, tplan: TimelinesPlan | None) -> None:

@@ -37,13 +37,21 @@ from typing import Any
 
 import ibis
 
-from aips.buckets import buckets_for
 from aips.config.model import Model
 from aips.engine.packing import Bounds, bounds_query
 from aips.engine.paths import user_bucket
 from aips.engine.timelines import timelines
 from aips.maintain.publish import publish
-from aips.maintain.rollup import read_staged, rollup_is_current, stage
+from aips.maintain.rollup import (  # noqa: F401 - the sweep's sizing, kept importable from here
+    BUCKET,
+    MAX_SWEEP_BUCKETS,
+    SWEEP_MEMORY_SHARE,
+    SWEEP_ROW_BYTES,
+    read_staged,
+    rollup_is_current,
+    stage,
+    sweep_buckets,
+)
 from aips.maintain.state import State, read_state, write_state
 
 TIMELINES_TABLE = "stage_timelines"
@@ -187,30 +195,6 @@ def stitched(old: ibis.Table, new: ibis.Table, since: dt.date) -> ibis.Table:
     return out.select(*SCHEMA.names)
 
 
-SWEEP_ROW_BYTES = 48
-"""Working memory of the full sweep per rollup row and piece (a row's delta at its day and
-at the end of each window: about 2 nonzero per rollup row), in bytes: the window's sort
-held 21.3M delta rows in ~42 bytes each on DuckDB 1.5 (300 MiB in memory, 562 MiB spilled,
-the 12M-event world)."""
-SWEEP_MEMORY_SHARE = 0.5
-"""Share of the store's memory limit one bucket's sweep may use."""
-MAX_SWEEP_BUCKETS = 256
-
-
-def sweep_buckets(rollup_rows: int, memory_limit: int | None) -> int:
-    """How many buckets of users a full sweep is split into: one bucket's delta rows
-    (about 2 per rollup row) fit in :data:`SWEEP_MEMORY_SHARE` of ``memory_limit`` bytes, so
-    the window's sort does not spill (at a billion events it would spill ~70 GB), and each
-    bucket is staged to its own file. Measured on the 12M-event world: 1, 2 and 4 buckets
-    cost the same within 5 % (10.0, 9.6 and 10.5-10.9 s), with peak RSS 1.74, 1.06 and 0.72 GiB.
-
-    >>> sweep_buckets(10_641_628, int(1.5 * 2**30)), sweep_buckets(10**9, 6 * 2**30), sweep_buckets(10**9, None)
-    (2, 30, 1)
-    """
-    return buckets_for(2 * int(rollup_rows), SWEEP_ROW_BYTES, memory_limit, share=SWEEP_MEMORY_SHARE,
-                       most=MAX_SWEEP_BUCKETS)
-
-
 def _memory_limit(store) -> int | None:
     settings = getattr(store, "settings", None)
     return getattr(settings, "memory_limit", None)
@@ -225,12 +209,15 @@ def _read(store, rows: Any) -> ibis.Table:
 
 
 def plan_timelines(store, model: Model, rollup: ibis.Table, state: State, *,
-                   folder: Path | None = None) -> TimelinesPlan:
+                   folder: Path | None = None, buckets: int | None = None) -> TimelinesPlan:
     """Compute a refresh of ``stage_timelines`` from ``rollup`` (the refreshed
     ``counters_daily``, written or not) and the upkeep ``state`` it comes with.
 
     Full when the table is missing or was built with another fingerprint; the touched pairs
     only when a load changed days since (``pending:timelines``); nothing otherwise.
+    ``buckets``: the rollup was staged in that many :data:`BUCKET` partitions
+    (:attr:`~aips.maintain.rollup.CountersPlan.buckets`); a full sweep in buckets reads one
+    partition a bucket.
     """
     fp = timelines_fingerprint(store, model)
     cats = _categories(store)
@@ -243,9 +230,12 @@ def plan_timelines(store, model: Model, rollup: ibis.Table, state: State, *,
             return timelines(rows, model, level="brand", categories=cats, bounds=bounds)
 
         plan = TimelinesPlan("full", fp, sweep(rollup))
-        buckets = sweep_buckets(_count(rollup), _memory_limit(store)) if folder is not None else 1
-        if buckets > 1:  # a pair's rows are in one bucket: the parts' union is the sweep
-            parts = [sweep(rollup.filter(user_bucket(rollup.user_id, buckets) == b)) for b in range(buckets)]
+        need = sweep_buckets(_count(rollup), _memory_limit(store)) if folder is not None else 1
+        if buckets and BUCKET in rollup.columns and 1 < need <= buckets:
+            # filed by bucket when staged: each part reads its own files
+            parts = [sweep(rollup.filter(rollup[BUCKET] == b)) for b in range(buckets)]
+        elif need > 1:  # a pair's rows are in one bucket: the parts' union is the sweep
+            parts = [sweep(rollup.filter(user_bucket(rollup.user_id, need) == b)) for b in range(need)]
     elif PENDING not in state:
         return TimelinesPlan("none", fp)
     else:
