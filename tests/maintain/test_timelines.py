@@ -7,6 +7,7 @@ import datetime as dt
 
 import ibis
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from maintain_helpers import DAY1, LATE, LATER, D, load, rows
@@ -148,6 +149,7 @@ def test_a_rollup_staged_in_day_parts_is_filed_by_sweep_bucket(tmp_path, monkeyp
         return real_plan(store, model, rollup, state, **kw)
 
     monkeypatch.setattr("aips.maintain.history.plan_timelines", spy)
+    monkeypatch.setattr(T, "user_bucket", lambda *a: pytest.fail("a sweep bucket hashed the users"))
     ro = connect(path, read_only=True)
     try:
         assert update_history(ro, MODEL).timelines == "full"

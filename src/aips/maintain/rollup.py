@@ -153,13 +153,11 @@ def stage(rows: Any, folder: Path, name: str, parts: list[Any] | None = None, *,
     each to its own file of a folder ``folder/name``, one query at a time. With
     ``partition_by`` (a column of every part), each part is a folder of hive partitions
     (``column=value`` folders) instead."""
-    if parts is None or len(parts) < 2:
-        if partition_by is not None:
-            parts = [rows]
-        else:
-            path = folder / f"{name}.parquet"
-            rows.to_parquet(path)
-            return path
+    if partition_by is None and (parts is None or len(parts) < 2):
+        path = folder / f"{name}.parquet"
+        rows.to_parquet(path)
+        return path
+    parts = parts or [rows]
     path = folder / name
     path.mkdir()
     for i, part in enumerate(parts):
@@ -167,13 +165,20 @@ def stage(rows: Any, folder: Path, name: str, parts: list[Any] | None = None, *,
             part.to_parquet(path / f"part-{i:05d}.parquet")
         else:
             part.to_parquet(path / f"part-{i:05d}", partition_by=partition_by)
+    if partition_by is not None and not _hive_files(path):  # no rows: no partition was written
+        parts[0].limit(0).to_parquet(path / "empty.parquet")
     return path
+
+
+def _hive_files(path: Path) -> bool:
+    """Whether ``path`` holds parts of hive partitions (``part-*/column=value/*.parquet``)."""
+    return any(path.glob("*/*=*/*.parquet"))
 
 
 def read_staged(store, path: Path) -> Any:
     """The rows staged to ``path`` (a file, or a folder of parts, hive-partitioned or not),
     read by the store's current connection."""
-    hive = path.is_dir() and any(p.is_dir() for p in path.iterdir())
+    hive = path.is_dir() and _hive_files(path)
     text = str(path / "**" / "*.parquet" if hive else path / "*.parquet" if path.is_dir() else path)
     text = text.replace("'", "''")
     options = ", hive_partitioning = true" if hive else ""
@@ -229,11 +234,12 @@ def day_parts(store, events, limit: int | None = None) -> list[tuple[dt.date, dt
     """Consecutive local-date ranges with at most ``limit / EVENT_BYTES`` events each (the
     store's memory limit by default), or None when all events fit in one (or the store has
     no memory limit). ``local_date`` is a key of the rollup, so the parts' rows are disjoint.
+    The first part starts on the first possible date and the last ends on the last one.
 
     >>> import ibis, datetime as dt
     >>> ev = ibis.memtable({"local_date": [dt.date(2024, 1, d) for d in (1, 1, 2, 3, 3, 3)]})
     >>> day_parts(None, ev, limit=3 * EVENT_BYTES)
-    [(datetime.date(2024, 1, 1), datetime.date(2024, 1, 2)), (datetime.date(2024, 1, 3), datetime.date(2024, 1, 3))]
+    [(datetime.date(1, 1, 1), datetime.date(2024, 1, 2)), (datetime.date(2024, 1, 3), datetime.date(9999, 12, 31))]
     >>> day_parts(None, ev, limit=10 * EVENT_BYTES) is None
     True
     """
@@ -251,6 +257,9 @@ def day_parts(store, events, limit: int | None = None) -> list[tuple[dt.date, dt
             parts[-1][1:] = [day, parts[-1][2] + n]
         else:
             parts.append([day, day, n])
+    # open ends: the counts of a view may come from ``loads`` (:func:`day_counts`), and a
+    # catalog table's view shows rows added after it was registered, on any day
+    parts[0][0], parts[-1][1] = dt.date.min, dt.date.max
     return [(a, b) for a, b, _ in parts]
 
 
