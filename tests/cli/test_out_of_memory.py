@@ -28,3 +28,18 @@ def test_other_errors_are_not_swallowed(monkeypatch):
     monkeypatch.setattr(cli, "app", lambda: (_ for _ in ()).throw(duckdb.BinderException("x")))
     with pytest.raises(duckdb.BinderException):
         cli.main()
+
+
+def test_a_full_disk_is_one_line_with_the_remedy(monkeypatch, capsys):
+    """The 1B-event snapshot once spilled until the disk was full: one line, not a traceback."""
+    def boom() -> None:
+        raise duckdb.IOException('IO Error: Could not write file "s.duckdb.tmp/duckdb_temp_storage_DEFAULT-5.tmp": '
+                                 "No space left on device")
+
+    monkeypatch.setattr(cli, "app", boom)
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith('aips: the disk is full: Could not write file "s.duckdb.tmp/')
+    assert "AIPS_TEMP_DIRECTORY" in err and "Traceback" not in err

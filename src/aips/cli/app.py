@@ -64,10 +64,34 @@ def main() -> None:
         typer.echo(f"aips: {err}", err=True)
         sys.exit(1)
     except Exception as err:
-        if not _is_duckdb_out_of_memory(err):
+        if _is_duckdb_out_of_memory(err):
+            typer.echo(f"aips: {out_of_memory_message(err)}", err=True)
+        elif _is_disk_full(err):
+            typer.echo(f"aips: {disk_full_message(err)}", err=True)
+        else:
             raise
-        typer.echo(f"aips: {out_of_memory_message(err)}", err=True)
         sys.exit(1)
+
+
+def _is_disk_full(err: BaseException) -> bool:
+    kind = type(err)
+    return (kind.__module__.lstrip("_").startswith("duckdb") and "No space left on device" in str(err)) or \
+        getattr(err, "errno", None) == 28  # ENOSPC
+
+
+def disk_full_message(err: BaseException) -> str:
+    """What to do when the disk fills up, most often with DuckDB's spill files (the
+    backend's own first line kept).
+
+    >>> disk_full_message(Exception('IO Error: Could not write file "s.duckdb.tmp/t.tmp": No space left on device'))[:62]
+    'the disk is full: Could not write file "s.duckdb.tmp/t.tmp": N'
+    """
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    first = first.removeprefix("IO Error: ")
+    return (f"the disk is full: {first}. A query larger than the store's memory limit spills to its "
+            "temp_directory (<store>.tmp beside the store file by default): free space there, point "
+            "it at a larger disk with $AIPS_TEMP_DIRECTORY or the model file's store.temp_directory, "
+            "or give the store more memory (--memory-limit).")
 
 
 def _is_duckdb_out_of_memory(err: BaseException) -> bool:
