@@ -43,3 +43,19 @@ def test_a_full_disk_is_one_line_with_the_remedy(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith('aips: the disk is full: Could not write file "s.duckdb.tmp/')
     assert "AIPS_TEMP_DIRECTORY" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", [["--lang", "zh"], ["--lang=zh"]])
+def test_both_lines_follow_the_commands_lang(monkeypatch, capsys, flag):
+    """Caught outside the command, they still speak its --lang: Chinese throughout."""
+    errors = [duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block (5.9 GiB/6.0 GiB used)"),
+              duckdb.IOException("IO Error: No space left on device")]
+    monkeypatch.setattr(cli.sys, "argv", ["aips", "assets", "--at", "2026-02-27", *flag])
+    for error, start in zip(errors, ["aips: DuckDB 内存不足：could not allocate", "aips: 磁盘已满：No space left"],
+                            strict=True):
+        monkeypatch.setattr(cli, "app", lambda error=error: (_ for _ in ()).throw(error))
+        with pytest.raises(SystemExit):
+            cli.main()
+        err = capsys.readouterr().err
+        assert err.startswith(start) and err.count("\n") == 1, err
+        assert "--memory-limit" in err and "Give the store" not in err

@@ -26,6 +26,7 @@ ALLOWED = {  # stage letters, technical names and units shared by both languages
     "preserve_insertion_order", "gbk",
     "spark", "jvm", "master", "driver", "executor", "local",  # Spark's own names (store refusals)
     "parquet", "tsv", "utf", "quarantine", "events",  # file formats, an encoding and table names
+    "aips_memory_limit", "aips_temp_directory", "tmp",  # environment variables, the spill folder's suffix
 }
 _COMMAND = re.compile(r"aips [a-z]+(?: [^\s\u3000-\u9fff\uff00-\uffef]+)*")
 _FLAG = re.compile(r"--[a-z][\w-]*(?: [A-Za-z0-9_.:,/+=-]+)?")  # a value: 4GiB, K=V

@@ -64,13 +64,36 @@ def main() -> None:
         typer.echo(f"aips: {err}", err=True)
         sys.exit(1)
     except Exception as err:
+        lang = argv_lang(sys.argv[1:])
         if _is_duckdb_out_of_memory(err):
-            typer.echo(f"aips: {out_of_memory_message(err)}", err=True)
+            typer.echo(f"aips: {out_of_memory_message(err, lang)}", err=True)
         elif _is_disk_full(err):
-            typer.echo(f"aips: {disk_full_message(err)}", err=True)
+            typer.echo(f"aips: {disk_full_message(err, lang)}", err=True)
         else:
             raise
         sys.exit(1)
+
+
+def argv_lang(args: list[str]) -> str:
+    """The ``--lang`` of a command line (``en`` when absent): the errors caught outside the
+    command speak its language too.
+
+    >>> argv_lang(["assets", "--lang", "zh"]), argv_lang(["report", "--lang=zh"]), argv_lang(["info"])
+    ('zh', 'zh', 'en')
+    """
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.removeprefix("--lang=")
+    return "en"
+
+
+def _first_line(err: BaseException, prefix: str) -> str:
+    """The backend's own first line of ``err``, without its ``prefix`` (DuckDB's error kind)."""
+    text = str(err).strip()
+    first = text.splitlines()[0] if text else type(err).__name__
+    return first.removeprefix(prefix)
 
 
 def _is_disk_full(err: BaseException) -> bool:
@@ -79,19 +102,18 @@ def _is_disk_full(err: BaseException) -> bool:
         getattr(err, "errno", None) == 28  # ENOSPC
 
 
-def disk_full_message(err: BaseException) -> str:
+def disk_full_message(err: BaseException, lang: str = "en") -> str:
     """What to do when the disk fills up, most often with DuckDB's spill files (the
     backend's own first line kept).
 
     >>> disk_full_message(Exception('IO Error: Could not write file "s.duckdb.tmp/t.tmp": No space left on device'))[:62]
     'the disk is full: Could not write file "s.duckdb.tmp/t.tmp": N'
+    >>> disk_full_message(Exception("IO Error: No space left on device"), "zh")[:29]
+    '磁盘已满：No space left on device。'
     """
-    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    first = first.removeprefix("IO Error: ")
-    return (f"the disk is full: {first}. A query larger than the store's memory limit spills to its "
-            "temp_directory (<store>.tmp beside the store file by default): free space there, point "
-            "it at a larger disk with $AIPS_TEMP_DIRECTORY or the model file's store.temp_directory, "
-            "or give the store more memory (--memory-limit).")
+    from aips.config.labels import t
+
+    return t("error.disk_full", lang, first=_first_line(err, "IO Error: "))
 
 
 def _is_duckdb_out_of_memory(err: BaseException) -> bool:
@@ -99,16 +121,13 @@ def _is_duckdb_out_of_memory(err: BaseException) -> bool:
     return kind.__name__ == "OutOfMemoryException" and kind.__module__.lstrip("_").startswith("duckdb")
 
 
-def out_of_memory_message(err: BaseException) -> str:
+def out_of_memory_message(err: BaseException, lang: str = "en") -> str:
     """What to do when a query needs more than the store's memory limit (DuckDB's own
     first line kept).
 
     >>> out_of_memory_message(Exception("Out of Memory Error: could not allocate block (5.9 GiB/6.0 GiB used)"))[:79]
     'DuckDB ran out of memory: could not allocate block (5.9 GiB/6.0 GiB used). Give'
     """
-    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    first = first.removeprefix("Out of Memory Error: ")
-    return (f"DuckDB ran out of memory: {first}. Give the store more with --memory-limit (say 8GiB or "
-            "50%), $AIPS_MEMORY_LIMIT or the model file's store.memory_limit (aips info shows the "
-            "setting in force), or use fewer --threads. aips means every command to fit its limit: "
-            "please report the command and the data's size.")
+    from aips.config.labels import t
+
+    return t("error.out_of_memory", lang, first=_first_line(err, "Out of Memory Error: "))
