@@ -115,22 +115,25 @@ class Workspace:
 
     # --- stage engine (aips.view, aips.engine): unexecuted Ibis tables -------------------------
 
-    def snapshot(self, at: Any, level: str | None = None) -> ibis.Table:
+    def snapshot(self, at: Any, level: str | None = None, stored: bool = True) -> ibis.Table:
         """Each (user, entity) with its exclusive level on local date ``at``.
 
-        Columns ``user_id``, ``brand`` (at SPU level ``spu``, ``brand``), ``stage``.
+        Columns ``user_id``, ``brand`` (at SPU level ``spu``, ``brand``), ``stage``. Read off
+        the stored stage timelines when they are current; ``stored=False`` computes it.
         """
-        return self.view.snapshot(at, level=level)
+        return self.view.snapshot(at, level=level, stored=stored)
 
     def assets(
-        self, at: Any, by: str = "brand", cumulative: bool = False, level: str | None = None
+        self, at: Any, by: str = "brand", cumulative: bool = False, level: str | None = None,
+        stored: bool = True,
     ) -> ibis.Table:
         """Users per entity and stage on ``at``: ``brand`` (or ``spu``, ``brand``), ``stage``, ``users``.
 
         ``by`` (or ``level``, which wins) is ``brand`` or ``spu``; ``cumulative`` counts
-        users at or above each stage.
+        users at or above each stage; ``stored=False`` computes the snapshot even when the
+        stored stage timelines are current.
         """
-        return self.view.assets(at, level=level or by, cumulative=cumulative)
+        return self.view.assets(at, level=level or by, cumulative=cumulative, stored=stored)
 
     def seeded_crowd(self, at: Any, level: str | None = None) -> ibis.Table:
         """The seeded crowd (exclusive I plus TI) per entity: ``stage`` is ``I+TI``."""

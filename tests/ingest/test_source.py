@@ -29,7 +29,7 @@ from ingest_helpers import run_cli
 from maintain_helpers import parquet_rows_read
 
 from aips.config.model import default_model
-from aips.exceptions import IngestError, StoreError
+from aips.exceptions import ConfigError, IngestError, StoreError
 from aips.store.connect import connect
 from aips.workspace import Workspace
 
@@ -206,6 +206,10 @@ def test_table_source(store):
     assert sorted(ws.events.event_type.to_pyarrow().to_pylist()) == ["impression", "read"]
     again = ws.source("raw_log", mapping=mapping)
     assert again.loaded == 2 and ws.events.count().to_pyarrow().as_py() == 2
+    from aips.maintain.state import sourced_date_range
+
+    assert sourced_date_range(store) is None  # a catalog table can change: its dates are scanned
+    assert ws.view.date_range() == (dt.date(2024, 1, 2), dt.date(2024, 1, 2))  # the read rows
 
 
 def test_refusals(tmp_path, shared_data):
@@ -342,3 +346,28 @@ def test_a_date_range_of_the_view_reads_only_the_files_that_hold_it(shared_data,
     assert parquet_rows_read(again.store, plain) == 4_321
     assert parquet_rows_read(again.store, narrowed) < 4_321 / 2
 
+
+
+def test_the_date_range_of_a_parquet_source_comes_from_its_loads(shared_data, tmp_path):
+    """Issue 13 (the 1B-event run): ``aips assets`` spent minutes checking ``--at`` against
+    the data's dates, a min/max that read every file of the view. A Parquet source's dates
+    come from ``loads`` (each file's, recorded when it was checked): the same range, and no
+    file is opened (they are all damaged below). A catalog table's view is scanned: its rows
+    can change after registration (``test_table_source``)."""
+    from aips.maintain.state import sourced_date_range
+    from aips.view import View
+
+    hive = tmp_path / "hive"
+    _taobao_hive(shared_data, hive)
+    ws = Workspace(connect(str(tmp_path / "s.duckdb")), default_model())
+    ws.source(str(hive), preset="taobao")
+    events = ws.store.table("events")
+    row = events.aggregate(lo=events.local_date.min(), hi=events.local_date.max()).to_pyarrow().to_pylist()[0]
+    assert sourced_date_range(ws.store) == (row["lo"], row["hi"]) and row["lo"] < row["hi"]
+    for f in hive.rglob("*.parquet"):
+        f.write_bytes(b"not parquet")
+    view = View(ws.store, ws.model)
+    assert view.date_range() == (row["lo"], row["hi"]) and view.last_day() == row["hi"]
+    view.require_dates(row["hi"])
+    with pytest.raises(ConfigError, match=f"the data runs from {row['lo']} to {row['hi']}"):
+        view.require_dates(row["hi"] + dt.timedelta(days=1))

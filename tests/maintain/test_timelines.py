@@ -77,6 +77,34 @@ def test_readers_use_the_stored_table_when_current(tmp_path):
     assert rows(view.timelines_of(brand="B"), KEYS) == [r for r in built(store) if r[1] == "B"]
 
 
+def snapshot_rows(table: ibis.Table) -> list[tuple]:
+    return rows(table, ["user_id", "brand", "stage"])
+
+
+def test_the_snapshot_is_read_off_the_stored_timelines_when_current(store):
+    load(store, "L1", DAY1 + LATER)
+    update_history(store, MODEL)
+    view = View(store, MODEL)
+    sql = str(ibis.to_sql(view.snapshot("2024-01-10")))
+    assert TIMELINES_TABLE in sql and "counters_daily" not in sql  # a filter, not an aggregate
+    computed = str(ibis.to_sql(view.snapshot("2024-01-10", stored=False)))
+    assert TIMELINES_TABLE not in computed
+    for day in (D("2024-01-01") + dt.timedelta(days=n) for n in range(0, 80, 3)):
+        assert snapshot_rows(view.snapshot(day)) == snapshot_rows(view.snapshot(day, stored=False)), day
+    # by hand: u2's one collect (late on Jan 1) holds TI for 30 days (Jan 1 .. Jan 30), then no level
+    assert ("u2", "B", "TI") in snapshot_rows(view.snapshot("2024-01-30"))
+    assert [r for r in snapshot_rows(view.snapshot("2024-01-31")) if r[0] == "u2"] == []
+    # Jan 6: u1 searched (TI), u2 collected (TI), u3 bought (P), u4 posted (S)
+    assert {(r["brand"], r["stage"]): r["users"] for r in view.assets("2024-01-06").to_pyarrow().to_pylist()} \
+        == {("B", "TI"): 2, ("C", "P"): 1, ("C", "S"): 1}
+    # the SPU level is never read off the brand-level table
+    assert TIMELINES_TABLE not in str(ibis.to_sql(view.snapshot("2024-01-10", level="spu")))
+    load(store, "L2", LATE)  # stale until the next update: computed again, with the late event
+    stale = View(store, MODEL)
+    assert TIMELINES_TABLE not in str(ibis.to_sql(stale.snapshot("2024-01-10")))
+    assert ("u5", "B", "I") in snapshot_rows(stale.snapshot("2024-01-02"))  # a like: I
+
+
 EVENT_TYPES = ["impression", "read", "collect", "purchase", "post", "like"]
 event = st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["B", "C"]),
                   st.integers(0, 80), st.sampled_from(EVENT_TYPES))
@@ -91,6 +119,10 @@ def test_property_stored_equals_built_after_any_loads(tmp_path_factory, batches)
                                e, {"category": "infant_food"} if b == "C" else {}) for u, b, d, e in batch])
         update_history(store, MODEL)
         assert rows(stored_timelines(store, MODEL), KEYS) == built(store)
+    view = View(store, MODEL)
+    for n in (0, 20, 45, 80, 110):
+        day = dt.date(2024, 1, 1) + dt.timedelta(days=n)
+        assert snapshot_rows(view.snapshot(day)) == snapshot_rows(view.snapshot(day, stored=False))
 
 
 def test_a_full_sweep_in_buckets_of_users_equals_one_sweep(tmp_path, monkeypatch):

@@ -214,7 +214,7 @@ def rank_creators(view: View, audience, *, lookback: int = 90, k: int = 7, budge
     start = at - dt.timedelta(days=lookback - 1)
     last_touch = at - dt.timedelta(days=k)
     notes: list[str] = []
-    ev = view.events
+    ev = view.events_between(start, at)  # a Parquet source: only the files of those days
     win = ev.filter(ev.local_date.between(start, at) & ev.note_id.notnull())
     by_creator = win.filter(win.creator_id.notnull())
 
@@ -288,7 +288,8 @@ def _seeding(view: View, by_creator: ibis.Table, start: dt.date, last_touch: dt.
         notes.append(Note(f"no touch has {k} days of follow-up inside the lookback: no seeding rates",
                           "creators.note.no_follow_up", k=k))
         return pd.DataFrame(columns=["creator_id", "touches", "seeded", "expected", "seeded_users"]), 0.0
-    outcomes = touch_outcomes(view.events.semi_join(brands, "brand"), tl, start, last_touch, k)
+    outcomes = touch_outcomes(view.events_between(start, last_touch).semi_join(brands, "brand"), tl, start,
+                              last_touch, k)
     per = outcomes.filter(outcomes.creator_id != "")
     per = per.group_by("creator_id").aggregate(
         touches=per.count(), seeded=per.hit.cast("int64").sum(),

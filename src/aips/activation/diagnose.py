@@ -227,7 +227,7 @@ def diagnose(view: View, brand: str, at: Any, *, period: int = 90, lang: str = "
     book = load_playbook(playbook)
     notes: list[str] = []
     view.require(start=t0, end=at, brands=[brand])  # the period must hold data
-    cats = {r["brand"]: r["category"] for r in _rows(brand_categories(view.events, view.model, at))}
+    cats = {r["brand"]: r["category"] for r in _rows(brand_categories(view.audience_events(at), view.model, at))}
     if brand not in cats:
         raise ConfigError(f"brand {brand!r} has no events in the 30 days before {at}")
     category = cats[brand]
@@ -269,7 +269,7 @@ def _per_brand(view: View, brands: list[str], t0: dt.date, at: dt.date,
         tl = timelines(source, view.model, level="brand", categories=view.categories, end=at,
                        bounds=view.sweep_bounds("brand"))
     counts = {r["brand"]: r for r in _rows(brand_stage_counts(tl, t0, at))}
-    audience = {r["category"]: r["audience"] for r in _rows(category_audience(view.events, view.model, at))}
+    audience = {r["category"]: r["audience"] for r in _rows(category_audience(view.audience_events(at), view.model, at))}
 
     table = []
     for b in brands:

@@ -470,7 +470,10 @@ def km_table(view: View, category: str, start: str = "first_touch", brand: str |
 
         first = first_reached(view.timelines_of(category=category), "TI")
         starts = first.select("user_id", "brand", start_date=first.first_date)
+    # the censoring day given, not a max over every event inside the query (a Parquet
+    # source's is read from its loads: at 1B events a scan of every file saved)
     return du.km_table(du.cycle_durations(view.events, category, starts=starts, brand=brand,
+                                           last_day=view.last_day(),
                                            purchase_event=view.model.purchase_event))
 
 

@@ -76,12 +76,12 @@ def new_ti_counts(view: View, start: Any, end: Any, level: str | None = None) ->
 def penetration(view: View, at: Any) -> ibis.Table:
     """Per brand: AIPS users / category audience (see :mod:`aips.engine.penetration`)."""
     at = as_date(at)
-    return _pen.penetration(view.events, view.snapshot(at, level="brand"), view.model, at)
+    return _pen.penetration(view.audience_events(at), view.snapshot(at, level="brand"), view.model, at)
 
 
 def competitors(view: View, at: Any, category: str | None = None) -> ibis.Table:
     """Brands ranked by TI and I+TI within each category, with TI share."""
     at = as_date(at)
     return _pen.competitors(
-        view.events, view.snapshot(at, level="brand"), view.model, at, category=category
+        view.audience_events(at), view.snapshot(at, level="brand"), view.model, at, category=category
     )

@@ -357,9 +357,11 @@ def _holdout(view: View, c: dict, win_end: dt.date, lookback_days: int | None):
     if users is None or "holdout" not in users.columns:
         return None, []
     campaign, T, brand = c["campaign_id"], c["start_date"], c["brand"]
-    ev, camps = view.events, view.table("campaigns")
-    population = du.holdout_population(ev, users, c["category"], T, lookback_days)
-    groups = du.holdout_groups(ev, population, brand, T, win_end,
+    camps = view.table("campaigns")
+    pre = (view.events_between(T - dt.timedelta(days=int(lookback_days)), T - dt.timedelta(days=1))
+           if lookback_days else view.events)
+    population = du.holdout_population(pre, users, c["category"], T, lookback_days)
+    groups = du.holdout_groups(view.events_between(T, win_end), population, brand, T, win_end,
                               view.model.purchase_event).to_pandas()
     # an exposure up to x days before T can still move a purchase into T..T+x (the holdout
     # sees none of it either), so campaigns that ended in T-x..T count as well as those running
@@ -379,7 +381,8 @@ def _campaign_holdout(view: View, c: dict, win_end: dt.date):
     table = view.optional("campaign_holdouts")
     if table is None:
         return None
-    groups = du.campaign_holdout_groups(view.events, table, c["campaign_id"], c["brand"],
+    groups = du.campaign_holdout_groups(view.events_between(c["start_date"], win_end), table, c["campaign_id"],
+                                        c["brand"],
                                         c["start_date"], win_end, view.model.purchase_event)
     groups = groups.to_pandas()
     return groups if len(groups) else None
@@ -467,7 +470,10 @@ def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | No
     curve_days = max(2 * cycle, x)
     last_day = view.last_day()
     touches = du.campaign_touches(view.events, campaign)
-    purchases = du.attributed_purchases(view.events, touches, brand, T, T + dt.timedelta(days=curve_days),
+    curve_end = T + dt.timedelta(days=curve_days)
+    # the windowed reads take only the files of their days on a Parquet source (each also
+    # filters the days itself); a campaign's touches can lie on any day: every file
+    purchases = du.attributed_purchases(view.events_between(T, curve_end), touches, brand, T, curve_end,
                                         view.model.purchase_event)
     daily = du.campaign_revenue_by_day(purchases).to_pandas()
     touched = int(touches.count().to_pyarrow().as_py())

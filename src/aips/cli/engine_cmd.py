@@ -65,16 +65,24 @@ def assets_command(
     spu: SpuOpt = None,
     level: LevelOpt = None,
     cumulative: Annotated[bool, typer.Option("--cumulative", help="Users at or above each stage.")] = False,
+    recompute: Annotated[bool, typer.Option(
+        "--recompute", help="Compute the snapshot from the rollup or the events even when the stored stage "
+                            "timelines are current (the same numbers; a check of the stored table).")] = False,
     store: StoreOpt = None,
     config: ConfigOpt = None,
     fmt: FormatOpt = OutputFormat.table,
     lang: LangOpt = Lang.en,
 ) -> None:
-    """Users per brand (or SPU) and stage on a day: exclusive levels A, I, TI, P, S."""
+    """Users per brand (or SPU) and stage on a day: exclusive levels A, I, TI, P, S.
+
+    Read off the stored stage timelines when `aips series --update` has kept them current
+    (a filter), else computed from the rollup or the events (an aggregate).
+    """
     with open_ws(store, config, read_only=True) as ws:
         lvl = level.value if level else ws.model.level
         ws.view.require(at=at, brands=brand, level=lvl)
-        table = filter_entities(ws.assets(at, cumulative=cumulative, level=lvl), brand, spu, lvl, ws.events)
+        table = filter_entities(ws.assets(at, cumulative=cumulative, level=lvl, stored=not recompute), brand, spu, lvl,
+                                ws.events)
         keys = ["brand"] if lvl == "brand" else ["brand", "spu"]
         table = table.select(*keys, "stage", "users")
         kind = t("cli.cumulative" if cumulative else "cli.exclusive", lang)

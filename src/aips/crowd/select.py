@@ -55,7 +55,7 @@ def resolve_brands(view: View, spec: AudienceSpec, at: dt.date | None) -> list[s
 
         if at is None:
             raise ConfigError("a competitors' crowd needs an as-of date (--at YYYY-MM-DD)")
-        cats = {r["brand"]: r["category"] for r in _rows(brand_categories(view.events, view.model, at))}
+        cats = {r["brand"]: r["category"] for r in _rows(brand_categories(view.audience_events(at), view.model, at))}
         own = cats.get(spec.competitors_of)
         if own is None:
             raise ConfigError(

@@ -83,7 +83,7 @@ RAW_VIEW = "_aips_source_raw"
 FILES_TABLE = "aips_source_files"
 """The registered files: path, order and load id (the ``events`` view reads only these).
 Stored tables get no leading ``_``: Spark takes a folder named so for a hidden one."""
-INFO_TABLE = "aips_source_info"
+INFO_TABLE = store_files.SOURCE_INFO_TABLE
 """What was registered: location, kind, mapping, whether the view removes duplicates."""
 QUARANTINE_TABLE = "quarantine_events"
 """The quarantined rows of the source, with file, row, column, reason and text."""

@@ -404,7 +404,7 @@ def search_share(view: View, brand: str | None = None, start: Any = None, end: A
     end = as_date(end, "end") if end is not None else view.last_day()
     start = (as_date(start, "start") if start is not None
              else end - dt.timedelta(days=audience_window_days(view.model) - 1))
-    cats = brand_categories(view.events, view.model, end)
+    cats = brand_categories(view.audience_events(end), view.model, end)
     if brand is not None and category is None:
         found = cats.filter(cats.brand == brand).category.to_pyarrow().to_pylist()
         category = found[0] if found else None
@@ -412,4 +412,4 @@ def search_share(view: View, brand: str | None = None, start: Any = None, end: A
             raise ConfigError(f"brand {brand!r} has no category up to {end}")
     if category is not None:
         cats = cats.filter(cats.category == category)
-    return search_share_table(view.events, cats, start, end)
+    return search_share_table(view.events_between(start, end), cats, start, end)

@@ -343,11 +343,11 @@ def _baseline(view: View, baseline: Any, spec: dict | None, brand: str | None, a
     if isinstance(baseline, str) and baseline == "category":
         if brand is None:
             raise ConfigError("the category baseline needs the crowd's brand: pass brand=, or baseline='all'")
-        cats = brand_categories(view.events, view.model, at)
-        cats = cats.filter((cats.brand == brand) & cats.category.notnull()).select("category")
-        ev = view.events
         start = at - dt.timedelta(days=audience_window_days(view.model) - 1)
-        ev = ev.filter(ev.local_date.between(start, at))
+        window = view.audience_events(at)  # both filter these days again
+        cats = brand_categories(window, view.model, at)
+        cats = cats.filter((cats.brand == brand) & cats.category.notnull()).select("category")
+        ev = window.filter(window.local_date.between(start, at))
         return ev.inner_join(cats, "category").select("user_id")
     if isinstance(baseline, str) and baseline == "all":
         users = view.optional("users")
@@ -386,8 +386,8 @@ def _count(view: View, crowds: dict[str, ibis.Table], users, attrs, interests, a
 
     start = at - dt.timedelta(days=audience_window_days(view.model) - 1)
     parts = [
-        portrait_counts(t, users=users, events=view.events, attributes=attrs, interests=interests,
-                        start=start, end=at).mutate(_crowd=ibis.literal(name))
+        portrait_counts(t, users=users, events=view.events_between(start, at), attributes=attrs,
+                        interests=interests, start=start, end=at).mutate(_crowd=ibis.literal(name))
         for name, t in crowds.items()
     ]
     df = reduce(lambda a, b: a.union(b, distinct=False), parts).to_pandas()

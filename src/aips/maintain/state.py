@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from aips.config.model import Model
 from aips.maintain.publish import publish
-from aips.store.files import is_view
+from aips.store.files import is_view, source_kind
 
 STATE_TABLE = "counters_state"
 ROLLUP_VERSION = "1"
@@ -96,6 +96,25 @@ def events_between(store, events: ibis.Table, first: dt.date, last: dt.date) -> 
         return rows
     ids = loads_between(store, first, last)
     return rows if ids is None else rows.filter(rows.load_id.isin(ids))
+
+
+def sourced_date_range(store) -> tuple[dt.date, dt.date] | None:
+    """The first and last local date of a Parquet source's files, from the ``loads`` table
+    (``aips source`` recorded each file's dates when it checked every row), or None: stored
+    events, a catalog table (its rows can change after registration) or no load with dates.
+    A scan would read every file: 1B events on 7,920 files, minutes for two dates.
+
+    >>> from aips.store import connect
+    >>> sourced_date_range(connect(":memory:")) is None
+    True
+    """
+    if not (store.has("loads") and is_view(store, "events")) or source_kind(store) != "parquet":
+        return None
+    loads = store.table("loads")
+    loads = loads.filter((loads.table_name == "events") & loads.min_date.notnull())
+    row = loads.aggregate(lo=loads.min_date.min(), hi=loads.max_date.fill_null(loads.min_date).max())
+    lo_hi = row.to_pyarrow().to_pylist()[0]
+    return None if lo_hi["lo"] is None else (lo_hi["lo"], lo_hi["hi"])
 
 
 def day_counts(store, events: ibis.Table) -> list[tuple[dt.date, int]]:

@@ -84,7 +84,8 @@ def creator_evidence(view: View, brand: str, lookback: int = 90, k: int = 7) -> 
     if last_touch < start:
         raise AipsError(f"--creators: no touch in the {lookback} days to {last} has {k} days of follow-up")
     tl = view.timelines(level="brand").semi_join(brands, "brand")
-    touches = touch_outcomes(view.events.semi_join(brands, "brand"), tl, start, last_touch, k)
+    touches = touch_outcomes(view.events_between(start, last_touch).semi_join(brands, "brand"), tl, start,
+                             last_touch, k)
     per = touches.filter(touches.creator_id != "")
     per = per.group_by("creator_id").aggregate(touches=per.count(), seeded=per.hit.cast("int64").sum(),
                                                expected=per.base.sum())

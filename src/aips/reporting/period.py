@@ -58,12 +58,11 @@ class Period:
 
 
 def data_range(ws) -> tuple[dt.date | None, dt.date | None]:
-    """First and last local day with events (``None, None`` for an empty store)."""
+    """First and last local day with events (``None, None`` for an empty store):
+    :meth:`aips.view.View.date_range` (a Parquet source's from its loads, not a scan)."""
     if not ws.store.has("events"):
         return None, None
-    ev = ws.events
-    row = ev.aggregate(first=ev.local_date.min(), last=ev.local_date.max()).to_pyarrow().to_pylist()[0]
-    return row["first"], row["last"]
+    return ws.view.date_range() or (None, None)
 
 
 def resolve_period(ws, start: Any = None, end: Any = None, days: int = DEFAULT_DAYS) -> Period:

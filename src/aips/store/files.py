@@ -217,6 +217,25 @@ def local_path(name: str) -> str:
     return unquote(urlparse(name).path) if name.startswith("file:") else name
 
 
+SOURCE_INFO_TABLE = "aips_source_info"
+"""What ``aips source`` registered: ``key``, ``value`` rows (location, kind, ...)."""
+
+
+def source_kind(store: Any) -> str | None:
+    """``parquet`` or ``table``: what the store's ``events`` view reads (``aips source``),
+    else None (stored events).
+
+    >>> from aips.store import connect
+    >>> source_kind(connect(":memory:")) is None
+    True
+    """
+    if not store.has(SOURCE_INFO_TABLE):
+        return None
+    info = store.table(SOURCE_INFO_TABLE)
+    kind = info.filter(info.key == "kind").value.to_pyarrow().to_pylist()
+    return kind[0] if kind else None
+
+
 def is_view(store: Any, name: str) -> bool:
     """True when ``name`` is a view (of ``aips source``) rather than a stored table."""
     if store.kind == "duckdb":

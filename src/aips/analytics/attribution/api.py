@@ -97,6 +97,9 @@ def attribution_paths(
         organic=organic, half_life=half_life, conversions=_conversions(view, ev, target, brand),
         categories=view.categories, materialise=_materialise,
         memory_limit=_memory_limit(view),
+        # the censoring day of every brand's journeys is the store's last day: given, not a
+        # max over every event inside the query (with a brand filter, that brand's last day)
+        last_day=view.last_day() if brand is None else None,
     )
 
 
