@@ -371,3 +371,39 @@ def test_the_date_range_of_a_parquet_source_comes_from_its_loads(shared_data, tm
     view.require_dates(row["hi"])
     with pytest.raises(ConfigError, match=f"the data runs from {row['lo']} to {row['hi']}"):
         view.require_dates(row["hi"] + dt.timedelta(days=1))
+
+
+def test_windowed_reads_of_a_parquet_source_take_only_their_days_files(tmp_path):
+    """Issue 13 (the 1B-event report): penetration and the competitors read the 30-day
+    audience window, ROI its campaign windows, ... ; on the view each read every file. They
+    now take the files of their days (``View.events_between``, ``View.audience_events``): the
+    same tables as from every file, and the files before the window are not read."""
+    import ibis
+    from maintain_helpers import log
+
+    from aips.analytics import flows
+    from aips.engine import penetration as pen
+
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    start = dt.date(2024, 1, 1)
+    for n in range(60):  # a file a day: two users and brands, one category
+        day = (start + dt.timedelta(days=n)).isoformat()
+        rows = [(f"u{n % 7}", "B", f"{day} 10:00", "read", {"category": "skin", "dwell_s": 20.0}),
+                (f"v{n % 5}", "C", f"{day} 11:00", "collect" if n % 3 else "purchase", {"category": "skin"})]
+        pq.write_table(log(f"d{n}", rows).drop_columns(["load_id", "local_date"]), folder / f"{day}.parquet")
+    ws = Workspace(connect(str(tmp_path / "s.duckdb")), default_model())
+    ws.source(str(folder))
+    at = start + dt.timedelta(days=59)
+    view = ws.view
+    got = flows.penetration(view, at)
+    every = pen.penetration(view.events, view.snapshot(at), view.model, at)
+    assert got.to_pyarrow().to_pylist() == every.to_pyarrow().to_pylist()
+    assert [r["category_audience"] for r in got.to_pyarrow().to_pylist()] == [12, 12]  # 7 u's + 5 v's
+    assert flows.competitors(view, at).to_pyarrow().to_pylist() == \
+        pen.competitors(view.events, view.snapshot(at), view.model, at).to_pyarrow().to_pylist()
+    window = view.audience_events(at)
+    assert parquet_rows_read(ws.store, window) <= 2 * 32  # the window's 30 files (+ a day each side)
+    assert parquet_rows_read(ws.store, view.events.filter(view.events.local_date >= at - dt.timedelta(days=29))) == 120
+    for expr in (got, flows.competitors(view, at)):  # the narrowing is the files' load ids
+        assert "load_id" in ibis.to_sql(expr) and "load_id" not in ibis.to_sql(every)
