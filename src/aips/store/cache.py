@@ -30,6 +30,20 @@ def cached(expr: ibis.Table) -> ibis.Table:
     return expr.cache()
 
 
+def materialised(table: ibis.Table) -> ibis.Table:
+    """:func:`cached` when the backend can cache, else ``table`` as it is (slower: each
+    use computes it again). For a small result read several times, each a scan of events.
+
+    >>> import ibis
+    >>> materialised(ibis.memtable({"a": [1]})).to_pyarrow().num_rows
+    1
+    """
+    try:
+        return cached(table)
+    except Exception:  # noqa: BLE001 - a backend without caching still works, slower
+        return table
+
+
 def _has_memtables(expr: ibis.Table) -> bool:
     import ibis.expr.operations as ops
 

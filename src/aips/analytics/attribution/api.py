@@ -26,7 +26,7 @@ from aips.analytics.attribution.incremental import BASELINE, ChainData, Incremen
 from aips.engine import chains as _chains
 from aips.engine import paths as _paths
 from aips.engine.reach import first_reach
-from aips.store.cache import cached
+from aips.store.cache import materialised
 from aips.view import View
 
 LABEL_COLUMN = {"channel": "channel", "campaign": "campaign", "creator": "creator"}
@@ -139,12 +139,8 @@ def attribution_chain(
     return ChainData(steps.to_pyarrow().to_pandas(), profiles.to_pyarrow().to_pandas())
 
 
-def _materialise(table: ibis.Table) -> ibis.Table:
-    """``table`` computed once in the backend (a temporary table), when it can be."""
-    try:
-        return cached(table)
-    except Exception:  # noqa: BLE001 - a backend without caching still works, slower
-        return table
+_materialise = materialised
+"""``table`` computed once in the backend (a temporary table), when it can be."""
 
 
 # --- the verb ----------------------------------------------------------------------------------
