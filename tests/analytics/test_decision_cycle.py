@@ -25,9 +25,22 @@ import pytest
 from lifelines import KaplanMeierFitter
 from outcomes_helpers import T0, D, ev, rows_of, write_events
 
-from aips.analytics.decision_cycle import CureCycleFitter, DecisionCycleFitter, km_curve
-from aips.engine.durations import cycle_durations, km_table
+from aips.analytics.decision_cycle import (
+    CureCycleFitter,
+    DecisionCycleFitter,
+    decision_cycle,
+    km_curve,
+    km_tables,
+)
+from aips.config.model import default_model
+from aips.engine.durations import (
+    cycle_durations,
+    cycle_durations_by_category,
+    km_table,
+    km_table_by_category,
+)
 from aips.exceptions import AipsError
+from aips.view import View
 
 TAOBAO = ("taobao-userbehavior", "UserBehavior_userhead_43users.csv.gz")  # in ../shared/data
 
@@ -69,6 +82,22 @@ def test_durations_by_hand(store):
         {"duration": 5, "purchases": 1, "censored": 0}, {"duration": 8, "purchases": 0, "censored": 1},
         {"duration": 9, "purchases": 0, "censored": 1},
     ]
+    # every category in one pass (the report's): serum's rows as above; food by hand:
+    # u4 starts with its food purchase (0, bought), u5 is censored at day 10 (10), u7 starts on it (0)
+    by_cat = rows_of(store, km_table_by_category(cycle_durations_by_category(events, ["serum", "food"])),
+                     "category", "duration")
+    assert [r for r in by_cat if r["category"] == "serum"] == [{"category": "serum", **r} for r in km]
+    assert [r for r in by_cat if r["category"] == "food"] == [
+        {"category": "food", "duration": 0, "purchases": 1, "censored": 1},
+        {"category": "food", "duration": 10, "purchases": 0, "censored": 1}]
+    view = View(store, default_model())
+    tables = km_tables(view, ["serum", "food", "toys"])
+    assert sorted(tables) == ["food", "serum"]  # no pair in toys: absent
+    for category in ("serum", "food"):
+        one = decision_cycle(view, category, n_bootstrap=0)
+        batch = decision_cycle(view, category, n_bootstrap=0, km=tables[category])
+        pd.testing.assert_frame_equal(one.curve_, batch.curve_)
+        assert (one.median_days_, one.n_) == (batch.median_days_, batch.n_)
 
 
 def _km_from(durations: np.ndarray, events: np.ndarray) -> pd.DataFrame:

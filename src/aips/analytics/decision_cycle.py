@@ -477,12 +477,30 @@ def km_table(view: View, category: str, start: str = "first_touch", brand: str |
                                            purchase_event=view.model.purchase_event))
 
 
+def km_tables(view: View, categories: list[str]) -> dict[str, pd.DataFrame]:
+    """The KM tables (``first_touch``, every brand) of several categories from one pass over
+    the events: ``{category: frame of duration, purchases, censored}`` (a category without
+    pairs is absent). Each equals :func:`km_table` of its category; the report passes them
+    to :func:`decision_cycle` (``km=``): at 1B events each category's own table was a scan
+    of every event."""
+    from aips.engine import durations as du
+
+    names = [c for c in categories if c and c != NO_CATEGORY]
+    if not names:
+        return {}
+    table = du.km_table_by_category(du.cycle_durations_by_category(
+        view.events, names, last_day=view.last_day(), purchase_event=view.model.purchase_event))
+    frame = table.to_pandas()
+    return {c: part.drop(columns="category").reset_index(drop=True) for c, part in frame.groupby("category")}
+
+
 def decision_cycle(
     view: View,
     category: str | None,
     start: str = "first_touch",
     method: str = "km",
     brand: str | None = None,
+    km: pd.DataFrame | None = None,
     **options: Any,
 ):
     """The decision cycle of a category from Kaplan-Meier (or a mixture-cure model).
@@ -494,6 +512,8 @@ def decision_cycle(
             above, from the stage timelines).
         method: ``km`` (:class:`DecisionCycleFitter`) or ``cure`` (:class:`CureCycleFitter`).
         brand: only this brand's pairs.
+        km: the category's KM table when already computed (:func:`km_tables`), for the
+            same ``start`` and ``brand``; else it is computed here.
         options: passed to the fitter (``q``, ``alpha``, ``n_bootstrap``, ``base``...).
 
     Returns:
@@ -506,7 +526,8 @@ def decision_cycle(
     view.require_category(NO_CATEGORY if category is None else category)
     if brand is not None:
         view.require_brands([brand])
-    km = km_table(view, category, start, brand).to_pandas()
+    if km is None:
+        km = km_table(view, category, start, brand).to_pandas()
     if km.empty:
         raise AipsError(f"no (user, brand) pairs in category {category or NO_CATEGORY!r}"
                         + (f" of brand {brand!r}" if brand else ""))

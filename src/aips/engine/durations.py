@@ -87,17 +87,53 @@ def cycle_durations(
         pairs = starts.select("user_id", "brand", start_date=starts.start_date.cast("date"))
         seen = ev.select(_u=ev.user_id, _b=ev.brand).distinct()
         pairs = pairs.semi_join(seen, [pairs.user_id == seen._u, pairs.brand == seen._b])
+    return _to_first_purchase(ev, pairs, ["user_id", "brand"], last_day, purchase_event)
+
+
+def cycle_durations_by_category(
+    events: ibis.Table,
+    categories: list[str],
+    *,
+    last_day: dt.date | ibis.Scalar | None = None,
+    purchase_event: str = PURCHASE_EVENT,
+) -> ibis.Table:
+    """:func:`cycle_durations` (``first_touch``, every brand) of several categories in one
+    pass over ``events``, with a ``category`` column first: the rows of each category are
+    that category's durations (a pair's start and first purchase are its category's).
+
+    >>> import datetime as dt, ibis
+    >>> ev = ibis.memtable({"user_id": ["u", "u", "v"], "brand": ["b"] * 3,
+    ...     "category": ["c", "c", "d"], "event_type": ["read", "purchase", "read"],
+    ...     "local_date": [dt.date(2024, 1, 1), dt.date(2024, 1, 4), dt.date(2024, 1, 2)]})
+    >>> t = km_table_by_category(cycle_durations_by_category(ev, ["c", "d"]))
+    >>> t.order_by("category").to_pyarrow().to_pylist()  # doctest: +NORMALIZE_WHITESPACE
+    [{'category': 'c', 'duration': 3, 'purchases': 1, 'censored': 0},
+     {'category': 'd', 'duration': 2, 'purchases': 0, 'censored': 1}]
+    """
+    if last_day is None:
+        last_day = last_local_day(events)
+    elif isinstance(last_day, dt.date):
+        last_day = ibis.literal(last_day)
+    ev = events.filter(events.category.isin(list(categories)))
+    keys = ["category", "user_id", "brand"]
+    pairs = ev.group_by(keys).aggregate(start_date=ev.local_date.min())
+    return _to_first_purchase(ev, pairs, keys, last_day, purchase_event)
+
+
+def _to_first_purchase(ev: ibis.Table, pairs: ibis.Table, keys: list[str], last_day,
+                       purchase_event: str) -> ibis.Table:
+    """``pairs`` (``keys``, ``start_date``) with their first purchase in ``ev`` on or after
+    the start, the duration to it (or to ``last_day``: censored) and ``purchased``."""
     buys = ev.filter(ev.event_type == purchase_event).select(
-        _u=ev.user_id, _b=ev.brand, _d=ev.local_date
+        **{f"_{k}": ev[k] for k in keys}, _d=ev.local_date
     )
     j = pairs.left_join(
-        buys, [pairs.user_id == buys._u, pairs.brand == buys._b, buys._d >= pairs.start_date]
+        buys, [*(pairs[k] == buys[f"_{k}"] for k in keys), buys._d >= pairs.start_date]
     )
-    firsts = j.group_by(["user_id", "brand", "start_date"]).aggregate(end_date=j._d.min())
+    firsts = j.group_by([*keys, "start_date"]).aggregate(end_date=j._d.min())
     end = ibis.coalesce(firsts.end_date, last_day)
     return firsts.select(
-        "user_id",
-        "brand",
+        *keys,
         "start_date",
         "end_date",
         duration=end.delta(firsts.start_date, unit="day").cast("int64"),
@@ -107,7 +143,14 @@ def cycle_durations(
 
 def km_table(durations: ibis.Table) -> ibis.Table:
     """Pairs per distinct duration: ``duration``, ``purchases``, ``censored`` (int64)."""
-    return durations.group_by("duration").aggregate(
+    return km_table_by_category(durations, by=[])
+
+
+def km_table_by_category(durations: ibis.Table, by: list[str] | None = None) -> ibis.Table:
+    """:func:`km_table` per ``by`` (default ``category``): ``category``, ``duration``,
+    ``purchases``, ``censored``."""
+    by = ["category"] if by is None else by
+    return durations.group_by([*by, "duration"]).aggregate(
         purchases=durations.count(where=durations.purchased).cast("int64"),
         censored=durations.count(where=~durations.purchased).cast("int64"),
     )

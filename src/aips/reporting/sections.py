@@ -348,11 +348,16 @@ def _categories(ctx: Context) -> list[str]:
 
 def section_cycles(ctx: Context) -> list[dict] | None:
     """The decision cycle of each category (the brand's first): KM curve, median, P80, x."""
+    from aips.analytics.decision_cycle import km_tables
+
     out = []
     mine = brand_category(ctx)
-    for category in _categories(ctx):
+    categories = _categories(ctx)
+    tables = km_tables(ctx.ws.view, categories)  # one pass over the events for all of them
+    for category in categories:
         try:
-            fit = ctx.ws.decision_cycle(category, n_bootstrap=200)
+            fit = ctx.ws.decision_cycle(category, n_bootstrap=200,
+                                        km=tables.get(category, pd.DataFrame(columns=["duration"])))
         except Exception as err:  # noqa: BLE001 - a category without pairs is skipped
             ctx.notes.append(f"decision cycle of {category}: {err}")
             continue
