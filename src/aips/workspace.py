@@ -256,13 +256,14 @@ class Workspace:
         from aips.analytics import decision_cycle as _cycle
         return _cycle.decision_cycle(self.view, category, start, method, brand, **options)
 
-    def roi(self, campaign: str, x: int | None = None, lookback_days: int | None = None, alpha: float = 0.05):
+    def roi(self, campaign: str, x: int | None = None, lookback_days: int | None = None, alpha: float = 0.05,
+            touches: ibis.Table | None = None):
         """ROI(T+x) of a campaign, attributed and (with a holdout) incremental.
 
         See :func:`aips.analytics.roi.roi`; returns a fitted :class:`~aips.analytics.roi.CampaignROI`.
         """
         from aips.analytics import roi as _roi
-        return _roi.roi(self.view, campaign, x=x, lookback_days=lookback_days, alpha=alpha)
+        return _roi.roi(self.view, campaign, x=x, lookback_days=lookback_days, alpha=alpha, touches=touches)
 
     def loyalty(
         self,

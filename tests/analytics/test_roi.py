@@ -154,6 +154,10 @@ def test_roi_api(duckdb_store):
     assert d["complete"] and d["data_end"] == "2024-04-19"  # the data run to T+40
     short = ws.roi("c1", x=3).asdict()
     assert (short["x"], short["x_source"], short["revenue"]) == (3, "argument", 50.0)
+    # the report's way: the touches of several campaigns from one pass, then each one's
+    every = du.campaigns_touches(ws.events, ["c1", "c2"])
+    given = ws.roi("c1", lookback_days=None, touches=every.filter(every.campaign_id == "c1").drop("campaign_id"))
+    assert given.asdict() == d
 
 
 def test_roi_x_from_estimated_cycle(duckdb_store):

@@ -74,6 +74,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import ibis
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -448,7 +449,7 @@ def incremental_roi(view: View, campaign: str, x: int | None = None,
 
 
 def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | None = None,
-        alpha: float = 0.05) -> CampaignROI:
+        alpha: float = 0.05, touches: ibis.Table | None = None) -> CampaignROI:
     """ROI(T+x) of a campaign, attributed and (with a holdout) incremental.
 
     See the module docstring for the definitions. The incremental contrast is the
@@ -458,7 +459,9 @@ def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | No
     model says ``cycle: estimate``. ``lookback_days`` adjusts the holdout contrast by the
     users' events in the category over that many days before T (None: no adjustment,
     the default; only use it when no paid campaign ran in those days); it only applies to
-    the brand-wide contrast.
+    the brand-wide contrast. ``touches``: the campaign's touched users when already
+    computed (:func:`aips.engine.durations.campaigns_touches` of several campaigns, one
+    pass over the events: the report's), else computed here.
 
     Returns:
         A fitted :class:`CampaignROI`.
@@ -472,7 +475,8 @@ def roi(view: View, campaign: str, x: int | None = None, lookback_days: int | No
     last_day = view.last_day()
     # computed once: read by the purchases, the count and the new stages (at 1B events each
     # use was a scan of every event)
-    touches = materialised(du.campaign_touches(view.events, campaign))
+    if touches is None:
+        touches = materialised(du.campaign_touches(view.events, campaign))
     curve_end = T + dt.timedelta(days=curve_days)
     # the windowed reads take only the files of their days on a Parquet source (each also
     # filters the days itself); a campaign's touches can lie on any day: every file

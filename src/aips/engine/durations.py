@@ -161,8 +161,23 @@ def km_table_by_category(durations: ibis.Table, by: list[str] | None = None) -> 
 
 def campaign_touches(events: ibis.Table, campaign_id: str) -> ibis.Table:
     """Touched users of a campaign: ``user_id``, ``first_touch_ts``, ``first_touch_date``."""
-    ev = events.filter(events.campaign_id == campaign_id)
-    return ev.group_by("user_id").aggregate(
+    return campaigns_touches(events, [campaign_id]).drop("campaign_id")
+
+
+def campaigns_touches(events: ibis.Table, campaign_ids: list[str]) -> ibis.Table:
+    """:func:`campaign_touches` of several campaigns from one pass over ``events``:
+    ``campaign_id``, ``user_id``, ``first_touch_ts``, ``first_touch_date``.
+
+    >>> import datetime as dt, ibis
+    >>> ev = ibis.memtable({"user_id": ["u", "u", "v"], "campaign_id": ["c", "d", "c"],
+    ...     "ts": [dt.datetime(2024, 1, d) for d in (3, 1, 2)],
+    ...     "local_date": [dt.date(2024, 1, d) for d in (3, 1, 2)]})
+    >>> t = campaigns_touches(ev, ["c", "d"]).order_by(["campaign_id", "user_id"])
+    >>> [(r["campaign_id"], r["user_id"], r["first_touch_date"].day) for r in t.to_pyarrow().to_pylist()]
+    [('c', 'u', 3), ('c', 'v', 2), ('d', 'u', 1)]
+    """
+    ev = events.filter(events.campaign_id.isin(list(campaign_ids)))
+    return ev.group_by(["campaign_id", "user_id"]).aggregate(
         first_touch_ts=ev.ts.min(), first_touch_date=ev.local_date.min()
     )
 

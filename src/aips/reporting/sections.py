@@ -45,7 +45,9 @@ import pandas as pd
 
 from aips.config.model import STAGE_ORDER, STAGE_RANK, STAGES
 from aips.dates import as_date
+from aips.engine.durations import campaigns_touches
 from aips.reporting.period import Period, data_range
+from aips.store.cache import materialised
 
 SECTIONS: tuple[str, ...] = (
     "cards", "stages", "trend", "flows", "competitors", "cycles", "roi", "attribution",
@@ -388,10 +390,13 @@ def _roi_results(ctx: Context) -> dict | None:
             return None
         rows.sort(key=lambda r: (r["start_date"], r["campaign_id"]), reverse=True)
         chosen = [r for r in rows if r["start_date"] >= p.prev_start] or rows[:3]
+        # every chosen campaign's touched users from one pass over the events
+        every = materialised(campaigns_touches(ws.events, [r["campaign_id"] for r in chosen]))
         out = []
         for r in chosen:
             try:
-                fit = ws.roi(r["campaign_id"])
+                mine = every.filter(every.campaign_id == r["campaign_id"]).drop("campaign_id")
+                fit = ws.roi(r["campaign_id"], touches=mine)
             except Exception as err:  # noqa: BLE001 - one campaign must not hide the others
                 ctx.notes.append(f"ROI of {r['campaign_id']}: {err}")
                 continue
