@@ -89,7 +89,9 @@ def test_the_snapshot_is_read_off_the_stored_timelines_when_current(store):
     assert TIMELINES_TABLE in sql and "counters_daily" not in sql  # a filter, not an aggregate
     computed = str(ibis.to_sql(view.snapshot("2024-01-10", stored=False)))
     assert TIMELINES_TABLE not in computed
-    for day in (D("2024-01-01") + dt.timedelta(days=n) for n in range(0, 80, 3)):
+    # every third day on DuckDB; on Spark (a few jobs per snapshot) the days around the changes
+    days = range(0, 80, 3) if store.kind == "duckdb" else (0, 2, 5, 29, 30, 35, 74, 79)
+    for day in (D("2024-01-01") + dt.timedelta(days=n) for n in days):
         assert snapshot_rows(view.snapshot(day)) == snapshot_rows(view.snapshot(day, stored=False)), day
     # by hand: u2's one collect (late on Jan 1) holds TI for 30 days (Jan 1 .. Jan 30), then no level
     assert ("u2", "B", "TI") in snapshot_rows(view.snapshot("2024-01-30"))
@@ -111,8 +113,9 @@ event = st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["B", "C"]),
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batches=st.lists(st.lists(event, min_size=1, max_size=8), min_size=1, max_size=4))
-def test_property_stored_equals_built_after_any_loads(tmp_path_factory, batches):
+@given(batches=st.lists(st.lists(event, min_size=1, max_size=8), min_size=1, max_size=4),
+       days=st.lists(st.integers(0, 110), min_size=1, max_size=2, unique=True))
+def test_property_stored_equals_built_after_any_loads(tmp_path_factory, batches, days):
     store = connect(tmp_path_factory.mktemp("tl") / "s.duckdb")
     for i, batch in enumerate(batches):
         load(store, f"L{i}", [(u, b, (dt.datetime(2024, 1, 1, 12) + dt.timedelta(days=d)).isoformat(" ")[:16],
@@ -120,7 +123,7 @@ def test_property_stored_equals_built_after_any_loads(tmp_path_factory, batches)
         update_history(store, MODEL)
         assert rows(stored_timelines(store, MODEL), KEYS) == built(store)
     view = View(store, MODEL)
-    for n in (0, 20, 45, 80, 110):
+    for n in days:  # the snapshot read off them on any day (each example draws its days)
         day = dt.date(2024, 1, 1) + dt.timedelta(days=n)
         assert snapshot_rows(view.snapshot(day)) == snapshot_rows(view.snapshot(day, stored=False))
 

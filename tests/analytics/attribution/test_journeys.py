@@ -129,7 +129,10 @@ def test_chain_cells_hand_derived(store, monkeypatch):
     labels = touch_labels(ev, default_model()).to_pyarrow().column("label").to_pylist()
     assert labels == ["feed_ad", "kol_note", "organic"]
     real = chains._has_bit_or
-    for given, bit_or in ((None, True), (labels, True), (labels, False)):
+    variants = [(None, True), (labels, True), (labels, False)]
+    if not real(ev):  # (Spark) the masks are counted either way: that variant once
+        variants.remove((labels, True))
+    for given, bit_or in variants:
         monkeypatch.setattr(chains, "_has_bit_or", lambda t, on=bit_or: on and real(t))
         steps, profiles = P.chain_cells(ev, default_model(), "purchase", labels=given,
                                         users=store.table("users"), timeline=timeline)
