@@ -33,8 +33,9 @@ so ``counters_daily`` and ``asset_history`` stay current); new files add loads t
 ``aips series --update`` rolls up incrementally; a file gone or changed drops the stored
 rollup and series, which described the old events.
 
-**What a source costs.** Nothing is copied, so every query reads (and maps and checks) the
-files again: an ``aips assets`` on a sourced store costs a scan of the whole dataset, where
+**What a source costs.** Nothing is copied, so every query reads (and maps) the files
+again; the view maps only the text columns some row needs mapped (the check records them:
+:func:`aips.ingest.checks.cleanable`), the others are read as they are: an ``aips assets`` on a sourced store costs a scan of the whole dataset, where
 an ingested store reads its compressed table. ``aips series --update`` stores the daily
 rollup (``counters_daily``) and the series; commands that read them are then as fast as on
 an ingested store. Source when the data is large and already in Parquet or a catalog table
@@ -90,7 +91,7 @@ QUARANTINE_TABLE = "quarantine_events"
 CHECKED_TABLE = "aips_source_checked"
 """Scratch: every row of the source checked once (dropped at the end of :func:`source_events`)."""
 STAGED_COLUMNS = (store_files.FILE, store_files.ROW, "event_id", "ts", "local_date", "_reason", "_column",
-                  "_ignored", "_form")
+                  "_ignored", "_form", "_dirty")
 """The columns of :data:`CHECKED_TABLE` besides ``_raw``: what the counts, the duplicates
 and the quarantine read (the ``events`` view maps the files again)."""
 SKIP_TABLE = "aips_source_skip"
@@ -161,7 +162,7 @@ def source_events(
         raise IngestError(f"{location}: {why}; load the files with aips ingest instead")
     try:
         staged = _stage(store, raw, plan, columns)
-        files, reasons, seen = _validate(staged, location)
+        files, reasons, seen = _validate(staged, location, checks.cleanable(raw, plan))
         fingerprint = _fingerprint(location, mapping, plan)
         for f in files:
             f.load_id = "src-" + _digest([fingerprint, f.source_file, f.rows_read, f.loaded, f.ignored,
@@ -180,7 +181,8 @@ def source_events(
             _write_quarantine(store, staged)
             view_plan = _view_plan(plan, seen)
             store_files.create_view(store, "events", _events_view(
-                _ordered(store, kind_raw), view_plan, seen.forms, dedupe=bool(dupes), by_rows=by_rows))
+                _ordered(store, kind_raw), view_plan, seen.forms, dedupe=bool(dupes), by_rows=by_rows,
+                clean=seen.clean))
             _write_loads(store, files, model)
             store.write(INFO_TABLE, pa.table({
                 "key": ["location", "kind", "dedupe", "registered_at"],
@@ -236,7 +238,7 @@ def _stage(store: Store, raw: ibis.Table, plan, columns: list[str]) -> ibis.Tabl
     carried = {f"_c{i}": raw[c] for i, c in enumerate(columns)}
     checked = checks.checked_events(raw.mutate(**carried), plan,
                                     keep=(store_files.FILE, store_files.ROW, *carried),
-                                    forms=checks.text_forms(raw, plan))
+                                    forms=checks.text_forms(raw, plan), dirty=True)
     bad = checked._reason.notnull() & ~checked._ignored
     text = ibis.literal(",").join([checked[c].cast("string").fill_null("") for c in carried])
     # only what the later steps read (counts, duplicates, quarantine): the view maps the
@@ -248,27 +250,33 @@ def _stage(store: Store, raw: ibis.Table, plan, columns: list[str]) -> ibis.Tabl
 @dataclass
 class _Seen:
     """What the data holds, for the ``events`` view: the timestamp forms its text uses, and
-    the first and last instant of its loaded rows (naive UTC; None when none loads)."""
+    the first and last instant of its loaded rows (naive UTC; None when none loads), and
+    the text columns no row needs mapped (:func:`aips.ingest.checks.cleanable`)."""
 
     forms: frozenset[int] = frozenset()
     first: dt.datetime | None = None
     last: dt.datetime | None = None
+    clean: frozenset[str] = frozenset()
 
 
-def _validate(checked: ibis.Table, location: str) -> tuple[list[FileReport], Counter, _Seen]:
+def _validate(checked: ibis.Table, location: str,
+              cleanable: tuple[str, ...] = ()) -> tuple[list[FileReport], Counter, _Seen]:
     """The validation query (over the checked rows): counts per file, reason, ignored flag
-    and timestamp form."""
+    and timestamp form, and which of the ``cleanable`` columns some row needs mapped."""
     good = checked._reason.isnull() & ~checked._ignored
+    bits = {f"_d{i}": ((checked._dirty // (1 << i)) % 2).max() for i in range(len(cleanable))}
     stats = (checked.group_by([store_files.FILE, "_reason", "_ignored", "_form"])
              .aggregate(n=checked.count(), lo=checked.local_date.min(where=good),
                         hi=checked.local_date.max(where=good), first=checked.ts.min(where=good),
-                        last=checked.ts.max(where=good))
+                        last=checked.ts.max(where=good), **bits)
              .to_pyarrow().to_pylist())
     if not stats:
         raise IngestError(f"{location}: no rows to register")
     by_file: dict[str, FileReport] = {}
     reasons: Counter = Counter()
-    seen = _Seen(frozenset(r["_form"] for r in stats if r["_form"] is not None))
+    dirty = {name for i, name in enumerate(cleanable) if any(r[f"_d{i}"] for r in stats)}
+    seen = _Seen(frozenset(r["_form"] for r in stats if r["_form"] is not None),
+                 clean=frozenset(cleanable) - dirty)
     for row in stats:
         if row["first"] is not None:
             seen.first = row["first"] if seen.first is None else min(seen.first, row["first"])
@@ -343,10 +351,14 @@ def _first_only(good: ibis.Table, keep: bool = True) -> ibis.Table:
     return ranked.filter(ranked._rank == 0 if keep else ranked._rank > 0)
 
 
-def _events_view(ordered: ibis.Table, plan, forms: frozenset[int], *, dedupe: bool, by_rows: bool) -> ibis.Table:
+def _events_view(ordered: ibis.Table, plan, forms: frozenset[int], *, dedupe: bool, by_rows: bool,
+                 clean: frozenset[str] = frozenset()) -> ibis.Table:
     """The loaded rows of ``ordered`` (the registered files' rows), mapped with only the
     timestamp ``forms`` the data uses: ``by_rows``, all but the rows of :data:`SKIP_TABLE`
-    (when it exists); else the rows that pass the checks, without duplicates (``dedupe``)."""
+    (when it exists), with the ``clean`` columns as they are in the files (their rows were
+    checked, and a file that changes is seen by the next ``aips source``); else the rows
+    that pass the checks, without duplicates (``dedupe``): a table's rows can change after
+    registration, so the view maps and checks every row again."""
     keep = (store_files.FILE, store_files.ROW, "_fidx", "load_id")
     backend = ibis.get_backend(ordered)
     if by_rows:
@@ -355,7 +367,7 @@ def _events_view(ordered: ibis.Table, plan, forms: frozenset[int], *, dedupe: bo
         kept = ordered
         if SKIP_TABLE in backend.list_tables():
             kept = ordered.anti_join(backend.table(SKIP_TABLE), [store_files.FILE, store_files.ROW])
-        good = checks.checked_events(kept, plan, keep=keep, forms=forms, checked=True)
+        good = checks.checked_events(kept, plan, keep=keep, forms=forms, checked=True, clean=clean)
     else:
         good = _good(checks.checked_events(ordered, plan, keep=keep, forms=forms))
         if dedupe:

@@ -95,7 +95,7 @@ def attribution_paths(
     return _paths.build_paths(
         ev, view.model, target=target, by=by, lookback=lookback, transform=transform,
         organic=organic, half_life=half_life, conversions=_conversions(view, ev, target, brand),
-        categories=view.categories, materialise=_materialise,
+        categories=view.categories, materialise=materialised,
         memory_limit=_memory_limit(view),
         # the censoring day of every brand's journeys is the store's last day: given, not a
         # max over every event inside the query (with a brand filter, that brand's last day)
@@ -131,16 +131,13 @@ def attribution_chain(
     labels = labels if len(labels) <= _chains.MAX_MASK_LABELS else None
     units = _chains.chain_units(ev, view.model, target, users=users, by=by, conversions=conv,
                                 timeline=timeline, categories=view.categories, source=source,
-                                materialise=_materialise, memory_limit=_memory_limit(view),
+                                materialise=materialised, memory_limit=_memory_limit(view),
                                 labels=labels)
-    units = _materialise(units)
+    units = materialised(units)
     steps, profiles = _chains.chain_tables(units, len(_chains.CHAINS[target]), events=ev,
                                            users=users, labels=labels)
     return ChainData(steps.to_pyarrow().to_pandas(), profiles.to_pyarrow().to_pandas())
 
-
-_materialise = materialised
-"""``table`` computed once in the backend (a temporary table), when it can be."""
 
 
 # --- the verb ----------------------------------------------------------------------------------
