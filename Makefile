@@ -44,8 +44,9 @@ demo: setup $(VENV)/.stamp-app
 	$(BIN)/aips demo --out $(DEMO_DIR)
 	@echo "the dashboard on this store: $(BIN)/aips serve --store $(DEMO_DIR)/aips.duckdb"
 
+# two workers (pytest-xdist), each test file on one: the machine has two cores and most tests one
 test: setup-dev
-	$(BIN)/python -m pytest --durations=30
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=30
 
 lint: setup-dev
 	$(BIN)/ruff check src tests bench

@@ -82,6 +82,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 SPARK_CLI_TESTS = "tests/store/test_spark_cli.py"
+XDIST = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+"""Running in a pytest-xdist worker (``make test``: two, each test file on one of them): the
+CLI-on-Spark work starts with the first test of its file, in the worker that runs that
+file, not in the background beforehand (each worker would start its own)."""
 _SPARK_CLI = {"work": None, "start_with": set()}
 """The background work of the CLI-on-Spark tests (``spark_cli_work.SparkCliWork``) and the
 tests whose setup starts it (the first of them to run does)."""
@@ -91,7 +95,7 @@ def pytest_collection_finish(session):
     """When the CLI-on-Spark tests are selected, start their processes in the background
     after the last browser test (those time themselves against Chromium: the background
     JVMs would only slow them), or at once when there are none."""
-    if "pyspark" not in BACKENDS or not any(i.nodeid.startswith(SPARK_CLI_TESTS) for i in session.items):
+    if XDIST or "pyspark" not in BACKENDS or not any(i.nodeid.startswith(SPARK_CLI_TESTS) for i in session.items):
         return
     browser = [n for n, i in enumerate(session.items) if i.nodeid.startswith("tests/browser/")]
     _SPARK_CLI["start_with"] = {i.nodeid for i in session.items[browser[-1] + 1 if browser else 0:]}
