@@ -78,7 +78,10 @@ def pytest_collection_modifyitems(config, items):
     # the in-process Spark tests after the rest (stable: each group keeps its order), so they
     # run once the CLI-on-Spark background work (started after the browser tests) is done and
     # the DuckDB tests overlap it instead; the CLI-on-Spark tests, which read it, come last
-    items.sort(key=lambda i: 2 if i.nodeid.startswith(SPARK_CLI_TESTS) else 1 if "spark" in i.keywords else 0)
+    # under xdist the CLI-on-Spark file goes first: its worker starts the work and waits for
+    # it while the other worker runs the rest
+    first_or_last = -1 if XDIST else 2
+    items.sort(key=lambda i: first_or_last if i.nodeid.startswith(SPARK_CLI_TESTS) else 1 if "spark" in i.keywords else 0)
 
 
 SPARK_CLI_TESTS = "tests/store/test_spark_cli.py"
