@@ -227,7 +227,6 @@ def _dirty_mask(raw: ibis.Table, plan: Plan, mapped: dict[str, ibis.Value]) -> i
     return sum(bits[1:], bits[0]) if bits else ibis.literal(0, "int64")
 
 
-
 def text_forms(raw: ibis.Table, plan: Plan) -> frozenset[int] | None:
     """The text timestamp forms ``raw``'s rows use (``_form`` values: :data:`FAST_FORM` or
     indices in :data:`TEXT_FORMS`), by one cheap query (a pattern match a row, no parsing);

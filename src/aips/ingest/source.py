@@ -35,8 +35,9 @@ rollup and series, which described the old events.
 
 **What a source costs.** Nothing is copied, so every query reads (and maps) the files
 again; the view maps only the text columns some row needs mapped (the check records them:
-:func:`aips.ingest.checks.cleanable`), the others are read as they are: an ``aips assets`` on a sourced store costs a scan of the whole dataset, where
-an ingested store reads its compressed table. ``aips series --update`` stores the daily
+:func:`aips.ingest.checks.cleanable`), the others are read as they are. An ``aips assets``
+on a sourced store costs a scan of the whole dataset, where an ingested store reads its
+compressed table. ``aips series --update`` stores the daily
 rollup (``counters_daily``) and the series; commands that read them are then as fast as on
 an ingested store. Source when the data is large and already in Parquet or a catalog table
 (a cluster's log); ingest when it fits and is queried often.

@@ -139,7 +139,6 @@ def attribution_chain(
     return ChainData(steps.to_pyarrow().to_pandas(), profiles.to_pyarrow().to_pandas())
 
 
-
 # --- the verb ----------------------------------------------------------------------------------
 
 
