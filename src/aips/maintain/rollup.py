@@ -185,13 +185,15 @@ def read_staged(store, path: Path) -> Any:
     return store.backend.sql(f"SELECT * FROM read_parquet('{text}'{options})")
 
 
-SWEEP_ROW_BYTES = 48
+SWEEP_ROW_BYTES = 40
 """Working memory of the full sweep per rollup row and piece (a row's delta at its day and
-at the end of each window: about 2 nonzero per rollup row), in bytes: the window's sort
-held 21.3M delta rows in ~42 bytes each on DuckDB 1.5 (300 MiB in memory, 562 MiB spilled,
-the 12M-event world)."""
-SWEEP_MEMORY_SHARE = 0.5
-"""Share of the store's memory limit one bucket's sweep may use."""
+at the end of each window: about 2 nonzero per rollup row), in bytes. Measured on the
+12M-event world's 21.3M delta rows, DuckDB 1.5, a 300 MiB limit (in memory + the largest
+spill): 40.6 bytes a row with the sort key of a user's entity and day
+(:data:`~aips.engine.timelines.KEY_STRIDE`), 53 with the brand's text and the day before it."""
+SWEEP_MEMORY_SHARE = 0.6
+"""Share of the store's memory limit one bucket's sweep may use (the window's sort is the
+only large operator of the query)."""
 MAX_SWEEP_BUCKETS = 256
 
 
@@ -200,10 +202,11 @@ def sweep_buckets(rollup_rows: int, memory_limit: int | None) -> int:
     (about 2 per rollup row) fit in :data:`SWEEP_MEMORY_SHARE` of ``memory_limit`` bytes, so
     the window's sort does not spill (at a billion events it would spill ~70 GB), and each
     bucket is staged to its own file. Measured on the 12M-event world: 1, 2 and 4 buckets
-    cost the same within 5 % (10.0, 9.6 and 10.5-10.9 s), with peak RSS 1.74, 1.06 and 0.72 GiB.
+    cost the same within 5 % (10.0, 9.6 and 10.5-10.9 s), with peak RSS 1.74, 1.06 and 0.72 GiB;
+    with the keyed sort, 1 and 2 buckets 7.8-8.1 and 9.9 s, 1.44-1.49 and 0.92 GiB.
 
     >>> sweep_buckets(10_641_628, int(1.5 * 2**30)), sweep_buckets(10**9, 6 * 2**30), sweep_buckets(10**9, None)
-    (2, 30, 1)
+    (1, 21, 1)
     """
     return buckets_for(2 * int(rollup_rows), SWEEP_ROW_BYTES, memory_limit, share=SWEEP_MEMORY_SHARE,
                        most=MAX_SWEEP_BUCKETS)
