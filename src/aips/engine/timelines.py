@@ -281,8 +281,7 @@ def timelines(
         nxt = ibis.ifelse((nxt >> KEY_SHIFT) == (changes.day >> KEY_SHIFT), nxt, ibis.null("int64"))
         changes = changes.mutate(_e=changes.day >> KEY_SHIFT, day=_key_day(changes.day), _next=_key_day(nxt))
         changes = changes.join(index, "_e").select("user_id", *entity_keys(level), "day", "_next", "stage")
-    # copies of a change on the same day (the packed sweep's) end before they start
-    out = changes.filter(changes.stage.notnull() & (changes._next.isnull() | (changes._next != changes.day)))
+    out = changes.filter(changes.stage.notnull())
     last = out._next - 1
     if end is not None:
         last = last.fill_null((end - EPOCH).days)
@@ -301,8 +300,7 @@ def _changes(source: ibis.Table, model: Model, level: str, categories: ibis.Tabl
              start: dt.date | None, end: dt.date | None,
              bounds: Bounds | None) -> tuple[ibis.Table, ibis.Table | None]:
     """The change points ``(*keys, day, stage)``: each day a pair's level differs from the
-    day before (stage null: it lost its level). A (pair, day) may have several identical
-    rows (packed sweep).
+    day before (stage null: it lost its level); one row per (pair, day).
 
     A packed sweep without ``end`` returns ``(user_id, day, stage)`` with ``day`` the
     entity-day key (:data:`KEY_STRIDE`), and the :func:`entity_index` that decodes it: every
@@ -332,11 +330,12 @@ def _changes(source: ibis.Table, model: Model, level: str, categories: ibis.Tabl
              for n in values}
     day = {f"_d{n}": _int64(deltas[n].sum().over(ibis.window(group_by=keys, order_by="day", range=(0, 0))))
            for n in values}
-    seg = deltas.select(*keys, "day", **after, **day)
-    # A day whose words do not move keeps its level. Every delta row of a (pair, day) has
-    # that day's sums, so a change shows on each of them: the copies are left to
-    # :func:`timelines` (a ``lead`` over the few change rows), not a ``lead`` over every row.
-    seg = seg.filter(_any_nonzero([seg[f"_d{n}"] for n in values]))
+    # Every delta row of a (pair, day) has that day's sums: the day's first row (a ``lag`` in
+    # the same window pass, at no measurable cost) stands for the day, so a change has no copies.
+    first = deltas.day.lag().over(ibis.window(group_by=keys, order_by="day"))
+    seg = deltas.select(*keys, "day", _first=first.isnull() | (first != deltas.day), **after, **day)
+    # a day whose words do not move keeps its level
+    seg = seg.filter(seg._first & _any_nonzero([seg[f"_d{n}"] for n in values]))
     # levels as ranks: integers are cheaper to build and compare on every moved row than text
     rank = level_rank_expr(plan, atoms_of({n: seg[n] for n in values}))
     prev = level_rank_expr(plan, atoms_of({n: seg[n] - seg[f"_d{n}"] for n in values}))

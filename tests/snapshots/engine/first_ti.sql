@@ -363,15 +363,7 @@ FROM (
     ) AS "t12"
   ) AS "t13"
   WHERE
-    "t13"."stage" IS NOT NULL
-    AND (
-      (
-        "t13"."_next" IS NULL
-      ) OR (
-        "t13"."_next" <> "t13"."day"
-      )
-    )
-    AND "t13"."stage" IN ('S', 'P', 'TI')
+    "t13"."stage" IS NOT NULL AND "t13"."stage" IN ('S', 'P', 'TI')
 ) AS "t14"
 GROUP BY
   1,

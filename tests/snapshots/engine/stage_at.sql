@@ -364,13 +364,6 @@ FROM (
   ) AS "t13"
   WHERE
     "t13"."stage" IS NOT NULL
-    AND (
-      (
-        "t13"."_next" IS NULL
-      ) OR (
-        "t13"."_next" <> "t13"."day"
-      )
-    )
 ) AS "t14"
 WHERE
   "t14"."start_date" <= MAKE_DATE(2024, 3, 1)

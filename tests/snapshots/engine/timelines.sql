@@ -359,10 +359,3 @@ FROM (
 ) AS "t13"
 WHERE
   "t13"."stage" IS NOT NULL
-  AND (
-    (
-      "t13"."_next" IS NULL
-    ) OR (
-      "t13"."_next" <> "t13"."day"
-    )
-  )

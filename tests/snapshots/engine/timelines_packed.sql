@@ -267,6 +267,20 @@ FROM (
           SELECT
             "t17"."user_id",
             "t17"."day",
+            (
+              LAG("t17"."day") OVER (
+                PARTITION BY "t17"."user_id"
+                ORDER BY "t17"."day" ASC
+                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+              ) IS NULL
+            )
+            OR (
+              LAG("t17"."day") OVER (
+                PARTITION BY "t17"."user_id"
+                ORDER BY "t17"."day" ASC
+                ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+              ) <> "t17"."day"
+            ) AS "_first",
             CAST(SUM("t17"."_w0") OVER (
               PARTITION BY "t17"."user_id"
               ORDER BY "t17"."day" ASC
@@ -460,7 +474,7 @@ FROM (
           ) AS "t17"
         ) AS "t18"
         WHERE
-          "t18"."_d_w0" <> 0
+          "t18"."_first" AND "t18"."_d_w0" <> 0
       ) AS "t19"
       WHERE
         "t19"."_rank" <> "t19"."_prev"
@@ -483,10 +497,3 @@ FROM (
 ) AS "t23"
 WHERE
   "t23"."stage" IS NOT NULL
-  AND (
-    (
-      "t23"."_next" IS NULL
-    ) OR (
-      "t23"."_next" <> "t23"."day"
-    )
-  )
