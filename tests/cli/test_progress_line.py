@@ -84,8 +84,10 @@ def test_a_long_duckdb_query_shows_its_share_done(monkeypatch, terminal, tmp_pat
             con.execute("create table big as select i from range(5000000) t(i)")
             deadline = time.monotonic() + 120
             # a table scan (DuckDB estimates its progress; a range() has none), long enough to
-            # be polled mid-way on any machine: the table doubles until it is
-            while not any(p is not None and 0 < p < 100 for p in seen) and time.monotonic() < deadline:
+            # be polled mid-way on any machine, by this test's watcher and by the line's own
+            # (every 0.5 s, drawn at once): the table doubles until both have seen a share
+            while (not any(p is not None and 0 < p < 100 for p in seen) or "% · " not in terminal.getvalue()) \
+                    and time.monotonic() < deadline:
                 con.execute("select count(*) from (select i % 1000003 as g, sum(i::double * i) "
                             "from big group by g)").fetchall()
                 con.execute("insert into big select i from big")
