@@ -23,7 +23,7 @@ ALLOWED = {  # stage letters, technical names and units shared by both languages
     "a", "i", "ti", "p", "s", "aips", "tgi", "roi", "km", "kaplan", "meier", "markov", "shapley", "kol", "koc",
     "utc", "spu", "csv", "html", "json", "id", "sha", "t", "x", "n", "p80", "en", "zh",
     "duckdb", "gib", "mib", "kib", "store", "memory_limit", "threads", "temp_directory",  # aips info's settings
-    "preserve_insertion_order", "gbk",
+    "preserve_insertion_order", "enable_external_file_cache", "gbk",
     "spark", "jvm", "master", "driver", "executor", "local",  # Spark's own names (store refusals)
     "parquet", "tsv", "utf", "quarantine", "events",  # file formats, an encoding and table names
     "aips_memory_limit", "aips_temp_directory", "tmp",  # environment variables, the spill folder's suffix

@@ -105,6 +105,7 @@ def test_settings_reach_duckdb_on_every_open(tmp_path, monkeypatch):
     assert _setting(store, "threads") == "1"
     assert _setting(store, "temp_directory") == f"{path}.tmp/{process_folder()}"  # beside the store
     assert _setting(store, "preserve_insertion_order") == "False"
+    assert _setting(store, "enable_external_file_cache") == "False"  # the OS caches the files
     store.ensure("events")
     store.close()
     monkeypatch.setenv("AIPS_MEMORY_LIMIT", "200MiB")
@@ -191,7 +192,8 @@ def test_dedupe_of_many_duplicates_spills_under_a_small_limit(tmp_path):
 def test_settings_statements_for_memory_store():
     s = StoreSettings(memory_limit=GIB, threads=2, sources={})
     assert s.for_store(":memory:").temp_directory is None
-    assert dict(s.statements()) == {"memory_limit": "1024.0 MiB", "threads": 2, "preserve_insertion_order": False}
+    assert dict(s.statements()) == {"memory_limit": "1024.0 MiB", "threads": 2, "preserve_insertion_order": False,
+                                    "enable_external_file_cache": False}
 
 
 SPILL = """

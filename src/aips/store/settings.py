@@ -171,6 +171,11 @@ class StoreSettings:
     preserve_insertion_order: bool = False
     """False lets DuckDB stream inserts and exports without keeping rows in order (less
     memory); aips sorts every result it shows, so no output depends on it."""
+    enable_external_file_cache: bool = False
+    """False: DuckDB does not keep the blocks of the Parquet and CSV files it reads in its
+    own cache (the operating system's page cache still does). A whole-history read of a
+    sourced 1B-event store filled that cache past the memory limit: 5 columns of the 7,920
+    files read with it peaked at 3.08 GiB RSS in 42.0 s, without it 0.08 GiB in 28.6 s."""
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -207,6 +212,7 @@ class StoreSettings:
         if self.temp_directory is not None:
             out.append(("temp_directory", self.spill_folder))
         out.append(("preserve_insertion_order", self.preserve_insertion_order))
+        out.append(("enable_external_file_cache", self.enable_external_file_cache))
         return out
 
     def asdict(self) -> dict[str, Any]:
@@ -216,6 +222,7 @@ class StoreSettings:
             "threads": self.threads if self.threads is not None else f"{os.cpu_count()} (DuckDB default)",
             "temp_directory": self.temp_directory or "(DuckDB default)",
             "preserve_insertion_order": self.preserve_insertion_order,
+            "enable_external_file_cache": self.enable_external_file_cache,
             "sources": dict(self.sources),
         }
 
@@ -321,7 +328,7 @@ def effective(con: Any, settings: StoreSettings) -> list[dict[str, str]]:
     """The settings DuckDB is actually using, as it reports them, each with its source
     (``--memory-limit``, ``$AIPS_MEMORY_LIMIT``, ``model file store.memory_limit`` or
     ``default``): the rows of ``aips info``'s settings table."""
-    names = ("memory_limit", "threads", "temp_directory", "preserve_insertion_order")
+    names = ("memory_limit", "threads", "temp_directory", "preserve_insertion_order", "enable_external_file_cache")
     row = con.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names)).fetchone()
     shown = {n: str(v) for n, v in zip(names, row, strict=True)}
     own = os.sep + process_folder()  # the configured folder, not this process's subfolder
