@@ -183,3 +183,20 @@ def test_view_builds_packed_with_bounds_from_the_events(store):
     assert _intervals(built) == _intervals(timelines(store.table("events"), model))
     day = lambda n: BASE + dt.timedelta(days=n)  # noqa: E731
     assert ("w", "B", BASE, day(68), "TI") in _intervals(built)
+
+
+def test_many_entities_keep_their_own_keys(store):
+    """A full packed sweep sorts a user's rows by (entity index, day) folded into one int64
+    (:data:`~aips.engine.timelines.KEY_STRIDE`). Spark's ``row_number`` is an INT, and the
+    index times the stride overflowed it from the 512th entity (silently, outside ANSI mode):
+    one user reading 600 brands, one a day, has one I interval per brand, 30 days from its
+    read, on both backends."""
+    rows = [("u", f"b{i:03d}", f"{BASE + dt.timedelta(days=i % 7)} 10:00", "read", {"spu": "s"})
+            for i in range(600)]
+    store.write("events", events_table(rows), overwrite=True)
+    ev = store.table("events")
+    model = default_model()
+    bounds = _bounds(store, ev, model, "brand")
+    packed = _intervals(timelines(ev, model, bounds=bounds))
+    day = lambda n: BASE + dt.timedelta(days=n)  # noqa: E731
+    assert packed == sorted(("u", f"b{i:03d}", day(i % 7), day(i % 7 + 29), "I") for i in range(600))

@@ -81,7 +81,10 @@ def entity_index(rollup: ibis.Table, level: str) -> ibis.Table:
     """
     keys = list(entity_keys(level))
     ents = rollup.select(*keys).distinct()
-    return ents.mutate(_e=ibis.row_number().over(order_by=keys))
+    # a BIGINT even where Ibis already types it int64: Spark's row_number is an INT, and the
+    # key (index * KEY_STRIDE) overflowed it silently from the 512th entity
+    ents = ents.mutate(_e=ibis.row_number().over(order_by=keys))
+    return ents.mutate(_e=_int64(ents._e))
 
 
 def day_number(date: ibis.Value) -> ibis.Value:

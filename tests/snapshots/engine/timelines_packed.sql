@@ -71,40 +71,40 @@ WITH "t4" AS (
     5
 )
 SELECT
-  "t23"."user_id",
-  "t23"."brand",
-  MAKE_DATE(1970, 1, 1) + TO_DAYS("t23"."day") AS "start_date",
-  MAKE_DATE(1970, 1, 1) + TO_DAYS("t23"."_next" - 1) AS "end_date",
-  "t23"."stage"
+  "t24"."user_id",
+  "t24"."brand",
+  MAKE_DATE(1970, 1, 1) + TO_DAYS("t24"."day") AS "start_date",
+  MAKE_DATE(1970, 1, 1) + TO_DAYS("t24"."_next" - 1) AS "end_date",
+  "t24"."stage"
 FROM (
   SELECT
-    "t22"."user_id",
-    "t10"."brand",
-    "t22"."day",
-    "t22"."_next",
-    "t22"."stage"
+    "t23"."user_id",
+    "t11"."brand",
+    "t23"."day",
+    "t23"."_next",
+    "t23"."stage"
   FROM (
     SELECT
-      "t20"."user_id",
+      "t21"."user_id",
       (
-        "t20"."day" & 4194303
+        "t21"."day" & 4194303
       ) - 2097152 AS "day",
-      "t20"."stage",
-      "t20"."day" >> 22 AS "_e",
+      "t21"."stage",
+      "t21"."day" >> 22 AS "_e",
       (
         CASE
           WHEN (
-            LEAD("t20"."day") OVER (
-              PARTITION BY "t20"."user_id"
-              ORDER BY "t20"."day" ASC
+            LEAD("t21"."day") OVER (
+              PARTITION BY "t21"."user_id"
+              ORDER BY "t21"."day" ASC
               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
             ) >> 22
           ) = (
-            "t20"."day" >> 22
+            "t21"."day" >> 22
           )
-          THEN LEAD("t20"."day") OVER (
-            PARTITION BY "t20"."user_id"
-            ORDER BY "t20"."day" ASC
+          THEN LEAD("t21"."day") OVER (
+            PARTITION BY "t21"."user_id"
+            ORDER BY "t21"."day" ASC
             ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
           )
           ELSE CAST(NULL AS BIGINT)
@@ -112,49 +112,49 @@ FROM (
       ) - 2097152 AS "_next"
     FROM (
       SELECT
-        "t19"."user_id",
-        "t19"."day",
+        "t20"."user_id",
+        "t20"."day",
         CASE
-          WHEN "t19"."_rank" = 5
+          WHEN "t20"."_rank" = 5
           THEN 'S'
-          WHEN "t19"."_rank" = 4
+          WHEN "t20"."_rank" = 4
           THEN 'P'
-          WHEN "t19"."_rank" = 3
+          WHEN "t20"."_rank" = 3
           THEN 'TI'
-          WHEN "t19"."_rank" = 2
+          WHEN "t20"."_rank" = 2
           THEN 'I'
-          WHEN "t19"."_rank" = 1
+          WHEN "t20"."_rank" = 1
           THEN 'A'
           ELSE CAST(NULL AS TEXT)
         END AS "stage"
       FROM (
         SELECT
-          "t18"."user_id",
-          "t18"."day",
+          "t19"."user_id",
+          "t19"."day",
           CASE
             WHEN (
               (
-                "t18"."_w0" >> 0
+                "t19"."_w0" >> 0
               ) & 1023
             ) >= 1
             THEN 5
             WHEN (
               (
-                "t18"."_w0" >> 10
+                "t19"."_w0" >> 10
               ) & 511
             ) >= 1
             THEN 4
             WHEN (
               (
                 (
-                  "t18"."_w0" >> 19
+                  "t19"."_w0" >> 19
                 ) & 255
               ) >= 2
             )
             OR (
               (
                 (
-                  "t18"."_w0" >> 27
+                  "t19"."_w0" >> 27
                 ) & 127
               ) >= 1
             )
@@ -162,14 +162,14 @@ FROM (
               (
                 (
                   (
-                    "t18"."_w0" >> 34
+                    "t19"."_w0" >> 34
                   ) & 127
                 ) >= 1
               )
               AND (
                 (
                   (
-                    "t18"."_w0" >> 41
+                    "t19"."_w0" >> 41
                   ) & 127
                 ) >= 1
               )
@@ -177,13 +177,13 @@ FROM (
             THEN 3
             WHEN (
               (
-                "t18"."_w0" >> 48
+                "t19"."_w0" >> 48
               ) & 127
             ) >= 1
             THEN 2
             WHEN (
               (
-                "t18"."_w0" >> 55
+                "t19"."_w0" >> 55
               ) & 127
             ) >= 1
             THEN 1
@@ -193,7 +193,7 @@ FROM (
             WHEN (
               (
                 (
-                  "t18"."_w0" - "t18"."_d_w0"
+                  "t19"."_w0" - "t19"."_d_w0"
                 ) >> 0
               ) & 1023
             ) >= 1
@@ -201,7 +201,7 @@ FROM (
             WHEN (
               (
                 (
-                  "t18"."_w0" - "t18"."_d_w0"
+                  "t19"."_w0" - "t19"."_d_w0"
                 ) >> 10
               ) & 511
             ) >= 1
@@ -210,7 +210,7 @@ FROM (
               (
                 (
                   (
-                    "t18"."_w0" - "t18"."_d_w0"
+                    "t19"."_w0" - "t19"."_d_w0"
                   ) >> 19
                 ) & 255
               ) >= 2
@@ -219,7 +219,7 @@ FROM (
               (
                 (
                   (
-                    "t18"."_w0" - "t18"."_d_w0"
+                    "t19"."_w0" - "t19"."_d_w0"
                   ) >> 27
                 ) & 127
               ) >= 1
@@ -229,7 +229,7 @@ FROM (
                 (
                   (
                     (
-                      "t18"."_w0" - "t18"."_d_w0"
+                      "t19"."_w0" - "t19"."_d_w0"
                     ) >> 34
                   ) & 127
                 ) >= 1
@@ -238,7 +238,7 @@ FROM (
                 (
                   (
                     (
-                      "t18"."_w0" - "t18"."_d_w0"
+                      "t19"."_w0" - "t19"."_d_w0"
                     ) >> 41
                   ) & 127
                 ) >= 1
@@ -248,7 +248,7 @@ FROM (
             WHEN (
               (
                 (
-                  "t18"."_w0" - "t18"."_d_w0"
+                  "t19"."_w0" - "t19"."_d_w0"
                 ) >> 48
               ) & 127
             ) >= 1
@@ -256,7 +256,7 @@ FROM (
             WHEN (
               (
                 (
-                  "t18"."_w0" - "t18"."_d_w0"
+                  "t19"."_w0" - "t19"."_d_w0"
                 ) >> 55
               ) & 127
             ) >= 1
@@ -265,30 +265,30 @@ FROM (
           END AS "_prev"
         FROM (
           SELECT
-            "t17"."user_id",
-            "t17"."day",
+            "t18"."user_id",
+            "t18"."day",
             (
-              LAG("t17"."day") OVER (
-                PARTITION BY "t17"."user_id"
-                ORDER BY "t17"."day" ASC
+              LAG("t18"."day") OVER (
+                PARTITION BY "t18"."user_id"
+                ORDER BY "t18"."day" ASC
                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
               ) IS NULL
             )
             OR (
-              LAG("t17"."day") OVER (
-                PARTITION BY "t17"."user_id"
-                ORDER BY "t17"."day" ASC
+              LAG("t18"."day") OVER (
+                PARTITION BY "t18"."user_id"
+                ORDER BY "t18"."day" ASC
                 ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-              ) <> "t17"."day"
+              ) <> "t18"."day"
             ) AS "_first",
-            CAST(SUM("t17"."_w0") OVER (
-              PARTITION BY "t17"."user_id"
-              ORDER BY "t17"."day" ASC
+            CAST(SUM("t18"."_w0") OVER (
+              PARTITION BY "t18"."user_id"
+              ORDER BY "t18"."day" ASC
               RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
             ) AS BIGINT) AS "_w0",
-            CAST(SUM("t17"."_w0") OVER (
-              PARTITION BY "t17"."user_id"
-              ORDER BY "t17"."day" ASC
+            CAST(SUM("t18"."_w0") OVER (
+              PARTITION BY "t18"."user_id"
+              ORDER BY "t18"."day" ASC
               RANGE BETWEEN CURRENT ROW AND CURRENT ROW
             ) AS BIGINT) AS "_d_w0"
           FROM (
@@ -296,104 +296,104 @@ FROM (
               *
             FROM (
               SELECT
-                "t15"."user_id",
+                "t16"."user_id",
                 CASE
                   WHEN "t2"."_piece" = 1
-                  THEN "t15"."_dn" + 30
+                  THEN "t16"."_dn" + 30
                   WHEN "t2"."_piece" = 2
-                  THEN "t15"."_dn" + 365
+                  THEN "t16"."_dn" + 365
                   WHEN "t2"."_piece" = 3
-                  THEN "t15"."_dn" + "t15"."cycle_days"
-                  ELSE "t15"."_dn"
+                  THEN "t16"."_dn" + "t16"."cycle_days"
+                  ELSE "t16"."_dn"
                 END AS "day",
                 CASE
                   WHEN "t2"."_piece" = 1
-                  THEN "t15"."_p1_w0"
+                  THEN "t16"."_p1_w0"
                   WHEN "t2"."_piece" = 2
-                  THEN "t15"."_p2_w0"
+                  THEN "t16"."_p2_w0"
                   WHEN "t2"."_piece" = 3
-                  THEN "t15"."_p3_w0"
-                  ELSE "t15"."_p0_w0"
+                  THEN "t16"."_p3_w0"
+                  ELSE "t16"."_p0_w0"
                 END AS "_w0"
               FROM (
                 SELECT
-                  "t13"."user_id",
-                  "t13"."_dn",
-                  "t13"."cycle_days",
+                  "t14"."user_id",
+                  "t14"."_dn",
+                  "t14"."cycle_days",
                   (
-                    LEAST("t13"."post", 1) * 1
+                    LEAST("t14"."post", 1) * 1
                   ) + (
-                    LEAST("t13"."purchase", 1) * 1024
+                    LEAST("t14"."purchase", 1) * 1024
                   ) + (
-                    LEAST("t13"."deep_read", 2) * 524288
+                    LEAST("t14"."deep_read", 2) * 524288
                   ) + (
                     LEAST(
-                      "t13"."cart" + "t13"."collect" + "t13"."comment" + "t13"."screenshot" + "t13"."share" + "t13"."store_visit",
+                      "t14"."cart" + "t14"."collect" + "t14"."comment" + "t14"."screenshot" + "t14"."share" + "t14"."store_visit",
                       1
                     ) * 134217728
                   ) + (
-                    LEAST("t13"."search", 1) * 17179869184
+                    LEAST("t14"."search", 1) * 17179869184
                   ) + (
-                    LEAST("t13"."read", 1) * 2199023255552
+                    LEAST("t14"."read", 1) * 2199023255552
                   ) + (
-                    LEAST("t13"."follow" + "t13"."like" + "t13"."read" + "t13"."search", 1) * 281474976710656
+                    LEAST("t14"."follow" + "t14"."like" + "t14"."read" + "t14"."search", 1) * 281474976710656
                   ) + (
-                    LEAST("t13"."impression", 1) * 36028797018963968
+                    LEAST("t14"."impression", 1) * 36028797018963968
                   ) AS "_p0_w0",
                   -(
                     (
-                      LEAST("t13"."deep_read", 2) * 524288
+                      LEAST("t14"."deep_read", 2) * 524288
                     ) + (
                       LEAST(
-                        "t13"."cart" + "t13"."collect" + "t13"."comment" + "t13"."screenshot" + "t13"."share" + "t13"."store_visit",
+                        "t14"."cart" + "t14"."collect" + "t14"."comment" + "t14"."screenshot" + "t14"."share" + "t14"."store_visit",
                         1
                       ) * 134217728
                     ) + (
-                      LEAST("t13"."search", 1) * 17179869184
+                      LEAST("t14"."search", 1) * 17179869184
                     ) + (
-                      LEAST("t13"."read", 1) * 2199023255552
+                      LEAST("t14"."read", 1) * 2199023255552
                     ) + (
-                      LEAST("t13"."follow" + "t13"."like" + "t13"."read" + "t13"."search", 1) * 281474976710656
+                      LEAST("t14"."follow" + "t14"."like" + "t14"."read" + "t14"."search", 1) * 281474976710656
                     ) + (
-                      LEAST("t13"."impression", 1) * 36028797018963968
+                      LEAST("t14"."impression", 1) * 36028797018963968
                     )
                   ) AS "_p1_w0",
                   -(
-                    LEAST("t13"."post", 1) * 1
+                    LEAST("t14"."post", 1) * 1
                   ) AS "_p2_w0",
                   -(
-                    LEAST("t13"."purchase", 1) * 1024
+                    LEAST("t14"."purchase", 1) * 1024
                   ) AS "_p3_w0"
                 FROM (
                   SELECT
-                    "t12".*
+                    "t13".*
                     EXCLUDE ("_e")
                   FROM (
                     SELECT
-                      "t11"."user_id",
-                      "t11"."brand",
-                      "t11"."spu",
-                      "t11"."category",
-                      "t11"."local_date",
-                      "t11"."impression",
-                      "t11"."read",
-                      "t11"."search",
-                      "t11"."like",
-                      "t11"."follow",
-                      "t11"."collect",
-                      "t11"."comment",
-                      "t11"."share",
-                      "t11"."screenshot",
-                      "t11"."cart",
-                      "t11"."store_visit",
-                      "t11"."deep_read",
-                      "t11"."purchase",
-                      "t11"."post",
-                      "t11"."cycle_days",
-                      "t11"."_dn" + (
-                        "t11"."_e" * 4194304
+                      "t12"."user_id",
+                      "t12"."brand",
+                      "t12"."spu",
+                      "t12"."category",
+                      "t12"."local_date",
+                      "t12"."impression",
+                      "t12"."read",
+                      "t12"."search",
+                      "t12"."like",
+                      "t12"."follow",
+                      "t12"."collect",
+                      "t12"."comment",
+                      "t12"."share",
+                      "t12"."screenshot",
+                      "t12"."cart",
+                      "t12"."store_visit",
+                      "t12"."deep_read",
+                      "t12"."purchase",
+                      "t12"."post",
+                      "t12"."cycle_days",
+                      "t12"."_dn" + (
+                        "t12"."_e" * 4194304
                       ) + 2097152 AS "_dn",
-                      "t11"."_e"
+                      "t12"."_e"
                     FROM (
                       SELECT
                         "t8"."user_id",
@@ -417,7 +417,7 @@ FROM (
                         "t8"."post",
                         "t8"."cycle_days",
                         "t8"."_dn",
-                        "t10"."_e"
+                        "t11"."_e"
                       FROM (
                         SELECT
                           "t5"."user_id",
@@ -451,49 +451,59 @@ FROM (
                       ) AS "t8"
                       INNER JOIN (
                         SELECT
-                          "t6"."brand",
-                          ROW_NUMBER() OVER (
-                            ORDER BY "t6"."brand" ASC
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-                          ) - 1 AS "_e"
+                          "t9"."brand",
+                          CAST("t9"."_e" AS BIGINT) AS "_e"
                         FROM (
-                          SELECT DISTINCT
-                            "t5"."brand"
-                          FROM "t4" AS "t5"
-                        ) AS "t6"
-                      ) AS "t10"
-                        ON "t8"."brand" IS NOT DISTINCT FROM "t10"."brand"
-                    ) AS "t11"
-                  ) AS "t12"
-                ) AS "t13"
-              ) AS "t15"
+                          SELECT
+                            "t6"."brand",
+                            ROW_NUMBER() OVER (
+                              ORDER BY "t6"."brand" ASC
+                              ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+                            ) - 1 AS "_e"
+                          FROM (
+                            SELECT DISTINCT
+                              "t5"."brand"
+                            FROM "t4" AS "t5"
+                          ) AS "t6"
+                        ) AS "t9"
+                      ) AS "t11"
+                        ON "t8"."brand" IS NOT DISTINCT FROM "t11"."brand"
+                    ) AS "t12"
+                  ) AS "t13"
+                ) AS "t14"
+              ) AS "t16"
               CROSS JOIN "ibis_pandas_memtable" AS "t2"
-            ) AS "t16"
+            ) AS "t17"
             WHERE
-              "t16"."_w0" <> 0
-          ) AS "t17"
-        ) AS "t18"
+              "t17"."_w0" <> 0
+          ) AS "t18"
+        ) AS "t19"
         WHERE
-          "t18"."_first" AND "t18"."_d_w0" <> 0
-      ) AS "t19"
+          "t19"."_first" AND "t19"."_d_w0" <> 0
+      ) AS "t20"
       WHERE
-        "t19"."_rank" <> "t19"."_prev"
-    ) AS "t20"
-  ) AS "t22"
+        "t20"."_rank" <> "t20"."_prev"
+    ) AS "t21"
+  ) AS "t23"
   INNER JOIN (
     SELECT
-      "t6"."brand",
-      ROW_NUMBER() OVER (
-        ORDER BY "t6"."brand" ASC
-        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-      ) - 1 AS "_e"
+      "t9"."brand",
+      CAST("t9"."_e" AS BIGINT) AS "_e"
     FROM (
-      SELECT DISTINCT
-        "t5"."brand"
-      FROM "t4" AS "t5"
-    ) AS "t6"
-  ) AS "t10"
-    ON "t22"."_e" = "t10"."_e"
-) AS "t23"
+      SELECT
+        "t6"."brand",
+        ROW_NUMBER() OVER (
+          ORDER BY "t6"."brand" ASC
+          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+        ) - 1 AS "_e"
+      FROM (
+        SELECT DISTINCT
+          "t5"."brand"
+        FROM "t4" AS "t5"
+      ) AS "t6"
+    ) AS "t9"
+  ) AS "t11"
+    ON "t23"."_e" = "t11"."_e"
+) AS "t24"
 WHERE
-  "t23"."stage" IS NOT NULL
+  "t24"."stage" IS NOT NULL
