@@ -448,3 +448,40 @@ def test_the_view_maps_only_the_columns_some_row_needs_mapped(tmp_path, case):
     assert got["e1"] == ("b", "read", "feed_ad") and got["e3"] == ("c", "purchase", "kol_note")
     if case != "no ids":
         assert got["e2"] == ("b", "read", None)
+
+
+def _unified_by_name(ws) -> bool:
+    """Whether the raw view of the sourced files reads them with ``union_by_name``."""
+    sql = ws.store.backend.con.execute(
+        "SELECT sql FROM duckdb_views() WHERE view_name = '_aips_source_raw'").fetchone()[0]
+    flag = sql.lower().split("union_by_name", 1)[1][:30]
+    assert ("'t'" in flag or "true" in flag) != ("'f'" in flag or "false" in flag), sql
+    return "'t'" in flag or "true" in flag
+
+
+def test_files_with_the_same_columns_are_not_unified_by_name(tmp_path):
+    """Issue 13 (1B events): ``union_by_name`` made DuckDB read the footers of all 7,920
+    files each time a query bound the view, and hold them (~1 GiB per reference, outside its
+    memory limit). Files with the same columns (here in another order) are read without it;
+    files whose columns differ keep it, so a column the first file lacks is not lost (the
+    rows equal an ingest of the same files: the Python reader)."""
+    utc = [dt.datetime(2024, 1, 2, h, tzinfo=dt.UTC) for h in (8, 9)]
+    a = {"event_id": ["e1", "e2"], "ts": utc, "user_id": ["u1", "u2"], "brand": ["b", "b"],
+         "event_type": ["read", "purchase"]}
+    b = {"brand": ["c"], "user_id": ["u3"], "ts": utc[:1], "event_type": ["read"], "event_id": ["e3"],
+         "channel": ["kol_note"]}
+    for case, with_channel in (("same", True), ("differ", False)):
+        folder = tmp_path / case / "files"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({**a, **({"channel": ["feed_ad", None]} if with_channel else {})}),
+                       folder / "a.parquet")  # first: the columns DuckDB takes without unifying
+        pq.write_table(pa.table(b), folder / "b.parquet")
+        ws = Workspace(connect(str(tmp_path / case / "s.duckdb")), default_model())
+        assert ws.source(str(folder)).loaded == 3
+        assert _unified_by_name(ws) is not with_channel, case
+        oracle = Workspace(connect(":memory:"), default_model())
+        for f in ("a", "b"):
+            oracle.ingest(folder / f"{f}.parquet", quarantine_dir=tmp_path / case / "q")
+        assert _events(ws) == _events(oracle), case
+        got = {r["event_id"]: r["channel"] for r in ws.events.to_pyarrow().to_pylist()}
+        assert got == {"e1": "feed_ad" if with_channel else None, "e2": None, "e3": "kol_note"}, case

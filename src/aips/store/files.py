@@ -109,17 +109,20 @@ def register_parquet(store: Any, name: str, location: str) -> ibis.Table:
     hive-partitioned or not, a file or a glob), with :data:`FILE` and :data:`ROW` added;
     its rows are read from the files by every query on it (nothing is copied).
 
-    DuckDB: ``read_parquet`` with hive partitioning detected and files unified by column
-    name; Spark: ``parquet.`location``` with its partition discovery and the file's
-    ``_metadata`` (``file_path``, ``row_index``).
+    DuckDB: ``read_parquet`` with hive partitioning detected, and files unified by column
+    name when their columns differ (:func:`same_columns`); Spark: ``parquet.`location```
+    with its partition discovery and the file's ``_metadata`` (``file_path``,
+    ``row_index``).
     """
     import sqlglot as sg
 
     if store.kind == "duckdb":
-        call = sg.func("read_parquet", sg.exp.Literal.string(dataset_glob(location)),
+        glob = dataset_glob(location)
+        call = sg.func("read_parquet", sg.exp.Literal.string(glob),
                        sg.exp.EQ(this=sg.column("filename"), expression=sg.exp.Literal.string(FILE)),
                        sg.exp.EQ(this=sg.column("file_row_number"), expression=sg.exp.true()),
-                       sg.exp.EQ(this=sg.column("union_by_name"), expression=sg.exp.true()))
+                       sg.exp.EQ(this=sg.column("union_by_name"),
+                                 expression=sg.exp.false() if same_columns(store, glob) else sg.exp.true()))
         body = (f"SELECT * EXCLUDE (file_row_number), file_row_number AS {_quote(store, ROW)} "
                 f"FROM {call.sql(dialect='duckdb')}")
     else:
@@ -128,6 +131,41 @@ def register_parquet(store: Any, name: str, location: str) -> ibis.Table:
                 f"{_quote(store, ROW)} FROM parquet.`{path.replace('`', '``')}`")
     store.backend.raw_sql(f"CREATE OR REPLACE VIEW {_quote(store, name)} AS {body}")
     return with_instants(store, name, store.backend.table(name))
+
+
+def same_columns(store: Any, glob: str) -> bool:
+    """True when every Parquet file of ``glob`` (DuckDB) has the same columns, by name and
+    type: the files can then be read as one schema, without ``union_by_name``.
+
+    ``union_by_name`` makes DuckDB read the footer of every file each time a query binds the
+    view, and keep them while it runs: on the 7,920 files of a 1B-event world, 1.9 s and
+    ~1 GiB per reference of the view, memory its limit does not count (a query with three
+    references peaked at 3.04 GiB RSS, 0.10 GiB without). Without it, DuckDB takes the
+    first file's columns and matches the others by name, so it is used only when the
+    columns differ (a file without a column would otherwise lose it in every file).
+    Reads every footer once.
+
+    >>> import tempfile, pathlib, duckdb
+    >>> from aips.store.connect import connect
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> con = duckdb.connect()
+    >>> _ = con.execute(f"COPY (SELECT 1 AS x, 'a' AS y) TO '{d}/a.parquet'")
+    >>> _ = con.execute(f"COPY (SELECT 'b' AS y, 2 AS x) TO '{d}/b.parquet'")
+    >>> same_columns(connect(":memory:"), f"{d}/*.parquet")
+    True
+    >>> _ = con.execute(f"COPY (SELECT 'c' AS y) TO '{d}/c.parquet'")
+    >>> same_columns(connect(":memory:"), f"{d}/*.parquet")
+    False
+    """
+    import sqlglot as sg
+
+    schema = sg.func("parquet_schema", sg.exp.Literal.string(glob)).sql(dialect="duckdb")
+    # leaves only (a group node, the root included, has no type; writers name the root apart)
+    differ = store.backend.con.execute(
+        f"SELECT count(*) FROM (SELECT name, type, logical_type, count(DISTINCT file_name) AS n "
+        f"FROM {schema} WHERE type IS NOT NULL GROUP BY ALL) "
+        f"WHERE n <> (SELECT count(DISTINCT file_name) FROM {schema})").fetchone()[0]
+    return differ == 0
 
 
 def with_instants(store: Any, name: str, table: ibis.Table) -> ibis.Table:
