@@ -33,6 +33,7 @@ from aips.maintain.state import (
     read_state,
     write_state,
 )
+from aips.store.staging import read_staged, stage  # noqa: F401 - kept importable from here
 
 COUNTERS_TABLE = "counters_daily"
 LEVELS = ("brand", "spu")
@@ -144,45 +145,6 @@ def scratch(store) -> Iterator[Path | None]:
     parent = Path(store.location).expanduser().resolve().parent
     with tempfile.TemporaryDirectory(prefix=".aips-maintain-", dir=parent) as folder:
         yield Path(folder)
-
-
-def stage(rows: Any, folder: Path, name: str, parts: list[Any] | None = None, *,
-          partition_by: str | None = None) -> Path:
-    """Stream the expression ``rows`` to ``folder/name.parquet`` (read it back with
-    :func:`read_staged`); with ``parts`` (disjoint expressions whose union is ``rows``),
-    each to its own file of a folder ``folder/name``, one query at a time. With
-    ``partition_by`` (a column of every part), each part is a folder of hive partitions
-    (``column=value`` folders) instead."""
-    if partition_by is None and (parts is None or len(parts) < 2):
-        path = folder / f"{name}.parquet"
-        rows.to_parquet(path)
-        return path
-    parts = parts or [rows]
-    path = folder / name
-    path.mkdir()
-    for i, part in enumerate(parts):
-        if partition_by is None:
-            part.to_parquet(path / f"part-{i:05d}.parquet")
-        else:
-            part.to_parquet(path / f"part-{i:05d}", partition_by=partition_by)
-    if partition_by is not None and not _hive_files(path):  # no rows: no partition was written
-        parts[0].limit(0).to_parquet(path / "empty.parquet")
-    return path
-
-
-def _hive_files(path: Path) -> bool:
-    """Whether ``path`` holds parts of hive partitions (``part-*/column=value/*.parquet``)."""
-    return any(path.glob("*/*=*/*.parquet"))
-
-
-def read_staged(store, path: Path) -> Any:
-    """The rows staged to ``path`` (a file, or a folder of parts, hive-partitioned or not),
-    read by the store's current connection."""
-    hive = path.is_dir() and _hive_files(path)
-    text = str(path / "**" / "*.parquet" if hive else path / "*.parquet" if path.is_dir() else path)
-    text = text.replace("'", "''")
-    options = ", hive_partitioning = true" if hive else ""
-    return store.backend.sql(f"SELECT * FROM read_parquet('{text}'{options})")
 
 
 SWEEP_ROW_BYTES = 40

@@ -58,6 +58,44 @@ def test_bucketed_paths_with_transforms_and_labels(duckdb_store):
         assert_same_paths(_table(P.build_paths(ev, buckets=3, **kw)), _table(P.build_paths(ev, **kw)))
 
 
+def test_staged_paths_equal_one_query(duckdb_store, monkeypatch):
+    """Touches larger than the memory limit are staged to Parquet filed by bucket
+    (:func:`aips.engine.paths._staged_paths`): the same paths as one query, with transforms
+    and decay, and the result still reads after the staged files are gone."""
+    from aips.store.staging import parquet_stager
+
+    duckdb_store.write("events", events_table(JOURNEY_LOG), overwrite=True)
+    ev = duckdb_store.table("events")
+    staged = []
+    real = P._staged_paths
+    monkeypatch.setattr(P, "_staged_paths", lambda *a, **k: staged.append(a[2]) or real(*a, **k))
+    for kw in ({"half_life": 2.0}, {"transform": "collapse"}, {"transform": ["first", "drop_organic"]},
+               {"by": "campaign"}, {"lookback": 30, "half_life": 1.0}):
+        kw = {"lookback": 7, **kw}
+        with parquet_stager(duckdb_store) as stage:
+            # 512 B: a touch a bucket (0.5 x 512 B / 200 B), and the touches x 110 B exceed it
+            got = P.build_paths(ev, materialise=cached, memory_limit=512, stage=stage, **kw)
+        assert_same_paths(_table(got), _table(P.build_paths(ev, **kw)))
+    assert len(staged) == 5 and all(b > 3 for b in staged)
+
+
+def test_a_parquet_stager_cleans_up_and_files_by_bucket(tmp_path):
+    import ibis
+
+    from aips.store.staging import parquet_stager
+
+    s = connect(str(tmp_path / "a.duckdb"))
+    try:
+        with parquet_stager(s) as stage:
+            t = stage(ibis.memtable({"k": list(range(10)), "_bucket": [i % 3 for i in range(10)]}), "_bucket")
+            folders = sorted(p.name for p in (tmp_path / "a.duckdb.tmp").glob("aips-staged-*/*/*/*=*"))
+            assert folders == ["_bucket=0", "_bucket=1", "_bucket=2"]
+            assert sorted(t.filter(t._bucket == 1).k.to_pyarrow().to_pylist()) == [1, 4, 7]
+        assert not list((tmp_path / "a.duckdb.tmp").glob("aips-staged-*"))
+    finally:
+        s.close()
+
+
 def test_path_buckets_from_memory_limit():
     # 0.5 * 1 MiB / 200 B = 2621 rows a bucket
     assert P.path_buckets(2621, 2**20) == 1
@@ -115,6 +153,12 @@ def test_attribution_fits_a_small_memory_limit(tmp_path):
         got = _table(ws.attribution_paths(lookback=30, half_life=7.0))
     assert len(want) > 1000 and sum(r["conversions"] for r in want) > 0
     assert_same_paths(got, want)
+    # under 40 MiB the touches (x 110 B) exceed the limit: staged to Parquet, filed by bucket
+    with aips.open(path, read_only=True, memory_limit="40MiB") as ws:
+        assert 600_000 * P.STAGE_ROW_BYTES > ws.store.settings.memory_limit
+        got = _table(ws.attribution_paths(lookback=30, half_life=7.0))
+    assert_same_paths(got, want)
+    assert not list((tmp_path / "aips.duckdb.tmp").glob("aips-staged-*"))
 
 
 def test_bucketed_chain_units_equal_one_query(duckdb_store):

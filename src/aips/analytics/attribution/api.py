@@ -27,6 +27,7 @@ from aips.engine import chains as _chains
 from aips.engine import paths as _paths
 from aips.engine.reach import first_reach
 from aips.store.cache import materialised
+from aips.store.staging import parquet_stager
 from aips.view import View
 
 LABEL_COLUMN = {"channel": "channel", "campaign": "campaign", "creator": "creator"}
@@ -86,21 +87,26 @@ def attribution_paths(
     The journey ends (read twice by the query) are materialised in the backend first; the
     returned table itself is unexecuted. On a store with a memory limit (DuckDB), the
     touches are counted first and, when the journeys might not fit, the paths are built a
-    bucket of users at a time (:func:`aips.engine.paths.path_buckets`, issue 13).
+    bucket of users at a time (:func:`aips.engine.paths.path_buckets`, issue 13), from the
+    touches staged to Parquet beside the store filed by bucket
+    (:func:`aips.store.staging.parquet_stager`).
 
     See :func:`aips.engine.paths.build_paths` for journeys, lookback and transforms.
     """
     _paths._check("target", target, _paths.TARGETS)
     ev = _events(view, brand)
-    return _paths.build_paths(
-        ev, view.model, target=target, by=by, lookback=lookback, transform=transform,
-        organic=organic, half_life=half_life, conversions=_conversions(view, ev, target, brand),
-        categories=view.categories, materialise=materialised,
-        memory_limit=_memory_limit(view),
-        # the censoring day of every brand's journeys is the store's last day: given, not a
-        # max over every event inside the query (with a brand filter, that brand's last day)
-        last_day=view.last_day() if brand is None else None,
-    )
+    # bucketed paths stage the touches in files that go with the block: the table returned
+    # then reads only materialised sums (build_paths' ``stage``)
+    with parquet_stager(view.store) as stage:
+        return _paths.build_paths(
+            ev, view.model, target=target, by=by, lookback=lookback, transform=transform,
+            organic=organic, half_life=half_life, conversions=_conversions(view, ev, target, brand),
+            categories=view.categories, materialise=materialised,
+            memory_limit=_memory_limit(view), stage=stage,
+            # the censoring day of every brand's journeys is the store's last day: given, not a
+            # max over every event inside the query (with a brand filter, that brand's last day)
+            last_day=view.last_day() if brand is None else None,
+        )
 
 
 def _memory_limit(view: View) -> int | None:
