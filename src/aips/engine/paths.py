@@ -522,7 +522,7 @@ def build_paths(
     if buckets is None and memory_limit and materialise is not None:
         n = _count(t)
         if stage is not None and n * STAGE_ROW_BYTES > memory_limit and path_buckets(n, memory_limit) > 1:
-            return _staged_paths(t, conversions, path_buckets(n, memory_limit), stage,
+            return _staged_paths(t, conversions, memory_limit, stage,
                                  materialise, lookback=lookback, last_day=last_day,
                                  repeatable=target == "purchase", transform=transform,
                                  organic=organic, half_life=half_life)
@@ -551,19 +551,53 @@ def _journey_touches(t: ibis.Table, ends: ibis.Table, transform, organic) -> ibi
     return jt.select(*JOURNEY, "pos", "label", "local_date", "end_date", "converted", "value")
 
 
-def _staged_paths(t: ibis.Table, conversions: ibis.Table, buckets: int, stage, materialise, *,
+def journey_candidates(touch_table: ibis.Table, conversions: ibis.Table, lookback: int | ibis.Table,
+                       last_day) -> ibis.Table:
+    """The touches that may belong to a journey (a superset, one pass, no window): every touch
+    of a pair with a conversion, and the others in the last lookback of their brand (the
+    only journey of a pair without conversions ends on ``last_day``). On the 12M-event world
+    2.4M of 11.5M touches; the journeys' own touches are 1.8M.
+
+    >>> import datetime as dt, ibis
+    >>> t = ibis.memtable({"user_id": ["a", "a", "b", "b"], "brand": ["x"] * 4,
+    ...     "local_date": [dt.date(2024, 1, d) for d in (1, 30, 1, 30)]})
+    >>> conv = ibis.memtable({"user_id": ["a"], "brand": ["x"]})
+    >>> c = journey_candidates(t, conv, 7, dt.date(2024, 1, 31)).to_pyarrow().to_pylist()
+    >>> sorted((r["user_id"], r["local_date"].day) for r in c)
+    [('a', 1), ('a', 30), ('b', 30)]
+    """
+    buyers = conversions.select(_u="user_id", _b="brand").distinct().mutate(_buyer=ibis.literal(True))
+    x = touch_table.left_join(buyers, [touch_table.user_id == buyers._u, touch_table.brand == buyers._b])
+    if not isinstance(last_day, ibis.Expr):
+        last_day = ibis.literal(last_day, type="date")
+    if isinstance(lookback, ibis.Table):  # as _with_start: the brand's, else 30 days
+        lb = lookback.select(_lb_brand="brand", _lb="lookback")
+        x = x.left_join(lb, x.brand == lb._lb_brand)
+        days = ibis.coalesce(x._lb.cast("int64"), 30)
+    else:
+        days = ibis.literal(int(lookback), "int64")
+    recent = x.local_date >= last_day - (days - 1).as_interval("D")
+    return x.filter(x._buyer.notnull() | recent).select(*touch_table.columns)
+
+
+def _staged_paths(t: ibis.Table, conversions: ibis.Table, memory_limit: int, stage, materialise, *,
                   lookback, last_day, repeatable: bool, transform, organic,
                   half_life: float | None) -> ibis.Table:
     """The bucketed paths with the touches staged first, filed by bucket of users.
 
-    One read of the events writes the touches (about 15 bytes each in Parquet); the journey
-    ends are computed from them and staged the same way; each bucket's journeys read the
-    staged files of their bucket only. Materialising every journey touch instead (a
+    One read of the events writes the :func:`journey_candidates` (about 10 bytes each in
+    Parquet), in as many :func:`path_buckets` as their count needs under ``memory_limit``;
+    the journey ends are computed from them and staged the same way; each bucket's journeys
+    read the staged files of their bucket only. Materialising every journey touch instead (a
     temporary table, which spills uncompressed, and the window that numbers them, over all
     of them at once) filled 27 GB of disk at 1B events. The result reads only materialised
     per-bucket sums, not the staged files.
     """
+    t = journey_candidates(t, conversions, lookback, last_day)
+    buckets = path_buckets(_count(t), memory_limit)
     staged = stage(t.mutate(_bucket=path_bucket(t.user_id, buckets)), "_bucket")
+    # the ends of pairs with no candidate touch are non-converting journeys without touches:
+    # they have no path and are dropped by the aggregation anyway
     ends = journey_ends(conversions, staged.drop("_bucket"), lookback=lookback,
                         last_day=last_day, repeatable=repeatable)
     ends = stage(ends.mutate(_bucket=path_bucket(ends.user_id, buckets)), "_bucket")

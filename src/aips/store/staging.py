@@ -36,24 +36,25 @@ Stager = Callable[[ibis.Table, "str | None"], ibis.Table]
 
 
 def stage(rows: Any, folder: Path, name: str, parts: list[Any] | None = None, *,
-          partition_by: str | None = None) -> Path:
+          partition_by: str | None = None, **options: Any) -> Path:
     """Stream the expression ``rows`` to ``folder/name.parquet`` (read it back with
     :func:`read_staged`); with ``parts`` (disjoint expressions whose union is ``rows``),
     each to its own file of a folder ``folder/name``, one query at a time. With
     ``partition_by`` (a column of every part), each part is a folder of hive partitions
-    (``column=value`` folders) instead."""
+    (``column=value`` folders) instead. ``options`` go to the Parquet writer
+    (``compression="zstd"``)."""
     if partition_by is None and (parts is None or len(parts) < 2):
         path = folder / f"{name}.parquet"
-        rows.to_parquet(path)
+        rows.to_parquet(path, **options)
         return path
     parts = parts or [rows]
     path = folder / name
     path.mkdir()
     for i, part in enumerate(parts):
         if partition_by is None:
-            part.to_parquet(path / f"part-{i:05d}.parquet")
+            part.to_parquet(path / f"part-{i:05d}.parquet", **options)
         else:
-            part.to_parquet(path / f"part-{i:05d}", partition_by=partition_by)
+            part.to_parquet(path / f"part-{i:05d}", partition_by=partition_by, **options)
     if partition_by is not None and not _hive_files(path):  # no rows: no partition was written
         parts[0].limit(0).to_parquet(path / "empty.parquet")
     return path
@@ -102,6 +103,8 @@ def parquet_stager(store) -> Iterator[Stager | None]:
 
         def stage_rows(rows: ibis.Table, partition_by: str | None = None) -> ibis.Table:
             name = f"staged-{next(count):04d}"
-            return read_staged(store, stage(rows, folder, name, partition_by=partition_by))
+            # zstd: a third smaller than snappy for ~8 % more time (12M touches: 121 vs 175 MB)
+            return read_staged(store, stage(rows, folder, name, partition_by=partition_by,
+                                            compression="zstd"))
 
         yield stage_rows

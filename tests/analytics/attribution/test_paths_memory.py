@@ -64,19 +64,24 @@ def test_staged_paths_equal_one_query(duckdb_store, monkeypatch):
     and decay, and the result still reads after the staged files are gone."""
     from aips.store.staging import parquet_stager
 
-    duckdb_store.write("events", events_table(JOURNEY_LOG), overwrite=True)
+    # u5 never buys: its Jan 4 touch is on the first day of the last 7 (Jan 4-10), Jan 3 not
+    edge = [("u5", "b", "2024-01-03 10:00", "impression", "search_ad"),
+            ("u5", "b", "2024-01-04 10:00", "read", "kol_note")]
+    duckdb_store.write("events", events_table(JOURNEY_LOG + edge), overwrite=True)
     ev = duckdb_store.table("events")
+    assert {r["path"]: r["nulls"] for r in _table(P.build_paths(ev, lookback=7))}["kol_note"] == 1
     staged = []
     real = P._staged_paths
-    monkeypatch.setattr(P, "_staged_paths", lambda *a, **k: staged.append(a[2]) or real(*a, **k))
+    monkeypatch.setattr(P, "_staged_paths", lambda *a, **k: staged.append(a[0]) or real(*a, **k))
     for kw in ({"half_life": 2.0}, {"transform": "collapse"}, {"transform": ["first", "drop_organic"]},
-               {"by": "campaign"}, {"lookback": 30, "half_life": 1.0}):
+               {"by": "campaign"}, {"lookback": 30, "half_life": 1.0},
+               {"lookback": None}):  # None: each brand's cycle (a table of lookbacks)
         kw = {"lookback": 7, **kw}
         with parquet_stager(duckdb_store) as stage:
             # 512 B: a touch a bucket (0.5 x 512 B / 200 B), and the touches x 110 B exceed it
             got = P.build_paths(ev, materialise=cached, memory_limit=512, stage=stage, **kw)
         assert_same_paths(_table(got), _table(P.build_paths(ev, **kw)))
-    assert len(staged) == 5 and all(b > 3 for b in staged)
+    assert len(staged) == 6
 
 
 def test_a_parquet_stager_cleans_up_and_files_by_bucket(tmp_path):
