@@ -593,6 +593,12 @@ def _staged_paths(t: ibis.Table, conversions: ibis.Table, memory_limit: int, sta
     of them at once) filled 27 GB of disk at 1B events. The result reads only materialised
     per-bucket sums, not the staged files.
     """
+    # kept in the backend first: their exact (small) sizes let the joins below build their
+    # hash tables on them (estimated from the events they come from, DuckDB built the join
+    # on the touches' side and ran out of memory at 1B events); the ends read them again
+    conversions = materialise(conversions)
+    if isinstance(lookback, ibis.Table):
+        lookback = materialise(lookback)
     t = journey_candidates(t, conversions, lookback, last_day)
     buckets = path_buckets(_count(t), memory_limit)
     staged = stage(t.mutate(_bucket=path_bucket(t.user_id, buckets)), "_bucket")
