@@ -316,26 +316,44 @@ def _half_life(half_life: float) -> float:
     return float(half_life)
 
 
-def _decay_cells(jt: ibis.Table, jp: ibis.Table, half_life: float) -> ibis.Table:
-    """``path, pos, _d, _dv``: the decay shares of each position of each path, summed over
-    its converting journeys (times their value for ``_dv``)."""
+def _decay_cells(jt: ibis.Table, jp: ibis.Table, half_life: float,
+                 key: Sequence[str] = ("path",)) -> ibis.Table:
+    """``<key>, pos, _d, _dv``: the decay shares of each position of each path, summed over
+    its converting journeys (times their value for ``_dv``); ``key``: columns of ``jp`` that
+    identify the path (the path itself, or :func:`path_key`)."""
     conv = jt.filter(jt.converted)
     lag = conv.end_date.delta(conv.local_date, unit="day").cast("float64")
     conv = conv.mutate(_w=ibis.literal(0.5).pow(lag / half_life))
     conv = conv.mutate(_s=conv._w / conv._w.sum().over(group_by=list(JOURNEY)))
     conv = conv.join(jp, [conv.user_id == jp._u, conv.brand == jp._b, conv.seq == jp._s])
-    return conv.group_by(["path", "pos"]).aggregate(
+    return conv.group_by([*key, "pos"]).aggregate(
         _d=conv._s.sum(), _dv=(conv._s * conv.value).sum()
     )
 
 
-def _decay_lists(per_pos: ibis.Table) -> ibis.Table:
-    """``_p, decay, decay_value``: the cells of :func:`_decay_cells` as a list per path
-    (one row per distinct path: aggregate-sized)."""
+def _decay_lists(per_pos: ibis.Table, key: Sequence[str] = ("path",)) -> ibis.Table:
+    """``_p, decay, decay_value`` (``<key>`` for another ``key``): the cells of
+    :func:`_decay_cells` as a list per path (one row per distinct path: aggregate-sized)."""
     st = ibis.struct({"p": per_pos.pos, "d": per_pos._d, "v": per_pos._dv})
-    agg = per_pos.group_by("path").aggregate(_a=st.collect())
+    agg = per_pos.group_by(list(key)).aggregate(_a=st.collect())
     srt = agg._a.sort()
-    return agg.select(_p=agg.path, decay=srt.map(lambda s: s.d), decay_value=srt.map(lambda s: s.v))
+    names = {"_p": agg.path} if list(key) == ["path"] else {k: agg[k] for k in key}
+    return agg.select(**names, decay=srt.map(lambda s: s.d), decay_value=srt.map(lambda s: s.v))
+
+
+PATH_KEY = ("_k1", "_k2")
+"""Columns of :func:`path_key`."""
+
+
+def path_key(path: ibis.Value) -> dict[str, ibis.Value]:
+    """Two hashes that stand for a path in the bucketed decay cells (:data:`PATH_KEY`).
+
+    A cell keyed by the path's text carries the whole text once per position: the cells of
+    a path of L labels hold it L times. At 1B events those cells spilled more than 33 GB.
+    Two hashes (of the path, and of the path with a suffix) keep each cell at a few bytes;
+    two distinct paths sharing both is checked for (:func:`aggregate_paths_bucketed` then
+    keys by the text)."""
+    return {"_k1": path.hash().cast("int64"), "_k2": (path + "#").hash().cast("int64")}
 
 
 # --- bounded memory: journeys in buckets of users -------------------------------------------
@@ -422,11 +440,13 @@ def aggregate_paths_bucketed(
 
 
 def _aggregate_buckets(ends: ibis.Table, journey_touches_of, buckets: int, materialise, *,
-                       half_life: float | None = None) -> ibis.Table:
+                       half_life: float | None = None, key: Sequence[str] = PATH_KEY) -> ibis.Table:
     """:func:`aggregate_paths_bucketed` of ``ends`` (with a ``_bucket`` column), the journey
-    touches of bucket ``b`` being ``journey_touches_of(b, ends_of_b)``."""
+    touches of bucket ``b`` being ``journey_touches_of(b, ends_of_b)``; the decay cells are
+    keyed by ``key`` (:func:`path_key`, or ``("path",)``)."""
     keep = materialise or (lambda t: t)
     hl = None if half_life is None else _half_life(half_life)
+    hashed = list(key) != ["path"]
     rows, cells = [], []
     for b in range(buckets):
         ends_b = ends.filter(ends._bucket == b).drop("_bucket")
@@ -436,19 +456,33 @@ def _aggregate_buckets(ends: ibis.Table, journey_touches_of, buckets: int, mater
         jp = journey_paths(jt_b).rename(_u="user_id", _b="brand", _s="seq")
         rows.append(keep(_path_rows(ends_b, jp)))
         if hl is not None:
-            cells.append(keep(_decay_cells(jt_b, jp, hl)))
+            jp_k = jp.mutate(**path_key(jp.path)) if hashed else jp
+            cells.append(keep(_decay_cells(jt_b, jp_k, hl, key)))
     allr = ibis.union(*rows) if len(rows) > 1 else rows[0]
     out = allr.group_by("path").aggregate(
         conversions=allr.conversions.sum(), value=allr.value.sum(), nulls=allr.nulls.sum())
-    if hl is not None:
-        allc = ibis.union(*cells) if len(cells) > 1 else cells[0]
-        per_pos = keep(allc.group_by(["path", "pos"]).aggregate(
-            _d=allc._d.sum(), _dv=allc._dv.sum()))
-        # the lists are built a bucket of paths at a time too: cells can be as many as touches
-        per_pos = per_pos.mutate(_bucket=user_bucket(per_pos.path, buckets))
-        lists = [keep(_decay_lists(per_pos.filter(per_pos._bucket == b).drop("_bucket")))
-                 for b in range(buckets)]
-        decay = ibis.union(*lists) if len(lists) > 1 else lists[0]
+    if hl is None:
+        return out.order_by("path")
+    if hashed:
+        out = out.mutate(**path_key(out.path))  # (not kept: a temporary table of every path
+        # counts against the memory limit, and the final sort reads it again)
+        check = out.aggregate(_n=out.count(), _keys=out.select(*key).distinct().count().as_scalar())
+        n = check.to_pyarrow().to_pylist()[0]
+        if n["_keys"] != n["_n"]:  # two paths share a key: by text
+            return _aggregate_buckets(ends, journey_touches_of, buckets, materialise,
+                                      half_life=half_life, key=("path",))
+    allc = ibis.union(*cells) if len(cells) > 1 else cells[0]
+    per_pos = keep(allc.group_by([*key, "pos"]).aggregate(_d=allc._d.sum(), _dv=allc._dv.sum()))
+    # the lists are built a bucket of paths at a time too: cells can be as many as touches
+    per_pos = per_pos.mutate(_bucket=user_bucket(per_pos[key[0]].cast("string"), buckets))
+    lists = [keep(_decay_lists(per_pos.filter(per_pos._bucket == b).drop("_bucket"), key))
+             for b in range(buckets)]
+    decay = ibis.union(*lists) if len(lists) > 1 else lists[0]
+    if hashed:
+        decay = decay.rename(**{f"_d{k}": k for k in key})
+        out = out.left_join(decay, [out[k] == decay[f"_d{k}"] for k in key])
+        out = out.drop(*key, *[f"_d{k}" for k in key])
+    else:
         out = out.left_join(decay, out.path == decay._p).drop("_p")
     return out.order_by("path")
 

@@ -84,6 +84,21 @@ def test_staged_paths_equal_one_query(duckdb_store, monkeypatch):
     assert len(staged) == 6
 
 
+def test_decay_cells_keyed_by_hashes_fall_back_to_the_text_on_a_shared_key(duckdb_store, monkeypatch):
+    """Bucketed decay cells are keyed by two hashes of the path (``path_key``); paths that
+    share them (forced here: every path of one length shares a key) are keyed by text."""
+    import ibis
+
+    duckdb_store.write("events", events_table(JOURNEY_LOG), overwrite=True)
+    ev = duckdb_store.table("events")
+    want = _table(P.build_paths(ev, lookback=30, half_life=2.0))
+    assert len({len(r["path"]) for r in want}) < len(want)  # some paths share a length
+    monkeypatch.setattr(P, "path_key", lambda path: {"_k1": path.length().cast("int64"),
+                                                     "_k2": ibis.literal(0, "int64")})
+    got = _table(P.build_paths(ev, lookback=30, half_life=2.0, buckets=3, materialise=cached))
+    assert_same_paths(got, want)
+
+
 def test_a_parquet_stager_cleans_up_and_files_by_bucket(tmp_path):
     import ibis
 
