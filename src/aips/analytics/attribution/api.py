@@ -136,16 +136,16 @@ def attribution_chain(
     users = view.optional("users")
     labels = _chains.touch_labels(ev, view.model, by).to_pyarrow().column("label").to_pylist()
     labels = labels if len(labels) <= _chains.MAX_MASK_LABELS else None
-    # the per-pair tables (a row per user-brand pair: 77M at 1B events) are kept as Parquet
-    # on a DuckDB store: temporary tables of them, and the queries around them, spilled more
-    # than the 38 GB of free disk beside the 1B store
+    # the units (a row per user-brand pair: 77M at 1B events) are kept as Parquet on a
+    # DuckDB store: a temporary table of them, and the queries reading it, spilled more than
+    # the 38 GB of free disk beside the 1B store. (The stage times stay temporary tables:
+    # written to Parquet from their aggregate, they ran out of memory at 1B.)
     with parquet_stager(view.store) as stage:
-        keep = stage or materialised
         units = _chains.chain_units(ev, view.model, target, users=users, by=by, conversions=conv,
                                     timeline=timeline, categories=view.categories, source=source,
-                                    materialise=keep, memory_limit=_memory_limit(view),
+                                    materialise=materialised, memory_limit=_memory_limit(view),
                                     labels=labels)
-        units = keep(units)
+        units = (stage or materialised)(units)
         steps, profiles = _chains.chain_tables(units, len(_chains.CHAINS[target]), events=ev,
                                                users=users, labels=labels)
         return ChainData(steps.to_pyarrow().to_pandas(), profiles.to_pyarrow().to_pandas())
