@@ -122,8 +122,7 @@ def attribution_chain(
     """Stage-chain exposure cells and converter profiles for the incremental model
     (aggregated in the backend, see :func:`aips.engine.chains.chain_cells`).
 
-    The per-pair units are materialised once in the backend (both tables read them; on a
-    DuckDB store as Parquet files in its spill folder, :func:`aips.store.staging.parquet_stager`); stage
+    The per-pair units are materialised once in the backend (both tables read them); stage
     days come from the view's timelines when it caches them (the report), else from the
     rollup directly (:func:`aips.engine.reach.first_reach`, no stage sweep). The touches'
     labels are read first (a small aggregate): up to
@@ -136,19 +135,14 @@ def attribution_chain(
     users = view.optional("users")
     labels = _chains.touch_labels(ev, view.model, by).to_pyarrow().column("label").to_pylist()
     labels = labels if len(labels) <= _chains.MAX_MASK_LABELS else None
-    # the units (a row per user-brand pair: 77M at 1B events) are kept as Parquet on a
-    # DuckDB store: a temporary table of them, and the queries reading it, spilled more than
-    # the 38 GB of free disk beside the 1B store. (The stage times stay temporary tables:
-    # written to Parquet from their aggregate, they ran out of memory at 1B.)
-    with parquet_stager(view.store) as stage:
-        units = _chains.chain_units(ev, view.model, target, users=users, by=by, conversions=conv,
-                                    timeline=timeline, categories=view.categories, source=source,
-                                    materialise=materialised, memory_limit=_memory_limit(view),
-                                    labels=labels)
-        units = (stage or materialised)(units)
-        steps, profiles = _chains.chain_tables(units, len(_chains.CHAINS[target]), events=ev,
-                                               users=users, labels=labels)
-        return ChainData(steps.to_pyarrow().to_pandas(), profiles.to_pyarrow().to_pandas())
+    units = _chains.chain_units(ev, view.model, target, users=users, by=by, conversions=conv,
+                                timeline=timeline, categories=view.categories, source=source,
+                                materialise=materialised, memory_limit=_memory_limit(view),
+                                labels=labels)
+    units = materialised(units)
+    steps, profiles = _chains.chain_tables(units, len(_chains.CHAINS[target]), events=ev,
+                                           users=users, labels=labels)
+    return ChainData(steps.to_pyarrow().to_pandas(), profiles.to_pyarrow().to_pandas())
 
 
 # --- the verb ----------------------------------------------------------------------------------
