@@ -222,13 +222,17 @@ def journey_ends(
     return _with_start(conv.union(nul), lookback)
 
 
+FALLBACK_LOOKBACK_DAYS = 30
+"""The lookback of a journey whose brand has no row in a lookback table."""
+
+
 def _with_start(ends: ibis.Table, lookback: int | ibis.Table) -> ibis.Table:
     """Add ``start_date``: the first day of each journey's lookback (a conversion's own
     lookback ``_own`` first, with a lookback table; a number of days applies to all)."""
     if isinstance(lookback, ibis.Table):
         lb = lookback.select(_b="brand", _lb="lookback")
         ends = ends.left_join(lb, ends.brand == lb._b)
-        days = ibis.coalesce(ends._own, ends._lb.cast("int64"), 30).cast("int64")
+        days = ibis.coalesce(ends._own, ends._lb.cast("int64"), FALLBACK_LOOKBACK_DAYS).cast("int64")
         ends = ends.mutate(start_date=ends.end_date - (days - 1).as_interval("D"))
         return ends.drop("_b", "_lb", "_own")
     if int(lookback) < 1:
@@ -555,7 +559,7 @@ def build_paths(
     n = None  # the touches, counted when bucketing may be needed (they bound the journey touches)
     if buckets is None and memory_limit and materialise is not None:
         n = _count(t)
-        if stage is not None and n * STAGE_ROW_BYTES > memory_limit and path_buckets(n, memory_limit) > 1:
+        if stage is not None and n * STAGE_ROW_BYTES > memory_limit:  # (then path_buckets(n) > 1 too)
             return _staged_paths(t, conversions, memory_limit, stage,
                                  materialise, lookback=lookback, last_day=last_day,
                                  repeatable=target == "purchase", transform=transform,
@@ -604,10 +608,10 @@ def journey_candidates(touch_table: ibis.Table, conversions: ibis.Table, lookbac
     x = touch_table.left_join(buyers, [touch_table.user_id == buyers._u, touch_table.brand == buyers._b])
     if not isinstance(last_day, ibis.Expr):
         last_day = ibis.literal(last_day, type="date")
-    if isinstance(lookback, ibis.Table):  # as _with_start: the brand's, else 30 days
+    if isinstance(lookback, ibis.Table):  # as _with_start: the brand's, else the fallback
         lb = lookback.select(_lb_brand="brand", _lb="lookback")
         x = x.left_join(lb, x.brand == lb._lb_brand)
-        days = ibis.coalesce(x._lb.cast("int64"), 30)
+        days = ibis.coalesce(x._lb.cast("int64"), FALLBACK_LOOKBACK_DAYS)
     else:
         days = ibis.literal(int(lookback), "int64")
     recent = x.local_date >= last_day - (days - 1).as_interval("D")

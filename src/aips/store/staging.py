@@ -11,8 +11,7 @@ folders (``_bucket=K``), so a later query of one bucket reads only that bucket's
   and a function that stages into it (None on other backends, whose caches spill
   compressed themselves).
 
->>> import ibis, tempfile
->>> from pathlib import Path
+>>> import ibis
 >>> from aips.store import connect
 >>> store = connect(":memory:")
 >>> with parquet_stager(store) as stage_rows:
@@ -24,6 +23,7 @@ folders (``_bucket=K``), so a later query of one bucket reads only that bucket's
 from __future__ import annotations
 
 import contextlib
+import itertools
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -99,7 +99,7 @@ def parquet_stager(store) -> Iterator[Stager | None]:
         yield None
         return
     with scratch_folder(store) as folder:
-        count = iter(range(1 << 30))
+        count = itertools.count()
 
         def stage_rows(rows: ibis.Table, partition_by: str | None = None) -> ibis.Table:
             name = f"staged-{next(count):04d}"
