@@ -200,3 +200,37 @@ def test_many_entities_keep_their_own_keys(store):
     packed = _intervals(timelines(ev, model, bounds=bounds))
     day = lambda n: BASE + dt.timedelta(days=n)  # noqa: E731
     assert packed == sorted(("u", f"b{i:03d}", day(i % 7), day(i % 7 + 29), "I") for i in range(600))
+
+
+def test_flag_atoms_sweep_islands_of_rows(store):
+    """A full packed sweep counts the atoms the rules only test for being nonzero (the
+    default model's 30-day ones, ``post``'s 365 days) per island of rows, +1 at its first
+    row and -1 W days after its last (:func:`aips.engine.timelines._island_deltas`). The
+    edges, by hand and against the oracle: ``g``'s impressions 31 days apart leave day 30
+    without A; ``h``'s, 30 days apart, make one unbroken A; ``k``'s read between two
+    impressions is an island of another atom in between (I, then nothing for 5 days, then A);
+    ``m`` has two SPUs a day and a post (365 days: S for a year)."""
+    log = [("g", "B", 0, "impression"), ("g", "B", 31, "impression"),
+           ("h", "B", 0, "impression"), ("h", "B", 30, "impression"),
+           ("k", "B", 0, "impression"), ("k", "B", 10, "read"), ("k", "B", 45, "impression"),
+           ("m", "B", 2, "impression"), ("m", "C", 2, "post")]
+    rows = [(u, b, f"{BASE + dt.timedelta(days=d)} 10:00", t, {"spu": s})
+            for u, b, d, t in log for s in (("s1", "s2") if u == "m" else ("s1",))]
+    events = events_table(rows)
+    store.write("events", events, overwrite=True)
+    ev = store.table("events")
+    model = default_model()
+    bounds = _bounds(store, ev, model, "brand")
+    assert [(f.atom, f.window) for f in Packing.of(RulePlan.of(model), model, bounds).flags()] == [
+        ("_a0", 365), ("_a3", 30), ("_a4", 30), ("_a5", 30), ("_a6", 30), ("_a7", 30)]
+    built = timelines(ev, model, bounds=bounds)
+    packed = _intervals(built)
+    day = lambda n: BASE + dt.timedelta(days=n)  # noqa: E731
+    assert packed == [("g", "B", day(0), day(29), "A"), ("g", "B", day(31), day(60), "A"),
+                      ("h", "B", day(0), day(59), "A"),
+                      ("k", "B", day(0), day(9), "A"), ("k", "B", day(10), day(39), "I"),
+                      ("k", "B", day(45), day(74), "A"),
+                      ("m", "B", day(2), day(31), "A"), ("m", "C", day(2), day(366), "S")]
+    for d in range(0, 80, 3):
+        got = {r[:2]: r[-1] for r in packed if r[2] <= day(d) <= r[3]}
+        assert got == oracle_snapshot(events, model, day(d), "brand"), d

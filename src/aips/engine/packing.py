@@ -171,6 +171,25 @@ class Packing:
                 words[f.word].append(ibis.least(part, f.cap) * (1 << f.offset))
         return [reduce(lambda a, b: a + b, ws) if ws else ibis.literal(0, "int64") for ws in words]
 
+    def flags(self) -> list[Field]:
+        """The fields of atoms the rules only test for being nonzero (cap 1), of one
+        whole-number window: their windowed sums may be replaced by 0/1 (whether any row
+        of the window has a nonzero part), which the sweep builds per island of rows
+        (:func:`aips.engine.timelines._island_deltas`).
+
+        >>> from aips.config.model import default_model
+        >>> from aips.engine.stages import RulePlan
+        >>> plan = RulePlan.of(default_model())
+        >>> p = Packing.of(plan, default_model(), Bounds(day_rows=4, span_days=180, max_cycle=70))
+        >>> [(f.atom, f.window) for f in p.flags()][:2]
+        [('_a0', 365), ('_a3', 30)]
+        """
+        per_atom: dict[str, list[Field]] = {}
+        for f in self.fields:
+            per_atom.setdefault(f.atom, []).append(f)
+        return [fs[0] for fs in per_atom.values()
+                if len(fs) == 1 and fs[0].cap == 1 and isinstance(fs[0].window, int)]
+
     def unpack(self, words: list[ibis.Value]) -> dict[str, ibis.Value]:
         """Each atom's value, exact below its cap and >= cap above (what the rules compare),
         from (running sums of) words."""
