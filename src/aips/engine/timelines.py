@@ -49,7 +49,7 @@ import ibis.expr.operations as ops
 from aips.config.model import STAGE_ORDER, STAGE_RANK, STAGES, Model, Window
 from aips.engine.counters import daily_counters, is_rollup
 from aips.engine.cycles import with_cycle_days
-from aips.engine.packing import Bounds, Packing
+from aips.engine.packing import Bounds, Field, Packing
 from aips.engine.stages import (
     RulePlan,
     atom_dtype,
@@ -267,7 +267,7 @@ def _deltas(source: ibis.Table, model: Model, level: str, categories: ibis.Table
     return deltas, list(cols), atoms_of
 
 
-def _island_deltas(r: ibis.Table, packing: Packing, flagged: list, parts: dict[str, ibis.Value]) -> ibis.Table:
+def _island_deltas(r: ibis.Table, packing: Packing, flagged: list[Field], parts: dict[str, ibis.Value]) -> ibis.Table:
     """The deltas of the :meth:`~aips.engine.packing.Packing.flags` atoms, one pair per
     *island* instead of one per rollup row: ``(user_id, day, <words>)``.
 
