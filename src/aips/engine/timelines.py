@@ -275,7 +275,7 @@ def _island_deltas(r: ibis.Table, packing: Packing, flagged: list[Field], parts:
     1 while any row with a nonzero part lies in the last W days, 0 otherwise: +1 on the
     first day of each run of such rows whose gaps are at most W days (an island), -1 W days
     after its last row. A user reading a brand every day for a month is 2 deltas, not 60:
-    on the 12M-event store the 30-day atoms' rows (12.4M, almost every rollup row has an
+    on the 12M-event store the flag atoms' nonzero rows (12.2M: almost every rollup row has an
     impression) make 4.1M island ends. ``r``: the rollup rows with the entity-day key
     ``_dn`` (rows of one user's other entity are > W keys away: an island never spans
     two entities)."""
