@@ -173,14 +173,16 @@ def segment_numbers(
 
 def _deltas(source: ibis.Table, model: Model, level: str, categories: ibis.Table | None,
             start: dt.date | None, end: dt.date | None, bounds: Bounds | None,
-            index: ibis.Table | None = None):
+            index: ibis.Table | None = None, islands: bool = False):
     """The sweep's delta rows ``(*keys, day, <values>)``, the value columns, and a function
     from (running sums of) the values to the atoms. The values are the atoms themselves, or
     their capped packed words (``_w0``, ...) when :class:`~aips.engine.packing.Packing`
     applies under ``bounds``.
 
     With an :func:`entity_index` (a full sweep: no ``end``) the rows are ``(user_id, day,
-    <values>)``, ``day`` the entity-day key (:data:`KEY_STRIDE`)."""
+    <values>)``, ``day`` the entity-day key (:data:`KEY_STRIDE`); with ``islands`` too, the
+    flag atoms' deltas are one pair per island of rows (:func:`_island_deltas`), which reads
+    the rows twice."""
     plan = RulePlan.of(model)
     keys = ["user_id", *entity_keys(level)]
     rollup = source if is_rollup(source) else daily_counters(source, model)
@@ -219,14 +221,15 @@ def _deltas(source: ibis.Table, model: Model, level: str, categories: ibis.Table
                 for a in plan.atoms for w in a.windows}
 
     packing = Packing.of(plan, model, bounds)
-    islands = None
+    island_rows = None
     if packing is not None:
         # the words of every piece, once per rollup row (not once per piece and use)
         part = parts(r)
-        if index is not None:
+        if index is not None and islands:
             flagged = packing.flags()
             if flagged:
-                islands = _island_deltas(r, packing, flagged, {f.atom: part[(f.atom, f.window)] for f in flagged})
+                island_rows = _island_deltas(r, packing, flagged,
+                                             {f.atom: part[(f.atom, f.window)] for f in flagged})
                 part = {k: v for k, v in part.items() if k[0] not in {f.atom for f in flagged}}
         arrive = packing.pack(part)
         leave = [packing.pack({(a, ww): v for (a, ww), v in part.items() if ww == w}) for w in windows]
@@ -256,8 +259,8 @@ def _deltas(source: ibis.Table, model: Model, level: str, categories: ibis.Table
     if end is not None:
         keep = keep & (deltas.day <= (end - EPOCH).days)
     deltas = deltas.filter(keep)
-    if islands is not None:
-        deltas = deltas.union(islands.select(*deltas.columns).cast(deltas.schema()))
+    if island_rows is not None:
+        deltas = deltas.union(island_rows.select(*deltas.columns).cast(deltas.schema()))
 
     def atoms_of(values: dict[str, ibis.Value]) -> dict[str, ibis.Value]:
         if packing is None:
@@ -374,11 +377,17 @@ def _changes(source: ibis.Table, model: Model, level: str, categories: ibis.Tabl
         seg = seg.mutate(_prev=seg.stage.lag().over(order))
         return seg.filter(~seg.stage.identical_to(seg._prev)).select(*keys, "day", "stage"), None
     index = None
+    islands = False
     if end is None:
+        # the islands read the rollup's rows once more: only where that is a scan, not an
+        # aggregate of the events computed again (Spark inlines a shared subquery: the
+        # Connect server of the CLI tests ran out of its 1 GiB heap)
+        islands = is_rollup(source) and not source.op().find(ops.Aggregate)
         source = source if is_rollup(source) else daily_counters(source, model)
         index = entity_index(for_level(source, level), level)
         keys = ["user_id"]
-    deltas, values, atoms_of = _deltas(source, model, level, categories, start, end, bounds, index)
+    deltas, values, atoms_of = _deltas(source, model, level, categories, start, end, bounds, index,
+                                       islands)
     # The sums of the words up to each day (RANGE: every row of a day gets the day's sum) and
     # of the day alone (RANGE CURRENT ROW: its peers) ride on one sort; after - day is the
     # sum up to the day before (measured cheaper than a RANGE .. 1 PRECEDING sum or a lag pass).
