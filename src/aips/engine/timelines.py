@@ -22,7 +22,7 @@ CPU s with the packed words, then -> 16-19 with the day's sum, the ranks and no 
 every delta row (``bench/README.md``), same intervals. An atom the rules only test for being
 nonzero (a flag: ``impression >= 1``) adds one delta pair per *island* of rows (rows at most W
 days apart) rather than per row (:func:`_island_deltas`): 21.3M -> 5.2M rows in the window,
-15.7 -> 10.4 CPU s.
+15.7 -> 10.4 CPU s (where the rollup is read, not aggregated from the events in the query).
 Neighbouring segments may have the same level; :func:`timelines` merges them into maximal
 intervals. Asset series count segments directly (:mod:`aips.engine.series`).
 
