@@ -338,7 +338,8 @@ class View:
         return self._memoised(
             ("timelines", level or self.model.level),
             lambda: timelines(self.engine_source(), self.model, level=level,
-                              categories=self.categories, bounds=self.sweep_bounds(level)),
+                              categories=self.categories, bounds=self.sweep_bounds(level),
+                              islands=self.store.capabilities.sweep_islands),
         )
 
     def timelines_of(
@@ -367,7 +368,7 @@ class View:
         if users is not None:
             source = source.semi_join(users, source.user_id == users.user_id)
         return timelines(source, self.model, level="brand", categories=self.categories,
-                         bounds=self.sweep_bounds("brand"))
+                         bounds=self.sweep_bounds("brand"), islands=self.store.capabilities.sweep_islands)
 
     def _memoised(self, key: tuple, build) -> ibis.Table:
         if not self.cache:

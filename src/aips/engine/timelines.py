@@ -317,6 +317,7 @@ def timelines(
     end: dt.date | None = None,
     start: dt.date | None = None,
     bounds: Bounds | None = None,
+    islands: bool = True,
 ) -> ibis.Table:
     """Maximal intervals of constant level per (user, entity).
 
@@ -329,10 +330,12 @@ def timelines(
         ``start`` on; rows that cannot matter then are not read): an interval that began
         earlier starts on ``start``. With ``bounds`` (:func:`~aips.engine.packing.bounds_query`
         of the rollup, run by the caller) the same intervals cost fewer running sums.
+        ``islands`` False: no :func:`_island_deltas` (they cost one more window, a shuffle
+        on Spark; callers ask the store's ``capabilities.sweep_islands``).
     """
     level = resolve_level(model, level)
     keys = ["user_id", *entity_keys(level)]
-    changes, index = _changes(source, model, level, categories, start, end, bounds)
+    changes, index = _changes(source, model, level, categories, start, end, bounds, islands)
     if index is None:
         changes = changes.mutate(_next=changes.day.lead().over(ibis.window(group_by=keys, order_by="day")))
     else:  # ``day`` is the entity-day key: a change's next one may be the user's next entity's
@@ -357,7 +360,7 @@ def timelines(
 
 def _changes(source: ibis.Table, model: Model, level: str, categories: ibis.Table | None,
              start: dt.date | None, end: dt.date | None,
-             bounds: Bounds | None) -> tuple[ibis.Table, ibis.Table | None]:
+             bounds: Bounds | None, islands: bool = True) -> tuple[ibis.Table, ibis.Table | None]:
     """The change points ``(*keys, day, stage)``: each day a pair's level differs from the
     day before (stage null: it lost its level); one row per (pair, day).
 
@@ -377,17 +380,17 @@ def _changes(source: ibis.Table, model: Model, level: str, categories: ibis.Tabl
         seg = seg.mutate(_prev=seg.stage.lag().over(order))
         return seg.filter(~seg.stage.identical_to(seg._prev)).select(*keys, "day", "stage"), None
     index = None
-    islands = False
+    use_islands = False
     if end is None:
         # the islands read the rollup's rows once more: only where that is a scan, not an
         # aggregate of the events computed again (Spark inlines a shared subquery: the
         # Connect server of the CLI tests ran out of its 1 GiB heap)
-        islands = is_rollup(source) and not source.op().find(ops.Aggregate)
+        use_islands = islands and is_rollup(source) and not source.op().find(ops.Aggregate)
         source = source if is_rollup(source) else daily_counters(source, model)
         index = entity_index(for_level(source, level), level)
         keys = ["user_id"]
     deltas, values, atoms_of = _deltas(source, model, level, categories, start, end, bounds, index,
-                                       islands)
+                                       use_islands)
     # The sums of the words up to each day (RANGE: every row of a day gets the day's sum) and
     # of the day alone (RANGE CURRENT ROW: its peers) ride on one sort; after - day is the
     # sum up to the day before (measured cheaper than a RANGE .. 1 PRECEDING sum or a lag pass).

@@ -228,7 +228,8 @@ def plan_timelines(store, model: Model, rollup: ibis.Table, state: State, *,
         bounds = Bounds.of_row(span)
 
         def sweep(rows: ibis.Table) -> ibis.Table:
-            return timelines(rows, model, level="brand", categories=cats, bounds=bounds)
+            return timelines(rows, model, level="brand", categories=cats, bounds=bounds,
+                             islands=store.capabilities.sweep_islands)
 
         plan = TimelinesPlan("full", fp, sweep(rollup))
         need = sweep_buckets(_count(rollup), _memory_limit(store)) if folder is not None else 1
