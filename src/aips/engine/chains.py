@@ -43,10 +43,15 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.operations as ops
 
+from aips.buckets import buckets_for
 from aips.config.model import STAGE_RANK, Model
 from aips.engine.paths import (
+    BY,
+    MAX_BUCKETS,
+    MEMORY_SHARE,
     main_category,
     non_touch_types,
+    path_bucket,
     path_buckets,
     purchase_conversions,
     touches,
@@ -60,6 +65,12 @@ EXPOSURE_SEP = " + "
 CHAINS = {"I": ("I",), "TI": ("I", "TI"), "P": ("I", "TI", "P"), "purchase": ("I", "TI", "P")}
 """The stage advances a target is made of: reaching I, then TI, then P (the purchase)."""
 KEYS = ["user_id", "brand"]
+BUCKET = "_bucket"
+CHAIN_ROW_BYTES = 200
+"""Working memory per touch when the chain units are built (the joins with the stage times,
+the per-pair state, the temporary tables), in bytes, a high estimate: one query of 300k
+touches ran out of memory under 40 MiB (~140 B each) and completed under 64 MiB. Sets
+whether, and in how many buckets, the chain is staged."""
 
 
 def stage_event_types(model: Model, stage: str) -> list[str]:
@@ -212,6 +223,9 @@ def chain_cells(
     quantile: float = 0.5,
     source: ibis.Table | None = None,
     labels: Sequence[str] | None = None,
+    materialise=None,
+    memory_limit: int | None = None,
+    stage=None,
 ) -> tuple[ibis.Table, ibis.Table]:
     """Exposure cells of each step of the target's stage chain, and converters' profiles.
 
@@ -229,25 +243,140 @@ def chain_cells(
         ``conversions``/``value`` are the target's conversions of those pairs (every
         purchase for ``purchase``). Exposures are labels joined by ``" + "``, sorted.
         ``labels`` (see :func:`chain_units`) changes how they are built, not the result.
+
+    With ``materialise``, ``memory_limit`` (bytes) and ``stage`` (a DuckDB store's
+    :func:`aips.store.staging.parquet_stager`), touches whose working memory
+    (:data:`CHAIN_ROW_BYTES` each) exceeds :data:`~aips.engine.paths.MEMORY_SHARE` of the
+    limit are built a bucket of users at a time (:func:`_staged_chain_cells`): the same
+    cells. The result then reads only materialised sums, not the staged files.
     """
+    K = len(CHAINS[target])
+    if stage is not None and memory_limit and materialise is not None:
+        n = _count(touches(events, by=by, exclude=non_touch_types(model)))
+        buckets = buckets_for(n, CHAIN_ROW_BYTES, memory_limit, share=MEMORY_SHARE, most=MAX_BUCKETS)
+        if buckets > 1:
+            return _staged_chain_cells(
+                events, model, target, buckets=buckets, stage=stage, materialise=materialise, users=users, by=by, conversions=conversions,
+                timeline=timeline, categories=categories, quantile=quantile, source=source,
+                labels=labels)
     units = chain_units(events, model, target, users=users, by=by, conversions=conversions,
                         timeline=timeline, categories=categories, quantile=quantile,
-                        source=source, labels=labels)
-    return chain_tables(units, len(CHAINS[target]), events=events, users=users, labels=labels)
+                        source=source, labels=labels, materialise=materialise,
+                        memory_limit=memory_limit)
+    if materialise is not None:  # read by both tables
+        units = materialise(units)
+    return chain_tables(units, K, events=events, users=users, labels=labels)
+
+
+def _staged_chain_cells(events: ibis.Table, model: Model, target: str, *, buckets: int, stage,
+                        materialise, users: ibis.Table | None, by: str,
+                        conversions: ibis.Table | None, timeline: ibis.Table | None,
+                        categories: ibis.Table | None, quantile: float, source: ibis.Table | None,
+                        labels: Sequence[str] | None) -> tuple[ibis.Table, ibis.Table]:
+    """:func:`chain_cells` a bucket of users at a time (:func:`aips.engine.paths.path_bucket`).
+
+    A pair's units depend on its own events, except the step durations ``D_k``, quantiles
+    over every pair of a category. So: the events the chain reads (touches, the stages'
+    event types, purchases; a few columns) and the conversions are staged once, filed by
+    bucket; each bucket's stage times are staged; the durations are taken over all of
+    them; then each bucket's units (staged) are reduced to step counts and profile sums
+    keyed by the raw exposure (mask or text), kept by ``materialise``, and summed. Texts and
+    ``greatest(conversions, converters)`` are applied to the sums. At 1B events, one query
+    of the 77M pairs' units (and its temporary tables, which spill uncompressed) filled
+    the disk. The stage days come from ``timeline`` (else ``source``, else the events)
+    filtered to the bucket's users.
+    """
+    K = len(CHAINS[target])
+    chain = CHAINS[target]
+    types = sorted({e for s in chain for e in stage_event_types(model, s)} | {model.purchase_event})
+    rows = events.filter(events.channel.notnull() | events.event_type.isin(types))
+    label_col = [] if by == "channel" else [BY[by]]
+    rows = rows.select("user_id", "brand", "ts", "local_date", "event_type", "channel", *label_col,
+                       _bucket=path_bucket(rows.user_id, buckets))
+    staged = stage(rows, BUCKET)
+    if conversions is None and target == "purchase":
+        conversions = purchase_conversions(events, model.purchase_event)
+    if conversions is not None:
+        conversions = stage(conversions.select(
+            "user_id", "brand", "value", _bucket=path_bucket(conversions.user_id, buckets)), BUCKET)
+    cats = materialise(main_category(events))
+    reach_rows = source if source is not None else events
+
+    def filed(t: ibis.Table, b: int) -> ibis.Table:
+        return t.filter(t[BUCKET] == b).drop(BUCKET)
+
+    def hashed(t: ibis.Table | None, b: int) -> ibis.Table | None:
+        return None if t is None else t.filter(path_bucket(t.user_id, buckets) == b)
+
+    def events_of(b: int) -> ibis.Table:  # as the chain reads them (no ids, dwell or amounts)
+        ev = filed(staged, b)
+        return ev.mutate(event_id=ibis.null("string"))
+
+    times = [stage(_with_category(stage_times(events_of(b), model, target, timeline=hashed(timeline, b),
+                                              categories=categories, source=hashed(reach_rows, b)),
+                                  cats), None)
+             for b in range(buckets)]
+    durations = [materialise(d) for d in _step_durations(ibis.union(*times), K, quantile)]
+    empty = 0 if labels is not None else ""
+    counts, sums = [], []
+    for b in range(buckets):
+        ev_b, times_b = events_of(b), _with_durations(times[b], durations)
+        if labels is not None:
+            exposures = _step_masks(ev_b, model, times_b, by, K, _mask_labels(labels))
+        else:
+            exposures = _step_exposures(ev_b, model, times_b, by, K)
+        conv_b = None if conversions is None else filed(conversions, b)
+        # staged, not kept as a temporary table: read twice, then done with
+        units = stage(_units(times_b, exposures, conv_b, hashed(users, b), K, empty=empty), None)
+        counts.append(materialise(_step_counts(units, K)))
+        sums.append(materialise(_profile_sums(units, K)))
+    c = ibis.union(*counts)
+    steps = _steps_of(c.group_by(["step", "exposure", "holdout"]).aggregate(
+        units=c.units.sum().cast("int64"), advances=c.advances.sum().cast("int64")), labels)
+    s = ibis.union(*sums)
+    ecols = [f"e{k}" for k in range(1, K + 1)]
+    profiles = s.group_by([*ecols, "holdout"]).aggregate(
+        converters=s.converters.sum().cast("int64"), conversions=s.conversions.sum().cast("int64"),
+        value=s.value.sum())
+    if users is not None:
+        steps = _with_untouched(steps, events, users)
+    steps = steps.select("step", "exposure", "holdout", "units", "advances").order_by(
+        ["step", "exposure", "holdout"])
+    return steps, _profiles_of(profiles, K, labels)
+
+
+def _count(table: ibis.Table) -> int:
+    return int(table.count().to_pyarrow().as_py())
 
 
 def _with_step_durations(times: ibis.Table, events: ibis.Table, K: int, quantile: float) -> ibis.Table:
     """``times`` with the brand's main category ``_cat`` and ``_D1 .. _DK``: each step's
     typical duration (the ``quantile`` of the time advancers took) in that category."""
-    cats = main_category(events).rename(_bb="brand", _cat="category")
+    times = _with_category(times, main_category(events))
+    return _with_durations(times, _step_durations(times, K, quantile))
+
+
+def _with_category(times: ibis.Table, cats: ibis.Table) -> ibis.Table:
+    """``times`` with ``_cat``: its brand's main category (``cats``: ``brand, category``; ``""``
+    when none)."""
+    cats = cats.rename(_bb="brand", _cat="category")
     times = times.left_join(cats, times.brand == cats._bb).drop("_bb")
-    times = times.mutate(_cat=times._cat.fill_null(""))
+    return times.mutate(_cat=times._cat.fill_null(""))
+
+
+def _step_durations(times: ibis.Table, K: int, quantile: float) -> list[ibis.Table]:
+    """Per step k, ``_cat, _Dk``: the ``quantile`` of the advancers' time for the step in
+    each category (small tables)."""
     durs = []
     for k in range(1, K + 1):
         adv = times.filter(times[f"t{k}"].notnull() & times[f"t{k - 1}"].notnull())
-        dur = adv.group_by("_cat").aggregate(
-            **{f"_D{k}": (adv[f"t{k}"] - adv[f"t{k - 1}"]).quantile(quantile).cast("int64")})
-        durs.append(dur)
+        durs.append(adv.group_by("_cat").aggregate(
+            **{f"_D{k}": (adv[f"t{k}"] - adv[f"t{k - 1}"]).quantile(quantile).cast("int64")}))
+    return durs
+
+
+def _with_durations(times: ibis.Table, durs: Sequence[ibis.Table]) -> ibis.Table:
+    """``times`` (with ``_cat``) with each step's duration of its category (null: none)."""
     for dur in durs:
         dd = dur.rename(_c2="_cat")
         times = times.left_join(dd, times._cat == dd._c2).drop("_c2")
@@ -411,15 +540,24 @@ def _units(times: ibis.Table, exposures: ibis.Table, conversions: ibis.Table | N
 def _step_cells(units: ibis.Table, K: int, labels: Sequence[str] | None = None) -> ibis.Table:
     """Per step, exposure and holdout: the pairs at risk (``units``) and those that advanced
     (``labels``: the units' exposures are masks, turned into text once grouped)."""
+    return _steps_of(_step_counts(units, K), labels)
+
+
+def _step_counts(units: ibis.Table, K: int) -> ibis.Table:
+    """``step, exposure, holdout, units, advances`` with the units' exposures as they are
+    (masks or text): sums of counts, so buckets of pairs add up."""
     parts = []
     for k in range(1, K + 1):
         risk = units if k == 1 else units.filter(units[f"t{k - 1}"].notnull())
         part = risk.group_by([risk[f"e{k}"].name("exposure"), "holdout"]).aggregate(
             units=risk.count(), advances=risk.count(where=risk[f"t{k}"].notnull()))
-        if labels is not None:
-            part = part.mutate(exposure=exposure_text(part.exposure, labels))
         parts.append(part.mutate(step=ibis.literal(k, "int64")))
     return parts[0].union(*parts[1:]) if K > 1 else parts[0]
+
+
+def _steps_of(counts: ibis.Table, labels: Sequence[str] | None) -> ibis.Table:
+    """:func:`_step_counts` with text exposures (``labels``: they are masks over them)."""
+    return counts if labels is None else counts.mutate(exposure=exposure_text(counts.exposure, labels))
 
 
 def _with_untouched(steps: ibis.Table, events: ibis.Table, users: ibis.Table) -> ibis.Table:
@@ -439,11 +577,22 @@ def _with_untouched(steps: ibis.Table, events: ibis.Table, users: ibis.Table) ->
 
 def _profiles(units: ibis.Table, K: int, labels: Sequence[str] | None = None) -> ibis.Table:
     """Pairs that completed the chain, per exposure sequence and holdout."""
+    return _profiles_of(_profile_sums(units, K), K, labels)
+
+
+def _profile_sums(units: ibis.Table, K: int) -> ibis.Table:
+    """``e1 .. eK, holdout, converters, conversions, value`` of the pairs that completed the
+    chain, exposures as they are (sums: buckets of pairs add up)."""
     done = units.filter(units[f"t{K}"].notnull())
-    ecols = [f"e{k}" for k in range(1, K + 1)]
-    profiles = done.group_by([*ecols, "holdout"]).aggregate(
+    return done.group_by([*[f"e{k}" for k in range(1, K + 1)], "holdout"]).aggregate(
         converters=done.count(), conversions=done._n.sum(), value=done._v.sum())
+
+
+def _profiles_of(sums: ibis.Table, K: int, labels: Sequence[str] | None) -> ibis.Table:
+    """:func:`_profile_sums` as profiles: text exposures, and at least one conversion per
+    converter (a pair that completed the chain converted, whatever the conversions say)."""
+    ecols = [f"e{k}" for k in range(1, K + 1)]
     if labels is not None:
-        profiles = profiles.mutate(**{c: exposure_text(profiles[c], labels) for c in ecols})
-    profiles = profiles.mutate(conversions=ibis.greatest(profiles.conversions, profiles.converters))
-    return profiles.order_by([*ecols, "holdout"])
+        sums = sums.mutate(**{c: exposure_text(sums[c], labels) for c in ecols})
+    sums = sums.mutate(conversions=ibis.greatest(sums.conversions, sums.converters))
+    return sums.order_by([*ecols, "holdout"])

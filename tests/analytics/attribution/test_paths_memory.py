@@ -203,3 +203,108 @@ def test_bucketed_chain_units_equal_one_query(duckdb_store):
     assert P.path_buckets(len(CHAIN_LOG), 1) > 3
     assert units(memory_limit=1, materialise=cached) == one
     assert sorted(r["e2"] for r in one if r["e2"]) == ["feed_ad + organic", "kol_note"]
+
+
+def _chain_world(users: int = 400, seed: int = 11) -> pa.Table:
+    """Random logs of ``users`` users and two brands (two categories): impressions, reads,
+    likes, collects and searches on five channels (one in ten without) and four campaigns over
+    40 days, and a purchase for about one pair in four; many pairs reach I and TI at different speeds, so
+    the step durations (quantiles over every pair of a category) set the non-advancers'
+    windows."""
+    rng = np.random.default_rng(seed)
+    n = users * 14
+    user = rng.integers(0, users, n)
+    brand = np.where(rng.random(n) < 0.6, "b1", "b2")
+    ts = np.datetime64(dt.datetime(2024, 1, 1)) + rng.integers(0, 40 * 24 * 60, n).astype("timedelta64[m]")
+    etype = rng.choice(["impression", "impression", "read", "like", "collect", "search", "purchase"], n,
+                       p=[0.3, 0.2, 0.2, 0.1, 0.1, 0.06, 0.04])
+    channel = rng.choice(["feed_ad", "search_ad", "kol_note", "organic", "topic"], n)
+    campaign = rng.choice(["c1", "c2", "c3", "c4", None], n)
+    schema = arrow_schema("events")
+    buys = etype == "purchase"
+    no_channel = buys | (rng.random(n) < 0.1)  # some stage events come without a channel
+    cols = {
+        "event_id": pa.array([f"e{i}" for i in range(n)]),
+        "ts": pa.array(ts.astype("datetime64[us]")),
+        "local_date": pa.array(ts.astype("datetime64[D]")),
+        "user_id": pa.array([f"u{u:05d}" for u in user]),
+        "brand": pa.array(brand),
+        "category": pa.array(np.where(brand == "b1", "serum", "cream")),
+        "event_type": pa.array(etype),
+        "channel": pa.array(np.where(no_channel, None, channel).tolist(), pa.string()),
+        "campaign_id": pa.array(np.where(no_channel, None, campaign).tolist(), pa.string()),
+        "amount": pa.array(np.where(buys, 20.0 + user % 5, np.nan), from_pandas=True),
+    }
+    return pa.table({f.name: (cols[f.name].cast(f.type) if f.name in cols
+                              else pa.nulls(n, f.type)) for f in schema}, schema=schema)
+
+
+def _frame_rows(table) -> list[dict]:
+    return table.to_pyarrow().to_pylist()
+
+
+@pytest.mark.parametrize("target, by, masks", [("purchase", "channel", True), ("TI", "channel", False),
+                                               ("P", "campaign", True)])
+def test_staged_chain_cells_equal_one_query(duckdb_store, monkeypatch, target, by, masks):
+    """Touches larger than the memory limit: the incremental model's chain cells built a
+    bucket of users at a time from the touches staged filed by bucket
+    (:func:`aips.engine.chains._staged_chain_cells`) equal one query's, cell for cell, with a
+    holdout, with exposures as masks or as text; the step durations are still quantiles over
+    every pair of a category (per bucket they would differ), and the result reads after the
+    staged files are gone."""
+    from aips.config.model import default_model
+    from aips.engine import chains
+    from aips.store.staging import parquet_stager
+
+    log = _chain_world()
+    duckdb_store.write("events", log, overwrite=True)
+    users = sorted(set(log.column("user_id").to_pylist()))
+    duckdb_store.write("users", pa.table({"user_id": users + ["u_never"],
+                                          "holdout": [i % 5 == 0 for i in range(len(users) + 1)]}),
+                       overwrite=True)
+    ev, us, model = duckdb_store.table("events"), duckdb_store.table("users"), default_model()
+    labels = chains.touch_labels(ev, model, by).to_pyarrow().column("label").to_pylist() if masks else None
+    kw = {"users": us, "by": by, "labels": labels}
+    want_steps, want_profiles = (_frame_rows(t) for t in chains.chain_cells(ev, model, target, **kw))
+    assert sum(r["advances"] for r in want_steps if r["step"] == 2) > 20
+    assert len(want_profiles) > 5 and sum(r["converters"] for r in want_profiles) > 20
+    buckets = []
+    real = chains._staged_chain_cells
+    monkeypatch.setattr(chains, "_staged_chain_cells", lambda *a, **k: buckets.append(k["buckets"]) or real(*a, **k))
+    n = log.num_rows
+    with parquet_stager(duckdb_store) as stage:
+        # a bucket holds ~1/8 of the touches
+        limit = n * chains.CHAIN_ROW_BYTES // 4
+        steps, profiles = chains.chain_cells(ev, model, target, materialise=cached, memory_limit=limit,
+                                             stage=stage, **kw)
+    assert buckets and buckets[0] >= 6
+    assert _frame_rows(steps) == want_steps
+    got_profiles = _frame_rows(profiles)
+    assert [{k: v for k, v in r.items() if k != "value"} for r in got_profiles] == \
+        [{k: v for k, v in r.items() if k != "value"} for r in want_profiles]
+    assert [r["value"] for r in got_profiles] == pytest.approx([r["value"] for r in want_profiles], rel=1e-12)
+
+
+def test_incremental_attribution_fits_a_small_memory_limit(tmp_path, monkeypatch):
+    """Through the workspace, as ``aips attribute --model incremental`` runs it: under a memory
+    limit below the touches' size the chain is staged in buckets, the same cells as without
+    a limit, and no staged file is left beside the store."""
+    from aips.engine import chains
+
+    path = str(tmp_path / "aips.duckdb")
+    s = connect(path)
+    s.write("events", _chain_world(users=25_000, seed=5))
+    s.close()
+    with aips.open(path, read_only=True) as ws:
+        want = ws.attribution_chain()
+    buckets = []
+    real = chains._staged_chain_cells
+    monkeypatch.setattr(chains, "_staged_chain_cells", lambda *a, **k: buckets.append(k["buckets"]) or real(*a, **k))
+    with aips.open(path, read_only=True, memory_limit="32MiB") as ws:  # (300k touches x 200 B)
+        got = ws.attribution_chain()
+    assert buckets and buckets[0] > 1
+    assert len(want.steps) > 10 and want.profiles.converters.sum() > 20
+    assert got.steps.equals(want.steps)
+    assert got.profiles.drop(columns="value").equals(want.profiles.drop(columns="value"))
+    assert np.allclose(got.profiles.value, want.profiles.value, rtol=1e-12)
+    assert not list((tmp_path / "aips.duckdb.tmp").glob("aips-staged-*"))

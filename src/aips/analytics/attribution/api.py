@@ -123,26 +123,26 @@ def attribution_chain(
     (aggregated in the backend, see :func:`aips.engine.chains.chain_cells`).
 
     The per-pair units are materialised once in the backend (both tables read them); stage
-    days come from the view's timelines when it caches them (the report), else from the
-    rollup directly (:func:`aips.engine.reach.first_reach`, no stage sweep). The touches'
+    days come from the stored timelines when current, or the view's when it caches them
+    (the report), else from the rollup directly (:func:`aips.engine.reach.first_reach`, no
+    stage sweep). On a store with a memory limit, touches larger than it are built a bucket
+    of users at a time, staged to Parquet beside the store (issue 13). The touches'
     labels are read first (a small aggregate): up to
     :data:`~aips.engine.chains.MAX_MASK_LABELS` of them, exposures are bit masks.
     """
     ev = _events(view, brand)
     source = _source(view, brand)
-    timeline = _timeline(view, ev) if view.cache else None
+    timeline = _timeline(view, ev) if view.cache or view.stored_timelines() is not None else None
     conv = _conversions(view, ev, target, brand)
     users = view.optional("users")
     labels = _chains.touch_labels(ev, view.model, by).to_pyarrow().column("label").to_pylist()
     labels = labels if len(labels) <= _chains.MAX_MASK_LABELS else None
-    units = _chains.chain_units(ev, view.model, target, users=users, by=by, conversions=conv,
-                                timeline=timeline, categories=view.categories, source=source,
-                                materialise=materialised, memory_limit=_memory_limit(view),
-                                labels=labels)
-    units = materialised(units)
-    steps, profiles = _chains.chain_tables(units, len(_chains.CHAINS[target]), events=ev,
-                                           users=users, labels=labels)
-    return ChainData(steps.to_pyarrow().to_pandas(), profiles.to_pyarrow().to_pandas())
+    with parquet_stager(view.store) as stage:  # (staged chains read their files until fetched)
+        steps, profiles = _chains.chain_cells(
+            ev, view.model, target, users=users, by=by, conversions=conv, timeline=timeline,
+            categories=view.categories, source=source, labels=labels, materialise=materialised,
+            memory_limit=_memory_limit(view), stage=stage)
+        return ChainData(steps.to_pyarrow().to_pandas(), profiles.to_pyarrow().to_pandas())
 
 
 # --- the verb ----------------------------------------------------------------------------------
