@@ -11,6 +11,7 @@ from attribution_helpers import JOURNEY_LOG, JOURNEY_PATHS, events_table
 
 from aips.config.model import default_model
 from aips.engine import paths as P
+from aips.store.cache import cached
 
 
 def _rows(table: ibis.Table) -> dict[str, tuple]:
@@ -134,8 +135,10 @@ def test_chain_cells_hand_derived(store, monkeypatch):
         variants.remove((labels, True))
     for given, bit_or in variants:
         monkeypatch.setattr(chains, "_has_bit_or", lambda t, on=bit_or: on and real(t))
+        # the units kept (both tables read them; Spark would build them twice)
         steps, profiles = P.chain_cells(ev, default_model(), "purchase", labels=given,
-                                        users=store.table("users"), timeline=timeline)
+                                        users=store.table("users"), timeline=timeline,
+                                        materialise=cached)
         got = {(r["step"], r["exposure"], r["holdout"]): (r["units"], r["advances"])
                for r in steps.to_pyarrow().to_pylist()}
         assert got == {
