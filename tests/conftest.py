@@ -33,6 +33,12 @@ from aips.store.connect import Store, connect  # noqa: E402
 BACKENDS = [b for b in os.environ.get("AIPS_TEST_BACKENDS", "duckdb,pyspark").split(",") if b]
 
 
+TINY_DATA_CONF = {"spark.sql.codegen.wholeStage": "false", "spark.sql.adaptive.enabled": "false"}
+"""Spark settings for the tests' tiny data, which change plans, never results: no generated
+code to compile per query, no re-planning between stages. Measured on the Spark half of two
+test files, alternating runs: 159-167 s against 177-199 s."""
+
+
 @pytest.fixture(scope="session")
 def spark_session():
     """One local[2] Spark session for the test run, with a throw-away warehouse."""
@@ -46,6 +52,7 @@ def spark_session():
             "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}",
             # tiny test data: one shuffle partition makes Spark several times faster (same results)
             "spark.sql.shuffle.partitions": "1",
+            **TINY_DATA_CONF,
         },
     )
     yield session

@@ -73,8 +73,11 @@ WORLD_COMMANDS = {
 events arrive; the first command (``series --update``) appends that day, and the later
 commands read the history."""
 
-ONE_PARTITION = ["--conf", "spark.sql.shuffle.partitions=1"]
-"""The samples are tiny, and every query's tasks cost time."""
+ONE_PARTITION = ["--conf", "spark.sql.shuffle.partitions=1", "--conf", "spark.sql.codegen.wholeStage=false",
+                 "--conf", "spark.sql.adaptive.enabled=false"]
+"""The samples are tiny, and every query's tasks cost time: one shuffle partition, no code
+generated per query, no re-planning between stages (see ``TINY_DATA_CONF`` in
+``tests/conftest.py``; plans change, results do not)."""
 
 
 def clean_env(**extra: str) -> dict[str, str]:
