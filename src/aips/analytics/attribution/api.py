@@ -48,10 +48,12 @@ def _events(view: View, brand: Brands) -> ibis.Table:
     return ev if brand is None else ev.filter(ev.brand.isin(_brands(brand)))
 
 
-def _timeline(view: View, events: ibis.Table) -> ibis.Table:
-    """Brand-level stage timelines of ``events``' brands (the view's, cached when it caches)."""
+def _timeline(view: View, brand: Brands) -> ibis.Table:
+    """Brand-level stage timelines of the brands (the view's, cached when it caches; every
+    timeline's brand has events, so all brands need no filter: a semi-join with the events'
+    brands was a scan of every event, in each query that read the timelines)."""
     tl = view.timelines(level="brand")
-    return tl.semi_join(events.select("brand").distinct(), "brand")
+    return tl if brand is None else tl.filter(tl.brand.isin(_brands(brand)))
 
 
 def _source(view: View, brand: Brands) -> ibis.Table:
@@ -65,7 +67,7 @@ def _conversions(view: View, events: ibis.Table, target: str, brand: Brands = No
     view's timelines when it caches them, else found without the stage sweep)."""
     if target == "purchase":
         return _paths.purchase_conversions(events, view.model.purchase_event)
-    timeline = _timeline(view, events) if view.cache else None
+    timeline = _timeline(view, brand) if view.cache else None
     reach = first_reach(_source(view, brand), view.model, [target], categories=view.categories,
                         timeline=timeline)
     return _paths.reach_conversions(reach, target)
@@ -132,7 +134,7 @@ def attribution_chain(
     """
     ev = _events(view, brand)
     source = _source(view, brand)
-    timeline = _timeline(view, ev) if view.cache or view.stored_timelines() is not None else None
+    timeline = _timeline(view, brand) if view.cache or view.stored_timelines() is not None else None
     conv = _conversions(view, ev, target, brand)
     users = view.optional("users")
     labels = _chains.touch_labels(ev, view.model, by).to_pyarrow().column("label").to_pylist()
