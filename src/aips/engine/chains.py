@@ -66,11 +66,13 @@ CHAINS = {"I": ("I",), "TI": ("I", "TI"), "P": ("I", "TI", "P"), "purchase": ("I
 """The stage advances a target is made of: reaching I, then TI, then P (the purchase)."""
 KEYS = ["user_id", "brand"]
 BUCKET = "_bucket"
-CHAIN_ROW_BYTES = 200
+CHAIN_ROW_BYTES = 120
 """Working memory per touch when the chain units are built (the joins with the stage times,
-the per-pair state, the temporary tables), in bytes, a high estimate: one query of 300k
-touches ran out of memory under 40 MiB (~140 B each) and completed under 64 MiB. Sets
-whether, and in how many buckets, the chain is staged."""
+the per-pair state, the temporary tables), in bytes: one query of 300k touches ran out of
+memory under 40 MiB and completed under 64 MiB; 11.5M touches (the 12M world) fit the
+default 1.5 GiB. Touches times this above the memory limit are staged, in buckets of
+:data:`~aips.engine.paths.MEMORY_SHARE` of it (at 1B under 6 GiB: ~30, each well under it:
+63 buckets peaked at 2.5 GiB RSS)."""
 
 
 def stage_event_types(model: Model, stage: str) -> list[str]:
@@ -246,15 +248,16 @@ def chain_cells(
 
     With ``materialise``, ``memory_limit`` (bytes) and ``stage`` (a DuckDB store's
     :func:`aips.store.staging.parquet_stager`), touches whose working memory
-    (:data:`CHAIN_ROW_BYTES` each) exceeds :data:`~aips.engine.paths.MEMORY_SHARE` of the
-    limit are built a bucket of users at a time (:func:`_staged_chain_cells`): the same
-    cells. The result then reads only materialised sums, not the staged files.
+    (:data:`CHAIN_ROW_BYTES` each) exceeds the limit are built a bucket of users at a time
+    (:func:`_staged_chain_cells`): the same cells. The result then reads only materialised
+    sums, not the staged files.
     """
     K = len(CHAINS[target])
     if stage is not None and memory_limit and materialise is not None:
         n = _count(touches(events, by=by, exclude=non_touch_types(model)))
-        buckets = buckets_for(n, CHAIN_ROW_BYTES, memory_limit, share=MEMORY_SHARE, most=MAX_BUCKETS)
-        if buckets > 1:
+        if n * CHAIN_ROW_BYTES > memory_limit:  # one query would not fit
+            buckets = max(2, buckets_for(n, CHAIN_ROW_BYTES, memory_limit, share=MEMORY_SHARE,
+                                         most=MAX_BUCKETS))
             return _staged_chain_cells(
                 events, model, target, buckets=buckets, stage=stage, materialise=materialise, users=users, by=by, conversions=conversions,
                 timeline=timeline, categories=categories, quantile=quantile, source=source,

@@ -300,7 +300,7 @@ def test_incremental_attribution_fits_a_small_memory_limit(tmp_path, monkeypatch
     buckets = []
     real = chains._staged_chain_cells
     monkeypatch.setattr(chains, "_staged_chain_cells", lambda *a, **k: buckets.append(k["buckets"]) or real(*a, **k))
-    with aips.open(path, read_only=True, memory_limit="32MiB") as ws:  # (300k touches x 200 B)
+    with aips.open(path, read_only=True, memory_limit="32MiB") as ws:  # (300k touches x 120 B)
         got = ws.attribution_chain()
     assert buckets and buckets[0] > 1
     assert len(want.steps) > 10 and want.profiles.converters.sum() > 20
