@@ -49,6 +49,7 @@ from aips.engine.paths import (
     BY,
     MAX_BUCKETS,
     MEMORY_SHARE,
+    _count,
     main_category,
     non_touch_types,
     path_bucket,
@@ -71,8 +72,8 @@ CHAIN_ROW_BYTES = 120
 the per-pair state, the temporary tables), in bytes: one query of 300k touches ran out of
 memory under 40 MiB and completed under 64 MiB; 11.5M touches (the 12M world) fit the
 default 1.5 GiB. Touches times this above the memory limit are staged, in buckets of
-:data:`~aips.engine.paths.MEMORY_SHARE` of it (at 1B under 6 GiB: ~30, each well under it:
-63 buckets peaked at 2.5 GiB RSS)."""
+:data:`~aips.engine.paths.MEMORY_SHARE` of it (at 1B under 6 GiB: 38 buckets, 2.8 GiB peak
+RSS)."""
 
 
 def stage_event_types(model: Model, stage: str) -> list[str]:
@@ -259,9 +260,9 @@ def chain_cells(
             buckets = max(2, buckets_for(n, CHAIN_ROW_BYTES, memory_limit, share=MEMORY_SHARE,
                                          most=MAX_BUCKETS))
             return _staged_chain_cells(
-                events, model, target, buckets=buckets, stage=stage, materialise=materialise, users=users, by=by, conversions=conversions,
-                timeline=timeline, categories=categories, quantile=quantile, source=source,
-                labels=labels)
+                events, model, target, buckets=buckets, stage=stage, materialise=materialise,
+                users=users, by=by, conversions=conversions, timeline=timeline,
+                categories=categories, quantile=quantile, source=source, labels=labels)
     units = chain_units(events, model, target, users=users, by=by, conversions=conversions,
                         timeline=timeline, categories=categories, quantile=quantile,
                         source=source, labels=labels, materialise=materialise,
@@ -347,9 +348,6 @@ def _staged_chain_cells(events: ibis.Table, model: Model, target: str, *, bucket
         ["step", "exposure", "holdout"])
     return steps, _profiles_of(profiles, K, labels)
 
-
-def _count(table: ibis.Table) -> int:
-    return int(table.count().to_pyarrow().as_py())
 
 
 def _with_step_durations(times: ibis.Table, events: ibis.Table, K: int, quantile: float) -> ibis.Table:
