@@ -206,7 +206,18 @@ def advance_counts(
 
 def member_counts(per_user: ibis.Table, *, cotouch: bool = False, min_support: int = 30) -> ibis.Table:
     """:func:`advance_counts` from the :func:`member_touches` rows (read several times:
-    materialise them first where the backend inlines a shared subquery, as Spark does)."""
+    materialise them first where the backend inlines a shared subquery, as Spark does).
+
+    A member touched by two values counts once in the total (``value`` null):
+
+    >>> rows = ibis.memtable({"from_stage": ["I"] * 3, "to_stage": ["TI"] * 3, "dimension": ["topic"] * 3,
+    ...                       "value": ["serum", "mask", "serum"], "user_id": ["u1", "u1", "u2"],
+    ...                       "adv": [1, 1, 0], "typical_days": [4, 4, 4], "cohort": [5, 5, 5],
+    ...                       "cohort_advanced": [2, 2, 2]})
+    >>> out = member_counts(rows).to_pandas().sort_values("value", na_position="last")
+    >>> [(v, n, a) for v, n, a in zip(out.value.fillna("(all)"), out.touched, out.advanced)]
+    [('mask', 1, 1), ('serum', 2, 1), ('(all)', 2, 1)]
+    """
     keys = ["from_stage", "to_stage", "dimension"]
     by_value = per_user.group_by([*keys, "value"]).aggregate(
         touched=per_user.count(), advanced=per_user.adv.sum(), typical_days=per_user.typical_days.max(),
