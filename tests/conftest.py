@@ -29,6 +29,7 @@ for _d in HELPER_DIRS:
 pytest_plugins = ["activation_world"]  # the leak world fixture, shared by activation and cli tests
 
 from aips.store.connect import Store, connect  # noqa: E402
+from spark_cli_work import TINY_DATA_JAVA  # noqa: E402
 
 BACKENDS = [b for b in os.environ.get("AIPS_TEST_BACKENDS", "duckdb,pyspark").split(",") if b]
 
@@ -49,7 +50,7 @@ def spark_session():
         "local[2]",
         **{
             "spark.sql.warehouse.dir": warehouse,
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse}",
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={warehouse} {TINY_DATA_JAVA}",
             # tiny test data: one shuffle partition makes Spark several times faster (same results)
             "spark.sql.shuffle.partitions": "1",
             **TINY_DATA_CONF,

@@ -78,6 +78,13 @@ ONE_PARTITION = ["--conf", "spark.sql.shuffle.partitions=1", "--conf", "spark.sq
 """The samples are tiny, and every query's tasks cost time: one shuffle partition, no code
 generated per query, no re-planning between stages (see ``TINY_DATA_CONF`` in
 ``tests/conftest.py``; plans change, results do not)."""
+TINY_DATA_JAVA = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+"""The tests' Spark JVMs (the in-process session of ``tests/conftest.py``, the Connect
+server, a local session started by ``aips``: ``--conf spark.driver.extraJavaOptions``)
+compile with the quick JIT tier only and collect garbage on one thread: their queries are many and short, and the optimising compiler's threads took
+about half the CPU of a Spark test on two cores (``tests/engine/test_funnel.py`` on
+PySpark, machine-wide CPU: 102-108 s against 56-62 s; wall 57-61 s against 48-52 s).
+Results do not change; a long job on real data would want the optimising tier."""
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -247,7 +254,7 @@ class SparkCliWork:
 
         self.shared = shared
         self.root = Path(tempfile.mkdtemp(prefix="aips-spark-cli-"))
-        self.server = ConnectServer(self.root / "spark-connect", driver_memory="1g",
+        self.server = ConnectServer(self.root / "spark-connect", driver_memory="1g", java_options=TINY_DATA_JAVA,
                                     conf={"spark.connect.progress.reportInterval": "100ms"})
         self.started = time.monotonic()
         self._pool = ThreadPoolExecutor(max_workers=9, thread_name_prefix="spark-cli")
@@ -338,7 +345,8 @@ class SparkCliWork:
         work = self.root / "local"
         work.mkdir()
         warehouse = work / "wh"
-        store = ["--store", "local[2]", "--warehouse", str(warehouse), *ONE_PARTITION]
+        store = ["--store", "local[2]", "--warehouse", str(warehouse), *ONE_PARTITION,
+                 "--conf", f"spark.driver.extraJavaOptions={TINY_DATA_JAVA}"]
         errs: list[str] = []
         first = aips(["ingest", str(self.shared.joinpath(*SAMPLES["taobao"])), "--preset", "taobao", *store],
                      work, stderr=errs)

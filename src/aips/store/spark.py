@@ -237,15 +237,18 @@ class ConnectServer:
         master: the server's master (``local[2]``).
         driver_memory: the server JVM's heap.
         conf: extra Spark settings of the server.
+        java_options: extra options of the server's JVM (the tests start it with only the
+            quick JIT tier: ``-XX:TieredStopAtLevel=1``).
     """
 
     def __init__(self, folder: str | Path, port: int = 0, master: str = "local[2]",
-                 driver_memory: str = "2g", conf: Mapping[str, str] | None = None):
+                 driver_memory: str = "2g", conf: Mapping[str, str] | None = None, java_options: str = ""):
         self.folder = Path(folder).resolve()
         self.port = port or _free_port()
         self.master = master
         self.driver_memory = driver_memory
         self.conf = dict(conf or {})
+        self.java_options = java_options
         self.process: Any = None
 
     @property
@@ -271,7 +274,7 @@ class ConnectServer:
             **self.conf,
         }
         java = compat.quiet_java_options(f"-Dderby.system.home={self.folder} "
-                                         f"-Dderby.stream.error.file={self.folder / 'derby.log'}")
+                                         f"-Dderby.stream.error.file={self.folder / 'derby.log'} {self.java_options}")
         cmd = [str(home / "bin" / "spark-submit"), "--master", self.master,
                "--driver-memory", self.driver_memory, "--driver-java-options", java]
         for key, value in conf.items():
