@@ -33,39 +33,48 @@ FROM (
     SELECT
       "t3"."user_id",
       "t3"."brand",
-      COALESCE(SUM("t3"."post") FILTER(WHERE
-        "t3"."local_date" > MAKE_DATE(2023, 3, 2)), 0) AS "_a0_365",
-      COALESCE(
-        SUM("t3"."purchase") FILTER(WHERE
+      CAST(COALESCE(
+        SUM(CAST("t3"."post" AS DOUBLE)) FILTER(WHERE
+          "t3"."local_date" > MAKE_DATE(2023, 3, 2)),
+        0
+      ) AS BIGINT) AS "_a0_365",
+      CAST(COALESCE(
+        SUM(CAST("t3"."purchase" AS DOUBLE)) FILTER(WHERE
           DATE_DIFF('DAY', "t3"."local_date", MAKE_DATE(2024, 3, 1)) < "t3"."cycle_days"),
         0
-      ) AS "_a1_cycle",
-      COALESCE(
-        SUM("t3"."deep_read") FILTER(WHERE
+      ) AS BIGINT) AS "_a1_cycle",
+      CAST(COALESCE(
+        SUM(CAST("t3"."deep_read" AS DOUBLE)) FILTER(WHERE
           "t3"."local_date" > MAKE_DATE(2024, 1, 31)),
         0
-      ) AS "_a2_30",
-      COALESCE(
+      ) AS BIGINT) AS "_a2_30",
+      CAST(COALESCE(
         SUM(
-          "t3"."cart" + "t3"."collect" + "t3"."comment" + "t3"."screenshot" + "t3"."share" + "t3"."store_visit"
+          CAST("t3"."cart" + "t3"."collect" + "t3"."comment" + "t3"."screenshot" + "t3"."share" + "t3"."store_visit" AS DOUBLE)
         ) FILTER(WHERE
           "t3"."local_date" > MAKE_DATE(2024, 1, 31)),
         0
-      ) AS "_a3_30",
-      COALESCE(SUM("t3"."search") FILTER(WHERE
-        "t3"."local_date" > MAKE_DATE(2024, 1, 31)), 0) AS "_a4_30",
-      COALESCE(SUM("t3"."read") FILTER(WHERE
-        "t3"."local_date" > MAKE_DATE(2024, 1, 31)), 0) AS "_a5_30",
-      COALESCE(
-        SUM("t3"."follow" + "t3"."like" + "t3"."read" + "t3"."search") FILTER(WHERE
+      ) AS BIGINT) AS "_a3_30",
+      CAST(COALESCE(
+        SUM(CAST("t3"."search" AS DOUBLE)) FILTER(WHERE
           "t3"."local_date" > MAKE_DATE(2024, 1, 31)),
         0
-      ) AS "_a6_30",
-      COALESCE(
-        SUM("t3"."impression") FILTER(WHERE
+      ) AS BIGINT) AS "_a4_30",
+      CAST(COALESCE(
+        SUM(CAST("t3"."read" AS DOUBLE)) FILTER(WHERE
           "t3"."local_date" > MAKE_DATE(2024, 1, 31)),
         0
-      ) AS "_a7_30"
+      ) AS BIGINT) AS "_a5_30",
+      CAST(COALESCE(
+        SUM(CAST("t3"."follow" + "t3"."like" + "t3"."read" + "t3"."search" AS DOUBLE)) FILTER(WHERE
+          "t3"."local_date" > MAKE_DATE(2024, 1, 31)),
+        0
+      ) AS BIGINT) AS "_a6_30",
+      CAST(COALESCE(
+        SUM(CAST("t3"."impression" AS DOUBLE)) FILTER(WHERE
+          "t3"."local_date" > MAKE_DATE(2024, 1, 31)),
+        0
+      ) AS BIGINT) AS "_a7_30"
     FROM (
       SELECT
         "t2"."user_id",
