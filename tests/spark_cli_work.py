@@ -81,8 +81,8 @@ generated per query, no re-planning between stages (see ``TINY_DATA_CONF`` in
 TINY_DATA_JAVA = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 """The tests' Spark JVMs (the in-process session of ``tests/conftest.py``, the Connect
 server, a local session started by ``aips``: ``--conf spark.driver.extraJavaOptions``)
-compile with the quick JIT tier only and collect garbage on one thread: their queries are many and short, and the optimising compiler's threads took
-about half the CPU of a Spark test on two cores (``tests/engine/test_funnel.py`` on
+compile with the quick JIT tier only and collect garbage on one thread: their queries
+are many and short, and the optimising compiler's threads took about half the CPU of a Spark test on two cores (``tests/engine/test_funnel.py`` on
 PySpark, machine-wide CPU: 102-108 s against 56-62 s; wall 57-61 s against 48-52 s).
 Results do not change; a long job on real data would want the optimising tier."""
 

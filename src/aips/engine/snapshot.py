@@ -101,7 +101,7 @@ def _atoms(source, model, at, keys, level, categories, plan) -> ibis.Table:
                 combo = _sum([scaled(t[c], k) for c, ww, k in atom.terms if ww == w])
                 # summed as DOUBLE (exact: whole counts far below 2^53): DuckDB sums a BIGINT
                 # in a 128-bit state, and the 100M snapshot's aggregate took 2.8x the CPU of
-                # the events' counts (54.0 -> 37.9 s with this cast, the same assets)
+                # the events' counts (54.0 -> 39-40 s with this cast, the same assets)
                 total = combo.cast("float64").sum(where=_in_window(t, day, w))
                 metrics[f"{atom.name}_{w}"] = total.fill_null(0).cast("int64")
         agg = t.group_by(keys).aggregate(**metrics)
