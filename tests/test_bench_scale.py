@@ -46,3 +46,16 @@ def test_selection_keeps_the_snapshot_first(scale):
     assert scale.select(None) == list(scale.COMMANDS)
     with pytest.raises(SystemExit, match="unknown command"):
         scale.select("reprot")
+
+
+def test_the_table_judges_ratios_and_the_rss_goal_of_the_store_size(scale):
+    """The goals of issue 13: a ratio (wall or CPU) at most the command's goal, and peak RSS at
+    most 2 GiB at 12M events, 4 GiB at 100M."""
+    gib = 2**30
+    results = {"assets": scale.Result("assets", 30.0, 60.0, gib, 0),
+               "attribute": scale.Result("attribute", 140.0, 310.0, int(2.3 * gib), 0),
+               "creators": scale.Result("creators", 95.0, 200.0, gib, 0)}
+    at_100m = scale.table(results, 99_186_598).splitlines()
+    assert at_100m[3].endswith("| 4.67 | 5.17 | 2.30 | <= 5x, ok |")  # wall 140 / 30 <= 5
+    assert at_100m[4].endswith("| <= 3x, MISSED |")  # 95 / 30 and 200 / 60 both above 3
+    assert scale.table(results, 11_950_000).splitlines()[3].endswith("| 2.30 | <= 5x, MISSED |")

@@ -103,8 +103,10 @@ def parquet_stager(store) -> Iterator[Stager | None]:
 
         def stage_rows(rows: ibis.Table, partition_by: str | None = None) -> ibis.Table:
             name = f"staged-{next(count):04d}"
-            # zstd: a third smaller than snappy for ~8 % more time (12M touches: 121 vs 175 MB)
+            # zstd: a third smaller than snappy for ~8 % more time (12M touches: 121 vs 175 MB);
+            # level 1: the chain's 99M events filed in 16 buckets in 26.7 s against 29.0 s at
+            # DuckDB's default level 3, 12 % larger (0.85 vs 0.76 GB; snappy 25.0 s, 1.11 GB)
             return read_staged(store, stage(rows, folder, name, partition_by=partition_by,
-                                            compression="zstd"))
+                                            compression="zstd", compression_level=1))
 
         yield stage_rows

@@ -82,6 +82,16 @@ def test_staged_paths_equal_one_query(duckdb_store, monkeypatch):
             got = P.build_paths(ev, materialise=cached, memory_limit=512, stage=stage, **kw)
         assert_same_paths(_table(got), _table(P.build_paths(ev, **kw)))
     assert len(staged) == 6
+    # more buckets than the slots the candidates were filed in: filed again by bucket
+    monkeypatch.setattr(P, "STAGE_SLOTS", 2)
+    restaged = []
+    real_stage = P.path_buckets
+    monkeypatch.setattr(P, "path_buckets", lambda *a: restaged.append(real_stage(*a)) or real_stage(*a))
+    for kw in ({"lookback": 7, "half_life": 2.0}, {"lookback": 30, "transform": "collapse"}):
+        with parquet_stager(duckdb_store) as stage:
+            got = P.build_paths(ev, materialise=cached, memory_limit=512, stage=stage, **kw)
+        assert_same_paths(_table(got), _table(P.build_paths(ev, **kw)))
+    assert restaged and max(restaged) > 2
 
 
 def test_decay_cells_keyed_by_hashes_fall_back_to_the_text_on_a_shared_key(duckdb_store, monkeypatch):
@@ -243,17 +253,20 @@ def _frame_rows(table) -> list[dict]:
     return table.to_pyarrow().to_pylist()
 
 
-@pytest.mark.parametrize("target, by, masks", [("purchase", "channel", True), ("TI", "channel", False),
-                                               ("P", "campaign", True)])
-def test_staged_chain_cells_equal_one_query(duckdb_store, monkeypatch, target, by, masks):
+@pytest.mark.parametrize("target, by, masks, timeline", [("purchase", "channel", True, False),
+                                                         ("TI", "channel", False, False),
+                                                         ("P", "campaign", True, True)])
+def test_staged_chain_cells_equal_one_query(duckdb_store, monkeypatch, target, by, masks, timeline):
     """Touches larger than the memory limit: the incremental model's chain cells built a
     bucket of users at a time from the touches staged filed by bucket
     (:func:`aips.engine.chains._staged_chain_cells`) equal one query's, cell for cell, with a
-    holdout, with exposures as masks or as text; the step durations are still quantiles over
-    every pair of a category (per bucket they would differ), and the result reads after the
-    staged files are gone."""
+    holdout, with exposures as masks or as text, with the stage days read off timelines
+    (staged by bucket too) or found in the events; the step durations are still quantiles
+    over every pair of a category (per bucket they would differ), and the result reads after
+    the staged files are gone."""
     from aips.config.model import default_model
     from aips.engine import chains
+    from aips.engine.timelines import timelines
     from aips.store.staging import parquet_stager
 
     log = _chain_world()
@@ -265,6 +278,8 @@ def test_staged_chain_cells_equal_one_query(duckdb_store, monkeypatch, target, b
     ev, us, model = duckdb_store.table("events"), duckdb_store.table("users"), default_model()
     labels = chains.touch_labels(ev, model, by).to_pyarrow().column("label").to_pylist() if masks else None
     kw = {"users": us, "by": by, "labels": labels}
+    if timeline:
+        kw["timeline"] = cached(timelines(ev, model, level="brand"))
     want_steps, want_profiles = (_frame_rows(t) for t in chains.chain_cells(ev, model, target, **kw))
     assert sum(r["advances"] for r in want_steps if r["step"] == 2) > 20
     assert len(want_profiles) > 5 and sum(r["converters"] for r in want_profiles) > 20
