@@ -103,6 +103,18 @@ class Audience:
             spec = spec.shifted(at)
         return cls(view, spec)
 
+    def cached(self) -> Audience:
+        """The same audience with its pairs computed once in the backend (a temporary
+        table; :func:`aips.store.cache.materialised`): for several queries over one crowd,
+        each of which would otherwise build it again (a flow cell is two snapshots)."""
+        from aips.store.cache import materialised
+
+        if getattr(self, "_cached", False):
+            return self
+        out = Audience(self.view, self.spec, table=materialised(self.table))
+        out._cached = True
+        return out
+
     # --- sizes -------------------------------------------------------------------------------
 
     def size(self, unit: str = "pair") -> int:

@@ -84,15 +84,24 @@ def advances(timeline: ibis.Table, stages: tuple[str, ...] = ("I", "TI")) -> ibi
     """Days a pair's level rose to one of ``stages``: ``user_id, brand, adv_date, adv_stage``.
 
     A rise is an interval whose stage ranks higher than the level the day before (the
-    previous interval when adjacent, else no level).
+    interval ending that day, else no level). A pair's intervals do not overlap, so at
+    most one ends the day before: an equality join, not a window over every interval.
+
+    >>> import datetime as dt, ibis
+    >>> d = dt.date
+    >>> tl = ibis.memtable({"user_id": ["u"] * 3, "brand": ["b"] * 3, "stage": ["A", "I", "TI"],
+    ...     "start_date": [d(2024, 1, 1), d(2024, 1, 3), d(2024, 1, 9)],
+    ...     "end_date": [d(2024, 1, 2), d(2024, 1, 5), d(2024, 1, 9)]})
+    >>> sorted(r["adv_date"].day for r in advances(tl).to_pyarrow().to_pylist())
+    [3, 9]
     """
     keys = ["user_id", "brand"]
-    w = ibis.window(group_by=keys, order_by="start_date")
-    tl = timeline.mutate(_ps=timeline.stage.lag().over(w), _pe=timeline.end_date.lag().over(w))
-    adjacent = tl._pe.notnull() & (tl._pe + ibis.interval(days=1) == tl.start_date)
-    before = ibis.ifelse(adjacent, stage_rank(tl._ps), 0)
-    hit = tl.filter(tl.stage.isin(list(stages)) & (stage_rank(tl.stage) > before))
-    return hit.select(*keys, adv_date=hit.start_date, adv_stage=hit.stage)
+    hit = timeline.filter(timeline.stage.isin(list(stages)))
+    prev = timeline.select(_u="user_id", _b="brand", _pe="end_date", _pr=stage_rank(timeline.stage))
+    j = hit.left_join(prev, [hit.user_id == prev._u, hit.brand == prev._b,
+                             prev._pe + ibis.interval(days=1) == hit.start_date])
+    j = j.filter(stage_rank(j.stage) > j._pr.fill_null(0))
+    return j.select(*keys, adv_date=j.start_date, adv_stage=j.stage)
 
 
 def touch_outcomes(events: ibis.Table, timeline: ibis.Table, start: dt.date, last: dt.date,
@@ -102,7 +111,14 @@ def touch_outcomes(events: ibis.Table, timeline: ibis.Table, start: dt.date, las
     Returns ``user_id, brand, creator_id ('' for notes without a creator), d, before (rank
     of the level on d-1), wk, hit (bool), base (seeded share of all touches of the stratum
     brand x wk x before)``, for touches on days ``start .. last``.
+
+    One row per touch without a group-by: a touch on ``d`` meets only the pair's first
+    advance on or after ``d`` (the one whose previous advance is before ``d``), and it is a
+    hit when that advance is by ``d + k``. Only the intervals that can hold a touch's day
+    before, an advance up to ``last + k`` or the day before such an advance are read.
     """
+    lo, hi = start - dt.timedelta(days=1), last + dt.timedelta(days=k)
+    timeline = timeline.filter((timeline.end_date >= lo) & (timeline.start_date <= hi))
     ev = events.filter(events.note_id.notnull() & events.local_date.between(start, last))
     touch = ev.select("user_id", "brand", creator_id=ev.creator_id.fill_null(""), d=ev.local_date).distinct()
     spans = timeline.select(_u=timeline.user_id, _b=timeline.brand, _s=timeline.start_date,
@@ -112,10 +128,13 @@ def touch_outcomes(events: ibis.Table, timeline: ibis.Table, start: dt.date, las
                                 spans._s <= prev, spans._e >= prev])
     j = j.select("user_id", "brand", "creator_id", "d", before=j._r.fill_null(0))
     j = j.filter(j.before < 3)
-    adv = advances(timeline).select(_u="user_id", _b="brand", _a="adv_date")
-    h = j.left_join(adv, [j.user_id == adv._u, j.brand == adv._b, adv._a >= j.d,
+    adv = advances(timeline)
+    w = ibis.window(group_by=["user_id", "brand"], order_by="adv_date")
+    adv = adv.select(_u="user_id", _b="brand", _a="adv_date",
+                     _p=adv.adv_date.lag().over(w).fill_null(ibis.date(1900, 1, 1)))
+    h = j.left_join(adv, [j.user_id == adv._u, j.brand == adv._b, adv._p < j.d, adv._a >= j.d,
                           adv._a <= j.d + ibis.interval(days=k)])
-    h = h.group_by(["user_id", "brand", "creator_id", "d", "before"]).aggregate(hit=h._a.notnull().any())
+    h = h.select("user_id", "brand", "creator_id", "d", "before", hit=h._a.notnull())
     h = h.mutate(wk=h.d.truncate("W"))
     strata = h.group_by(["brand", "wk", "before"]).aggregate(base=h.hit.cast("float64").mean())
     strata = strata.rename(_b="brand", _w="wk", _r="before")
@@ -218,7 +237,8 @@ def rank_creators(view: View, audience, *, lookback: int = 90, k: int = 7, budge
     win = ev.filter(ev.local_date.between(start, at) & ev.note_id.notnull())
     by_creator = win.filter(win.creator_id.notnull())
 
-    # who reaches the target
+    # who reaches the target (the crowd is read by four queries: built once)
+    audience = audience.cached()
     target_users = audience.table.select("user_id").distinct()
     n_target = int(target_users.count().to_pyarrow().as_py() or 0)
     target_brands = sorted(r["brand"] for r in _rows(audience.table.select("brand").distinct()))
@@ -276,20 +296,24 @@ def _seeding(view: View, by_creator: ibis.Table, start: dt.date, last_touch: dt.
     needs all notes)."""
     from aips.engine.timelines import timelines
 
-    brands = by_creator.select("brand").distinct()
+    # the brands as a list: a semi-join with the notes' brands scanned the events in each
+    # query that read it (three times in the seeding query)
+    brands = [r["brand"] for r in _rows(by_creator.select("brand").distinct())] or [""]
     stored = view.stored_timelines()
     if view.cache or stored is not None:  # stored, or the report's one build (days <= at are read)
-        tl = (stored if stored is not None else view.timelines(level="brand")).semi_join(brands, "brand")
+        tl = stored if stored is not None else view.timelines(level="brand")
+        tl = tl.filter(tl.brand.isin(brands))
     else:
-        source = view.engine_source().semi_join(brands, "brand")
+        source = view.engine_source()
+        source = source.filter(source.brand.isin(brands))
         tl = timelines(source, view.model, level="brand", categories=view.categories, end=at,
                        bounds=view.sweep_bounds("brand"))
     if last_touch < start:
         notes.append(Note(f"no touch has {k} days of follow-up inside the lookback: no seeding rates",
                           "creators.note.no_follow_up", k=k))
         return pd.DataFrame(columns=["creator_id", "touches", "seeded", "expected", "seeded_users"]), 0.0
-    outcomes = touch_outcomes(view.events_between(start, last_touch).semi_join(brands, "brand"), tl, start,
-                              last_touch, k)
+    ev = view.events_between(start, last_touch)
+    outcomes = touch_outcomes(ev.filter(ev.brand.isin(brands)), tl, start, last_touch, k)
     per = outcomes.filter(outcomes.creator_id != "")
     per = per.group_by("creator_id").aggregate(
         touches=per.count(), seeded=per.hit.cast("int64").sum(),

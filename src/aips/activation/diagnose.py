@@ -366,7 +366,7 @@ def _actions(view: View, book: Playbook, brand: str, transition: str, t0: dt.dat
     notes: list[str] = []
     spec = AudienceSpec(name=f"{brand} stuck in {stuck}", brands=[brand], at=at,
                         flow=FlowCell(from_stages=[stuck], to_stages=[stuck], t0=t0, t1=at))
-    audience = Audience(view, spec)
+    audience = Audience(view, spec).cached()  # sized here, then read by the creator ranking
     size = audience.size()
     out_name = f"{brand.lower().replace(' ', '_')}_{stuck.lower()}_stuck.txt"
     cmd = (f"aips audience --brand {shlex.quote(brand)} --at {at} --flow {stuck}:{stuck} --from {t0} --to {at} "
