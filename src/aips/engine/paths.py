@@ -564,6 +564,13 @@ def build_paths(
                                  materialise, touches=n, lookback=lookback, last_day=last_day,
                                  repeatable=target == "purchase", transform=transform,
                                  organic=organic, half_life=half_life)
+    if materialise is not None:  # small, read by the candidates and the ends
+        conversions = materialise(conversions)
+        if isinstance(lookback, ibis.Table):
+            lookback = materialise(lookback)
+    # only the touches that may be in a journey (a fifth of them at 12M events): a pair
+    # without one has only a non-converting journey without touches, which has no path
+    t = journey_candidates(t, conversions, lookback, last_day)
     ends = journey_ends(conversions, t, lookback=lookback, last_day=last_day,
                         repeatable=target == "purchase")
     if materialise is not None:
@@ -608,14 +615,19 @@ def journey_candidates(touch_table: ibis.Table, conversions: ibis.Table, lookbac
     x = touch_table.left_join(buyers, [touch_table.user_id == buyers._u, touch_table.brand == buyers._b])
     if not isinstance(last_day, ibis.Expr):
         last_day = ibis.literal(last_day, type="date")
-    if isinstance(lookback, ibis.Table):  # as _with_start: the brand's, else the fallback
-        lb = lookback.select(_lb_brand="brand", _lb="lookback")
+
+    def since(days: ibis.Value) -> ibis.Value:  # the first day of the last lookback
+        return (last_day - (days - 1).as_interval("D")).cast("date")
+
+    if isinstance(lookback, ibis.Table):  # as _with_start: the brand's, else the fallback;
+        # the first day per brand in the small table (a date compared per touch, not an
+        # interval subtracted from each: 0.7 of 1.6 s at 12M events)
+        lb = lookback.select(_lb_brand="brand", _since=since(lookback.lookback.cast("int64")))
         x = x.left_join(lb, x.brand == lb._lb_brand)
-        days = ibis.coalesce(x._lb.cast("int64"), FALLBACK_LOOKBACK_DAYS)
+        first = x._since.fill_null(since(ibis.literal(FALLBACK_LOOKBACK_DAYS, "int64")))
     else:
-        days = ibis.literal(int(lookback), "int64")
-    recent = x.local_date >= last_day - (days - 1).as_interval("D")
-    return x.filter(x._buyer.notnull() | recent).select(*touch_table.columns)
+        first = since(ibis.literal(int(lookback), "int64"))
+    return x.filter(x._buyer.notnull() | (x.local_date >= first)).select(*touch_table.columns)
 
 
 STAGE_SLOTS = 32
