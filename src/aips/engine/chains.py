@@ -49,7 +49,7 @@ from aips.engine.paths import (
     BY,
     MAX_BUCKETS,
     MEMORY_SHARE,
-    _count,
+    _touches_over,
     main_category,
     non_touch_types,
     path_bucket,
@@ -98,6 +98,7 @@ def stage_times(
     timeline: ibis.Table | None = None,
     categories: ibis.Table | None = None,
     source: ibis.Table | None = None,
+    first: ibis.Table | None = None,
 ) -> ibis.Table:
     """When each pair first reached each stage of the target's chain, in epoch seconds.
 
@@ -111,6 +112,8 @@ def stage_times(
         timeline: brand-level timelines to read the stage days from (else
             :func:`~aips.engine.reach.first_reach` over ``source``).
         source: the rollup to find stage days in (default ``events``).
+        first: the pairs' :func:`first_touches`, when already computed: ``t0`` is the
+            earliest of them (else one aggregate of the events gives it).
     """
     chain = CHAINS[target]
     stages = [s for s in chain if not (target == "purchase" and s == "P")]
@@ -123,10 +126,17 @@ def stage_times(
     ev = events.filter(keep)
     # first touch and first purchase need no stage days: one aggregate, no join; only the
     # events of the stages' types meet the (smaller) first-reach table
-    own = {"t0": ev.ts.min(where=ev.channel.notnull() & ~ev.event_type.isin(nt))}
-    if outcome:
-        own[f"t{len(chain)}"] = ev.ts.min(where=ev.event_type == model.purchase_event)
-    out = ev.group_by(KEYS).aggregate(**own)
+    if first is not None:  # the first touches are per label already: t0 is their earliest
+        out = first.group_by(KEYS).aggregate(t0=first._m.min())
+        if outcome:
+            p = events.filter(events.event_type == model.purchase_event)
+            p = p.group_by(KEYS).aggregate(**{f"t{len(chain)}": p.ts.min()})
+            out = _full_join(out, p)
+    else:
+        own = {"t0": ev.ts.min(where=ev.channel.notnull() & ~ev.event_type.isin(nt))}
+        if outcome:
+            own[f"t{len(chain)}"] = ev.ts.min(where=ev.event_type == model.purchase_event)
+        out = ev.group_by(KEYS).aggregate(**own)
     if stages:
         reach = first_reach(events if source is None else source, model, stages,
                             categories=categories, timeline=timeline)
@@ -136,10 +146,7 @@ def stage_times(
         at = j.group_by(KEYS).aggregate(**{
             f"t{k}": j.ts.min(where=(j.local_date == j[f"d_{s}"]) & j.event_type.isin(types[s]))
             for k, s in enumerate(chain, 1) if s in stages})
-        a = at.rename(_u="user_id", _b="brand")
-        out = out.outer_join(a, [out.user_id == a._u, out.brand == a._b])
-        out = out.mutate(user_id=out.user_id.fill_null(out._u),
-                         brand=out.brand.fill_null(out._b)).drop("_u", "_b")
+        out = _full_join(out, at)
     cols = [f"t{k}" for k in range(len(chain) + 1)]
     out = out.filter(ibis.or_(*[out[c].notnull() for c in cols]))
     out = out.select(*KEYS, **{c: _epoch(out[c]) for c in cols})
@@ -149,6 +156,34 @@ def stage_times(
             prev.notnull() & out[c].notnull() & (out[c] < prev), prev, out[c])
         prev = fixed[c] if prev is None else ibis.coalesce(fixed[c], prev)
     return out.select(*KEYS, **fixed)
+
+
+def _full_join(left: ibis.Table, right: ibis.Table) -> ibis.Table:
+    """Two per-pair tables side by side, every pair of either (a full join on the keys)."""
+    r = right.rename(_u="user_id", _b="brand")
+    out = left.outer_join(r, [left.user_id == r._u, left.brand == r._b])
+    return out.mutate(user_id=out.user_id.fill_null(out._u),
+                      brand=out.brand.fill_null(out._b)).drop("_u", "_b")
+
+
+def first_touches(events: ibis.Table, model: Model, by: str = "channel") -> ibis.Table:
+    """``user_id, brand, label, _m``: each pair's first touch (a timestamp) of each label.
+
+    They are all step 1 needs: its window runs from the pair's first touch ``t0`` (the
+    earliest of them) to the first stage, so a label is in it when its first touch is by
+    the window's end. One aggregate of the touches gives them and ``t0``; only the pairs
+    that reached the first stage need their touches again, for the later steps.
+
+    >>> import datetime as dt, ibis
+    >>> from aips.config.model import default_model
+    >>> ev = ibis.memtable({"user_id": ["u"] * 3, "brand": ["b"] * 3, "event_id": ["1", "2", "3"],
+    ...     "ts": [dt.datetime(2024, 1, d) for d in (3, 1, 2)], "local_date": [None] * 3,
+    ...     "event_type": ["read"] * 3, "channel": ["feed_ad", "feed_ad", "search"]})
+    >>> sorted((r["label"], r["_m"].day) for r in first_touches(ev, default_model()).to_pyarrow().to_pylist())
+    [('feed_ad', 1), ('search', 2)]
+    """
+    t = touches(events, by=by, exclude=non_touch_types(model))
+    return t.group_by([*KEYS, "label"]).aggregate(_m=t.ts.min())
 
 
 def chain_units(
@@ -180,15 +215,20 @@ def chain_units(
     bucket of users at a time (:func:`aips.engine.paths.path_buckets`, issue 13).
     """
     K = len(CHAINS[target])
+    first = None
+    if labels is not None:  # masks: step 1 and t0 from the first touch of each label
+        first = first_touches(events, model, by)
+        if materialise is not None:  # read by the stage times and step 1
+            first = materialise(first)
     times = stage_times(events, model, target, timeline=timeline, categories=categories,
-                        source=source)
+                        source=source, first=first)
     if materialise is not None:  # read by each step's duration and the join back
         times = materialise(times)
     times = _with_step_durations(times, events, K, quantile)
     if materialise is not None:  # read by the exposures and the units
         times = materialise(times)
     if labels is not None:  # fixed-size per-pair state: no buckets needed
-        exposures = _step_masks(events, model, times, by, K, _mask_labels(labels))
+        exposures = _step_masks(events, model, times, by, K, _mask_labels(labels), first)
     else:
         buckets = 1
         if memory_limit and materialise is not None:
@@ -255,7 +295,8 @@ def chain_cells(
     """
     K = len(CHAINS[target])
     if stage is not None and memory_limit and materialise is not None:
-        n = _count(touches(events, by=by, exclude=non_touch_types(model)))
+        n = _touches_over(events, touches(events, by=by, exclude=non_touch_types(model)),
+                          CHAIN_ROW_BYTES, memory_limit)
         if n * CHAIN_ROW_BYTES > memory_limit:  # one query would not fit
             buckets = max(2, buckets_for(n, CHAIN_ROW_BYTES, memory_limit, share=MEMORY_SHARE,
                                          most=MAX_BUCKETS))
@@ -325,8 +366,13 @@ def _staged_chain_cells(events: ibis.Table, model: Model, target: str, *, bucket
     def timeline_of(b: int) -> ibis.Table | None:
         return None if timeline is None else filed(timeline, b)
 
+    # with masks, each bucket's first touch of each label (staged: read by its stage
+    # times and its step 1)
+    firsts = [None if labels is None else stage(first_touches(events_of(b), model, by), None)
+              for b in range(buckets)]
     times = [stage(_with_category(stage_times(events_of(b), model, target, timeline=timeline_of(b),
-                                              categories=categories, source=hashed(reach_rows, b)),
+                                              categories=categories, source=hashed(reach_rows, b),
+                                              first=firsts[b]),
                                   cats), None)
              for b in range(buckets)]
     durations = [materialise(d) for d in _step_durations(ibis.union(*times), K, quantile)]
@@ -335,7 +381,7 @@ def _staged_chain_cells(events: ibis.Table, model: Model, target: str, *, bucket
     for b in range(buckets):
         ev_b, times_b = events_of(b), _with_durations(times[b], durations)
         if labels is not None:
-            exposures = _step_masks(ev_b, model, times_b, by, K, _mask_labels(labels))
+            exposures = _step_masks(ev_b, model, times_b, by, K, _mask_labels(labels), firsts[b])
         else:
             exposures = _step_exposures(ev_b, model, times_b, by, K)
         conv_b = None if conversions is None else filed(conversions, b)
@@ -462,22 +508,60 @@ def exposure_text(mask: ibis.Value, labels: Sequence[str]) -> ibis.Value:
 
 
 def _step_masks(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int,
-                labels: list[str]) -> ibis.Table:
+                labels: list[str], first: ibis.Table | None = None) -> ibis.Table:
     """Per pair, ``e1 .. eK``: bit masks of the labels touched in each step's window (the
-    windows of :func:`_step_exposures`): one group-by of counts, no lists."""
-    j = _windowed_touches(events, model, times, by, K)
+    windows of :func:`_step_exposures`): one group-by of counts, no lists.
+
+    With the pairs' :func:`first_touches`, step 1 is read off them (a label is in its
+    window when first touched by the window's end) and only the touches of the pairs that
+    reached the first stage are joined, for the later steps (at 12M events, 0.2M of the
+    0.9M pairs; joining every touch to its pair's times was the chain's costliest step).
+    """
+    if first is None:
+        return _all_step_masks(events, model, times, by, K, labels)
+    tt = times.select(*KEYS, "t0", "t1", "_D1").rename(_u="user_id", _b="brand")
+    f = first.join(tt, [first.user_id == tt._u, first.brand == tt._b])
+    m, end = _epoch(f._m), ibis.coalesce(f.t1, f.t0 + f._D1.fill_null(0))
+    f = f.mutate(_w1=f.t0.notnull() & (m >= f.t0) & (m <= end))
+    e1 = _masks(f, labels, range(1, 2))
+    if K == 1:
+        return e1
+    later = _all_step_masks(events, model, times.filter(times.t1.notnull()), by, K, labels,
+                            steps=range(2, K + 1)).rename(_u="user_id", _b="brand")
+    out = e1.left_join(later, [e1.user_id == later._u, e1.brand == later._b])
+    return out.select(*KEYS, "e1", **{f"e{k}": out[f"e{k}"].fill_null(0) for k in range(2, K + 1)})
+
+
+def _label_bit(label: ibis.Value, labels: list[str]) -> ibis.Value:
+    """The bit of ``label`` in a mask over ``labels`` (0 for any other)."""
+    if not labels:
+        return ibis.literal(0, "int64")
+    return label.cases(*[(name, ibis.literal(1 << i, "int64")) for i, name in enumerate(labels)],
+                       else_=ibis.literal(0, "int64"))
+
+
+def _all_step_masks(events: ibis.Table, model: Model, times: ibis.Table, by: str, K: int,
+                    labels: list[str], steps: range | None = None) -> ibis.Table:
+    """:func:`_step_masks` from every touch joined to its pair's times (``steps``: only
+    these steps' masks, default all)."""
+    steps = range(1, K + 1) if steps is None else steps
+    return _masks(_windowed_touches(events, model, times, by, K), labels, steps)
+
+
+def _masks(j: ibis.Table, labels: list[str], steps: range) -> ibis.Table:
+    """Per pair, ``e<k>`` for each of ``steps``: the bit mask of the ``label``s of ``j``'s
+    rows whose flag ``_w<k>`` holds (one group-by; every step's masks are built alike, so
+    their SQL types agree, as a union of the steps needs)."""
     if labels and _has_bit_or(j):
         # each touch's bit once, then one bit_or per step: 3 aggregates over the touches
         # instead of a filtered count per label and step (18); Ibis has no bit_or for PySpark
-        bit = j.label.cases(*[(label, ibis.literal(1 << i, "int64")) for i, label in enumerate(labels)],
-                            else_=ibis.literal(0, "int64"))
-        j = j.mutate(_bit=bit)
+        j = j.mutate(_bit=_label_bit(j.label, labels))
         return j.group_by(KEYS).aggregate(**{f"e{k}": j._bit.bit_or(where=j[f"_w{k}"]).fill_null(0)
-                                             for k in range(1, K + 1)})
+                                             for k in steps})
     bits = {}
-    for k in range(1, K + 1):
+    for k in steps:
         w = j[f"_w{k}"]
-        seen = [ibis.ifelse(j._e.count(where=w & (j.label == label)) > 0,
+        seen = [ibis.ifelse(j.label.count(where=w & (j.label == label)) > 0,
                             ibis.literal(1 << i, "int64"), ibis.literal(0, "int64"))
                 for i, label in enumerate(labels)]
         bits[f"e{k}"] = sum(seen[1:], seen[0]) if seen else ibis.literal(0, "int64")

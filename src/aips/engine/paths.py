@@ -556,9 +556,10 @@ def build_paths(
     if last_day is None:
         last_day = events.local_date.max().as_scalar()
     organic = model.organic_channels if organic is None else organic
-    n = None  # the touches, counted when bucketing may be needed (they bound the journey touches)
+    n = None  # the touches (or events: a bound), counted when bucketing may be needed (they
+    # bound the journey touches)
     if buckets is None and memory_limit and materialise is not None:
-        n = _count(t)
+        n = _touches_over(events, t, STAGE_ROW_BYTES, memory_limit)
         if stage is not None and n * STAGE_ROW_BYTES > memory_limit:  # (then path_buckets(n) > 1 too)
             return _staged_paths(t, conversions, memory_limit, stage,
                                  materialise, touches=n, lookback=lookback, last_day=last_day,
@@ -686,6 +687,14 @@ def _staged_paths(t: ibis.Table, conversions: ibis.Table, memory_limit: int, sta
 
 def _count(table: ibis.Table) -> int:
     return int(table.count().to_pyarrow().as_py())
+
+
+def _touches_over(events: ibis.Table, touch_table: ibis.Table, row_bytes: int, limit: int) -> int:
+    """The touches, counted only when the events (which bound them, and whose count a
+    table or Parquet file keeps in its metadata) times ``row_bytes`` exceed ``limit``;
+    else the events' count (a count of the touches is a scan: 0.3-0.4 s at 12M events)."""
+    n = _count(events)
+    return _count(touch_table) if n * row_bytes > limit else n
 
 
 def _default_model() -> Model:

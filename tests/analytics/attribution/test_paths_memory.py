@@ -323,3 +323,41 @@ def test_incremental_attribution_fits_a_small_memory_limit(tmp_path, monkeypatch
     assert got.profiles.drop(columns="value").equals(want.profiles.drop(columns="value"))
     assert np.allclose(got.profiles.value, want.profiles.value, rtol=1e-12)
     assert not list((tmp_path / "aips.duckdb.tmp").glob("aips-staged-*"))
+
+
+@pytest.mark.parametrize("target, by", [("purchase", "channel"), ("TI", "campaign")])
+def test_first_touch_masks_equal_every_touch_joined(store, target, by):
+    """The chain's stage times with ``t0`` from each label's first touch, and its masks with
+    step 1 read off those first touches and the later steps from the advanced pairs' touches
+    only (:func:`aips.engine.chains.first_touches`), equal the direct definition: ``t0`` from
+    one aggregate of the events, every touch joined to its pair's times and flagged per step
+    window, pair for pair (minute timestamps: touches fall on the windows' ends)."""
+    from aips.config.model import default_model
+    from aips.engine import chains
+
+    store.write("events", _chain_world(), overwrite=True)
+    ev, model = store.table("events"), default_model()
+    labels = chains._mask_labels(chains.touch_labels(ev, model, by).to_pyarrow().column("label").to_pylist())
+    K = len(chains.CHAINS[target])
+    first = cached(chains.first_touches(ev, model, by))
+
+    def rows(t, cols):
+        return sorted(tuple(r[c] for c in cols) for r in t.to_pyarrow().to_pylist())
+
+    tcols = ["user_id", "brand", *[f"t{k}" for k in range(K + 1)]]
+    assert rows(chains.stage_times(ev, model, target, first=first), tcols) == \
+        rows(chains.stage_times(ev, model, target), tcols)
+    times = cached(chains._with_step_durations(chains.stage_times(ev, model, target, first=first),
+                                               ev, K, 0.5))
+    ecols = ["user_id", "brand", *[f"e{k}" for k in range(1, K + 1)]]
+    want = rows(chains._all_step_masks(ev, model, times, by, K, labels), ecols)
+    got = rows(chains._step_masks(ev, model, times, by, K, labels, first), ecols)
+    assert got == want
+    t = {(r[0], r[1]): r for r in rows(times, tcols)}
+    idle = [r for r in want if t[(r[0], r[1])][3] is None]  # pairs that never reached I
+    every = {}  # each pair's mask of every label it was touched by
+    for r in first.to_pyarrow().to_pylist():
+        every[(r["user_id"], r["brand"])] = every.get((r["user_id"], r["brand"]), 0) | (1 << labels.index(r["label"]))
+    # their window is D1 long: more than the first touch, not every touch
+    assert any(bin(r[2]).count("1") > 1 for r in idle) and any(r[2] != every[(r[0], r[1])] for r in idle)
+    assert K == 1 or any(r[3] for r in want)
