@@ -58,7 +58,7 @@ from aips.engine.paths import (
     touches,
     user_bucket,
 )
-from aips.engine.reach import first_reach
+from aips.engine.reach import _rules_at_or_above, first_reach
 
 MAX_MASK_LABELS = 62
 """Most labels whose exposures are kept as bits of an int64 (the incremental model's limit)."""
@@ -116,7 +116,7 @@ def stage_times(
             earliest of them (else one aggregate of the events gives it).
     """
     chain = CHAINS[target]
-    stages = [s for s in chain if not (target == "purchase" and s == "P")]
+    stages = _stage_days(target)
     types = {s: stage_event_types(model, s) for s in stages}
     outcome = [model.purchase_event] if target == "purchase" else []
     nt = list(non_touch_types(model))
@@ -409,10 +409,14 @@ def _reach_rows(timeline: ibis.Table, target: str) -> ibis.Table:
     """The timeline rows :func:`stage_times` reads for ``target``'s stage days (through
     :func:`~aips.engine.reach.first_reach`): the stages at or above the chain's lowest, and
     only the columns it reads."""
-    stages = [s for s in CHAINS[target] if not (target == "purchase" and s == "P")]
-    low = min(STAGE_RANK[s] for s in stages)
-    keep = [s for s, r in STAGE_RANK.items() if r >= low]
+    keep = _rules_at_or_above(_stage_days(target))
     return timeline.filter(timeline.stage.isin(keep)).select("user_id", "brand", "stage", "start_date")
+
+
+def _stage_days(target: str) -> list[str]:
+    """The stages of ``target``'s chain whose days come from the timelines (a purchase
+    chain's last step is the purchase itself)."""
+    return [s for s in CHAINS[target] if not (target == "purchase" and s == "P")]
 
 
 def _with_step_durations(times: ibis.Table, events: ibis.Table, K: int, quantile: float) -> ibis.Table:
