@@ -18,7 +18,10 @@ The work is three backend passes, each over its rows once:
 
 Given the touches' ``labels`` (:func:`touch_labels`, at most :data:`MAX_MASK_LABELS`), a
 pair's exposures are integer bit masks (bit i: ``labels[i]``), counted per label in one
-group-by with fixed-size state; they become text only on the aggregated cells. Without
+group-by with fixed-size state; they become text only on the aggregated cells. Then the
+first touch and step 1 come from one aggregate of the touches per pair and label
+(:func:`first_touches`), and only the pairs that reached the first stage have their touches
+joined with their times, for the later steps. Without
 them (more labels, e.g. creators) they are label lists, which DuckDB cannot spill: then
 built a bucket of users at a time under a memory limit.
 
