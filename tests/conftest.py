@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -144,17 +145,34 @@ _SPARK_PART = {"tests": set(), "seconds": 0.0}
 counts in the first test that uses it)."""
 
 
+_WORKERS: dict[str, dict] = {}
+"""Per xdist worker (``main`` without xdist): its tests, their seconds and when its last one
+ended (seconds since the first report): how evenly ``--dist loadfile`` shares the suite."""
+_T0: list[float] = []
+
+
 def pytest_runtest_logreport(report):
     if "spark" in report.keywords:
         _SPARK_PART["tests"].add(report.nodeid)
         _SPARK_PART["seconds"] += report.duration
+    now = time.monotonic()
+    _T0[:] = _T0 or [now - report.duration]
+    worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "main")
+    w = _WORKERS.setdefault(worker, {"tests": set(), "seconds": 0.0, "last": 0.0})
+    w["tests"].add(report.nodeid)
+    w["seconds"] += report.duration
+    w["last"] = now - _T0[0]
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Say what the Spark part of the suite cost (issue 14 keeps it under 5 minutes)."""
+    """Say what the Spark part of the suite cost (issue 14 keeps it under 5 minutes), and
+    each worker's share (the suite's wall time is its busiest worker's)."""
     if _SPARK_PART["tests"]:
         terminalreporter.write_line(f"Spark part of the suite: {len(_SPARK_PART['tests'])} tests, "
                                     f"{_SPARK_PART['seconds']:.0f} s")
+    for worker, w in sorted(_WORKERS.items()):
+        terminalreporter.write_line(f"worker {worker}: {len(w['tests'])} tests, {w['seconds']:.0f} s "
+                                    f"in tests, its last one ended {w['last']:.0f} s after the first")
 
 
 @pytest.fixture(params=[_backend_param(b) for b in BACKENDS])
