@@ -156,7 +156,8 @@ def pytest_runtest_logreport(report):
         _SPARK_PART["tests"].add(report.nodeid)
         _SPARK_PART["seconds"] += report.duration
     now = time.monotonic()
-    _T0[:] = _T0 or [now - report.duration]
+    if not _T0:  # the first report's start
+        _T0.append(now - report.duration)
     worker = getattr(getattr(getattr(report, "node", None), "gateway", None), "id", "main")
     w = _WORKERS.setdefault(worker, {"tests": set(), "seconds": 0.0, "last": 0.0})
     w["tests"].add(report.nodeid)

@@ -78,6 +78,8 @@ class Audience:
         self.view = view_of(view)
         self.spec = spec
         self.table = build_table(self.view, spec) if table is None else table
+        self.is_cached = False
+        """Whether ``table`` is computed in the backend already (:meth:`cached`)."""
 
     def __repr__(self) -> str:
         return f"Audience({self.name!r}: {self.spec.describe()})"
@@ -109,10 +111,10 @@ class Audience:
         each of which would otherwise build it again (a flow cell is two snapshots)."""
         from aips.store.cache import materialised
 
-        if getattr(self, "_cached", False):
+        if self.is_cached:
             return self
         out = Audience(self.view, self.spec, table=materialised(self.table))
-        out._cached = True
+        out.is_cached = True
         return out
 
     # --- sizes -------------------------------------------------------------------------------

@@ -556,8 +556,9 @@ def build_paths(
     if last_day is None:
         last_day = events.local_date.max().as_scalar()
     organic = model.organic_channels if organic is None else organic
-    n = None  # the touches (or events: a bound), counted when bucketing may be needed (they
-    # bound the journey touches)
+    # the touches (or the events, their bound), counted when bucketing may be needed: they
+    # bound the journey touches
+    n = None
     if buckets is None and memory_limit and materialise is not None:
         n = _touches_over(events, t, STAGE_ROW_BYTES, memory_limit)
         if stage is not None and n * STAGE_ROW_BYTES > memory_limit:  # (then path_buckets(n) > 1 too)
