@@ -182,6 +182,17 @@ def spark_errors() -> tuple[type[BaseException], ...]:
     return (PySparkException,)
 
 
+def release_checkpoint(df: Any) -> None:
+    """Free the rows of a ``df.localCheckpoint()``. A classic session keeps them until the
+    JVM collects the RDD (``unpersist`` does not reach them); a Spark Connect client
+    releases its server-side relation when ``df`` is garbage-collected."""
+    if is_connect_session(df.sparkSession):
+        return
+    plan = df._jdf.queryExecution().analyzed()
+    if plan.getClass().getSimpleName() == "LogicalRDD":
+        plan.rdd().unpersist(False)
+
+
 def conf_items(conf: Mapping[str, Any]) -> dict[str, str]:
     """Spark settings as strings (``True`` -> ``"true"``).
 

@@ -46,13 +46,19 @@ class Capabilities:
     cache_registers_memtables: bool = True
     """``expr.cache()`` registers the in-memory tables ``expr`` uses (Ibis 12's PySpark
     backend does not: :func:`aips.store.cache.cached`)."""
+    cache_by_checkpoint: bool = False
+    """A cached table is a checkpoint of its rows, not a plan the engine must recognise:
+    Spark's ``DataFrame.cache()`` is looked up by plan, and a query that reads a cached
+    table inside a CTE it does not inline (a ``WITH`` that ibis writes for an aggregate
+    read twice) misses it when the cached plan has such a CTE too, so the whole cached
+    plan runs again (:func:`aips.store.cache.cached`)."""
 
 
 CAPABILITIES: dict[str, Capabilities] = {
     "duckdb": Capabilities("duckdb", transactions=True, delete_rows=True, transactional_ddl=True),
     "pyspark": Capabilities("pyspark", transactions=False, delete_rows=False,
-                            cache_registers_memtables=False, writes_file_sets=True, reads_files=True,
-                            sweep_islands=False),
+                            cache_registers_memtables=False, cache_by_checkpoint=True, writes_file_sets=True,
+                            reads_files=True, sweep_islands=False),
 }
 
 
