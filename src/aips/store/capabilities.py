@@ -51,7 +51,9 @@ class Capabilities:
     Spark's ``DataFrame.cache()`` is looked up by plan, and a query that reads a cached
     table inside a CTE it does not inline (a ``WITH`` that ibis writes for an aggregate
     read twice) misses it when the cached plan has such a CTE too, so the whole cached
-    plan runs again (:func:`aips.store.cache.cached`)."""
+    plan runs again (:func:`aips.store.cache.cached`). Like a cache, a local checkpoint
+    keeps its blocks on the executors (memory, then disk); unlike one, it cannot be
+    recomputed when an executor that holds them is lost (the query fails; run it again)."""
 
 
 CAPABILITIES: dict[str, Capabilities] = {
