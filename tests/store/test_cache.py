@@ -26,7 +26,14 @@ def rows(t: ibis.Table) -> list[dict]:
     return sorted(t.to_pyarrow().to_pylist(), key=lambda r: r["user_id"])
 
 
+def kept_blocks(store) -> int:
+    """RDDs a local Spark session keeps (a checkpoint's blocks among them); 0 elsewhere."""
+    session = getattr(store.backend, "_session", None)
+    return session.sparkContext._jsc.getPersistentRDDs().size() if session is not None else 0
+
+
 def test_a_cached_table_is_not_computed_again_from_its_source(store):
+    kept = kept_blocks(store)
     store.write("source", pa.table({"user_id": ["a", "a", "b"], "day": [1, 5, 2]}), overwrite=True)
     with cached(per_user_with_total(store.backend.table("source"))) as once:
         # read the way the analytics read a cached table: inside a CTE read twice
@@ -35,5 +42,6 @@ def test_a_cached_table_is_not_computed_again_from_its_source(store):
         after = rows(per_user_with_total(once.select("user_id", day=once.last)))
         assert rows(once) == [{"user_id": "a", "last": 5, "users": 2}, {"user_id": "b", "last": 2, "users": 2}]
     assert before == after == [{"user_id": "a", "last": 5, "users": 2}, {"user_id": "b", "last": 2, "users": 2}]
-    # released on exit: the backend no longer knows the cached table's name
+    # released on exit: the backend no longer knows the cached table's name, nor keeps its rows
     assert once.op().name not in store.backend.list_tables()
+    assert kept_blocks(store) == kept
